@@ -1,0 +1,64 @@
+// The native surface's error shape {code, message, requestId, details}: each domain code mapped to an
+// HTTP status once, here. Unexpected errors become INTERNAL with no stack, SQL or cause in the answer.
+
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCodes, isKubecredError, type ErrorCode } from '../../core/errors.ts';
+import type { Metrics } from '../metrics.ts';
+
+export const statusOf: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  CSR_INVALID: 400,
+  CA_INVALID: 400,
+  ENDPOINT_UNAVAILABLE: 400,
+  UNAUTHENTICATED: 401,
+  ACCESS_DENIED: 403,
+  ROOT_ONLY: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  FORBIDDEN_GROUP: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+};
+
+export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
+
+/** Classifies anything thrown into a stable code and a message safe to show. */
+export function toWireError(err: unknown): WireError {
+  if (isKubecredError(err)) return { code: err.code, message: err.message, details: err.details };
+  const fe = err as FastifyError & { validation?: unknown; validationContext?: string };
+  if (fe?.validation) return { code: 'VALIDATION_FAILED', message: `${fe.message}; see /openapi.json for the expected shape` };
+  switch (fe?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is larger than the 1 MiB limit' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the body as application/json' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'VALIDATION_FAILED', message: 'the body is empty but Content-Type says JSON; send {} or drop the header' };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'VALIDATION_FAILED', message: 'Content-Length does not match the body' };
+  }
+  if (fe instanceof SyntaxError || fe?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return { code: 'VALIDATION_FAILED', message: 'the body is not valid JSON' };
+  }
+  if (fe?.statusCode === 413) return { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is too large' };
+  if (fe?.statusCode === 400) return { code: 'VALIDATION_FAILED', message: 'the request is malformed' };
+  return { code: 'INTERNAL', message: ErrorCodes.INTERNAL };
+}
+
+export function nativeErrorHandler(metrics: Metrics) {
+  return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const wire = toWireError(err);
+    const status = statusOf[wire.code];
+    if (status >= 500) {
+      // Name, code and message only: stacks and causes may carry SQL or key material.
+      const e = err as Error & { code?: string };
+      req.log.error({ err: { type: e?.name, code: e?.code, message: String(e?.message ?? '').slice(0, 300) } }, 'request failed');
+    } else if (status === 401 || status === 403) {
+      metrics.denied.inc({ code: wire.code });
+    }
+    return reply.status(status).send({ code: wire.code, message: wire.message, requestId: req.id, ...(wire.details ? { details: wire.details } : {}) });
+  };
+}

@@ -1,0 +1,48 @@
+// /v1/clusters: register, list, show and delete clusters, and fetch a cluster's client CA.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { actorOf } from '../request-context.ts';
+import type { NativeDeps } from './native-plugin.ts';
+import { Cluster, CreateClusterBody, errorResponses, IdParam, pageOf, PageQuery, pageRequest } from './schemas.ts';
+
+export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => async (app) => {
+  const { authority, metrics } = deps;
+  const tags = ['clusters'];
+
+  app.post('/clusters', {
+    schema: { tags, summary: 'Register a cluster with a generated or imported client CA', body: CreateClusterBody, response: { 201: Type.Ref('Cluster'), ...errorResponses } },
+  }, async (req, reply) => {
+    const b = req.body;
+    const clientCa = b.clientCaCertPem || b.clientCaKeyPem
+      ? { import: { certPem: b.clientCaCertPem ?? '', keyPem: b.clientCaKeyPem ?? '' } }
+      : { generate: b.clientCaAlgorithm ?? 'ec-p256' as const };
+    const view = await authority.clusters.create(actorOf(req), { ...b, clientCa });
+    return reply.status(201).send(view);
+  });
+
+  app.get('/clusters', {
+    schema: { tags, summary: 'List the clusters you may see', querystring: Type.Object(PageQuery), response: { 200: pageOf(Type.Ref('Cluster')), ...errorResponses } },
+  }, async (req) => authority.clusters.list(actorOf(req), pageRequest(req.query)));
+
+  app.get('/clusters/:id', {
+    schema: { tags, summary: 'Show a cluster', params: IdParam, response: { 200: Type.Ref('Cluster'), ...errorResponses } },
+  }, async (req) => authority.clusters.get(actorOf(req), req.params.id));
+
+  app.delete('/clusters/:id', {
+    schema: { tags, summary: 'Delete a cluster, revoking every credential on it', params: IdParam, response: { 200: Type.Object({ revoked: Type.Integer() }), ...errorResponses } },
+  }, async (req) => {
+    const res = await authority.clusters.delete(actorOf(req), req.params.id);
+    metrics.revoked.inc(res.revoked);
+    return res;
+  });
+
+  app.get('/clusters/:id/client-ca.pem', {
+    schema: { tags, summary: "The cluster's client CA certificate (for kube-apiserver --client-ca-file)", params: IdParam, produces: ['application/x-pem-file'], response: { 200: Type.String(), ...errorResponses } },
+  }, async (req, reply) => {
+    const c = await authority.clusters.get(actorOf(req), req.params.id);
+    return reply.type('application/x-pem-file').send(c.clientCaPem);
+  });
+
+  void Cluster;
+};

@@ -1,0 +1,144 @@
+// TypeBox schemas of the native API: they validate input, whitelist output and feed /openapi.json.
+// One definition per shape; routes refer to these and never restate a field.
+
+import { Type, type TSchema } from '@sinclair/typebox';
+import { invalid } from '../../core/errors.ts';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Time = Type.String({ format: 'date-time' });
+
+export const ErrorBody = Type.Object({
+  code: Type.String({ description: 'Stable error code, e.g. VALIDATION_FAILED, ACCESS_DENIED, NOT_FOUND' }),
+  message: Type.String({ description: 'What went wrong and what to do next' }),
+  requestId: Type.String(),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+}, { $id: 'Error' });
+
+export const errorResponses = {
+  400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'),
+  409: Type.Ref('Error'), 413: Type.Ref('Error'), 415: Type.Ref('Error'), 422: Type.Ref('Error'), 500: Type.Ref('Error'),
+};
+
+export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+export const PageQuery = {
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'Items per page, 1-500 (default 50)' })),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'The `next` value of the previous page' })),
+};
+
+export const pageOf = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), next: Nullable(Type.String()) });
+
+export const Cluster = Type.Object({
+  id: Type.String(), name: Type.String(), kind: Type.Union([Type.Literal('kubernetes'), Type.Literal('service-mesh')]),
+  region: Type.String(), publicEndpoint: Nullable(Type.String()), privateEndpoint: Nullable(Type.String()),
+  serverCaPem: Nullable(Type.String()), clientCaPem: Type.String({ description: 'Append to kube-apiserver --client-ca-file' }),
+  clientCaAlgorithm: Type.String(), clientCaSource: Type.String(), allowSystemGroups: Type.Boolean(), createdAt: Time,
+}, { $id: 'Cluster' });
+
+export const CreateClusterBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 63 }),
+  kind: Type.Optional(Type.Union([Type.Literal('kubernetes'), Type.Literal('service-mesh')])),
+  region: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+  publicEndpoint: Type.Optional(Type.String({ maxLength: 2048 })),
+  privateEndpoint: Type.Optional(Type.String({ maxLength: 2048 })),
+  serverCaPem: Type.Optional(Type.String({ maxLength: 65536, description: 'CA bundle clients trust for the API server' })),
+  clientCaAlgorithm: Type.Optional(Type.Union([Type.Literal('ec-p256'), Type.Literal('rsa-2048')], { description: 'Generate a client CA (default ec-p256)' })),
+  clientCaCertPem: Type.Optional(Type.String({ maxLength: 65536, description: 'Import a client CA: its certificate' })),
+  clientCaKeyPem: Type.Optional(Type.String({ maxLength: 65536, description: 'Import a client CA: its private key' })),
+  allowSystemGroups: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+export const Principal = Type.Object({
+  id: Type.String(), kind: Type.Union([Type.Literal('user'), Type.Literal('role')]), name: Type.String(),
+  groups: Type.Array(Type.String()), isRoot: Type.Boolean(), createdAt: Time,
+}, { $id: 'Principal' });
+
+export const CreatePrincipalBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 63 }),
+  kind: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('role')])),
+  groups: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 32 })),
+}, { additionalProperties: false });
+
+export const UpdatePrincipalBody = Type.Object({ groups: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 32 }) }, { additionalProperties: false });
+
+export const CreateTokenBody = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+  expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+}, { additionalProperties: false });
+
+export const NewToken = Type.Object({
+  id: Type.String(), principalId: Type.String(), name: Type.String(),
+  token: Type.String({ description: 'Shown once; kubecred keeps only its hash' }), expiresAt: Nullable(Time),
+});
+
+export const NewAccessKey = Type.Object({
+  accessKeyId: Type.String(), accessKeySecret: Type.String({ description: 'Shown once' }), principalId: Type.String(),
+});
+
+export const Credential = Type.Object({
+  id: Type.String(), clusterId: Type.String(), principalId: Type.String(),
+  kind: Type.Union([Type.Literal('default'), Type.Literal('temporary'), Type.Literal('csr')]),
+  keySource: Type.Union([Type.Literal('generated'), Type.Literal('client')]),
+  serial: Type.String(), fingerprintSha256: Type.String({ description: 'Kubernetes 1.32+ credential ID: X509SHA256=<this>' }),
+  commonName: Type.String(), groups: Type.Array(Type.String()), notBefore: Time, notAfter: Time,
+  status: Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('superseded'), Type.Literal('expired')]),
+  current: Type.Boolean({ description: 'The default kubeconfig handed out for this cluster and principal now' }),
+  issuedAt: Time, issuedBy: Type.String(), revokedAt: Nullable(Time), revokedBy: Nullable(Type.String()),
+  revokeReason: Nullable(Type.String()), supersededAt: Nullable(Time),
+}, { $id: 'Credential' });
+
+export const CredentialWithCert = Type.Intersect([Type.Ref('Credential'), Type.Object({ certificatePem: Type.String() })]);
+
+export const KubeconfigBody = Type.Object({
+  endpoint: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')], { description: 'Which API server address goes in `server` (default public)' })),
+  temporaryMinutes: Type.Optional(Type.Integer({ minimum: 15, maximum: 4320, description: 'A temporary kubeconfig valid this many minutes' })),
+  csr: Type.Optional(Type.String({ maxLength: 65536, description: 'PEM CSR: sign this key instead of generating one' })),
+  principalId: Type.Optional(Type.String({ maxLength: 128, description: 'Fetch for another principal (needs GetUserKubeconfig)' })),
+}, { additionalProperties: false });
+
+export const KubeconfigResponse = Type.Object({
+  kubeconfig: Type.String({ description: 'YAML; no client-key-data when a CSR was sent' }),
+  certificatePem: Type.String(),
+  expiration: Time,
+  reused: Type.Boolean({ description: 'True when the current default kubeconfig was handed out again' }),
+  credential: Type.Ref('Credential'),
+});
+
+export const RevokeBody = Type.Object({
+  principalId: Type.Optional(Type.String({ maxLength: 128, description: 'Whose kubeconfigs (default: the caller)' })),
+  reason: Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: false });
+
+export const ValidityBody = Type.Object({ hours: Type.Integer({ minimum: 1, maximum: 876000 }) }, { additionalProperties: false });
+
+export const Validity = Type.Object({ hours: Nullable(Type.Integer()), setBy: Nullable(Type.String()), setAt: Nullable(Time) });
+
+export const Policy = Type.Object({
+  id: Type.String(), name: Type.String(), description: Type.String(),
+  document: Type.Unknown({ description: 'RAM-style policy document {Version:"1", Statement:[...]}' }), createdAt: Time,
+}, { $id: 'Policy' });
+
+export const CreatePolicyBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 63 }),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  document: Type.Unknown(),
+}, { additionalProperties: false });
+
+export const AttachBody = Type.Object({ policy: Type.String({ minLength: 1, maxLength: 128, description: 'Policy ID or name' }) }, { additionalProperties: false });
+
+export const AuditEvent = Type.Object({
+  seq: Type.Integer(), id: Type.String(), at: Time, actorId: Nullable(Type.String()), action: Type.String(),
+  resourceType: Type.String(), resourceId: Nullable(Type.String()),
+  outcome: Type.Union([Type.Literal('success'), Type.Literal('denied'), Type.Literal('failure')]),
+  sourceIp: Nullable(Type.String()), requestId: Nullable(Type.String()), detail: Type.Record(Type.String(), Type.Unknown()),
+}, { $id: 'AuditEvent' });
+
+export const sharedSchemas = [ErrorBody, Cluster, Principal, Credential, Policy, AuditEvent];
+
+export function pageRequest(q: { limit?: string; cursor?: string }): { limit: number; cursor: string | null } {
+  const limit = q.limit === undefined ? 50 : Number(q.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    throw invalid('limit must be a whole number from 1 to 500', { field: 'limit' });
+  }
+  return { limit, cursor: q.cursor ?? null };
+}

@@ -1,0 +1,56 @@
+// Where the CLI finds its server, token and CA: flags, then KUBECRED_* environment, then the config
+// file written by `kubecred login` (mode 0600, it holds a token). The only CLI module reading env.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NativeClient } from '../client/native-client.ts';
+import { UsageError } from './exit-codes.ts';
+
+export interface GlobalFlags {
+  server?: string;
+  token?: string;
+  caFile?: string;
+  insecureSkipTlsVerify?: boolean;
+  config?: string;
+}
+
+export interface FileConfig { server?: string; token?: string; caFile?: string }
+
+export function configPath(flags: GlobalFlags, env = process.env): string {
+  return flags.config ?? env.KUBECRED_CONFIG ?? path.join(os.homedir(), '.config', 'kubecred', 'config.json');
+}
+
+export function readFileConfig(file: string): FileConfig {
+  if (!fs.existsSync(file)) return {};
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as FileConfig;
+  } catch {
+    throw new UsageError(`${file} is not valid JSON; fix it or run \`kubecred login\` again`);
+  }
+}
+
+export function writeFileConfig(file: string, cfg: FileConfig): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+export function clientFrom(flags: GlobalFlags, env = process.env): NativeClient {
+  const file = readFileConfig(configPath(flags, env));
+  const server = flags.server ?? env.KUBECRED_SERVER ?? file.server;
+  const token = flags.token ?? env.KUBECRED_TOKEN ?? file.token;
+  const caFile = flags.caFile ?? env.KUBECRED_CA_FILE ?? file.caFile;
+  if (!server) throw new UsageError('no server given: pass --server https://HOST:7443, set KUBECRED_SERVER, or run `kubecred login`');
+  if (!token) throw new UsageError('no token given: pass --token, set KUBECRED_TOKEN, or run `kubecred login`');
+  let caPem: string | undefined;
+  if (caFile) {
+    try {
+      caPem = fs.readFileSync(caFile, 'utf8');
+    } catch {
+      throw new UsageError(`cannot read --ca-file ${caFile}`);
+    }
+  }
+  return new NativeClient({ server, token, caPem, insecureSkipTlsVerify: flags.insecureSkipTlsVerify === true });
+}

@@ -1,0 +1,110 @@
+// Client commands for kubeconfigs and their inventory: get, credential list/show, revoke,
+// validity, and the audit trail.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { enc } from '../client/native-client.ts';
+import { UsageError } from './exit-codes.ts';
+import { print } from './output.ts';
+import { withClient } from './run-action.ts';
+
+const output = (c: Command) => c.option('--output <format>', 'table, json or yaml', 'table');
+const CRED_COLS = ['id', 'clusterId', 'principalId', 'kind', 'status', 'current', 'notAfter', 'serial'];
+
+function intOption(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number (got ${v})`);
+  return Number(v);
+}
+
+/** Writes a file holding credentials: created 0600, replaced atomically. */
+function writePrivateFile(file: string, content: string): void {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, content, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+interface KubeconfigAnswer { kubeconfig: string; certificatePem: string; expiration: string; reused: boolean; credential: Record<string, unknown> }
+
+export function registerKubeconfigCommands(program: Command): void {
+  const kc = program.command('kubeconfig').description('get kubeconfigs');
+  kc.command('get').description('get your kubeconfig for a cluster: the default one, a temporary one, or one for your own key (--csr)')
+    .requiredOption('--cluster <cluster>', 'cluster ID or name')
+    .option('--private', 'use the private API endpoint')
+    .option('--temporary <minutes>', 'a temporary kubeconfig valid 15 to 4320 minutes')
+    .option('--csr <file>', 'sign this CSR (PEM); the private key never leaves your machine')
+    .option('--principal <principal>', "another principal's kubeconfig (needs GetUserKubeconfig)")
+    .option('-o, --out <file>', 'write the kubeconfig to this file (mode 0600) instead of stdout')
+    .option('--cert-out <file>', 'with --csr: also write the signed certificate here')
+    .option('--output <format>', 'summary format when writing to a file: table, json or yaml', 'table')
+    .action(withClient(async (client, o, format) => {
+      const body = {
+        endpoint: o.private ? 'private' : 'public',
+        temporaryMinutes: intOption(o.temporary, '--temporary'),
+        csr: o.csr ? fs.readFileSync(o.csr, 'utf8') : undefined,
+        principalId: o.principal,
+      };
+      const res = await client.post<KubeconfigAnswer>(`/v1/clusters/${enc(o.cluster)}/kubeconfig`, body);
+      if (o.certOut) fs.writeFileSync(o.certOut, res.certificatePem, { mode: 0o644 });
+      if (!o.out) return void process.stdout.write(res.kubeconfig);
+      writePrivateFile(o.out, res.kubeconfig);
+      print({ file: o.out, credential: res.credential.id, kind: res.credential.kind, expiration: res.expiration, reused: res.reused }, format);
+    }));
+
+  const cred = program.command('credential').description('the inventory of issued kubeconfigs');
+  output(cred.command('list').description('list issued kubeconfigs, newest first')
+    .option('--cluster <cluster>', 'on this cluster')
+    .option('--principal <principal>', 'of this principal')
+    .option('--state <state>', 'active, revoked, superseded or expired')
+    .option('--kind <kind>', 'default, temporary or csr')
+    .option('--limit <n>', 'at most this many', '500'))
+    .action(withClient(async (client, o, format) => {
+      const items = await client.all('/v1/credentials', { cluster: o.cluster, principal: o.principal, status: o.state, kind: o.kind }, intOption(o.limit, '--limit'));
+      print(items, format, CRED_COLS);
+    }));
+  output(cred.command('show <id>').description('show one credential, with its certificate'))
+    .action(withClient(async (client, _o, format, id: string) => print(await client.get(`/v1/credentials/${enc(id)}`), format)));
+
+  output(program.command('revoke').description("revoke every active kubeconfig of a principal on a cluster (and reset its custom validity)")
+    .requiredOption('--cluster <cluster>', 'cluster ID or name')
+    .option('--principal <principal>', 'whose (default: yours)')
+    .option('--reason <text>', 'why, for the audit trail'))
+    .action(withClient(async (client, o, format) => {
+      const res = await client.post<{ revoked: unknown[] }>(`/v1/clusters/${enc(o.cluster)}/revocations`, { principalId: o.principal, reason: o.reason });
+      if (format === 'table') process.stdout.write(`revoked ${res.revoked.length} credential(s)\n`);
+      if (res.revoked.length > 0 || format !== 'table') print(format === 'table' ? res.revoked : res, format, CRED_COLS);
+    }));
+
+  const validity = program.command('validity').description("custom validity of a principal's default kubeconfig (root only)");
+  output(validity.command('set').description('set the validity in hours (1 to 876000); supersedes the current default kubeconfig')
+    .requiredOption('--cluster <cluster>', 'cluster ID or name')
+    .requiredOption('--principal <principal>', 'principal ID or name')
+    .requiredOption('--hours <hours>', 'validity in hours'))
+    .action(withClient(async (client, o, format) => {
+      const hours = intOption(o.hours, '--hours');
+      const res = await client.put<{ superseded: unknown[] }>(`/v1/clusters/${enc(o.cluster)}/validity/${enc(o.principal)}`, { hours });
+      if (format === 'table') process.stdout.write(`validity set to ${hours} h; superseded ${res.superseded.length} default kubeconfig(s)\n`);
+      else print(res, format);
+    }));
+  output(validity.command('show').description('show the custom validity (none: the 3-year default)')
+    .requiredOption('--cluster <cluster>', 'cluster ID or name')
+    .requiredOption('--principal <principal>', 'principal ID or name'))
+    .action(withClient(async (client, o, format) => print(await client.get(`/v1/clusters/${enc(o.cluster)}/validity/${enc(o.principal)}`), format)));
+
+  const audit = program.command('audit').description('the audit trail');
+  output(audit.command('list').description('audit events, newest first')
+    .option('--action <action>', 'e.g. IssueKubeconfig, RevokeKubeconfig, kubecred:GetKubeconfig')
+    .option('--actor <principal>', 'by this principal ID')
+    .option('--resource <id>', 'about this object ID')
+    .option('--outcome <outcome>', 'success, denied or failure')
+    .option('--since <time>', 'RFC 3339')
+    .option('--until <time>', 'RFC 3339')
+    .option('--limit <n>', 'at most this many', '100'))
+    .action(withClient(async (client, o, format) => {
+      const limit = intOption(o.limit, '--limit') ?? 100;
+      const items = await client.all('/v1/audit', { action: o.action, actor: o.actor, resource: o.resource, outcome: o.outcome, since: o.since, until: o.until, limit: Math.min(limit, 500) }, limit);
+      print(items, format, ['seq', 'at', 'action', 'outcome', 'actorId', 'resourceType', 'resourceId', 'requestId']);
+    }));
+}

@@ -1,0 +1,121 @@
+// Client commands for clusters, principals, tokens, access keys and policies.
+
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { enc } from '../client/native-client.ts';
+import { UsageError } from './exit-codes.ts';
+import { print } from './output.ts';
+import { withClient } from './run-action.ts';
+
+const readFile = (file: string, flag: string) => {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read ${flag} ${file}`);
+  }
+};
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const output = (c: Command) => c.option('-o, --output <format>', 'table, json or yaml', 'table');
+
+const CLUSTER_COLS = ['id', 'name', 'kind', 'region', 'publicEndpoint', 'privateEndpoint', 'clientCaSource'];
+const PRINCIPAL_COLS = ['id', 'name', 'kind', 'groups', 'isRoot'];
+
+export function registerResourceCommands(program: Command): void {
+  const cluster = program.command('cluster').description('register and manage clusters');
+  output(cluster.command('create <name>').description('register a cluster; its client CA is generated unless --ca-cert/--ca-key import one')
+    .option('--public-endpoint <url>', 'public API server address, https://HOST:PORT')
+    .option('--private-endpoint <url>', 'private API server address, https://HOST:PORT')
+    .option('--server-ca <file>', 'CA bundle (PEM) clients trust for the API server')
+    .option('--region <region>', 'region name', 'default')
+    .option('--kind <kind>', 'kubernetes or service-mesh', 'kubernetes')
+    .option('--ca-algorithm <alg>', 'generated client CA key: ec-p256 or rsa-2048', 'ec-p256')
+    .option('--ca-cert <file>', 'import the client CA: its certificate (PEM)')
+    .option('--ca-key <file>', 'import the client CA: its private key (PEM)')
+    .option('--allow-system-groups', 'allow system: groups (never system:masters) in certificates'))
+    .action(withClient(async (client, o, format, name: string) => {
+      if (!o.publicEndpoint && !o.privateEndpoint) throw new UsageError('give --public-endpoint, --private-endpoint or both');
+      if (Boolean(o.caCert) !== Boolean(o.caKey)) throw new UsageError('importing a client CA needs both --ca-cert and --ca-key');
+      const body = {
+        name, kind: o.kind, region: o.region, publicEndpoint: o.publicEndpoint, privateEndpoint: o.privateEndpoint,
+        serverCaPem: o.serverCa ? readFile(o.serverCa, '--server-ca') : undefined,
+        ...(o.caCert ? { clientCaCertPem: readFile(o.caCert, '--ca-cert'), clientCaKeyPem: readFile(o.caKey, '--ca-key') } : { clientCaAlgorithm: o.caAlgorithm }),
+        allowSystemGroups: o.allowSystemGroups ? true : undefined,
+      };
+      print(await client.post('/v1/clusters', body), format, format === 'table' ? CLUSTER_COLS : undefined);
+    }));
+  output(cluster.command('list').description('list clusters'))
+    .action(withClient(async (client, _o, format) => print(await client.all('/v1/clusters'), format, CLUSTER_COLS)));
+  output(cluster.command('show <cluster>').description('show a cluster (ID or name)'))
+    .action(withClient(async (client, _o, format, id: string) => print(await client.get(`/v1/clusters/${enc(id)}`), format)));
+  cluster.command('ca <cluster>').description("print the cluster's client CA certificate (for kube-apiserver --client-ca-file)")
+    .action(withClient(async (client, _o, _f, id: string) => void process.stdout.write(await client.get<string>(`/v1/clusters/${enc(id)}/client-ca.pem`))));
+  output(cluster.command('delete <cluster>').description('delete a cluster and revoke every credential on it'))
+    .action(withClient(async (client, _o, format, id: string) => print(await client.delete(`/v1/clusters/${enc(id)}`), format)));
+
+  const principal = program.command('principal').description('users and roles, with their Kubernetes groups');
+  output(principal.command('create <name>').description('create a user or role')
+    .option('--kind <kind>', 'user or role', 'user')
+    .option('-g, --group <group>', 'Kubernetes group its certificates carry (repeatable)', collect, []))
+    .action(withClient(async (client, o, format, name: string) => print(await client.post('/v1/principals', { name, kind: o.kind, groups: o.group }), format, format === 'table' ? PRINCIPAL_COLS : undefined)));
+  output(principal.command('list').description('list principals'))
+    .action(withClient(async (client, _o, format) => print(await client.all('/v1/principals'), format, PRINCIPAL_COLS)));
+  output(principal.command('show <principal>').description('show a principal (ID or name)'))
+    .action(withClient(async (client, _o, format, id: string) => print(await client.get(`/v1/principals/${enc(id)}`), format)));
+  output(principal.command('update <principal>').description("replace a principal's groups (applies to kubeconfigs issued afterwards)")
+    .option('-g, --group <group>', 'Kubernetes group (repeatable; none clears them)', collect, []))
+    .action(withClient(async (client, o, format, id: string) => print(await client.patch(`/v1/principals/${enc(id)}`, { groups: o.group }), format)));
+  output(principal.command('delete <principal>').description('delete a principal, revoking its kubeconfigs, tokens and access keys'))
+    .action(withClient(async (client, _o, format, id: string) => print(await client.delete(`/v1/principals/${enc(id)}`), format)));
+
+  const self = async (client: { get<T>(p: string): Promise<T> }, p?: string) => p ?? (await client.get<{ principal: { id: string } }>('/v1/whoami')).principal.id;
+
+  output(program.command('whoami').description('show the principal behind your token'))
+    .action(withClient(async (client, _o, format) => {
+      const w = await client.get<{ accountId: string; principal: Record<string, unknown> }>('/v1/whoami');
+      print({ accountId: w.accountId, ...w.principal }, format);
+    }));
+
+  const token = program.command('token').description('bearer tokens for the native API');
+  output(token.command('create').description('create a bearer token (printed once)')
+    .option('--principal <principal>', 'for this principal (default: yourself)')
+    .option('--name <name>', 'a name to recognise it by')
+    .option('--expires-in-days <days>', 'expire after this many days'))
+    .action(withClient(async (client, o, format) => {
+      const days = o.expiresInDays === undefined ? undefined : Number(o.expiresInDays);
+      print(await client.post(`/v1/principals/${enc(await self(client, o.principal))}/tokens`, { name: o.name, expiresInDays: days }), format);
+    }));
+
+  const ak = program.command('accesskey').description('access key pairs, for the Alibaba Cloud and Huawei Cloud surfaces');
+  output(ak.command('create').description('create an access key pair (secret printed once)')
+    .option('--principal <principal>', 'for this principal (default: yourself)'))
+    .action(withClient(async (client, o, format) => print(await client.post(`/v1/principals/${enc(await self(client, o.principal))}/access-keys`), format)));
+
+  const policy = program.command('policy').description('policy documents and their attachments');
+  output(policy.command('create <name>').description('create a policy from a JSON document')
+    .option('-f, --file <file>', 'the policy document (JSON)')
+    .option('--document <json>', 'the policy document inline')
+    .option('--description <text>', 'what it is for'))
+    .action(withClient(async (client, o, format, name: string) => {
+      const text = o.file ? readFile(o.file, '--file') : o.document;
+      if (!text) throw new UsageError('give the document with --file or --document');
+      let document: unknown;
+      try {
+        document = JSON.parse(text);
+      } catch {
+        throw new UsageError('the policy document is not valid JSON');
+      }
+      print(await client.post('/v1/policies', { name, description: o.description, document }), format, format === 'table' ? ['id', 'name', 'description'] : undefined);
+    }));
+  output(policy.command('list').description('list policies, or those attached to --principal')
+    .option('--principal <principal>', 'only those attached to this principal'))
+    .action(withClient(async (client, o, format) => {
+      const items = o.principal
+        ? (await client.get<{ items: unknown[] }>(`/v1/principals/${enc(o.principal)}/policies`)).items
+        : await client.all('/v1/policies');
+      print(items, format, ['id', 'name', 'description']);
+    }));
+  output(policy.command('attach <policy>').description('attach a policy (ID or name) to a principal').requiredOption('--principal <principal>', 'the principal'))
+    .action(withClient(async (client, o, format, p: string) => print(await client.post(`/v1/principals/${enc(o.principal)}/policies`, { policy: p }), format)));
+  output(policy.command('detach <policy>').description('detach a policy from a principal').requiredOption('--principal <principal>', 'the principal'))
+    .action(withClient(async (client, o, format, p: string) => print(await client.delete(`/v1/principals/${enc(o.principal)}/policies/${enc(p)}`), format)));
+}

@@ -1,0 +1,30 @@
+// What `kubecred` exit codes mean, one place. Scripts can branch on them.
+
+import { ApiError, ConnectionError } from '../client/native-client.ts';
+
+export const Exit = {
+  OK: 0,
+  ERROR: 1, // unexpected
+  USAGE: 2, // bad flags or arguments
+  DENIED: 3, // 401 or 403: not authenticated or not allowed
+  NOT_FOUND: 4,
+  CONFLICT: 5,
+  INVALID: 6, // the server refused the input (400, 413, 415, 422)
+  UNREACHABLE: 7, // no answer from the server
+  SERVER: 8, // the server failed (5xx)
+} as const;
+
+export function exitCodeFor(e: unknown): number {
+  if (e instanceof ConnectionError) return Exit.UNREACHABLE;
+  if (e instanceof ApiError) {
+    if (e.status === 401 || e.status === 403) return Exit.DENIED;
+    if (e.status === 404) return Exit.NOT_FOUND;
+    if (e.status === 409) return Exit.CONFLICT;
+    if (e.status >= 500) return Exit.SERVER;
+    if (e.status >= 400) return Exit.INVALID;
+  }
+  if (e instanceof UsageError) return Exit.USAGE;
+  return Exit.ERROR;
+}
+
+export class UsageError extends Error {}

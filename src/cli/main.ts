@@ -1,0 +1,121 @@
+// The `kubecred` command line: the server commands and a thin client of the native API.
+// Parsing and printing only; every decision is the server's.
+
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadServerConfig } from '../config/server-config.ts';
+import { configPath, writeFileConfig, type GlobalFlags } from './client-config.ts';
+import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
+import { registerResourceCommands } from './commands-resources.ts';
+import { Exit } from './exit-codes.ts';
+import { parseFormat, print } from './output.ts';
+import { reportError } from './run-action.ts';
+import { createAccountInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
+import { VERSION } from './version.ts';
+
+const program = new Command('kubecred')
+  .description('Self-hostable kubeconfig authority: per-person, expiring, revocable kubeconfigs for your own clusters')
+  .version(VERSION)
+  .option('--server <url>', 'kubecred server (env KUBECRED_SERVER)')
+  .option('--token <token>', 'bearer token (env KUBECRED_TOKEN)')
+  .option('--ca-file <file>', "CA to trust for the server's certificate (env KUBECRED_CA_FILE)")
+  .option('--insecure-skip-tls-verify', "don't verify the server's certificate (testing only)")
+  .option('--config <file>', 'client config file (env KUBECRED_CONFIG; default ~/.config/kubecred/config.json)')
+  .addHelpText('after', `
+Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 not authenticated or not allowed, 4 not found,
+5 conflict, 6 input refused by the server, 7 server unreachable, 8 server error.`)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+const serverOptions = (c: Command) => c
+  .option('--data-dir <dir>', 'data directory (env KUBECRED_DATA_DIR; default ~/.kubecred)')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'port to listen on (0: any free port)', '7443')
+  .option('--tls-cert <file>', 'TLS certificate (PEM); default: a self-signed one in <data-dir>/tls')
+  .option('--tls-key <file>', 'TLS private key (PEM)')
+  .option('--no-tls', 'serve plain HTTP (loopback addresses only)')
+  .option('--insecure-http', 'serve plain HTTP on any address (behind a TLS proxy)')
+  .option('--trust-proxy', 'take the client address from X-Forwarded-For')
+  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info');
+
+serverOptions(program.command('serve').description('start the server; initializes the data directory on first start'))
+  .action(async (o) => {
+    try {
+      const config = loadServerConfig(o);
+      const server = await startServer(config, { onBootstrap: (b) => printBootstrap(b, config.dataDir, process.stderr) });
+      process.stderr.write(`kubecred: serving on ${server.url}${server.caFile ? ` (TLS certificate: ${server.caFile})` : ''}\n`);
+      let closing = false;
+      const stop = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        process.stderr.write(`kubecred: ${signal}, finishing requests in flight\n`);
+        const force = setTimeout(() => process.exit(1), 10_000);
+        force.unref();
+        server.close().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exitCode = e instanceof ConfigError ? Exit.USAGE : Exit.ERROR;
+    }
+  });
+
+serverOptions(program.command('init').description('initialize the data directory (master key, database, first account) without serving'))
+  .option('--output <format>', 'table, json or yaml', 'table')
+  .action(async (o) => {
+    try {
+      const config = loadServerConfig(o);
+      const format = parseFormat(o.output);
+      const { store, bootstrap } = await prepareDataDir(config);
+      await store.close();
+      if (!bootstrap) {
+        process.stderr.write(`kubecred: ${config.dataDir} is already initialized; nothing to do\n`);
+        return;
+      }
+      if (format === 'table') printBootstrap(bootstrap, config.dataDir, process.stdout);
+      else print(bootstrap, format);
+    } catch (e) {
+      reportError(e);
+    }
+  });
+
+const account = program.command('account').description('tenants (run on the server machine, against its data directory)');
+serverOptions(account.command('create <name>').description('create another account with its own root, printing its secrets once'))
+  .option('--output <format>', 'table, json or yaml', 'table')
+  .action(async (name: string, o) => {
+    try {
+      const config = loadServerConfig(o);
+      const format = parseFormat(o.output);
+      const res = await createAccountInDataDir(config, name);
+      if (format === 'table') printBootstrap(res, config.dataDir, process.stdout);
+      else print(res, format);
+    } catch (e) {
+      reportError(e);
+    }
+  });
+
+program.command('login').description('save the server address, token and CA for later commands (file mode 0600)')
+  .action((_o, cmd: Command) => {
+    const g = cmd.optsWithGlobals() as GlobalFlags;
+    if (!g.server || !g.token) {
+      process.stderr.write('error: give --server and --token (and --ca-file for a self-signed server certificate)\n');
+      process.exitCode = Exit.USAGE;
+      return;
+    }
+    const file = configPath(g);
+    writeFileConfig(file, { server: g.server, token: g.token, caFile: g.caFile });
+    process.stdout.write(`saved to ${file}\n`);
+  });
+
+registerResourceCommands(program);
+registerKubeconfigCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? Exit.OK : Exit.USAGE;
+  } else {
+    reportError(e);
+  }
+}

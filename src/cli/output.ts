@@ -1,0 +1,42 @@
+// Printing results as a table (for people), JSON or YAML (for scripts). Secrets shown once are printed
+// only to stdout, never to stderr where logs are often collected.
+
+import YAML from 'yaml';
+import { UsageError } from './exit-codes.ts';
+
+export type Format = 'table' | 'json' | 'yaml';
+
+export function parseFormat(v: string | undefined): Format {
+  const f = (v ?? 'table').toLowerCase();
+  if (f !== 'table' && f !== 'json' && f !== 'yaml') throw new UsageError(`--output must be table, json or yaml (got ${v})`);
+  return f;
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (Array.isArray(v)) return v.length ? v.join(',') : '-';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
+  const header = columns.map((c) => c.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase());
+  const body = rows.map((r) => columns.map((c) => cell(r[c])));
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [line(header), ...body.map(line)].join('\n') + '\n';
+}
+
+/** Prints `data`: a list shows as rows, an object as one row (or key/value lines when no columns are given). */
+export function print(data: unknown, format: Format, columns?: string[]): void {
+  if (format === 'json') return void process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+  if (format === 'yaml') return void process.stdout.write(YAML.stringify(data));
+  if (Array.isArray(data)) {
+    if (data.length === 0) return void process.stdout.write('No items.\n');
+    return void process.stdout.write(renderTable(data as Record<string, unknown>[], columns ?? Object.keys(data[0] as object)));
+  }
+  if (columns) return void process.stdout.write(renderTable([data as Record<string, unknown>], columns));
+  const obj = data as Record<string, unknown>;
+  const width = Math.max(...Object.keys(obj).map((k) => k.length));
+  for (const [k, v] of Object.entries(obj)) process.stdout.write(`${k.padEnd(width)}  ${cell(v)}\n`);
+}

@@ -1,0 +1,109 @@
+// `kubecred serve` and `kubecred init`: prepare the data directory (master key, database, TLS files,
+// first account), then listen. First-start secrets are printed once, to the terminal, never logged.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { makeAuthority } from '../core/authority.ts';
+import { makeAuditWriter } from '../core/audit.ts';
+import { bootstrapIfEmpty, createAccount, type BootstrapResult } from '../core/bootstrap.ts';
+import { randomIds } from '../core/ids.ts';
+import { systemClock, type Clock } from '../core/ports.ts';
+import type { Store } from '../core/store-port.ts';
+import { buildApp } from '../api/server.ts';
+import { ensureDataDir, loadOrCreateMasterKey, writeSecretFile } from '../config/data-dir.ts';
+import type { ServerConfig } from '../config/server-config.ts';
+import { createSelfSignedServerCert } from '../pki/ca.ts';
+import { aesGcmSealer } from '../pki/sealer.ts';
+import { openSqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import { VERSION } from './version.ts';
+
+export interface Prepared {
+  store: Store;
+  sealer: ReturnType<typeof aesGcmSealer>;
+  bootstrap: BootstrapResult | null;
+}
+
+/** Creates what is missing in the data directory and opens the store; safe to run again. */
+export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock): Promise<Prepared> {
+  ensureDataDir(config.dataDir);
+  const sealer = aesGcmSealer(loadOrCreateMasterKey(config.dataDir, config.masterKeyBase64));
+  const store = await openSqliteStore({ file: config.databaseFile });
+  const ids = randomIds();
+  const bootstrap = await bootstrapIfEmpty({ store, ids, clock, sealer, audit: makeAuditWriter({ ids, clock }) });
+  return { store, sealer, bootstrap };
+}
+
+export async function createAccountInDataDir(config: ServerConfig, name: string): Promise<BootstrapResult> {
+  const { store, sealer } = await prepareDataDir(config);
+  try {
+    const ids = randomIds();
+    return await createAccount({ store, ids, clock: systemClock, sealer, audit: makeAuditWriter({ ids, clock: systemClock }) }, name);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The server's TLS material: given files, or a self-signed certificate kept in <data-dir>/tls. */
+export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): { cert: string; key: string; certFile: string } | null {
+  if (config.tls.mode === 'off') return null;
+  if (config.tls.mode === 'files') {
+    return { cert: fs.readFileSync(config.tls.certFile, 'utf8'), key: fs.readFileSync(config.tls.keyFile, 'utf8'), certFile: config.tls.certFile };
+  }
+  const dir = path.join(config.dataDir, 'tls');
+  const certFile = path.join(dir, 'server.crt');
+  const keyFile = path.join(dir, 'server.key');
+  if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const hosts = [...new Set(['127.0.0.1', 'localhost', '::1', config.host].filter((h) => h !== '0.0.0.0' && h !== '::'))];
+    const { certPem, keyPem } = createSelfSignedServerCert(hosts, clock.now(), 825);
+    fs.rmSync(keyFile, { force: true });
+    writeSecretFile(keyFile, keyPem);
+    fs.writeFileSync(certFile, certPem, { mode: 0o644 });
+  }
+  return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8'), certFile };
+}
+
+export function printBootstrap(b: BootstrapResult, dataDir: string, out: NodeJS.WritableStream): void {
+  out.write([
+    `kubecred: initialized ${dataDir}`,
+    `  account:           ${b.accountId}`,
+    `  root principal:    ${b.rootPrincipalId}`,
+    `  root token:        ${b.rootToken}`,
+    `  access key id:     ${b.accessKeyId}`,
+    `  access key secret: ${b.accessKeySecret}`,
+    'Save the token and the access key secret now: kubecred keeps only a hash and a sealed copy, and will not show them again.',
+    '',
+  ].join('\n'));
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  caFile: string | null;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, opts: { clock?: Clock; onBootstrap?: (b: BootstrapResult) => void; logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock;
+  const { store, sealer, bootstrap } = await prepareDataDir(config, clock);
+  if (bootstrap) opts.onBootstrap?.(bootstrap);
+  const tls = tlsMaterial(config, clock);
+  const authority = makeAuthority({ store, clock, ids: randomIds(), sealer });
+  const logger = config.logLevel === 'silent' ? false : pino({
+    level: config.logLevel,
+    // Belt and braces: nothing below should ever hold these, but if it does it is cut out.
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.accessKeySecret', '*.kubeconfig', '*.keyPem'], censor: '[redacted]' },
+  }, opts.logStream ?? process.stdout);
+  const { app } = await buildApp({
+    authority, logger: logger as never, bodyLimitBytes: config.bodyLimitBytes, https: tls ? { cert: tls.cert, key: tls.key } : null,
+    trustProxy: config.trustProxy, version: VERSION,
+  });
+  app.addHook('onClose', async () => store.close());
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { app, url: `${tls ? 'https' : 'http'}://${host}:${port}`, caFile: tls?.certFile ?? null, close: () => app.close() };
+}

@@ -1,0 +1,88 @@
+// The server's configuration: one schema, read from flags and environment once at start,
+// validated and frozen. The only module that reads process.env for the server.
+
+import path from 'node:path';
+import os from 'node:os';
+import net from 'node:net';
+
+export interface ServerConfig {
+  dataDir: string;
+  databaseFile: string;
+  host: string;
+  port: number;
+  tls: { mode: 'self-signed' } | { mode: 'files'; certFile: string; keyFile: string } | { mode: 'off' };
+  /** Base64 master key from the environment; when absent the data directory's master.key is used. */
+  masterKeyBase64: string | null;
+  bodyLimitBytes: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Trust X-Forwarded-For from this many proxies in front (0: use the socket address). */
+  trustProxy: boolean;
+}
+
+export interface ServeFlags {
+  dataDir?: string;
+  host?: string;
+  port?: string | number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tls?: boolean; // commander's --no-tls sets false
+  insecureHttp?: boolean;
+  logLevel?: string;
+  trustProxy?: boolean;
+}
+
+export class ConfigError extends Error {}
+
+export const DEFAULT_PORT = 7443;
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KUBECRED_DATA_DIR || path.join(os.homedir(), '.kubecred');
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  return host === '::1';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Readonly<ServerConfig> {
+  const dataDir = path.resolve(flags.dataDir ?? defaultDataDir(env));
+  const host = flags.host ?? env.KUBECRED_HOST ?? '127.0.0.1';
+  const port = Number(flags.port ?? env.KUBECRED_PORT ?? DEFAULT_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be 0-65535, got ${flags.port ?? env.KUBECRED_PORT}`);
+  const logLevel = (flags.logLevel ?? env.KUBECRED_LOG_LEVEL ?? 'info') as ServerConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+
+  let tls: ServerConfig['tls'];
+  if (flags.tlsCert || flags.tlsKey) {
+    if (!flags.tlsCert || !flags.tlsKey) throw new ConfigError('give both --tls-cert and --tls-key');
+    tls = { mode: 'files', certFile: path.resolve(flags.tlsCert), keyFile: path.resolve(flags.tlsKey) };
+  } else if (flags.tls === false || flags.insecureHttp) {
+    tls = { mode: 'off' };
+  } else {
+    tls = { mode: 'self-signed' };
+  }
+  if (tls.mode === 'off' && !isLoopback(host) && !flags.insecureHttp) {
+    throw new ConfigError(`refusing to serve plain HTTP on ${host}: kubeconfigs and tokens would cross the network in clear. Use TLS (the default), or pass --insecure-http if a TLS proxy sits in front`);
+  }
+
+  const masterKeyBase64 = env.KUBECRED_MASTER_KEY ?? null;
+  if (masterKeyBase64 !== null && Buffer.from(masterKeyBase64, 'base64').length !== 32) {
+    throw new ConfigError('KUBECRED_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
+  }
+
+  return Object.freeze({
+    dataDir,
+    databaseFile: path.join(dataDir, 'kubecred.db'),
+    host,
+    port,
+    tls: Object.freeze(tls),
+    masterKeyBase64,
+    bodyLimitBytes: DEFAULT_BODY_LIMIT,
+    logLevel,
+    trustProxy: flags.trustProxy === true,
+  });
+}

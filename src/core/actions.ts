@@ -1,0 +1,60 @@
+// The catalogue of actions policies can name, with the vendor aliases that mean the same thing,
+// and the resource names they apply to. One place for each name; surfaces only pick from here.
+
+export interface ActionDef {
+  /** Canonical name, e.g. kubecred:GetKubeconfig. */
+  name: string;
+  /** Names the vendor surfaces use for the same operation; a policy may use any of them. */
+  aliases: string[];
+  /** Only the account's root may perform it, whatever the policies say. */
+  rootOnly?: boolean;
+}
+
+const a = (name: string, aliases: string[] = [], rootOnly = false): ActionDef => ({ name: `kubecred:${name}`, aliases, rootOnly });
+
+export const Actions = {
+  CreateCluster: a('CreateCluster', ['cs:CreateCluster']),
+  GetCluster: a('GetCluster', ['cs:DescribeClusterDetail']),
+  ListClusters: a('ListClusters', ['cs:DescribeClusters']),
+  DeleteCluster: a('DeleteCluster', ['cs:DeleteCluster']),
+  GetKubeconfig: a('GetKubeconfig', ['cs:DescribeClusterUserKubeconfig', 'servicemesh:DescribeServiceMeshKubeconfig']),
+  GetUserKubeconfig: a('GetUserKubeconfig', ['cs:DescribeSubaccountK8sClusterUserConfig']),
+  ListCredentials: a('ListCredentials', ['cs:ListClusterKubeconfigStates', 'cs:ListUserKubeConfigStates']),
+  RevokeKubeconfig: a('RevokeKubeconfig', ['cs:RevokeK8sClusterKubeConfig', 'servicemesh:RevokeKubeconfig']),
+  SetValidity: a('SetKubeconfigValidity', ['cs:UpdateK8sClusterUserConfigExpire'], true),
+  CreatePrincipal: a('CreatePrincipal', ['ram:CreateUser']),
+  GetPrincipal: a('GetPrincipal', ['ram:GetUser']),
+  ListPrincipals: a('ListPrincipals', ['ram:ListUsers']),
+  UpdatePrincipal: a('UpdatePrincipal', ['ram:UpdateUser']),
+  DeletePrincipal: a('DeletePrincipal', ['ram:DeleteUser']),
+  CreateToken: a('CreateToken'),
+  CreateAccessKey: a('CreateAccessKey', ['ram:CreateAccessKey']),
+  CreatePolicy: a('CreatePolicy', ['ram:CreatePolicy']),
+  ListPolicies: a('ListPolicies', ['ram:ListPolicies']),
+  AttachPolicy: a('AttachPolicy', ['ram:AttachPolicyToUser']),
+  DetachPolicy: a('DetachPolicy', ['ram:DetachPolicyFromUser']),
+  ListAuditEvents: a('ListAuditEvents', ['actiontrail:LookupEvents']),
+} as const;
+
+export type ActionName = keyof typeof Actions;
+
+/** Condition keys core fills in, with the vendor names that mean the same. */
+export const ConditionKeys = {
+  KubeConfigDurationMinutes: 'kubecred:KubeConfigDurationMinutes',
+  SourceIp: 'kubecred:SourceIp',
+} as const;
+
+export const conditionKeyAliases: Record<string, string> = {
+  'cs:KubeConfigDurationMinutes': ConditionKeys.KubeConfigDurationMinutes,
+  'acs:SourceIp': ConditionKeys.SourceIp,
+};
+
+export const Resources = {
+  cluster: (accountId: string, region: string, clusterId: string) => `krn:kubecred:${region}:${accountId}:cluster/${clusterId}`,
+  /** The same cluster as Alibaba's RAM names it, so policies written for ACK keep working. */
+  clusterAcs: (accountId: string, region: string, clusterId: string) => `acs:cs:${region}:${accountId}:cluster/${clusterId}`,
+  anyCluster: (accountId: string) => `krn:kubecred:*:${accountId}:cluster/*`,
+  principal: (accountId: string, principalId: string) => `krn:kubecred::${accountId}:principal/${principalId}`,
+  policy: (accountId: string, policyId: string) => `krn:kubecred::${accountId}:policy/${policyId}`,
+  audit: (accountId: string) => `krn:kubecred::${accountId}:audit`,
+};

@@ -1,0 +1,49 @@
+// Building audit events and listing them. Events are appended in the same transaction as the change
+// they describe, so a change without its audit record can never be committed. Never put secrets in `detail`.
+
+import type { Actor } from './actor.ts';
+import { Actions, Resources } from './actions.ts';
+import type { Authorizer } from './authorizer.ts';
+import type { AuditEvent, AuditOutcome, Page } from './model.ts';
+import type { Clock, Ids } from './ports.ts';
+import type { AuditFilter, PageRequest, Repos, Store } from './store-port.ts';
+
+export type AuditInput = {
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  outcome?: AuditOutcome;
+  detail?: Record<string, unknown>;
+};
+
+export function makeAuditWriter(deps: { ids: Ids; clock: Clock }) {
+  return {
+    /** Appends one event for `actor` through `repos` (pass the transaction's repos). */
+    async record(repos: Pick<Repos, 'audit'>, actor: Actor | null, accountId: string, e: AuditInput): Promise<void> {
+      await repos.audit.append({
+        id: deps.ids.id('evt'),
+        accountId,
+        at: deps.clock.now(),
+        actorId: actor?.principal.id ?? null,
+        action: e.action,
+        resourceType: e.resourceType,
+        resourceId: e.resourceId,
+        outcome: e.outcome ?? 'success',
+        sourceIp: actor?.sourceIp ?? null,
+        requestId: actor?.requestId ?? null,
+        detail: { surface: actor?.surface, ...e.detail },
+      });
+    },
+  };
+}
+
+export type AuditWriter = ReturnType<typeof makeAuditWriter>;
+
+export function makeAuditService(deps: { store: Pick<Store, 'audit'>; authorizer: Authorizer }) {
+  return {
+    async list(actor: Actor, filter: Omit<AuditFilter, 'accountId'>, page: PageRequest): Promise<Page<AuditEvent>> {
+      await deps.authorizer.check(actor, Actions.ListAuditEvents, { resource: Resources.audit(actor.accountId), type: 'audit', id: null });
+      return deps.store.audit.list({ ...filter, accountId: actor.accountId }, page);
+    },
+  };
+}

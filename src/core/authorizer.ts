@@ -1,0 +1,66 @@
+// Decides whether an actor may perform an action on a resource: the root may do everything in its
+// account, everyone else needs an Allow from an attached policy and no Deny. Denials are audited.
+
+import type { Actor } from './actor.ts';
+import { conditionKeyAliases, ConditionKeys, type ActionDef } from './actions.ts';
+import type { AuditWriter } from './audit.ts';
+import { KubecredError } from './errors.ts';
+import { evaluate, parsePolicyDocument, type ConditionValue, type PolicyDocument } from './policy-engine.ts';
+import type { Store } from './store-port.ts';
+
+export interface AuthzTarget {
+  resource: string;
+  resourceAliases?: string[];
+  /** For the audit record of a denial. */
+  type: string;
+  id: string | null;
+  context?: Record<string, ConditionValue>;
+}
+
+export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>; audit: AuditWriter }) {
+  async function policiesOf(principalId: string): Promise<PolicyDocument[]> {
+    const stored = await deps.store.policies.forPrincipal(principalId);
+    return stored.map((p) => parsePolicyDocument(p.document));
+  }
+
+  async function deny(actor: Actor, action: ActionDef, target: AuthzTarget, code: 'ACCESS_DENIED' | 'ROOT_ONLY', why: string): Promise<never> {
+    await deps.audit.record(deps.store, actor, actor.accountId, {
+      action: action.name, resourceType: target.type, resourceId: target.id, outcome: 'denied', detail: { reason: why },
+    });
+    throw new KubecredError(code, why, { details: { action: action.name, resource: target.resource } });
+  }
+
+  /** Null when allowed; otherwise the error code and a sentence saying why and what to do. */
+  async function decide(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<{ code: 'ACCESS_DENIED' | 'ROOT_ONLY'; why: string } | null> {
+    if (actor.principal.isRoot) return null;
+    if (action.rootOnly) return { code: 'ROOT_ONLY', why: `only the account's root may perform ${action.name}; ask the account owner to do it` };
+    const decision = evaluate(await policiesOf(actor.principal.id), {
+      actions: [action.name, ...action.aliases],
+      resource: target.resource,
+      resourceAliases: target.resourceAliases,
+      context: { [ConditionKeys.SourceIp]: actor.sourceIp ?? undefined, ...target.context },
+      contextAliases: conditionKeyAliases,
+    });
+    if (decision.decision === 'allow') return null;
+    return {
+      code: 'ACCESS_DENIED',
+      why: decision.decision === 'explicit-deny'
+        ? `${action.name} on ${target.resource} is explicitly denied by a policy attached to ${actor.principal.name}`
+        : `${actor.principal.name} has no policy that allows ${action.name} on ${target.resource}; ask the account's root to attach one`,
+    };
+  }
+
+  return {
+    /** Resolves when allowed; otherwise records the denial and throws ACCESS_DENIED or ROOT_ONLY. */
+    async check(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<void> {
+      const refusal = await decide(actor, action, target);
+      if (refusal) await deny(actor, action, target, refusal.code, refusal.why);
+    },
+    /** For filtering lists: no audit record, no error. */
+    async allows(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<boolean> {
+      return (await decide(actor, action, target)) === null;
+    },
+  };
+}
+
+export type Authorizer = ReturnType<typeof makeAuthorizer>;

@@ -1,0 +1,45 @@
+// First start: create the first account, its root principal, a bearer token and an access key,
+// and hand the secrets back exactly once. Does nothing when an account already exists.
+
+import { accessKeySecretAad, formatToken, hashSecret, newAccessKeyId, TOKEN_SECRET_BYTES } from './api-credentials.ts';
+import type { AuditWriter } from './audit.ts';
+import type { Principal } from './model.ts';
+import type { Clock, Ids, Sealer } from './ports.ts';
+import type { Repos, Store } from './store-port.ts';
+
+export interface BootstrapResult {
+  accountId: string;
+  rootPrincipalId: string;
+  rootToken: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+}
+
+type Deps = { store: Store; ids: Ids; clock: Clock; sealer: Sealer; audit: AuditWriter };
+
+/** On first start only: the first account. */
+export async function bootstrapIfEmpty(deps: Deps, accountName = 'default'): Promise<BootstrapResult | null> {
+  return deps.store.transaction(async (tx) => ((await tx.accounts.count()) > 0 ? null : createAccountIn(tx, deps, accountName)));
+}
+
+/** Another tenant: a new account with its own root, sharing nothing with the others. */
+export async function createAccount(deps: Deps, accountName: string): Promise<BootstrapResult> {
+  return deps.store.transaction((tx) => createAccountIn(tx, deps, accountName));
+}
+
+async function createAccountIn(tx: Repos, deps: Deps, accountName: string): Promise<BootstrapResult> {
+  const { ids, clock, sealer, audit } = deps;
+  const now = clock.now();
+  const accountId = ids.id('acc');
+  const root: Principal = { id: ids.id('usr'), accountId, kind: 'user', name: 'root', groups: [], isRoot: true, createdAt: now, deletedAt: null };
+  const tokenId = ids.id('tok');
+  const secret = ids.secret(TOKEN_SECRET_BYTES);
+  const accessKeyId = newAccessKeyId();
+  const accessKeySecret = ids.secret(22);
+  await tx.accounts.insert({ id: accountId, name: accountName, createdAt: now });
+  await tx.principals.insert(root);
+  await tx.tokens.insert({ id: tokenId, accountId, principalId: root.id, name: 'root', secretHash: hashSecret(secret), createdAt: now, expiresAt: null, revokedAt: null });
+  await tx.accessKeys.insert({ id: accessKeyId, accountId, principalId: root.id, secretSealed: sealer.seal(accessKeySecret, accessKeySecretAad(accessKeyId)), createdAt: now, revokedAt: null });
+  await audit.record(tx, null, accountId, { action: 'InitializeAccount', resourceType: 'account', resourceId: accountId, detail: { root: root.id, tokenId, accessKeyId } });
+  return { accountId, rootPrincipalId: root.id, rootToken: formatToken(tokenId, secret), accessKeyId, accessKeySecret };
+}

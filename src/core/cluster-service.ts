@@ -1,0 +1,121 @@
+// Registering clusters with their endpoints, server CA bundle and client CA (generated or imported),
+// listing and deleting them. The client CA key is sealed before it reaches the store, and never returned.
+
+import crypto from 'node:crypto';
+import type { Actor } from './actor.ts';
+import { Actions, Resources } from './actions.ts';
+import type { AuditWriter } from './audit.ts';
+import type { Authorizer } from './authorizer.ts';
+import { clusterCaKeyAad, type CredentialIssuer } from './credential-issuer.ts';
+import { invalid } from './errors.ts';
+import { findCluster } from './lookup.ts';
+import { checkCertificateBundle, checkEndpoint, checkName, checkRegion } from './input-rules.ts';
+import type { Cluster, ClusterKind, KeyAlgorithm, Page } from './model.ts';
+import type { Clock, Ids, Sealer } from './ports.ts';
+import type { PageRequest, Store } from './store-port.ts';
+import { clusterView, type ClusterView } from './views.ts';
+import { createClientCa, importClientCa } from '../pki/ca.ts';
+
+export interface CreateClusterInput {
+  name: string;
+  kind?: ClusterKind;
+  region?: string;
+  publicEndpoint?: string | null;
+  privateEndpoint?: string | null;
+  serverCaPem?: string | null;
+  clientCa?: { generate: KeyAlgorithm } | { import: { certPem: string; keyPem: string } };
+  allowSystemGroups?: boolean;
+}
+
+/** Generated client CAs live a century so that the longest custom validity (876000 h) fits under them. */
+const GENERATED_CA_YEARS = 100;
+
+type Deps = { store: Store; clock: Clock; ids: Ids; sealer: Sealer; authorizer: Authorizer; audit: AuditWriter; issuer: CredentialIssuer };
+
+export function makeClusterService(deps: Deps) {
+  const { store, clock, ids, sealer, authorizer, audit } = deps;
+
+  const target = (actor: Actor, c: Cluster) => ({
+    resource: Resources.cluster(actor.accountId, c.region, c.id),
+    resourceAliases: [Resources.clusterAcs(actor.accountId, c.region, c.id)],
+    type: 'cluster', id: c.id,
+  });
+
+  async function load(actor: Actor, id: string): Promise<Cluster> {
+    return findCluster(store, actor.accountId, id);
+  }
+
+  return {
+    async create(actor: Actor, input: CreateClusterInput): Promise<ClusterView> {
+      const name = checkName(input.name, 'name');
+      const kind = input.kind ?? 'kubernetes';
+      if (kind !== 'kubernetes' && kind !== 'service-mesh') throw invalid('kind must be "kubernetes" or "service-mesh"', { field: 'kind' });
+      const region = checkRegion(input.region ?? 'default');
+      const publicEndpoint = input.publicEndpoint ? checkEndpoint(input.publicEndpoint, 'publicEndpoint') : null;
+      const privateEndpoint = input.privateEndpoint ? checkEndpoint(input.privateEndpoint, 'privateEndpoint') : null;
+      if (!publicEndpoint && !privateEndpoint) throw invalid('a cluster needs a publicEndpoint, a privateEndpoint or both', { field: 'publicEndpoint' });
+      const serverCaPem = input.serverCaPem ? checkCertificateBundle(input.serverCaPem, 'serverCaPem', (p) => new crypto.X509Certificate(p)) : null;
+      const id = ids.id('cls');
+      await authorizer.check(actor, Actions.CreateCluster, { resource: Resources.cluster(actor.accountId, region, '*'), type: 'cluster', id: null });
+      const now = clock.now();
+
+      const caInput = input.clientCa ?? { generate: 'ec-p256' as const };
+      let ca;
+      if ('import' in caInput) {
+        ca = importClientCa(caInput.import.certPem, caInput.import.keyPem, now);
+      } else {
+        if (caInput.generate !== 'ec-p256' && caInput.generate !== 'rsa-2048') throw invalid('clientCa.generate must be "ec-p256" or "rsa-2048"', { field: 'clientCa.generate' });
+        const notAfter = new Date(now.getTime());
+        notAfter.setUTCFullYear(notAfter.getUTCFullYear() + GENERATED_CA_YEARS);
+        ca = await createClientCa({ commonName: `kubecred client CA for ${name}`, algorithm: caInput.generate, notBefore: new Date(now.getTime() - 3600_000), notAfter });
+      }
+
+      const cluster: Cluster = {
+        id, accountId: actor.accountId, name, kind, region, publicEndpoint, privateEndpoint, serverCaPem,
+        clientCa: { certPem: ca.certPem, keySealed: sealer.seal(ca.keyPem, clusterCaKeyAad(id)), algorithm: ca.algorithm, source: 'import' in caInput ? 'imported' : 'generated' },
+        allowSystemGroups: input.allowSystemGroups === true, createdAt: now, deletedAt: null,
+      };
+      await store.transaction(async (tx) => {
+        await tx.clusters.insert(cluster);
+        await audit.record(tx, actor, actor.accountId, {
+          action: 'CreateCluster', resourceType: 'cluster', resourceId: id,
+          detail: { name, kind, region, clientCa: cluster.clientCa.source, algorithm: cluster.clientCa.algorithm },
+        });
+      });
+      return clusterView(cluster);
+    },
+
+    async get(actor: Actor, id: string): Promise<ClusterView> {
+      const c = await load(actor, id);
+      await authorizer.check(actor, Actions.GetCluster, target(actor, c));
+      return clusterView(c);
+    },
+
+    /** Lists the clusters the caller may see: all for the root, those its policies allow for others. */
+    async list(actor: Actor, page: PageRequest): Promise<Page<ClusterView>> {
+      const res = await store.clusters.list(actor.accountId, page);
+      const visible: ClusterView[] = [];
+      for (const c of res.items) {
+        if (await authorizer.allows(actor, Actions.ListClusters, target(actor, c))) visible.push(clusterView(c));
+      }
+      return { items: visible, next: res.next };
+    },
+
+    /** Deleting a cluster revokes every credential on it; the rows and the audit trail stay. */
+    async delete(actor: Actor, id: string): Promise<{ revoked: number }> {
+      const c = await load(actor, id);
+      await authorizer.check(actor, Actions.DeleteCluster, target(actor, c));
+      const revoked = await store.transaction(async (tx) => {
+        const now = clock.now();
+        const rs = await tx.credentials.revoke({ clusterId: c.id, states: ['active', 'superseded'] }, actor.principal.id, 'cluster deleted', now);
+        await tx.clusters.markDeleted(actor.accountId, c.id, now);
+        await audit.record(tx, actor, actor.accountId, { action: 'DeleteCluster', resourceType: 'cluster', resourceId: c.id, detail: { name: c.name, revoked: rs.length } });
+        return rs.length;
+      });
+      deps.issuer.forgetCluster(c.id);
+      return { revoked };
+    },
+  };
+}
+
+export type ClusterService = ReturnType<typeof makeClusterService>;

@@ -1,0 +1,115 @@
+// Minting one credential inside a caller's transaction: key (or CSR), certificate, stored row, audit event.
+// It never checks authorization (the services do) and never stores a temporary or client-held private key.
+
+import type { Actor } from './actor.ts';
+import type { AuditWriter } from './audit.ts';
+import { KubecredError } from './errors.ts';
+import type { Cluster, Credential, CredentialKind, Principal } from './model.ts';
+import type { Clock, Ids, Sealer } from './ports.ts';
+import type { Repos } from './store-port.ts';
+import { clampToIssuer, defaultNotAfter, isDueForRenewal, temporaryNotAfter, validityWindow } from './validity-rules.ts';
+import { checkGroupsForCluster } from './group-rules.ts';
+import { generateKeyPair } from '../pki/keys.ts';
+import { issueClientCertificate, loadCa, type LoadedCa } from '../pki/client-cert.ts';
+import { parseCsr } from '../pki/csr.ts';
+
+export interface Minted {
+  credential: Credential;
+  /** The private key in PEM, only when kubecred generated it; never when the client sent a CSR. */
+  keyPem: string | null;
+  /** True when an existing default was handed out again rather than minted. */
+  reused: boolean;
+}
+
+export const credentialKeyAad = (credentialId: string) => `credential:${credentialId}:key`;
+export const clusterCaKeyAad = (clusterId: string) => `cluster:${clusterId}:client-ca-key`;
+
+export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sealer; audit: AuditWriter }) {
+  // Unsealing and parsing a CA key costs far more than signing: keep each cluster's loaded CA.
+  const caCache = new Map<string, LoadedCa>();
+  function caFor(cluster: Cluster): LoadedCa {
+    let ca = caCache.get(cluster.id);
+    if (!ca) {
+      const keyPem = deps.sealer.open(cluster.clientCa.keySealed, clusterCaKeyAad(cluster.id)).toString('utf8');
+      ca = loadCa({ certPem: cluster.clientCa.certPem, keyPem, algorithm: cluster.clientCa.algorithm });
+      caCache.set(cluster.id, ca);
+    }
+    return ca;
+  }
+
+  async function mint(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, opts: {
+    kind: CredentialKind; notAfter: Date; csrPem?: string; current: boolean;
+  }): Promise<Minted> {
+    checkGroupsForCluster(principal.groups, cluster.allowSystemGroups);
+    const now = deps.clock.now();
+    const ca = caFor(cluster);
+    const window = validityWindow(now, clampToIssuer(opts.notAfter, ca.notAfter));
+    const key = opts.csrPem === undefined ? generateKeyPair('ec-p256') : null;
+    const publicKeyDer = key ? key.publicKeyDer : parseCsr(opts.csrPem!).publicKeyDer;
+    const cert = issueClientCertificate({
+      ca, publicKeyDer, commonName: principal.id, organizations: principal.groups,
+      notBefore: window.notBefore, notAfter: window.notAfter,
+    });
+    const id = deps.ids.id('crd');
+    const credential: Credential = {
+      id, accountId: cluster.accountId, clusterId: cluster.id, principalId: principal.id, kind: opts.kind,
+      keySource: key ? 'generated' : 'client', serialHex: cert.serialHex, fingerprintSha256: cert.fingerprintSha256,
+      certPem: cert.certPem,
+      // Only a default kubeconfig must be handed out again, so only its key is kept (sealed).
+      keySealed: key && opts.kind === 'default' ? deps.sealer.seal(key.privateKeyPem, credentialKeyAad(id)) : null,
+      commonName: principal.id, groups: [...principal.groups], notBefore: window.notBefore, notAfter: window.notAfter,
+      state: 'active', current: opts.current, issuedAt: now, issuedBy: actor.principal.id, requestId: actor.requestId,
+      revokedAt: null, revokedBy: null, revokeReason: null, supersededAt: null,
+    };
+    await tx.credentials.insert(credential);
+    await deps.audit.record(tx, actor, cluster.accountId, {
+      action: 'IssueKubeconfig', resourceType: 'credential', resourceId: id,
+      detail: {
+        cluster: cluster.id, principal: principal.id, kind: opts.kind, serial: cert.serialHex,
+        fingerprintSha256: cert.fingerprintSha256, notAfter: window.notAfter.toISOString(), keySource: credential.keySource,
+      },
+    });
+    return { credential, keyPem: key?.privateKeyPem ?? null, reused: false };
+  }
+
+  return {
+    /** The (cluster, principal)'s default kubeconfig: the current one, or a new one when none is current or it is due for renewal. */
+    async defaultKubeconfig(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal): Promise<Minted> {
+      const now = deps.clock.now();
+      const current = await tx.credentials.currentDefault(cluster.id, principal.id);
+      if (current && current.state === 'active' && !isDueForRenewal(current, now) && current.keySealed) {
+        const keyPem = deps.sealer.open(current.keySealed, credentialKeyAad(current.id)).toString('utf8');
+        return { credential: current, keyPem, reused: true };
+      }
+      // Renewal: the previous one stops being handed out but stays valid until it expires.
+      if (current) await tx.credentials.clearCurrent(current.id);
+      const override = await tx.validity.get(cluster.id, principal.id);
+      return mint(tx, actor, cluster, principal, { kind: 'default', current: true, notAfter: defaultNotAfter(now, override?.hours) });
+    },
+
+    async temporaryKubeconfig(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, minutes: number, csrPem?: string): Promise<Minted> {
+      return mint(tx, actor, cluster, principal, { kind: 'temporary', current: false, notAfter: temporaryNotAfter(deps.clock.now(), minutes), csrPem });
+    },
+
+    /** A certificate for a client-held key, with the principal's default validity; never the stored default. */
+    async csrKubeconfig(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, csrPem: string): Promise<Minted> {
+      const override = await tx.validity.get(cluster.id, principal.id);
+      return mint(tx, actor, cluster, principal, { kind: 'csr', current: false, csrPem, notAfter: defaultNotAfter(deps.clock.now(), override?.hours) });
+    },
+
+    forgetCluster(clusterId: string) {
+      caCache.delete(clusterId);
+    },
+  };
+}
+
+export type CredentialIssuer = ReturnType<typeof makeCredentialIssuer>;
+
+export function endpointOf(cluster: Cluster, endpoint: 'public' | 'private'): string {
+  const server = endpoint === 'private' ? cluster.privateEndpoint : cluster.publicEndpoint;
+  if (!server) {
+    const other = endpoint === 'private' ? 'public' : 'private';
+    throw new KubecredError('ENDPOINT_UNAVAILABLE', `cluster ${cluster.name} has no ${endpoint} API endpoint; ask for the ${other} one${endpoint === 'private' ? ' (leave out --private / PrivateIpAddress)' : ' (--private / PrivateIpAddress=true)'}`, { details: { endpoint } });
+  }
+  return server;
+}

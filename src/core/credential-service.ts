@@ -1,0 +1,200 @@
+// The kubeconfig lifecycle as callers see it: get (default, temporary, CSR), list, revoke,
+// revoke-and-reissue, custom validity. Authorization first, then one transaction per request.
+
+import type { Actor } from './actor.ts';
+import { Actions, ConditionKeys, Resources, type ActionDef } from './actions.ts';
+import type { AuditWriter } from './audit.ts';
+import type { Authorizer } from './authorizer.ts';
+import { endpointOf, type CredentialIssuer, type Minted } from './credential-issuer.ts';
+import { invalid, KubecredError, notFound } from './errors.ts';
+import { findCluster, findPrincipal } from './lookup.ts';
+import type { Cluster, Credential, CredentialKind, Endpoint, Page, Principal } from './model.ts';
+import type { Clock } from './ports.ts';
+import type { PageRequest, Repos, Store } from './store-port.ts';
+import { checkCustomHours, checkTemporaryMinutes } from './validity-rules.ts';
+import { credentialView, type CredentialView } from './views.ts';
+import { renderKubeconfig } from '../pki/kubeconfig.ts';
+import { MAX_PEM_BYTES } from '../pki/csr.ts';
+
+export interface KubeconfigRequest {
+  clusterId: string;
+  /** Another principal of the account (needs GetUserKubeconfig); the caller when absent. */
+  principalId?: string;
+  endpoint: Endpoint;
+  temporaryMinutes?: number;
+  csrPem?: string;
+}
+
+export interface IssuedKubeconfig {
+  kubeconfig: string;
+  certificatePem: string;
+  credential: CredentialView;
+  reused: boolean;
+}
+
+export interface ListCredentialsQuery {
+  clusterId?: string;
+  principalId?: string;
+  kind?: CredentialKind;
+  status?: Credential['state'] | 'expired';
+}
+
+type Deps = { store: Store; clock: Clock; authorizer: Authorizer; issuer: CredentialIssuer; audit: AuditWriter };
+
+export function makeCredentialService(deps: Deps) {
+  const { store, clock, authorizer, issuer, audit } = deps;
+
+  async function loadCluster(repos: Pick<Repos, 'clusters'>, actor: Actor, clusterId: string): Promise<Cluster> {
+    return findCluster(repos, actor.accountId, clusterId);
+  }
+
+  async function loadPrincipal(repos: Pick<Repos, 'principals'>, actor: Actor, principalId: string | undefined): Promise<Principal> {
+    if (principalId === undefined || principalId === actor.principal.id || principalId === actor.principal.name) return actor.principal;
+    return findPrincipal(repos, actor.accountId, principalId);
+  }
+
+  const clusterTarget = (actor: Actor, c: Cluster, context?: Record<string, number | undefined>) => ({
+    resource: Resources.cluster(actor.accountId, c.region, c.id),
+    resourceAliases: [Resources.clusterAcs(actor.accountId, c.region, c.id)],
+    type: 'cluster', id: c.id, context,
+  });
+
+  function render(cluster: Cluster, principal: Principal, endpoint: Endpoint, m: Minted): IssuedKubeconfig {
+    const server = endpointOf(cluster, endpoint);
+    const user = `${principal.name}@${cluster.name}`;
+    const kubeconfig = renderKubeconfig({
+      clusterName: cluster.name, server, certificateAuthorityPem: cluster.serverCaPem ?? undefined,
+      userName: user, contextName: user, clientCertificatePem: m.credential.certPem, clientKeyPem: m.keyPem ?? undefined,
+    });
+    return { kubeconfig, certificatePem: m.credential.certPem, credential: credentialView(m.credential, clock.now()), reused: m.reused };
+  }
+
+  function validateRequest(req: KubeconfigRequest): void {
+    if (req.temporaryMinutes !== undefined) checkTemporaryMinutes(req.temporaryMinutes);
+    if (req.csrPem !== undefined && Buffer.byteLength(req.csrPem) > MAX_PEM_BYTES) {
+      throw new KubecredError('PAYLOAD_TOO_LARGE', `the CSR is larger than ${MAX_PEM_BYTES} bytes`, { details: { field: 'csr' } });
+    }
+  }
+
+  async function mintFor(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, req: KubeconfigRequest): Promise<Minted> {
+    if (req.temporaryMinutes !== undefined) return issuer.temporaryKubeconfig(tx, actor, cluster, principal, req.temporaryMinutes, req.csrPem);
+    if (req.csrPem !== undefined) return issuer.csrKubeconfig(tx, actor, cluster, principal, req.csrPem);
+    return issuer.defaultKubeconfig(tx, actor, cluster, principal);
+  }
+
+  async function authorizeFor(actor: Actor, cluster: Cluster, principal: Principal, action: ActionDef, minutes?: number) {
+    const other = principal.id !== actor.principal.id;
+    await authorizer.check(actor, other ? Actions.GetUserKubeconfig : action, clusterTarget(actor, cluster, { [ConditionKeys.KubeConfigDurationMinutes]: minutes }));
+  }
+
+  return {
+    async getKubeconfig(actor: Actor, req: KubeconfigRequest): Promise<IssuedKubeconfig> {
+      validateRequest(req);
+      const cluster = await loadCluster(store, actor, req.clusterId);
+      const principal = await loadPrincipal(store, actor, req.principalId);
+      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, req.temporaryMinutes);
+      endpointOf(cluster, req.endpoint); // fail before minting anything
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const minted = await store.transaction((tx) => mintFor(tx, actor, cluster, principal, req));
+          return render(cluster, principal, req.endpoint, minted);
+        } catch (e) {
+          // Another replica minted the default first: the unique index refused ours; hand out theirs.
+          if (!(e instanceof KubecredError && e.code === 'CONFLICT') || attempt >= 3) throw e;
+        }
+      }
+    },
+
+    async list(actor: Actor, q: ListCredentialsQuery, page: PageRequest): Promise<Page<CredentialView>> {
+      // Names are accepted as well as IDs; the store filters by ID.
+      const cluster = q.clusterId ? await loadCluster(store, actor, q.clusterId) : undefined;
+      const principal = q.principalId ? await loadPrincipal(store, actor, q.principalId) : undefined;
+      const ownOnly = principal?.id === actor.principal.id;
+      if (!actor.principal.isRoot && !ownOnly) {
+        if (!cluster) throw new KubecredError('ACCESS_DENIED', 'only the account root may list credentials across clusters; name a cluster, or list your own (principal = yourself)');
+        await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor, cluster));
+      }
+      const now = clock.now();
+      const res = await store.credentials.list({ accountId: actor.accountId, clusterId: cluster?.id, principalId: principal?.id, kind: q.kind, status: q.status, now }, page);
+      return { items: res.items.map((c) => credentialView(c, now)), next: res.next };
+    },
+
+    async get(actor: Actor, id: string): Promise<CredentialView & { certificatePem: string }> {
+      const c = await store.credentials.get(actor.accountId, id);
+      if (!c) throw notFound('credential', id);
+      if (c.principalId !== actor.principal.id) {
+        const cluster = await loadCluster(store, actor, c.clusterId).catch(() => null);
+        if (cluster) await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor, cluster));
+        else if (!actor.principal.isRoot) throw notFound('credential', id);
+      }
+      return { ...credentialView(c, clock.now()), certificatePem: c.certPem };
+    },
+
+    /** Revokes every active (and superseded) credential of (cluster, principal) and resets its custom validity. */
+    async revoke(actor: Actor, req: { clusterId: string; principalId?: string; reason?: string }): Promise<CredentialView[]> {
+      const cluster = await loadCluster(store, actor, req.clusterId);
+      const principal = await loadPrincipal(store, actor, req.principalId);
+      await authorizer.check(actor, Actions.RevokeKubeconfig, clusterTarget(actor, cluster));
+      const revoked = await store.transaction((tx) => revokeIn(tx, actor, cluster, principal, req.reason));
+      const now = clock.now();
+      return revoked.map((c) => credentialView(c, now));
+    },
+
+    /** Revokes and answers with a new default kubeconfig, in one transaction (the service-mesh API needs it). */
+    async revokeAndReissue(actor: Actor, req: { clusterId: string; principalId?: string; endpoint: Endpoint; reason?: string }): Promise<IssuedKubeconfig & { revoked: CredentialView[] }> {
+      const cluster = await loadCluster(store, actor, req.clusterId);
+      const principal = await loadPrincipal(store, actor, req.principalId);
+      await authorizer.check(actor, Actions.RevokeKubeconfig, clusterTarget(actor, cluster));
+      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig);
+      endpointOf(cluster, req.endpoint);
+      const { revoked, minted } = await store.transaction(async (tx) => {
+        const revoked = await revokeIn(tx, actor, cluster, principal, req.reason);
+        return { revoked, minted: await issuer.defaultKubeconfig(tx, actor, cluster, principal) };
+      });
+      const now = clock.now();
+      return { ...render(cluster, principal, req.endpoint, minted), revoked: revoked.map((c) => credentialView(c, now)) };
+    },
+
+    /** Root only. Supersedes the active default so the next request gets one with the new validity. */
+    async setValidity(actor: Actor, req: { clusterId: string; principalId: string; hours: number }): Promise<{ superseded: CredentialView[] }> {
+      checkCustomHours(req.hours);
+      const cluster = await loadCluster(store, actor, req.clusterId);
+      await authorizer.check(actor, Actions.SetValidity, clusterTarget(actor, cluster));
+      const principal = await loadPrincipal(store, actor, req.principalId);
+      const superseded = await store.transaction(async (tx) => {
+        const now = clock.now();
+        await tx.validity.put({ clusterId: cluster.id, principalId: principal.id, hours: req.hours, setBy: actor.principal.id, setAt: now });
+        const changed = await tx.credentials.supersedeDefaults(cluster.id, principal.id, now);
+        await audit.record(tx, actor, actor.accountId, {
+          action: 'SetKubeconfigValidity', resourceType: 'cluster', resourceId: cluster.id,
+          detail: { principal: principal.id, hours: req.hours, superseded: changed.map((c) => c.serialHex) },
+        });
+        return changed;
+      });
+      const now = clock.now();
+      return { superseded: superseded.map((c) => credentialView(c, now)) };
+    },
+
+    async getValidity(actor: Actor, req: { clusterId: string; principalId?: string }): Promise<{ hours: number | null; setBy: string | null; setAt: string | null }> {
+      const cluster = await loadCluster(store, actor, req.clusterId);
+      const principal = await loadPrincipal(store, actor, req.principalId);
+      if (principal.id !== actor.principal.id) await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor, cluster));
+      const v = await store.validity.get(cluster.id, principal.id);
+      return { hours: v?.hours ?? null, setBy: v?.setBy ?? null, setAt: v?.setAt.toISOString() ?? null };
+    },
+  };
+
+  async function revokeIn(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, reason?: string): Promise<Credential[]> {
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) throw invalid('reason must be a string of at most 500 characters', { field: 'reason' });
+    const now = clock.now();
+    const revoked = await tx.credentials.revoke({ clusterId: cluster.id, principalId: principal.id, states: ['active', 'superseded'] }, actor.principal.id, reason ?? 'revoked', now);
+    const hadCustom = await tx.validity.delete(cluster.id, principal.id);
+    await audit.record(tx, actor, actor.accountId, {
+      action: 'RevokeKubeconfig', resourceType: 'cluster', resourceId: cluster.id,
+      detail: { principal: principal.id, reason: reason ?? null, revoked: revoked.map((c) => c.serialHex), customValidityReset: hadCustom },
+    });
+    return revoked;
+  }
+}
+
+export type CredentialService = ReturnType<typeof makeCredentialService>;

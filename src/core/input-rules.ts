@@ -1,0 +1,51 @@
+// Shape checks for names, endpoints and PEM text that arrive from any surface.
+// Core re-checks what schemas already checked: the vendor surfaces and the CLI reach core too.
+
+import { invalid } from './errors.ts';
+
+const NAME_RE = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+const REGION_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function checkName(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !NAME_RE.test(v)) {
+    throw invalid(`${field} must be 1-63 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit`, { field });
+  }
+  return v;
+}
+
+export function checkRegion(v: unknown, field = 'region'): string {
+  if (typeof v !== 'string' || !REGION_RE.test(v)) throw invalid(`${field} must be 1-63 lowercase letters, digits or '-', e.g. "on-prem-1"`, { field });
+  return v;
+}
+
+/** An API server address as kubectl wants it: https, a host, an optional port, no credentials or query. */
+export function checkEndpoint(v: unknown, field: string): string {
+  let u: URL;
+  try {
+    if (typeof v !== 'string' || v.length > 2048) throw new Error('not a string');
+    u = new URL(v);
+  } catch {
+    throw invalid(`${field} must be an https:// URL such as https://10.0.0.10:6443`, { field });
+  }
+  if (u.protocol !== 'https:' || u.username || u.password || u.search || u.hash) {
+    throw invalid(`${field} must be an https:// URL with no user, query or fragment, such as https://10.0.0.10:6443`, { field });
+  }
+  return v.replace(/\/+$/, '');
+}
+
+const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** One or more PEM certificates (a CA bundle); each must parse. */
+export function checkCertificateBundle(v: unknown, field: string, parse: (pem: string) => void): string {
+  if (typeof v !== 'string' || v.length > 64 * 1024) throw invalid(`${field} must be PEM text of at most 64 KiB`, { field });
+  const blocks = v.match(PEM_CERT_RE);
+  if (!blocks) throw invalid(`${field} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, { field });
+  for (const b of blocks) {
+    try {
+      parse(b);
+    } catch {
+      throw invalid(`${field} holds a certificate that cannot be parsed`, { field });
+    }
+  }
+  return blocks.join('\n') + '\n';
+}

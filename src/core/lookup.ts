@@ -1,0 +1,18 @@
+// Finding a cluster or principal by ID or by name, within one account. IDs carry a prefix
+// (cls_, usr_, rol_), so a value without one is taken as a name.
+
+import { notFound } from './errors.ts';
+import type { Cluster, Principal } from './model.ts';
+import type { Repos } from './store-port.ts';
+
+export async function findCluster(repos: Pick<Repos, 'clusters'>, accountId: string, idOrName: string): Promise<Cluster> {
+  const c = idOrName.startsWith('cls_') ? await repos.clusters.get(accountId, idOrName) : await repos.clusters.findByName(accountId, idOrName);
+  if (!c) throw notFound('cluster', idOrName);
+  return c;
+}
+
+export async function findPrincipal(repos: Pick<Repos, 'principals'>, accountId: string, idOrName: string): Promise<Principal> {
+  const p = /^(usr|rol)_/.test(idOrName) ? await repos.principals.get(accountId, idOrName) : await repos.principals.findByName(accountId, idOrName);
+  if (!p) throw notFound('principal', idOrName);
+  return p;
+}

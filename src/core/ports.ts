@@ -1,0 +1,21 @@
+// The narrow interfaces core needs from the outside world: time, identifiers, sealing of secrets.
+// Adapters implement them; core never reaches for Date.now(), Math.random() or a key file itself.
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Ids {
+  /** A new time-ordered identifier with a readable prefix, e.g. `cls_01J...`. */
+  id(prefix: string): string;
+  /** `bytes` random bytes, base64url-encoded: for secrets. */
+  secret(bytes: number): string;
+}
+
+/** Authenticated encryption under the master key. `aad` binds a ciphertext to the row it belongs to. */
+export interface Sealer {
+  seal(plaintext: string | Buffer, aad: string): string;
+  open(sealed: string, aad: string): Buffer;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

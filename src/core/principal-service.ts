@@ -1,0 +1,121 @@
+// Principals (users and roles with their Kubernetes groups) and their API credentials: bearer tokens
+// and access keys. Secrets are shown once, at creation; the store keeps only hashes or sealed copies.
+
+import type { Actor } from './actor.ts';
+import { Actions, Resources } from './actions.ts';
+import { accessKeySecretAad, formatToken, hashSecret, newAccessKeyId, TOKEN_SECRET_BYTES } from './api-credentials.ts';
+import type { AuditWriter } from './audit.ts';
+import type { Authorizer } from './authorizer.ts';
+import { invalid, KubecredError } from './errors.ts';
+import { findPrincipal } from './lookup.ts';
+import { checkGroups } from './group-rules.ts';
+import { checkName } from './input-rules.ts';
+import type { Page, Principal, PrincipalKind } from './model.ts';
+import type { Clock, Ids, Sealer } from './ports.ts';
+import type { PageRequest, Store } from './store-port.ts';
+import { principalView, type PrincipalView } from './views.ts';
+
+type Deps = { store: Store; clock: Clock; ids: Ids; sealer: Sealer; authorizer: Authorizer; audit: AuditWriter };
+
+export interface NewToken { id: string; principalId: string; name: string; token: string; expiresAt: string | null }
+export interface NewAccessKey { accessKeyId: string; accessKeySecret: string; principalId: string }
+
+const MAX_TOKEN_DAYS = 3650;
+
+export function makePrincipalService(deps: Deps) {
+  const { store, clock, ids, sealer, authorizer, audit } = deps;
+  const target = (actor: Actor, id: string | null) => ({ resource: Resources.principal(actor.accountId, id ?? '*'), type: 'principal', id });
+
+  async function load(actor: Actor, id: string): Promise<Principal> {
+    if (id === actor.principal.id) return actor.principal;
+    return findPrincipal(store, actor.accountId, id);
+  }
+
+  return {
+    async create(actor: Actor, input: { name: string; kind?: PrincipalKind; groups?: string[] }): Promise<PrincipalView> {
+      const name = checkName(input.name, 'name');
+      const kind = input.kind ?? 'user';
+      if (kind !== 'user' && kind !== 'role') throw invalid('kind must be "user" or "role"', { field: 'kind' });
+      const groups = checkGroups(input.groups ?? []);
+      await authorizer.check(actor, Actions.CreatePrincipal, target(actor, null));
+      const p: Principal = { id: ids.id(kind === 'user' ? 'usr' : 'rol'), accountId: actor.accountId, kind, name, groups, isRoot: false, createdAt: clock.now(), deletedAt: null };
+      await store.transaction(async (tx) => {
+        await tx.principals.insert(p);
+        await audit.record(tx, actor, actor.accountId, { action: 'CreatePrincipal', resourceType: 'principal', resourceId: p.id, detail: { name, kind, groups } });
+      });
+      return principalView(p);
+    },
+
+    async get(actor: Actor, id: string): Promise<PrincipalView> {
+      const p = await load(actor, id);
+      if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.GetPrincipal, target(actor, p.id));
+      return principalView(p);
+    },
+
+    async list(actor: Actor, page: PageRequest): Promise<Page<PrincipalView>> {
+      await authorizer.check(actor, Actions.ListPrincipals, target(actor, null));
+      const res = await store.principals.list(actor.accountId, page);
+      return { items: res.items.map(principalView), next: res.next };
+    },
+
+    async update(actor: Actor, id: string, input: { groups: string[] }): Promise<PrincipalView> {
+      const p = await load(actor, id);
+      const groups = checkGroups(input.groups);
+      await authorizer.check(actor, Actions.UpdatePrincipal, target(actor, p.id));
+      // Groups live in certificates: kubeconfigs issued before keep their old groups until reissued.
+      await store.transaction(async (tx) => {
+        await tx.principals.updateGroups(actor.accountId, p.id, groups);
+        await audit.record(tx, actor, actor.accountId, { action: 'UpdatePrincipal', resourceType: 'principal', resourceId: p.id, detail: { groups, previous: p.groups } });
+      });
+      return principalView({ ...p, groups });
+    },
+
+    /** Revokes every kubeconfig, token and access key the principal holds, then removes it; history stays. */
+    async delete(actor: Actor, id: string): Promise<{ revoked: number }> {
+      const p = await load(actor, id);
+      if (p.isRoot) throw new KubecredError('CONFLICT', "the account's root cannot be deleted");
+      await authorizer.check(actor, Actions.DeletePrincipal, target(actor, p.id));
+      return store.transaction(async (tx) => {
+        const now = clock.now();
+        const revoked = await tx.credentials.revoke({ principalId: p.id, states: ['active', 'superseded'] }, actor.principal.id, 'principal deleted', now);
+        await tx.tokens.revokeForPrincipal(p.id, now);
+        await tx.accessKeys.revokeForPrincipal(p.id, now);
+        await tx.principals.markDeleted(actor.accountId, p.id, now);
+        await audit.record(tx, actor, actor.accountId, { action: 'DeletePrincipal', resourceType: 'principal', resourceId: p.id, detail: { name: p.name, revoked: revoked.length } });
+        return { revoked: revoked.length };
+      });
+    },
+
+    async createToken(actor: Actor, principalId: string, input: { name?: string; expiresInDays?: number }): Promise<NewToken> {
+      const p = await load(actor, principalId);
+      const name = input.name === undefined ? 'token' : checkName(input.name, 'name');
+      if (input.expiresInDays !== undefined && (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_TOKEN_DAYS)) {
+        throw invalid(`expiresInDays must be a whole number from 1 to ${MAX_TOKEN_DAYS}`, { field: 'expiresInDays' });
+      }
+      await authorizer.check(actor, Actions.CreateToken, target(actor, p.id));
+      const now = clock.now();
+      const id = ids.id('tok');
+      const secret = ids.secret(TOKEN_SECRET_BYTES);
+      const expiresAt = input.expiresInDays ? new Date(now.getTime() + input.expiresInDays * 86400_000) : null;
+      await store.transaction(async (tx) => {
+        await tx.tokens.insert({ id, accountId: actor.accountId, principalId: p.id, name, secretHash: hashSecret(secret), createdAt: now, expiresAt, revokedAt: null });
+        await audit.record(tx, actor, actor.accountId, { action: 'CreateToken', resourceType: 'principal', resourceId: p.id, detail: { tokenId: id, name } });
+      });
+      return { id, principalId: p.id, name, token: formatToken(id, secret), expiresAt: expiresAt?.toISOString() ?? null };
+    },
+
+    async createAccessKey(actor: Actor, principalId: string): Promise<NewAccessKey> {
+      const p = await load(actor, principalId);
+      await authorizer.check(actor, Actions.CreateAccessKey, target(actor, p.id));
+      const accessKeyId = newAccessKeyId();
+      const accessKeySecret = ids.secret(22);
+      await store.transaction(async (tx) => {
+        await tx.accessKeys.insert({ id: accessKeyId, accountId: actor.accountId, principalId: p.id, secretSealed: sealer.seal(accessKeySecret, accessKeySecretAad(accessKeyId)), createdAt: clock.now(), revokedAt: null });
+        await audit.record(tx, actor, actor.accountId, { action: 'CreateAccessKey', resourceType: 'principal', resourceId: p.id, detail: { accessKeyId } });
+      });
+      return { accessKeyId, accessKeySecret, principalId: p.id };
+    },
+  };
+}
+
+export type PrincipalService = ReturnType<typeof makePrincipalService>;

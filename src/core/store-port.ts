@@ -1,0 +1,109 @@
+// The Store port: everything core asks of a database, in core's own terms.
+// Backends (SQLite, later PostgreSQL) implement it and pass the same contract tests.
+
+import type {
+  AccessKey, Account, ApiToken, AuditEvent, AuditOutcome, Cluster, Credential, CredentialKind,
+  CredentialState, Page, Principal, StoredPolicy, ValidityOverride,
+} from './model.ts';
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string | null;
+}
+
+export interface CredentialFilter {
+  accountId: string;
+  clusterId?: string;
+  principalId?: string;
+  kind?: CredentialKind;
+  /** `expired` is derived: active with notAfter <= now. */
+  status?: CredentialState | 'expired';
+  now: Date;
+}
+
+export interface AuditFilter {
+  accountId: string;
+  action?: string;
+  actorId?: string;
+  resourceId?: string;
+  outcome?: AuditOutcome;
+  since?: Date;
+  until?: Date;
+}
+
+export interface RevokeWhere {
+  clusterId?: string;
+  principalId?: string;
+  states: CredentialState[];
+}
+
+export interface Repos {
+  accounts: {
+    insert(a: Account): Promise<void>;
+    get(id: string): Promise<Account | undefined>;
+    count(): Promise<number>;
+  };
+  principals: {
+    insert(p: Principal): Promise<void>;
+    get(accountId: string, id: string): Promise<Principal | undefined>;
+    findByName(accountId: string, name: string): Promise<Principal | undefined>;
+    list(accountId: string, page: PageRequest): Promise<Page<Principal>>;
+    updateGroups(accountId: string, id: string, groups: string[]): Promise<void>;
+    markDeleted(accountId: string, id: string, at: Date): Promise<void>;
+  };
+  tokens: {
+    insert(t: ApiToken): Promise<void>;
+    get(id: string): Promise<ApiToken | undefined>;
+    revokeForPrincipal(principalId: string, at: Date): Promise<number>;
+  };
+  accessKeys: {
+    insert(k: AccessKey): Promise<void>;
+    get(id: string): Promise<AccessKey | undefined>;
+    revokeForPrincipal(principalId: string, at: Date): Promise<number>;
+  };
+  clusters: {
+    insert(c: Cluster): Promise<void>;
+    get(accountId: string, id: string): Promise<Cluster | undefined>;
+    findByName(accountId: string, name: string): Promise<Cluster | undefined>;
+    list(accountId: string, page: PageRequest): Promise<Page<Cluster>>;
+    markDeleted(accountId: string, id: string, at: Date): Promise<void>;
+  };
+  credentials: {
+    insert(c: Credential): Promise<void>;
+    get(accountId: string, id: string): Promise<Credential | undefined>;
+    currentDefault(clusterId: string, principalId: string): Promise<Credential | undefined>;
+    list(filter: CredentialFilter, page: PageRequest): Promise<Page<Credential>>;
+    clearCurrent(id: string): Promise<void>;
+    /** Marks matching credentials revoked and not current; returns the ones it changed. */
+    revoke(where: RevokeWhere, by: string, reason: string, at: Date): Promise<Credential[]>;
+    /** Marks the (cluster, principal)'s active defaults superseded and not current. */
+    supersedeDefaults(clusterId: string, principalId: string, at: Date): Promise<Credential[]>;
+  };
+  validity: {
+    get(clusterId: string, principalId: string): Promise<ValidityOverride | undefined>;
+    put(v: ValidityOverride): Promise<void>;
+    delete(clusterId: string, principalId: string): Promise<boolean>;
+  };
+  policies: {
+    insert(p: StoredPolicy): Promise<void>;
+    get(accountId: string, id: string): Promise<StoredPolicy | undefined>;
+    findByName(accountId: string, name: string): Promise<StoredPolicy | undefined>;
+    list(accountId: string, page: PageRequest): Promise<Page<StoredPolicy>>;
+    attach(policyId: string, principalId: string, at: Date): Promise<boolean>;
+    detach(policyId: string, principalId: string): Promise<boolean>;
+    forPrincipal(principalId: string): Promise<StoredPolicy[]>;
+  };
+  audit: {
+    append(e: Omit<AuditEvent, 'seq'>): Promise<void>;
+    list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
+  };
+}
+
+export interface Store extends Repos {
+  /** Runs `fn` as one transaction: all of its writes land, or none do. */
+  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  /** Cheap round trip for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  readonly dialect: 'sqlite' | 'postgres';
+}

@@ -1,0 +1,64 @@
+// Building a real Authority for core tests: a real SQLite store in a temp directory, a real sealer,
+// and a clock the test moves by hand (no sleeps). Used only by *.test.ts files.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { makeAuthority, type Authority } from './authority.ts';
+import { makeAuditWriter } from './audit.ts';
+import { bootstrapIfEmpty, createAccount, type BootstrapResult } from './bootstrap.ts';
+import { randomIds } from './ids.ts';
+import type { Actor } from './actor.ts';
+import type { Clock } from './ports.ts';
+import type { Store } from './store-port.ts';
+import { aesGcmSealer } from '../pki/sealer.ts';
+import { openSqliteStore } from '../storage/sqlite/sqlite-store.ts';
+
+export class ManualClock implements Clock {
+  constructor(private t = Date.parse('2026-01-01T00:00:00Z')) {}
+  now() { return new Date(this.t); }
+  advance(ms: number) { this.t += ms; }
+  set(d: Date) { this.t = d.getTime(); }
+}
+
+export const HOUR = 3600_000;
+export const DAY = 24 * HOUR;
+
+export interface Kit {
+  authority: Authority;
+  store: Store;
+  clock: ManualClock;
+  root: Actor;
+  boot: BootstrapResult;
+  actor(principalId: string): Promise<Actor>;
+  newAccount(name: string): Promise<Actor>;
+  close(): Promise<void>;
+}
+
+export async function makeKit(): Promise<Kit> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubecred-core-'));
+  const store = await openSqliteStore({ file: path.join(dir, 'kubecred.db') });
+  const clock = new ManualClock();
+  const ids = randomIds();
+  const sealer = aesGcmSealer(crypto.randomBytes(32));
+  const deps = { store, clock, ids, sealer, audit: makeAuditWriter({ ids, clock }) };
+  const boot = (await bootstrapIfEmpty(deps))!;
+  const authority = makeAuthority({ store, clock, ids, sealer });
+  const actorFor = async (accountId: string, principalId: string): Promise<Actor> => ({
+    accountId, principal: (await store.principals.get(accountId, principalId))!, requestId: `req_test_${ids.secret(4)}`, sourceIp: '127.0.0.1', surface: 'test',
+  });
+  return {
+    authority, store, clock, boot,
+    root: await actorFor(boot.accountId, boot.rootPrincipalId),
+    actor: (principalId) => actorFor(boot.accountId, principalId),
+    newAccount: async (name) => {
+      const b = await createAccount(deps, name);
+      return actorFor(b.accountId, b.rootPrincipalId);
+    },
+    close: async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

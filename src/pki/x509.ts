@@ -1,0 +1,217 @@
+// Shared X.509 plumbing for pki: key policy, TBSCertificate assembly, signing, and a small certificate reader.
+// Must never sign with anything but SHA-256 nor accept keys outside EC P-256/P-384 and RSA >= 2048.
+
+import crypto from 'node:crypto';
+import * as der from './der.ts';
+import { children, content, decodeBitString, decodeBoolean, decodeOid, decodeTime, expect, raw, readOnly, type Tlv } from './der-read.ts';
+
+export const OID = {
+  commonName: '2.5.4.3',
+  organization: '2.5.4.10',
+  subjectKeyId: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  subjectAltName: '2.5.29.17',
+  basicConstraints: '2.5.29.19',
+  extKeyUsage: '2.5.29.37',
+  authorityKeyId: '2.5.29.35',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  ecdsaSha256: '1.2.840.10045.4.3.2',
+  sha256WithRsa: '1.2.840.113549.1.1.11',
+} as const;
+
+export const KU = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
+
+export type KeyFamily = 'ec' | 'rsa';
+
+/** Returns the family, or a sentence saying why the key is refused (callers pick the error code). */
+export function keyPolicy(key: crypto.KeyObject): KeyFamily | string {
+  const d = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'ec') {
+    if (d.namedCurve === 'prime256v1' || d.namedCurve === 'secp384r1') return 'ec';
+    return `EC curve ${d.namedCurve ?? 'unknown'} is not supported; use P-256 or P-384`;
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    if ((d.modulusLength ?? 0) >= 2048) return 'rsa';
+    return `RSA key of ${d.modulusLength ?? 0} bits is too small; use at least 2048 bits`;
+  }
+  return `key type ${key.asymmetricKeyType ?? 'unknown'} is not supported; use EC P-256/P-384 or RSA >= 2048`;
+}
+
+export interface SpkiInfo { key: crypto.KeyObject; family: KeyFamily; keyBits: Buffer }
+
+// createPublicKey costs ~115 µs under OpenSSL 3.0, as much as the rest of issuing. Keys we generated, or that
+// parseCsr already vetted, are remembered by Buffer identity; the byte copy catches a caller mutating the buffer.
+const vetted = new WeakMap<Buffer, { bytes: Buffer; family: KeyFamily }>();
+
+export function markVetted(spkiDer: Buffer, family: KeyFamily): void {
+  vetted.set(spkiDer, { bytes: Buffer.from(spkiDer), family });
+}
+
+function spkiKeyBits(spkiDer: Buffer): Buffer {
+  const [alg, bits, ...rest] = children(readOnly(spkiDer, 0x30));
+  if (rest.length) throw new Error('extra SPKI fields');
+  expect(alg!, 0x30);
+  return decodeBitString(bits!).bytes;
+}
+
+/** The checks of inspectSpki, skipping OpenSSL for a buffer already vetted and unchanged since. */
+export function vetSpki(spkiDer: Buffer): { family: KeyFamily; keyBits: Buffer } | string {
+  const known = vetted.get(spkiDer);
+  if (known && known.bytes.equals(spkiDer)) return { family: known.family, keyBits: spkiKeyBits(spkiDer) };
+  const info = inspectSpki(spkiDer);
+  if (typeof info !== 'string') markVetted(spkiDer, info.family);
+  return info;
+}
+
+/** Parses SPKI DER both with OpenSSL (to trust the key) and ourselves (to get the key bits for key IDs). */
+export function inspectSpki(spkiDer: Buffer): SpkiInfo | string {
+  let keyBits: Buffer;
+  let key: crypto.KeyObject;
+  try {
+    keyBits = spkiKeyBits(spkiDer);
+    key = crypto.createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  } catch {
+    return 'the public key is not a valid SubjectPublicKeyInfo';
+  }
+  const family = keyPolicy(key);
+  if (family !== 'ec' && family !== 'rsa') return family;
+  return { key, family, keyBits };
+}
+
+/** RFC 5280 4.2.1.2 method 1; also what OpenSSL and Go put in subjectKeyIdentifier. */
+export const keyIdOf = (keyBits: Buffer): Buffer => crypto.createHash('sha1').update(keyBits).digest();
+
+// Each randomBytes call costs ~6-20 µs under OpenSSL 3.0, so draw serials from a pooled CSPRNG buffer.
+const POOL = Buffer.alloc(16 * 256);
+let poolOffset = POOL.length;
+
+export function randomSerial(): Buffer {
+  // 16 random bytes, top bit cleared so the INTEGER stays positive without a pad byte; never all-zero.
+  for (;;) {
+    if (poolOffset === POOL.length) { crypto.randomFillSync(POOL); poolOffset = 0; }
+    const b = Buffer.from(POOL.subarray(poolOffset, poolOffset + 16));
+    POOL.fill(0, poolOffset, poolOffset + 16); // a used serial's bytes must not linger to be reused
+    poolOffset += 16;
+    b[0]! &= 0x7f;
+    if (b.some((x) => x !== 0)) return b;
+  }
+}
+
+/** Serial as printed by OpenSSL and Node (no leading zero octets), lowercased. */
+export function serialHex(serial: Buffer): string {
+  let i = 0;
+  while (i < serial.length - 1 && serial[i] === 0) i++;
+  return serial.subarray(i).toString('hex');
+}
+
+export function buildName(commonName: string, organizations: string[] = []): Buffer {
+  const rdn = (type: string, value: string) => der.set(der.sequence(der.oid(type), der.utf8String(value)));
+  return der.sequence(rdn(OID.commonName, commonName), ...organizations.map((o) => rdn(OID.organization, o)));
+}
+
+export function extension(oid: string, critical: boolean, value: Buffer): Buffer {
+  // DER omits a BOOLEAN equal to its DEFAULT, so non-critical carries no flag at all.
+  return critical
+    ? der.sequence(der.oid(oid), der.boolean(true), der.octetString(value))
+    : der.sequence(der.oid(oid), der.octetString(value));
+}
+
+export const keyUsageExt = (bits: number[]) => extension(OID.keyUsage, true, der.namedBits(bits));
+export const extKeyUsageExt = (...oids: string[]) => extension(OID.extKeyUsage, false, der.sequence(...oids.map(der.oid)));
+export const basicConstraintsExt = (ca: boolean) =>
+  extension(OID.basicConstraints, true, ca ? der.sequence(der.boolean(true)) : der.sequence());
+export const subjectKeyIdExt = (id: Buffer) => extension(OID.subjectKeyId, false, der.octetString(id));
+export const authorityKeyIdExt = (id: Buffer) => extension(OID.authorityKeyId, false, der.sequence(der.implicit(0, id)));
+
+export function signatureAlgorithmId(family: KeyFamily): Buffer {
+  // RFC 5758: ECDSA AlgorithmIdentifiers carry no parameters; RFC 4055: RSA PKCS#1 v1.5 ones carry NULL.
+  return family === 'ec' ? der.sequence(der.oid(OID.ecdsaSha256)) : der.sequence(der.oid(OID.sha256WithRsa), der.NULL);
+}
+
+export interface TbsFields {
+  serial: Buffer;
+  signerFamily: KeyFamily;
+  issuerDer: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  subjectDer: Buffer;
+  spkiDer: Buffer;
+  extensions: Buffer[];
+}
+
+/** Builds, signs and wraps a v3 certificate; returns the full Certificate DER. */
+export function signCertificate(f: TbsFields, signer: crypto.KeyObject): Buffer {
+  const algId = signatureAlgorithmId(f.signerFamily);
+  const tbs = der.sequence(
+    der.explicit(0, der.integerFromNumber(2)),
+    der.integerFromBytes(f.serial),
+    algId,
+    f.issuerDer,
+    der.sequence(der.time(f.notBefore), der.time(f.notAfter)),
+    f.subjectDer,
+    f.spkiDer,
+    der.explicit(3, der.sequence(...f.extensions)),
+  );
+  // Default DSA encoding for EC is DER (r,s) SEQUENCE, which is what X.509 wants.
+  const sig = crypto.sign('sha256', tbs, signer);
+  return der.sequence(tbs, algId, der.bitString(sig));
+}
+
+export interface ParsedCert {
+  subjectDer: Buffer;
+  spkiDer: Buffer;
+  keyBits: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: Map<string, { critical: boolean; value: Buffer }>;
+}
+
+/** Reads the parts of a certificate pki decides on; throws DerError on anything malformed. */
+export function parseCertificate(certDer: Buffer): ParsedCert {
+  const [tbs] = children(readOnly(certDer, 0x30));
+  const f = children(expect(tbs!, 0x30));
+  let i = f[0]!.tag === 0xa0 ? 1 : 0; // version is optional (v1)
+  i += 2; // serial, signature
+  const validity = children(expect(f[i + 1]!, 0x30));
+  const subject = expect(f[i + 2]!, 0x30);
+  const spki = expect(f[i + 3]!, 0x30);
+  const extensions = new Map<string, { critical: boolean; value: Buffer }>();
+  const extWrap = f.slice(i + 4).find((t: Tlv) => t.tag === 0xa3);
+  if (extWrap) {
+    for (const e of children(expect(children(extWrap)[0]!, 0x30))) {
+      const parts = children(expect(e, 0x30));
+      const critical = parts.length === 3 ? decodeBoolean(parts[1]!) : false;
+      extensions.set(decodeOid(parts[0]!), { critical, value: content(expect(parts[parts.length - 1]!, 0x04)) });
+    }
+  }
+  return {
+    subjectDer: Buffer.from(raw(subject)),
+    spkiDer: Buffer.from(raw(spki)),
+    keyBits: Buffer.from(decodeBitString(children(spki)[1]!).bytes),
+    notBefore: decodeTime(validity[0]!),
+    notAfter: decodeTime(validity[1]!),
+    extensions,
+  };
+}
+
+/** basicConstraints cA flag; false when the extension is absent. */
+export function isCa(p: ParsedCert): boolean {
+  const bc = p.extensions.get(OID.basicConstraints);
+  if (!bc) return false;
+  const parts = children(readOnly(bc.value, 0x30));
+  return parts.length > 0 && parts[0]!.tag === 0x01 && decodeBoolean(parts[0]!);
+}
+
+/** keyUsage bit set, or null when the extension is absent (absent means unrestricted). */
+export function hasKeyUsage(p: ParsedCert, bit: number): boolean | null {
+  const ku = p.extensions.get(OID.keyUsage);
+  if (!ku) return null;
+  const { bytes } = decodeBitString(readOnly(ku.value, 0x03), true);
+  return (bit >> 3) < bytes.length && (bytes[bit >> 3]! & (0x80 >> (bit & 7))) !== 0;
+}
+
+export function subjectKeyIdOf(p: ParsedCert): Buffer | null {
+  const ski = p.extensions.get(OID.subjectKeyId);
+  return ski ? Buffer.from(content(readOnly(ski.value, 0x04))) : null;
+}

@@ -1,0 +1,257 @@
+// The Store port's repositories written once in Kysely, for every SQL backend (SQLite, PostgreSQL).
+// Queries only: no business rules here, and no dialect-specific SQL.
+
+import type { Kysely, Transaction } from 'kysely';
+import { KubecredError } from '../core/errors.ts';
+import type { Page } from '../core/model.ts';
+import type { PageRequest, Repos } from '../core/store-port.ts';
+import type { Database } from './schema.ts';
+import {
+  accessKeyFromRow, accessKeyToRow, auditFromRow, clusterFromRow, clusterToRow, credentialFromRow, credentialToRow,
+  policyFromRow, principalFromRow, principalToRow, tokenFromRow, tokenToRow,
+} from './row-mappers.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Cursors are opaque to callers; inside they are the last row's sort key. */
+const encodeCursor = (key: string | number) => Buffer.from(String(key)).toString('base64url');
+const decodeCursor = (cursor: string | null | undefined): string | undefined => {
+  if (!cursor) return undefined;
+  const s = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[A-Za-z0-9_]{1,80}$/.test(s)) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
+  return s;
+};
+
+function pageOf<R, T>(rows: R[], limit: number, map: (r: R) => T, key: (r: R) => string | number): Page<T> {
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  return { items: items.map(map), next: more ? encodeCursor(key(items[items.length - 1])) : null };
+}
+
+/** Unique-constraint violations become a domain CONFLICT; the SQL text never leaves this layer. */
+export function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err?.code === '23505';
+}
+
+async function insertOrConflict(run: () => Promise<unknown>, what: string): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new KubecredError('CONFLICT', `${what} already exists`, { cause: e });
+    throw e;
+  }
+}
+
+export function kyselyRepos(db: Db): Repos {
+  return {
+    accounts: {
+      insert: (a) => insertOrConflict(() => db.insertInto('accounts').values({ id: a.id, name: a.name, created_at: a.createdAt.getTime() }).execute(), 'the account'),
+      get: async (id) => {
+        const r = await db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && { id: r.id, name: r.name, createdAt: new Date(Number(r.created_at)) };
+      },
+      count: async () => Number((await db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n),
+    },
+
+    principals: {
+      insert: (p) => insertOrConflict(() => db.insertInto('principals').values(principalToRow(p)).execute(), `a principal named ${JSON.stringify(p.name)}`),
+      get: async (accountId, id) => {
+        const r = await db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+        return r && principalFromRow(r);
+      },
+      findByName: async (accountId, name) => {
+        const r = await db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('name', '=', name).where('deleted_at', 'is', null).executeTakeFirst();
+        return r && principalFromRow(r);
+      },
+      list: async (accountId, page) => {
+        let q = db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('deleted_at', 'is', null);
+        const after = decodeCursor(page.cursor);
+        if (after) q = q.where('id', '>', after);
+        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
+        return pageOf(rows, page.limit, principalFromRow, (r) => r.id);
+      },
+      updateGroups: async (accountId, id, groups) => {
+        await db.updateTable('principals').set({ groups: JSON.stringify(groups) }).where('account_id', '=', accountId).where('id', '=', id).execute();
+      },
+      markDeleted: async (accountId, id, at) => {
+        await db.updateTable('principals').set({ deleted_at: at.getTime() }).where('account_id', '=', accountId).where('id', '=', id).execute();
+      },
+    },
+
+    tokens: {
+      insert: (t) => insertOrConflict(() => db.insertInto('api_tokens').values(tokenToRow(t)).execute(), 'the token'),
+      get: async (id) => {
+        const r = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && tokenFromRow(r);
+      },
+      revokeForPrincipal: async (principalId, at) => {
+        const res = await db.updateTable('api_tokens').set({ revoked_at: at.getTime() }).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
+        return Number(res.numUpdatedRows);
+      },
+    },
+
+    accessKeys: {
+      insert: (k) => insertOrConflict(() => db.insertInto('access_keys').values(accessKeyToRow(k)).execute(), 'the access key'),
+      get: async (id) => {
+        const r = await db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && accessKeyFromRow(r);
+      },
+      revokeForPrincipal: async (principalId, at) => {
+        const res = await db.updateTable('access_keys').set({ revoked_at: at.getTime() }).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
+        return Number(res.numUpdatedRows);
+      },
+    },
+
+    clusters: {
+      insert: (c) => insertOrConflict(() => db.insertInto('clusters').values(clusterToRow(c)).execute(), `a cluster named ${JSON.stringify(c.name)}`),
+      get: async (accountId, id) => {
+        const r = await db.selectFrom('clusters').selectAll().where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+        return r && clusterFromRow(r);
+      },
+      findByName: async (accountId, name) => {
+        const r = await db.selectFrom('clusters').selectAll().where('account_id', '=', accountId).where('name', '=', name).where('deleted_at', 'is', null).executeTakeFirst();
+        return r && clusterFromRow(r);
+      },
+      list: async (accountId, page) => {
+        let q = db.selectFrom('clusters').selectAll().where('account_id', '=', accountId).where('deleted_at', 'is', null);
+        const after = decodeCursor(page.cursor);
+        if (after) q = q.where('id', '>', after);
+        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
+        return pageOf(rows, page.limit, clusterFromRow, (r) => r.id);
+      },
+      markDeleted: async (accountId, id, at) => {
+        await db.updateTable('clusters').set({ deleted_at: at.getTime() }).where('account_id', '=', accountId).where('id', '=', id).execute();
+      },
+    },
+
+    credentials: {
+      insert: (c) => insertOrConflict(() => db.insertInto('credentials').values(credentialToRow(c)).execute(), 'a current default kubeconfig for this cluster and principal'),
+      get: async (accountId, id) => {
+        const r = await db.selectFrom('credentials').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        return r && credentialFromRow(r);
+      },
+      currentDefault: async (clusterId, principalId) => {
+        const r = await db.selectFrom('credentials').selectAll().where('cluster_id', '=', clusterId).where('principal_id', '=', principalId).where('is_current', '=', 1).executeTakeFirst();
+        return r && credentialFromRow(r);
+      },
+      list: async (f, page) => {
+        let q = db.selectFrom('credentials').selectAll().where('account_id', '=', f.accountId);
+        if (f.clusterId) q = q.where('cluster_id', '=', f.clusterId);
+        if (f.principalId) q = q.where('principal_id', '=', f.principalId);
+        if (f.kind) q = q.where('kind', '=', f.kind);
+        const now = f.now.getTime();
+        if (f.status === 'expired') q = q.where('state', '=', 'active').where('not_after', '<=', now);
+        else if (f.status === 'active') q = q.where('state', '=', 'active').where('not_after', '>', now);
+        else if (f.status) q = q.where('state', '=', f.status);
+        const before = decodeCursor(page.cursor);
+        if (before) q = q.where('id', '<', before);
+        const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute();
+        return pageOf(rows, page.limit, credentialFromRow, (r) => r.id);
+      },
+      clearCurrent: async (id) => {
+        await db.updateTable('credentials').set({ is_current: 0 }).where('id', '=', id).execute();
+      },
+      revoke: async (w, by, reason, at) => {
+        let q = db.selectFrom('credentials').selectAll().where('state', 'in', w.states);
+        if (w.clusterId) q = q.where('cluster_id', '=', w.clusterId);
+        if (w.principalId) q = q.where('principal_id', '=', w.principalId);
+        const rows = await q.execute();
+        if (rows.length === 0) return [];
+        const ids = rows.map((r) => r.id);
+        await db.updateTable('credentials')
+          .set({ state: 'revoked', is_current: 0, revoked_at: at.getTime(), revoked_by: by, revoke_reason: reason })
+          .where('id', 'in', ids).execute();
+        return rows.map((r) => ({ ...credentialFromRow(r), state: 'revoked' as const, current: false, revokedAt: at, revokedBy: by, revokeReason: reason }));
+      },
+      supersedeDefaults: async (clusterId, principalId, at) => {
+        const rows = await db.selectFrom('credentials').selectAll().where('cluster_id', '=', clusterId).where('principal_id', '=', principalId)
+          .where('kind', '=', 'default').where('state', '=', 'active').execute();
+        if (rows.length === 0) return [];
+        await db.updateTable('credentials').set({ state: 'superseded', is_current: 0, superseded_at: at.getTime() })
+          .where('id', 'in', rows.map((r) => r.id)).execute();
+        return rows.map((r) => ({ ...credentialFromRow(r), state: 'superseded' as const, current: false, supersededAt: at }));
+      },
+    },
+
+    validity: {
+      get: async (clusterId, principalId) => {
+        const r = await db.selectFrom('validity_overrides').selectAll().where('cluster_id', '=', clusterId).where('principal_id', '=', principalId).executeTakeFirst();
+        return r && { clusterId: r.cluster_id, principalId: r.principal_id, hours: Number(r.hours), setBy: r.set_by, setAt: new Date(Number(r.set_at)) };
+      },
+      put: async (v) => {
+        const row = { cluster_id: v.clusterId, principal_id: v.principalId, hours: v.hours, set_by: v.setBy, set_at: v.setAt.getTime() };
+        await db.insertInto('validity_overrides').values(row)
+          .onConflict((oc) => oc.columns(['cluster_id', 'principal_id']).doUpdateSet({ hours: row.hours, set_by: row.set_by, set_at: row.set_at }))
+          .execute();
+      },
+      delete: async (clusterId, principalId) => {
+        const res = await db.deleteFrom('validity_overrides').where('cluster_id', '=', clusterId).where('principal_id', '=', principalId).executeTakeFirst();
+        return Number(res.numDeletedRows) > 0;
+      },
+    },
+
+    policies: {
+      insert: (p) => insertOrConflict(() => db.insertInto('policies').values({
+        id: p.id, account_id: p.accountId, name: p.name, description: p.description, document: p.document, created_at: p.createdAt.getTime(),
+      }).execute(), `a policy named ${JSON.stringify(p.name)}`),
+      get: async (accountId, id) => {
+        const r = await db.selectFrom('policies').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        return r && policyFromRow(r);
+      },
+      findByName: async (accountId, name) => {
+        const r = await db.selectFrom('policies').selectAll().where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+        return r && policyFromRow(r);
+      },
+      list: async (accountId, page) => {
+        let q = db.selectFrom('policies').selectAll().where('account_id', '=', accountId);
+        const after = decodeCursor(page.cursor);
+        if (after) q = q.where('id', '>', after);
+        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
+        return pageOf(rows, page.limit, policyFromRow, (r) => r.id);
+      },
+      attach: async (policyId, principalId, at) => {
+        const res = await db.insertInto('policy_attachments').values({ policy_id: policyId, principal_id: principalId, attached_at: at.getTime() })
+          .onConflict((oc) => oc.columns(['policy_id', 'principal_id']).doNothing()).executeTakeFirst();
+        return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+      },
+      detach: async (policyId, principalId) => {
+        const res = await db.deleteFrom('policy_attachments').where('policy_id', '=', policyId).where('principal_id', '=', principalId).executeTakeFirst();
+        return Number(res.numDeletedRows) > 0;
+      },
+      forPrincipal: async (principalId) => {
+        const rows = await db.selectFrom('policies').innerJoin('policy_attachments', 'policy_attachments.policy_id', 'policies.id')
+          .selectAll('policies').where('policy_attachments.principal_id', '=', principalId).orderBy('policies.id').execute();
+        return rows.map(policyFromRow);
+      },
+    },
+
+    audit: {
+      append: async (e) => {
+        await db.insertInto('audit_events').values({
+          id: e.id, account_id: e.accountId, at: e.at.getTime(), actor_id: e.actorId, action: e.action,
+          resource_type: e.resourceType, resource_id: e.resourceId, outcome: e.outcome, source_ip: e.sourceIp,
+          request_id: e.requestId, detail: JSON.stringify(e.detail),
+        }).execute();
+      },
+      list: async (f, page) => {
+        let q = db.selectFrom('audit_events').selectAll().where('account_id', '=', f.accountId);
+        if (f.action) q = q.where('action', '=', f.action);
+        if (f.actorId) q = q.where('actor_id', '=', f.actorId);
+        if (f.resourceId) q = q.where('resource_id', '=', f.resourceId);
+        if (f.outcome) q = q.where('outcome', '=', f.outcome);
+        if (f.since) q = q.where('at', '>=', f.since.getTime());
+        if (f.until) q = q.where('at', '<', f.until.getTime());
+        const before = decodeCursor(page.cursor);
+        if (before) {
+          if (!/^\d+$/.test(before)) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
+          q = q.where('seq', '<', Number(before));
+        }
+        const rows = await q.orderBy('seq', 'desc').limit(page.limit + 1).execute();
+        return pageOf(rows, page.limit, (r) => auditFromRow(r as never), (r) => Number(r.seq));
+      },
+    },
+  };
+}
+
+export type { PageRequest };

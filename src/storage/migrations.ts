@@ -1,0 +1,147 @@
+// Schema migrations, written once with Kysely's schema builder so every SQL backend gets the same tables.
+// Never edit a migration that has shipped: add a new one.
+
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const m001: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('accounts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema.createTable('principals')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('groups', 'text', (c) => c.notNull())
+      .addColumn('is_root', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('deleted_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('principals_live_name').unique().on('principals')
+      .columns(['account_id', 'name']).where(sql.ref('deleted_at'), 'is', null).execute();
+
+    await db.schema.createTable('api_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull())
+      .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('secret_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint')
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+
+    await db.schema.createTable('access_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull())
+      .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+      .addColumn('secret_sealed', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+
+    await db.schema.createTable('clusters')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('region', 'text', (c) => c.notNull())
+      .addColumn('public_endpoint', 'text')
+      .addColumn('private_endpoint', 'text')
+      .addColumn('server_ca_pem', 'text')
+      .addColumn('client_ca_cert_pem', 'text', (c) => c.notNull())
+      .addColumn('client_ca_key_sealed', 'text', (c) => c.notNull())
+      .addColumn('client_ca_algorithm', 'text', (c) => c.notNull())
+      .addColumn('client_ca_source', 'text', (c) => c.notNull())
+      .addColumn('allow_system_groups', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('deleted_at', 'bigint')
+      .addColumn('v', 'integer', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('clusters_live_name').unique().on('clusters')
+      .columns(['account_id', 'name']).where(sql.ref('deleted_at'), 'is', null).execute();
+
+    await db.schema.createTable('credentials')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull())
+      .addColumn('cluster_id', 'text', (c) => c.notNull().references('clusters.id'))
+      .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('key_source', 'text', (c) => c.notNull())
+      .addColumn('serial_hex', 'text', (c) => c.notNull().unique())
+      .addColumn('fingerprint_sha256', 'text', (c) => c.notNull().unique())
+      .addColumn('cert_pem', 'text', (c) => c.notNull())
+      .addColumn('key_sealed', 'text')
+      .addColumn('common_name', 'text', (c) => c.notNull())
+      .addColumn('groups', 'text', (c) => c.notNull())
+      .addColumn('not_before', 'bigint', (c) => c.notNull())
+      .addColumn('not_after', 'bigint', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('is_current', 'integer', (c) => c.notNull())
+      .addColumn('issued_at', 'bigint', (c) => c.notNull())
+      .addColumn('issued_by', 'text', (c) => c.notNull())
+      .addColumn('request_id', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .addColumn('revoked_by', 'text')
+      .addColumn('revoke_reason', 'text')
+      .addColumn('superseded_at', 'bigint')
+      .addColumn('v', 'integer', (c) => c.notNull())
+      .execute();
+    // The database itself guarantees "one default kubeconfig per (cluster, principal)", whatever races.
+    await db.schema.createIndex('credentials_one_current_default').unique().on('credentials')
+      .columns(['cluster_id', 'principal_id']).where(sql.ref('is_current'), '=', 1).execute();
+    await db.schema.createIndex('credentials_by_cluster').on('credentials').columns(['account_id', 'cluster_id', 'id']).execute();
+    await db.schema.createIndex('credentials_by_principal').on('credentials').columns(['account_id', 'principal_id', 'id']).execute();
+    await db.schema.createIndex('credentials_by_account').on('credentials').columns(['account_id', 'id']).execute();
+
+    await db.schema.createTable('validity_overrides')
+      .addColumn('cluster_id', 'text', (c) => c.notNull())
+      .addColumn('principal_id', 'text', (c) => c.notNull())
+      .addColumn('hours', 'integer', (c) => c.notNull())
+      .addColumn('set_by', 'text', (c) => c.notNull())
+      .addColumn('set_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('validity_overrides_pk', ['cluster_id', 'principal_id'])
+      .execute();
+
+    await db.schema.createTable('policies')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('document', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addUniqueConstraint('policies_name', ['account_id', 'name'])
+      .execute();
+
+    await db.schema.createTable('policy_attachments')
+      .addColumn('policy_id', 'text', (c) => c.notNull().references('policies.id'))
+      .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+      .addColumn('attached_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('policy_attachments_pk', ['policy_id', 'principal_id'])
+      .execute();
+
+    await db.schema.createTable('audit_events')
+      .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'text', (c) => c.notNull().unique())
+      .addColumn('account_id', 'text', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('actor_id', 'text')
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('resource_type', 'text', (c) => c.notNull())
+      .addColumn('resource_id', 'text')
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('source_ip', 'text')
+      .addColumn('request_id', 'text')
+      .addColumn('detail', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('audit_by_account').on('audit_events').columns(['account_id', 'seq']).execute();
+  },
+};
+
+export const migrations: Record<string, Migration> = { '001_initial': m001 };
+
+export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,0 +1,54 @@
+// The embedded default Store: one SQLite file in WAL mode, through Kysely and better-sqlite3.
+// All writes go through one connection, so transactions are serialized; it must never be opened by two servers.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import type { Repos, Store } from '../../core/store-port.ts';
+import { migrationProvider } from '../migrations.ts';
+import type { Database } from '../schema.ts';
+import { kyselyRepos } from '../kysely-repos.ts';
+
+export interface SqliteOptions {
+  /** File path, or ':memory:' for tests of storage alone. */
+  file: string;
+}
+
+export async function openSqliteStore(opts: SqliteOptions): Promise<Store> {
+  if (opts.file !== ':memory:') {
+    fs.mkdirSync(path.dirname(opts.file), { recursive: true, mode: 0o700 });
+    // The database holds sealed keys and token hashes: nobody else may read it.
+    if (!fs.existsSync(opts.file)) fs.closeSync(fs.openSync(opts.file, 'a', 0o600));
+  }
+  const raw = new BetterSqlite3(opts.file);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  await migrate(db);
+  return sqliteStore(db);
+}
+
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed`, { cause: error });
+  }
+}
+
+function sqliteStore(db: Kysely<Database>): Store {
+  const repos: Repos = kyselyRepos(db);
+  return {
+    ...repos,
+    dialect: 'sqlite',
+    transaction: (fn) => db.transaction().execute((trx) => fn(kyselyRepos(trx))),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,142 @@
+// The whole lifecycle through the real server process and the real CLI: cluster, principal, policy,
+// kubeconfig (default, temporary, CSR), kubectl against an x509 front, openssl, revoke, validity, audit.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { cli, cliJson } from './support/cli.ts';
+import { startFakeApiserver, type FakeApiserver } from './support/fake-apiserver.ts';
+import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+
+let srv: ServerProcess;
+let api: FakeApiserver;
+let work: string;
+let cluster: { id: string; clientCaPem: string };
+let alice: { id: string };
+let aliceToken: string;
+
+before(async () => {
+  srv = await startServerProcess();
+  api = await startFakeApiserver();
+  work = tempDir('kubecred-cli-');
+  fs.writeFileSync(path.join(work, 'apiserver-ca.pem'), api.caPem);
+  cluster = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'prod', '--public-endpoint', api.url, '--private-endpoint', 'https://10.0.0.10:6443', '--server-ca', path.join(work, 'apiserver-ca.pem'), '--region', 'on-prem-1']);
+  api.setClientCa(cluster.clientCaPem);
+  alice = await cliJson(srv, srv.rootToken, ['principal', 'create', 'alice', '--group', 'dev', '--group', 'oncall']);
+  fs.writeFileSync(path.join(work, 'self-service.json'), JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['kubecred:GetKubeconfig', 'kubecred:ListClusters', 'kubecred:RevokeKubeconfig'], Resource: '*' }] }));
+  await cliJson(srv, srv.rootToken, ['policy', 'create', 'self-service', '--file', path.join(work, 'self-service.json')]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'self-service', '--principal', 'alice']);
+  aliceToken = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'alice'])).token;
+});
+
+after(async () => {
+  await api?.close();
+  await srv?.stop();
+});
+
+// Asynchronous on purpose: the fake API server lives in this process and must keep answering.
+const kubectl = (...args: string[]) => new Promise<string>((resolve, reject) => {
+  execFile('/usr/bin/kubectl', args, { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
+});
+
+test('kubeconfig get writes a 0600 kubeconfig that kubectl parses and uses against the cluster', async () => {
+  const file = path.join(work, 'alice.kubeconfig');
+  const r = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '-o', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  const view = JSON.parse(await kubectl('config', 'view', '--kubeconfig', file, '--raw', '-o', 'json'));
+  assert.equal(view.clusters[0].cluster.server, api.url);
+  assert.ok(view.users[0].user['client-certificate-data']);
+  const who = JSON.parse(await kubectl('--kubeconfig', file, 'get', '--raw', '/whoami'));
+  assert.deepEqual(who.user, { name: alice.id, groups: ['dev', 'oncall'] });
+});
+
+test('openssl verify -purpose sslclient accepts the certificate against the cluster client CA', async () => {
+  const caFile = path.join(work, 'client-ca.pem');
+  const ca = await cli(srv, srv.rootToken, ['cluster', 'ca', 'prod']);
+  assert.equal(ca.code, 0, ca.stderr);
+  fs.writeFileSync(caFile, ca.stdout);
+  const k = YAML.parse((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod'])).stdout);
+  const certFile = path.join(work, 'alice.crt');
+  fs.writeFileSync(certFile, Buffer.from(k.users[0].user['client-certificate-data'], 'base64'));
+  assert.match(execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', caFile, certFile], { encoding: 'utf8' }), /OK/);
+  const text = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-text'], { encoding: 'utf8' });
+  assert.match(text, /TLS Web Client Authentication/);
+  assert.doesNotMatch(text, /TLS Web Server Authentication/);
+});
+
+test('temporary and private-endpoint kubeconfigs through the CLI', async () => {
+  const t = YAML.parse((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '30'])).stdout);
+  const p = YAML.parse((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--private'])).stdout);
+  assert.equal(p.clusters[0].cluster.server, 'https://10.0.0.10:6443');
+  assert.notEqual(t.users[0].user['client-certificate-data'], p.users[0].user['client-certificate-data']);
+  const bad = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '5']);
+  assert.equal(bad.code, 6);
+  assert.match(bad.stderr, /temporaryMinutes|15/);
+  assert.match(bad.stderr, /request req_/);
+});
+
+test('a CSR gets a signed certificate and a kubeconfig without client-key-data that works with the local key', async () => {
+  const key = path.join(work, 'own.key');
+  const csr = path.join(work, 'own.csr');
+  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=whatever']);
+  const file = path.join(work, 'own.kubeconfig');
+  const crt = path.join(work, 'own.crt');
+  const r = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--csr', csr, '-o', file, '--cert-out', crt]);
+  assert.equal(r.code, 0, r.stderr);
+  const k = YAML.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(k.users[0].user['client-key-data'], undefined);
+  await kubectl('config', 'set-credentials', k.users[0].name, '--kubeconfig', file, '--client-key', key, '--embed-certs=true');
+  const who = JSON.parse(await kubectl('--kubeconfig', file, 'get', '--raw', '/whoami'));
+  assert.equal(who.user.name, alice.id);
+});
+
+test('credential list shows states; revoke marks them revoked; a new one can be fetched', async () => {
+  const before = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '--principal', 'alice', '--state', 'active']);
+  assert.ok(before.length >= 3);
+  const table = await cli(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod']);
+  assert.match(table.stdout, /^ID\s+CLUSTER_ID\s+PRINCIPAL_ID\s+KIND\s+STATUS/);
+  const rev = await cliJson(srv, srv.rootToken, ['revoke', '--cluster', 'prod', '--principal', 'alice', '--reason', 'rotation']);
+  assert.equal(rev.revoked.length, before.length);
+  const active = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '--principal', 'alice', '--state', 'active']);
+  assert.equal(active.length, 0);
+  const revoked = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '--principal', 'alice', '--state', 'revoked']);
+  assert.ok(revoked.every((c: any) => c.revokeReason === 'rotation'));
+  const again = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod']);
+  assert.equal(again.code, 0);
+});
+
+test('validity set is root-only: a non-root principal is refused with exit code 3', async () => {
+  const denied = await cli(srv, aliceToken, ['validity', 'set', '--cluster', 'prod', '--principal', 'alice', '--hours', '24']);
+  assert.equal(denied.code, 3);
+  assert.match(denied.stderr, /ROOT_ONLY/);
+  const ok = await cli(srv, srv.rootToken, ['validity', 'set', '--cluster', 'prod', '--principal', 'alice', '--hours', '24']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const shown = await cliJson(srv, srv.rootToken, ['validity', 'show', '--cluster', 'prod', '--principal', 'alice']);
+  assert.equal(shown.hours, 24);
+});
+
+test('audit list shows issuance, revocation and the denial, with filters', async () => {
+  const denied = await cliJson(srv, srv.rootToken, ['audit', 'list', '--outcome', 'denied']);
+  assert.ok(denied.some((e: any) => e.action === 'kubecred:SetKubeconfigValidity' && e.actorId === alice.id && e.requestId?.startsWith('req_')));
+  const revokes = await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'RevokeKubeconfig']);
+  assert.equal(revokes[0].detail.reason, 'rotation');
+  const yaml = await cli(srv, srv.rootToken, ['audit', 'list', '--action', 'IssueKubeconfig', '--output', 'yaml', '--limit', '2']);
+  assert.equal(YAML.parse(yaml.stdout).length, 2);
+});
+
+test('exit codes: unknown cluster 4, bad token 3, unreachable server 7, usage 2; --help works on every command', async () => {
+  assert.equal((await cli(srv, srv.rootToken, ['cluster', 'show', 'nope'])).code, 4);
+  assert.equal((await cli(srv, 'kc1.tok_00000000000000000000000000.' + 'x'.repeat(43), ['cluster', 'list'])).code, 3);
+  assert.equal((await cli({ url: 'https://127.0.0.1:1', caFile: srv.caFile }, srv.rootToken, ['cluster', 'list'])).code, 7);
+  assert.equal((await cli(srv, srv.rootToken, ['kubeconfig', 'get'])).code, 2);
+  assert.equal((await cli(srv, srv.rootToken, ['cluster', 'list', '--output', 'xml'])).code, 2);
+  for (const cmd of [[], ['serve'], ['init'], ['cluster'], ['cluster', 'create'], ['principal', 'create'], ['kubeconfig', 'get'], ['credential', 'list'], ['revoke'], ['validity', 'set'], ['audit', 'list'], ['policy', 'attach'], ['token', 'create'], ['accesskey', 'create']]) {
+    const r = await cli(null, null, [...cmd, '--help']);
+    assert.equal(r.code, 0, `${cmd.join(' ')} --help`);
+    assert.match(r.stdout, /Usage: kubecred/);
+  }
+});

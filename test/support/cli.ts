@@ -1,0 +1,32 @@
+// Runs the real `kubecred` CLI as a child process against a server, capturing output and exit code.
+
+import { execFile } from 'node:child_process';
+import { BIN, type ServerProcess } from './server-process.ts';
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+export function cli(server: Pick<ServerProcess, 'url' | 'caFile'> | null, token: string | null, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], {
+      env: {
+        ...process.env,
+        KUBECRED_SERVER: server?.url ?? '',
+        KUBECRED_CA_FILE: server?.caFile ?? '',
+        KUBECRED_TOKEN: token ?? '',
+        KUBECRED_CONFIG: '/nonexistent/kubecred-config.json',
+        ...env,
+      },
+      maxBuffer: 16 * 1024 * 1024,
+    }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the CLI with `--output json` and parses stdout; fails loudly on a non-zero exit. */
+export async function cliJson<T = any>(server: Pick<ServerProcess, 'url' | 'caFile'>, token: string, args: string[]): Promise<T> {
+  const r = await cli(server, token, [...args, '--output', 'json']);
+  if (r.code !== 0) throw new Error(`kubecred ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}

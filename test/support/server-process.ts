@@ -1,0 +1,74 @@
+// Starts `kubecred serve` as a real child process on a free loopback port, with a fresh data
+// directory, and reads its first-start secrets and address. Tests stop it with stop().
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'kubecred.js');
+
+export interface ServerProcess {
+  url: string;
+  dataDir: string;
+  caFile: string;
+  rootToken: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  accountId: string;
+  rootPrincipalId: string;
+  logs(): string;
+  stderr(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  child: ChildProcess;
+}
+
+export function tempDir(prefix = 'kubecred-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startServerProcess(opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; previous?: ServerProcess } = {}): Promise<ServerProcess> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', ...(opts.args ?? [])], {
+    env: { ...process.env, KUBECRED_MASTER_KEY: undefined, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${err}\n${out}`)), 30_000);
+    const check = () => {
+      const m = /serving on (\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stderr!.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${err}\n${out}`));
+    });
+  });
+  const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(err)?.[1];
+  const prev = opts.previous;
+  return {
+    url, dataDir, child,
+    caFile: path.join(dataDir, 'tls', 'server.crt'),
+    rootToken: field('root token') ?? prev?.rootToken ?? '',
+    accessKeyId: field('access key id') ?? prev?.accessKeyId ?? '',
+    accessKeySecret: field('access key secret') ?? prev?.accessKeySecret ?? '',
+    accountId: field('account') ?? prev?.accountId ?? '',
+    rootPrincipalId: field('root principal') ?? prev?.rootPrincipalId ?? '',
+    logs: () => out,
+    stderr: () => err,
+    stop: (signal = 'SIGTERM') => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once('exit', (code) => resolve(code));
+      child.kill(signal);
+    }),
+  };
+}
