@@ -1,0 +1,139 @@
+// The native API at its edges, over real HTTPS: bad input of every kind gets a coded error with a
+// request ID and changes nothing; operations endpoints; a valid OpenAPI document; no secret in logs.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { cliJson, cli } from './support/cli.ts';
+import { rawRequest, type RawResponse } from './support/http.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+
+let srv: ServerProcess;
+let clusterId: string;
+let otherRootToken: string;
+let otherClusterId: string;
+const secrets: string[] = [];
+
+before(async () => {
+  srv = await startServerProcess();
+  secrets.push(srv.rootToken, srv.accessKeySecret);
+  clusterId = (await cliJson(srv, srv.rootToken, ['cluster', 'create', 'edge', '--public-endpoint', 'https://192.0.2.10:6443'])).id;
+  // A second tenant on the same server, to prove IDs do not cross accounts.
+  const acct = await cli(null, null, ['account', 'create', 'tenant-b', '--data-dir', srv.dataDir, '--output', 'json']);
+  assert.equal(acct.code, 0, acct.stderr);
+  otherRootToken = JSON.parse(acct.stdout).rootToken;
+  secrets.push(otherRootToken);
+  otherClusterId = (await cliJson(srv, otherRootToken, ['cluster', 'create', 'theirs', '--public-endpoint', 'https://192.0.2.20:6443'])).id;
+});
+after(() => srv?.stop());
+
+const call = (method: string, path: string, opts: { token?: string | null; body?: string | Buffer; headers?: Record<string, string> } = {}) =>
+  rawRequest(srv, method, path, { ...opts, token: opts.token === null ? undefined : (opts.token ?? srv.rootToken) });
+
+function assertError(r: RawResponse, status: number, code: string, message?: RegExp) {
+  assert.equal(r.status, status, r.body);
+  assert.equal(r.json?.code, code, r.body);
+  assert.match(r.json.requestId, /^req_[0-9a-f]{24}$/);
+  assert.equal(r.headers['x-request-id'], r.json.requestId);
+  if (message) assert.match(r.json.message, message);
+  assert.doesNotMatch(r.body, /at .*\.ts:\d+|SELECT|INSERT|sqlite/i, 'no stack trace or SQL in the answer');
+}
+
+async function snapshot() {
+  const creds = await call('GET', '/v1/credentials?limit=500');
+  const audit = await call('GET', '/v1/audit?limit=500&outcome=success');
+  return { creds: creds.json.items.length, audit: audit.json.items.length };
+}
+
+test('bad input gets a clear coded error with a request ID and changes nothing', async () => {
+  const before = await snapshot();
+  const kc = `/v1/clusters/${clusterId}/kubeconfig`;
+  assertError(await call('POST', kc, { body: '{"temporaryMinutes": 60' }), 400, 'VALIDATION_FAILED', /not valid JSON/);
+  assertError(await call('POST', kc, { body: '{"temporaryMinutes": "60"}' }), 400, 'VALIDATION_FAILED', /temporaryMinutes/);
+  assertError(await call('POST', kc, { body: '{"temporaryMinutes": 14}' }), 400, 'VALIDATION_FAILED', /temporaryMinutes/);
+  assertError(await call('POST', kc, { body: '{"temporaryMinutes": 4321}' }), 400, 'VALIDATION_FAILED');
+  assertError(await call('POST', kc, { body: '{"temporaryMinutes": 1e400}' }), 400, 'VALIDATION_FAILED');
+  assertError(await call('POST', kc, { body: '{"endpoint": "intranet"}' }), 400, 'VALIDATION_FAILED', /endpoint/);
+  assertError(await call('POST', kc, { body: '{"surprise": true}' }), 400, 'VALIDATION_FAILED', /additional/i);
+  assertError(await call('POST', kc, { body: '[]' }), 400, 'VALIDATION_FAILED');
+  assertError(await call('POST', kc, { body: '{"csr": "-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\\n-----END CERTIFICATE REQUEST-----"}' }), 400, 'CSR_INVALID');
+  assertError(await call('POST', kc, { body: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  assertError(await call('POST', kc, { body: JSON.stringify({ csr: 'A'.repeat(2 * 1024 * 1024) }) }), 413, 'PAYLOAD_TOO_LARGE');
+  assertError(await call('PUT', `/v1/clusters/${clusterId}/validity/root`, { body: '{"hours": 0}' }), 400, 'VALIDATION_FAILED', /hours/);
+  assertError(await call('PUT', `/v1/clusters/${clusterId}/validity/root`, { body: '{"hours": 876001}' }), 400, 'VALIDATION_FAILED');
+  assertError(await call('PUT', `/v1/clusters/${clusterId}/validity/root`, { body: '{"hours": 1.5}' }), 400, 'VALIDATION_FAILED');
+  assertError(await call('POST', '/v1/clusters', { body: '{"name": "Bad Name!", "publicEndpoint": "https://x:6443"}' }), 400, 'VALIDATION_FAILED', /name/);
+  assertError(await call('POST', '/v1/clusters', { body: '{"name": "plain", "publicEndpoint": "http://10.0.0.1:6443"}' }), 400, 'VALIDATION_FAILED', /https/);
+  assertError(await call('POST', '/v1/clusters', { body: '{"name": "noend"}' }), 400, 'VALIDATION_FAILED', /endpoint/i);
+  assertError(await call('POST', '/v1/clusters', { body: '{"name": "badca", "publicEndpoint": "https://10.0.0.1:6443", "clientCaCertPem": "nope", "clientCaKeyPem": "nope"}' }), 400, 'CA_INVALID');
+  assertError(await call('POST', '/v1/principals', { body: '{"name": "ops", "groups": ["system:masters"]}' }), 422, 'FORBIDDEN_GROUP', /system:masters/);
+  assertError(await call('POST', '/v1/policies', { body: '{"name": "p", "document": {"Version": "1", "Statement": [{"Effect": "Maybe", "Action": "*", "Resource": "*"}]}}' }), 400, 'VALIDATION_FAILED', /Statement\[0\]/);
+  assertError(await call('GET', '/v1/credentials?limit=0'), 400, 'VALIDATION_FAILED', /limit/);
+  assertError(await call('GET', '/v1/credentials?limit=abc'), 400, 'VALIDATION_FAILED');
+  assertError(await call('GET', '/v1/credentials?cursor=%%%'), 400, 'VALIDATION_FAILED', /cursor/);
+  assertError(await call('GET', '/v1/audit?since=yesterday'), 400, 'VALIDATION_FAILED', /since/);
+  assert.deepEqual(await snapshot(), before);
+});
+
+test('unknown IDs and another account\'s IDs are NOT_FOUND, and change nothing', async () => {
+  const before = await snapshot();
+  assertError(await call('GET', '/v1/clusters/cls_doesnotexist'), 404, 'NOT_FOUND');
+  assertError(await call('POST', '/v1/clusters/cls_doesnotexist/kubeconfig', { body: '{}' }), 404, 'NOT_FOUND');
+  assertError(await call('GET', `/v1/clusters/${otherClusterId}`), 404, 'NOT_FOUND');
+  assertError(await call('POST', `/v1/clusters/${otherClusterId}/kubeconfig`, { body: '{}' }), 404, 'NOT_FOUND');
+  assertError(await call('POST', `/v1/clusters/${otherClusterId}/revocations`, { body: '{}' }), 404, 'NOT_FOUND');
+  assertError(await call('DELETE', `/v1/clusters/${otherClusterId}`), 404, 'NOT_FOUND');
+  assertError(await call('GET', `/v1/clusters/${clusterId}`, { token: otherRootToken }), 404, 'NOT_FOUND');
+  assertError(await call('GET', '/v1/credentials/crd_nope'), 404, 'NOT_FOUND');
+  assertError(await call('GET', '/v1/nowhere'), 404, 'NOT_FOUND', /no route/);
+  assert.deepEqual(await snapshot(), before);
+  const theirs = await call('GET', '/v1/clusters', { token: otherRootToken });
+  assert.deepEqual(theirs.json.items.map((c: { id: string }) => c.id), [otherClusterId]);
+});
+
+test('missing, malformed and wrong tokens are UNAUTHENTICATED', async () => {
+  assertError(await call('GET', '/v1/clusters', { token: null }), 401, 'UNAUTHENTICATED');
+  assertError(await call('GET', '/v1/clusters', { token: 'garbage' }), 401, 'UNAUTHENTICATED');
+  const [p, id] = srv.rootToken.split('.');
+  assertError(await call('GET', '/v1/clusters', { token: `${p}.${id}.${'A'.repeat(43)}` }), 401, 'UNAUTHENTICATED');
+  assertError(await call('GET', '/v1/clusters', { token: null, headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } }), 401, 'UNAUTHENTICATED');
+});
+
+test('healthz, readyz and metrics answer; every response carries X-Request-Id', async () => {
+  const h = await call('GET', '/healthz', { token: null });
+  assert.equal(h.status, 200);
+  assert.match(String(h.headers['x-request-id']), /^req_/);
+  const r = await call('GET', '/readyz', { token: null });
+  assert.deepEqual(r.json, { status: 'ready', store: 'sqlite' });
+  await call('POST', `/v1/clusters/${clusterId}/kubeconfig`, { body: '{"temporaryMinutes": 15}' });
+  const m = await call('GET', '/metrics', { token: null });
+  assert.match(m.body, /kubecred_kubeconfigs_issued_total\{kind="temporary"\} [1-9]/);
+  assert.match(m.body, /kubecred_http_request_duration_seconds_bucket\{.*route="\/v1\/clusters\/:id\/kubeconfig"/);
+});
+
+test('the OpenAPI document is valid and describes every /v1 route', async () => {
+  const r = await call('GET', '/openapi.json', { token: null });
+  assert.equal(r.status, 200);
+  const v = new Validator();
+  const res = await v.validate(r.json);
+  assert.equal(res.valid, true, JSON.stringify(res.errors)?.slice(0, 2000));
+  for (const p of ['/v1/clusters', '/v1/clusters/{id}/kubeconfig', '/v1/clusters/{id}/revocations', '/v1/clusters/{id}/validity/{principal}', '/v1/credentials', '/v1/principals', '/v1/policies', '/v1/audit']) {
+    assert.ok(r.json.paths[p], `${p} is documented`);
+  }
+});
+
+test('no secret appears in the server logs', async () => {
+  const k = await call('POST', `/v1/clusters/${clusterId}/kubeconfig`, { body: '{}' });
+  const key = Buffer.from(/client-key-data: "?([A-Za-z0-9+/=]+)/.exec(k.json.kubeconfig)![1], 'base64').toString();
+  const tok = await call('POST', '/v1/principals/root/tokens', { body: '{}' });
+  const ak = await call('POST', '/v1/principals/root/access-keys', { body: '{}' });
+  await call('GET', '/v1/clusters', { token: tok.json.token });
+  await call('GET', '/v1/clusters', { token: `${tok.json.token}x` });
+  const logs = srv.logs();
+  assert.ok(logs.length > 0, 'the server logs requests');
+  for (const line of logs.trim().split('\n')) JSON.parse(line);
+  for (const s of [...secrets, tok.json.token, ak.json.accessKeySecret, key.trim().split('\n')[1]]) {
+    assert.ok(!logs.includes(s), 'a secret reached the logs');
+  }
+  assert.doesNotMatch(logs, /PRIVATE KEY|authorization/i);
+});
