@@ -6,6 +6,9 @@ import type {
   CredentialState, Page, Principal, StoredPolicy, ValidityOverride,
 } from './model.ts';
 
+/** A vendor's name for an account, e.g. a Huawei Cloud project ID, with its region. */
+export interface VendorProject { vendor: string; projectId: string; accountId: string; region: string; createdAt: Date }
+
 export interface PageRequest {
   limit: number;
   cursor?: string | null;
@@ -92,6 +95,17 @@ export interface Repos {
     attach(policyId: string, principalId: string, at: Date): Promise<boolean>;
     detach(policyId: string, principalId: string): Promise<boolean>;
     forPrincipal(principalId: string): Promise<StoredPolicy[]>;
+  };
+  nonces: {
+    /** Records a signature nonce until `expiresAt`; false when it was already seen (a replay). Survives restarts. */
+    claim(key: string, expiresAt: Date, now: Date): Promise<boolean>;
+    /** Forgets nonces whose window has passed; returns how many. */
+    prune(now: Date): Promise<number>;
+  };
+  vendorProjects: {
+    put(p: VendorProject): Promise<void>;
+    get(vendor: string, projectId: string): Promise<VendorProject | undefined>;
+    listForAccount(accountId: string): Promise<VendorProject[]>;
   };
   audit: {
     append(e: Omit<AuditEvent, 'seq'>): Promise<void>;

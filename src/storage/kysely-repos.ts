@@ -226,6 +226,31 @@ export function kyselyRepos(db: Db): Repos {
       },
     },
 
+    nonces: {
+      claim: async (key, expiresAt, now) => {
+        // A nonce whose window has passed may be reused; delete it first so the insert decides.
+        await db.deleteFrom('signature_nonces').where('nonce_key', '=', key).where('expires_at', '<=', now.getTime()).execute();
+        const res = await db.insertInto('signature_nonces').values({ nonce_key: key, expires_at: expiresAt.getTime() })
+          .onConflict((oc) => oc.column('nonce_key').doNothing()).executeTakeFirst();
+        return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+      },
+      prune: async (now) => Number((await db.deleteFrom('signature_nonces').where('expires_at', '<=', now.getTime()).executeTakeFirst()).numDeletedRows),
+    },
+
+    vendorProjects: {
+      put: async (p) => {
+        await insertOrConflict(() => db.insertInto('vendor_projects').values({ vendor: p.vendor, project_id: p.projectId, account_id: p.accountId, region: p.region, created_at: p.createdAt.getTime() }).execute(), `project ${p.projectId}`);
+      },
+      get: async (vendor, projectId) => {
+        const r = await db.selectFrom('vendor_projects').selectAll().where('vendor', '=', vendor).where('project_id', '=', projectId).executeTakeFirst();
+        return r && { vendor: r.vendor, projectId: r.project_id, accountId: r.account_id, region: r.region, createdAt: new Date(Number(r.created_at)) };
+      },
+      listForAccount: async (accountId) => {
+        const rows = await db.selectFrom('vendor_projects').selectAll().where('account_id', '=', accountId).orderBy('project_id').execute();
+        return rows.map((r) => ({ vendor: r.vendor, projectId: r.project_id, accountId: r.account_id, region: r.region, createdAt: new Date(Number(r.created_at)) }));
+      },
+    },
+
     audit: {
       append: async (e) => {
         await db.insertInto('audit_events').values({

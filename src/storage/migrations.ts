@@ -142,6 +142,26 @@ const m001: Migration = {
   },
 };
 
-export const migrations: Record<string, Migration> = { '001_initial': m001 };
+/** Replay protection for signed vendor requests, and the vendor project IDs that name accounts. */
+const m002: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('signature_nonces')
+      .addColumn('nonce_key', 'text', (c) => c.primaryKey())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('signature_nonces_expiry').on('signature_nonces').column('expires_at').execute();
+
+    await db.schema.createTable('vendor_projects')
+      .addColumn('vendor', 'text', (c) => c.notNull())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+      .addColumn('region', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('vendor_projects_pk', ['vendor', 'project_id'])
+      .execute();
+  },
+};
+
+export const migrations: Record<string, Migration> = { '001_initial': m001, '002_vendor_auth': m002 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };

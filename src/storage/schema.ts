@@ -54,7 +54,13 @@ export interface AuditEventsTable {
   request_id: string | null; detail: string;
 }
 
+export interface SignatureNoncesTable { nonce_key: string; expires_at: number }
+
+export interface VendorProjectsTable { vendor: string; project_id: string; account_id: string; region: string; created_at: number }
+
 export interface Database {
+  signature_nonces: SignatureNoncesTable;
+  vendor_projects: VendorProjectsTable;
   accounts: AccountsTable;
   principals: PrincipalsTable;
   api_tokens: ApiTokensTable;
