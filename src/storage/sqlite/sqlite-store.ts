@@ -23,7 +23,8 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<Store> {
   }
   const raw = new BetterSqlite3(opts.file);
   raw.pragma('journal_mode = WAL');
-  raw.pragma('synchronous = NORMAL');
+  // FULL: a certificate answered to a client must survive a power cut, not only a process crash.
+  raw.pragma('synchronous = FULL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
