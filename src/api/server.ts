@@ -5,10 +5,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Authority } from '../core/authority.ts';
 import { createMetrics, registerMetricsHooks, type Metrics } from './metrics.ts';
+import { aliyunPlugin } from './aliyun/aliyun-plugin.ts';
+import { huaweicloudCcePlugin } from './huaweicloud/cce-plugin.ts';
 import { nativePlugin } from './native/native-plugin.ts';
 import { nativeErrorHandler } from './native/native-errors.ts';
 import { sharedSchemas } from './native/schemas.ts';
 import { opsRoutes } from './ops-routes.ts';
+import { kubePlugin } from './kube/kube-plugin.ts';
 import { newRequestId, registerRequestContext } from './request-context.ts';
 
 export interface AppOptions {
@@ -63,5 +66,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(opsRoutes, { store: opts.authority.store, metrics });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(nativePlugin, { prefix: '/v1', authority: opts.authority, metrics });
+  await app.register(huaweicloudCcePlugin, { prefix: '/api/v3', authority: opts.authority, metrics });
+  await app.register(aliyunPlugin, { authority: opts.authority, metrics });
+  await app.register(kubePlugin, { authority: opts.authority });
   return { app, metrics };
 }

@@ -37,11 +37,18 @@ export function writeFileConfig(file: string, cfg: FileConfig): void {
   fs.renameSync(tmp, file);
 }
 
-export function clientFrom(flags: GlobalFlags, env = process.env): NativeClient {
+/** The server address, token and CA file in force: flags, then environment, then the config file. */
+export function resolveTarget(flags: GlobalFlags, env = process.env): { server?: string; token?: string; caFile?: string } {
   const file = readFileConfig(configPath(flags, env));
-  const server = flags.server ?? env.KUBECRED_SERVER ?? file.server;
-  const token = flags.token ?? env.KUBECRED_TOKEN ?? file.token;
-  const caFile = flags.caFile ?? env.KUBECRED_CA_FILE ?? file.caFile;
+  return {
+    server: flags.server ?? env.KUBECRED_SERVER ?? file.server,
+    token: flags.token ?? env.KUBECRED_TOKEN ?? file.token,
+    caFile: flags.caFile ?? env.KUBECRED_CA_FILE ?? file.caFile,
+  };
+}
+
+export function clientFrom(flags: GlobalFlags, env = process.env): NativeClient {
+  const { server, token, caFile } = resolveTarget(flags, env);
   if (!server) throw new UsageError('no server given: pass --server https://HOST:7443, set KUBECRED_SERVER, or run `kubecred login`');
   if (!token) throw new UsageError('no token given: pass --token, set KUBECRED_TOKEN, or run `kubecred login`');
   let caPem: string | undefined;

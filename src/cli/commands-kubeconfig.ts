@@ -8,6 +8,8 @@ import { enc } from '../client/native-client.ts';
 import { UsageError } from './exit-codes.ts';
 import { print } from './output.ts';
 import { withClient } from './run-action.ts';
+import { resolveTarget } from './client-config.ts';
+import { defaultCacheDir, execKubeconfig, runExecPlugin } from './exec-plugin.ts';
 
 const output = (c: Command) => c.option('--output <format>', 'table, json or yaml', 'table');
 const CRED_COLS = ['id', 'clusterId', 'principalId', 'kind', 'status', 'current', 'notAfter', 'serial'];
@@ -38,8 +40,23 @@ export function registerKubeconfigCommands(program: Command): void {
     .option('--principal <principal>', "another principal's kubeconfig (needs GetUserKubeconfig)")
     .option('-o, --out <file>', 'write the kubeconfig to this file (mode 0600) instead of stdout')
     .option('--cert-out <file>', 'with --csr: also write the signed certificate here')
+    .option('--exec', 'write a kubeconfig that runs `kubecred credential exec` for short-lived certificates instead of holding one')
+    .option('--exec-minutes <minutes>', 'with --exec: validity of each short-lived certificate (15 to 4320)', '15')
     .option('--output <format>', 'summary format when writing to a file: table, json or yaml', 'table')
     .action(withClient(async (client, o, format) => {
+      if (o.exec) {
+        const minutes = intOption(o.execMinutes, '--exec-minutes')!;
+        const c = await client.get<{ id: string; name: string; publicEndpoint: string | null; privateEndpoint: string | null; serverCaPem: string | null }>(`/v1/clusters/${enc(o.cluster)}`);
+        const server = o.private ? c.privateEndpoint : c.publicEndpoint;
+        if (!server) throw new UsageError(`cluster ${c.name} has no ${o.private ? 'private' : 'public'} endpoint`);
+        const target = resolveTarget(o);
+        const args = ['credential', 'exec', '--cluster', c.id, '--minutes', String(minutes), '--server', target.server!,
+          ...(target.caFile ? ['--ca-file', path.resolve(target.caFile)] : []), ...(o.principal ? ['--principal', o.principal] : [])];
+        const text = execKubeconfig({ clusterName: c.name, server, caPem: c.serverCaPem, command: process.execPath, args: [path.resolve(process.argv[1]), ...args] });
+        if (!o.out) return void process.stdout.write(text);
+        writePrivateFile(o.out, text);
+        return print({ file: o.out, cluster: c.id, mode: 'exec', certificateMinutes: minutes }, format);
+      }
       const body = {
         endpoint: o.private ? 'private' : 'public',
         temporaryMinutes: intOption(o.temporary, '--temporary'),
@@ -53,7 +70,16 @@ export function registerKubeconfigCommands(program: Command): void {
       print({ file: o.out, credential: res.credential.id, kind: res.credential.kind, expiration: res.expiration, reused: res.reused }, format);
     }));
 
-  const cred = program.command('credential').description('the inventory of issued kubeconfigs');
+  const cred = program.command('credential').description('the inventory of issued kubeconfigs, and the kubectl exec plugin');
+  cred.command('exec').description('exec credential plugin for kubectl (client.authentication.k8s.io/v1): prints a short-lived certificate, cached until shortly before expiry')
+    .requiredOption('--cluster <cluster>', 'cluster ID or name')
+    .option('--minutes <minutes>', 'validity of each certificate (15 to 4320)', '15')
+    .option('--principal <principal>', "another principal's credential (needs GetUserKubeconfig)")
+    .option('--cache-dir <dir>', 'where certificates are cached (0600 files)')
+    .action(withClient(async (client, o) => {
+      const { server } = resolveTarget(o);
+      process.stdout.write(await runExecPlugin(client, { server: server!, cluster: o.cluster, principal: o.principal, minutes: intOption(o.minutes, '--minutes')!, cacheDir: o.cacheDir ?? defaultCacheDir() }) + '\n');
+    }));
   output(cred.command('list').description('list issued kubeconfigs, newest first')
     .option('--cluster <cluster>', 'on this cluster')
     .option('--principal <principal>', 'of this principal')

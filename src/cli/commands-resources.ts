@@ -1,6 +1,9 @@
 // Client commands for clusters, principals, tokens, access keys and policies.
 
 import fs from 'node:fs';
+import path from 'node:path';
+import { kubeConfigFiles } from './kube-config-files.ts';
+import { resolveTarget } from './client-config.ts';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
 import { UsageError } from './exit-codes.ts';
@@ -51,6 +54,32 @@ export function registerResourceCommands(program: Command): void {
     .action(withClient(async (client, _o, _f, id: string) => void process.stdout.write(await client.get<string>(`/v1/clusters/${enc(id)}/client-ca.pem`))));
   output(cluster.command('delete <cluster>').description('delete a cluster and revoke every credential on it'))
     .action(withClient(async (client, _o, format, id: string) => print(await client.delete(`/v1/clusters/${enc(id)}`), format)));
+
+  cluster.command('kube-config <cluster>').description('write the kube-apiserver files that make revocation take effect (authorization webhook, client CA, flags, notes)')
+    .requiredOption('--out <dir>', 'directory to write the files to')
+    .option('--webhook-url <url>', 'kubecred as kube-apiserver reaches it (default: --server)')
+    .option('--install-dir <dir>', 'where the files will live on the control-plane nodes', '/etc/kubernetes/kubecred')
+    .option('--unauthorized-ttl <duration>', "how long kube-apiserver caches kubecred's no-opinion: bounds revocation delay", '10s')
+    .option('--failure-policy <policy>', 'Deny (fail closed) or NoOpinion (fail open) when kubecred is unreachable', 'Deny')
+    .option('--timeout <duration>', 'webhook timeout', '3s')
+    .action(withClient(async (client, o, _format, id: string) => {
+      if (o.failurePolicy !== 'Deny' && o.failurePolicy !== 'NoOpinion') throw new UsageError('--failure-policy must be Deny or NoOpinion');
+      if (!/^\d+(ms|s|m)$/.test(o.unauthorizedTtl) || !/^\d+(ms|s)$/.test(o.timeout)) throw new UsageError('durations look like 10s, 500ms or 1m');
+      const c = await client.get<{ id: string; name: string; clientCaPem: string }>(`/v1/clusters/${enc(id)}`);
+      const { token } = await client.post<{ token: string }>(`/v1/clusters/${enc(c.id)}/webhook-tokens`);
+      const { server, caFile } = resolveTarget(o);
+      const files = kubeConfigFiles({
+        clusterId: c.id, clusterName: c.name, kubecredUrl: o.webhookUrl ?? server,
+        kubecredCaPem: caFile ? readFile(caFile, '--ca-file') : null, webhookToken: token, clientCaPem: c.clientCaPem,
+        installDir: o.installDir, unauthorizedTtl: o.unauthorizedTtl, failurePolicy: o.failurePolicy, timeout: o.timeout,
+      });
+      fs.mkdirSync(o.out, { recursive: true, mode: 0o700 });
+      for (const [name, f] of Object.entries(files)) {
+        fs.writeFileSync(path.join(o.out, name), f.content, { mode: f.mode });
+        fs.chmodSync(path.join(o.out, name), f.mode);
+        process.stdout.write(`wrote ${path.join(o.out, name)}\n`);
+      }
+    }));
 
   const principal = program.command('principal').description('users and roles, with their Kubernetes groups');
   output(principal.command('create <name>').description('create a user or role')

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadServerConfig } from '../config/server-config.ts';
 import { configPath, writeFileConfig, type GlobalFlags } from './client-config.ts';
 import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
+import { registerProjectCommands } from './commands-projects.ts';
 import { registerResourceCommands } from './commands-resources.ts';
 import { Exit } from './exit-codes.ts';
 import { parseFormat, print } from './output.ts';
@@ -109,6 +110,7 @@ program.command('login').description('save the server address, token and CA for 
 
 registerResourceCommands(program);
 registerKubeconfigCommands(program);
+registerProjectCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -91,6 +91,8 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
   if (bootstrap) opts.onBootstrap?.(bootstrap);
   const tls = tlsMaterial(config, clock);
   const authority = makeAuthority({ store, clock, ids: randomIds(), sealer });
+  // Enforcement must know every revocation before the first review arrives (the CVE-2022-41316 lesson).
+  await authority.loadIndex();
   const logger = config.logLevel === 'silent' ? false : pino({
     level: config.logLevel,
     // Belt and braces: nothing below should ever hold these, but if it does it is cut out.

@@ -17,11 +17,12 @@ export const Actions = {
   GetCluster: a('GetCluster', ['cs:DescribeClusterDetail']),
   ListClusters: a('ListClusters', ['cs:DescribeClusters']),
   DeleteCluster: a('DeleteCluster', ['cs:DeleteCluster']),
-  GetKubeconfig: a('GetKubeconfig', ['cs:DescribeClusterUserKubeconfig', 'servicemesh:DescribeServiceMeshKubeconfig']),
+  GetKubeconfig: a('GetKubeconfig', ['cs:DescribeClusterUserKubeconfig', 'cs:DescribeClusterV2UserKubeconfig', 'servicemesh:DescribeServiceMeshKubeconfig', 'cce:cluster:createClusterCert']),
   GetUserKubeconfig: a('GetUserKubeconfig', ['cs:DescribeSubaccountK8sClusterUserConfig']),
   ListCredentials: a('ListCredentials', ['cs:ListClusterKubeconfigStates', 'cs:ListUserKubeConfigStates']),
-  RevokeKubeconfig: a('RevokeKubeconfig', ['cs:RevokeK8sClusterKubeConfig', 'servicemesh:RevokeKubeconfig']),
+  RevokeKubeconfig: a('RevokeKubeconfig', ['cs:RevokeK8sClusterKubeConfig', 'servicemesh:RevokeKubeconfig', 'cce:cluster:revokeClusterCert']),
   SetValidity: a('SetKubeconfigValidity', ['cs:UpdateK8sClusterUserConfigExpire'], true),
+  CleanPrincipalAccess: a('CleanPrincipalAccess', ['cs:CleanClusterUserPermissions', 'cs:CleanUserPermissions']),
   CreatePrincipal: a('CreatePrincipal', ['ram:CreateUser']),
   GetPrincipal: a('GetPrincipal', ['ram:GetUser']),
   ListPrincipals: a('ListPrincipals', ['ram:ListUsers']),
@@ -33,7 +34,10 @@ export const Actions = {
   ListPolicies: a('ListPolicies', ['ram:ListPolicies']),
   AttachPolicy: a('AttachPolicy', ['ram:AttachPolicyToUser']),
   DetachPolicy: a('DetachPolicy', ['ram:DetachPolicyFromUser']),
+  ConfigureWebhooks: a('ConfigureWebhooks'),
   ListAuditEvents: a('ListAuditEvents', ['actiontrail:LookupEvents']),
+  AddProject: a('AddProject', [], true),
+  ListProjects: a('ListProjects', [], true),
 } as const;
 
 export type ActionName = keyof typeof Actions;
@@ -57,4 +61,5 @@ export const Resources = {
   principal: (accountId: string, principalId: string) => `krn:kubecred::${accountId}:principal/${principalId}`,
   policy: (accountId: string, policyId: string) => `krn:kubecred::${accountId}:policy/${policyId}`,
   audit: (accountId: string) => `krn:kubecred::${accountId}:audit`,
+  project: (accountId: string, projectId: string) => `krn:kubecred::${accountId}:project/${projectId}`,
 };

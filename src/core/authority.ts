@@ -9,8 +9,14 @@ import { makeCredentialIssuer } from './credential-issuer.ts';
 import { makeCredentialService } from './credential-service.ts';
 import { makePolicyService } from './policy-service.ts';
 import { makePrincipalService } from './principal-service.ts';
+import { makePrincipalAccess } from './principal-access.ts';
+import { makeProjectService } from './project-service.ts';
 import type { Clock, Ids, Sealer } from './ports.ts';
 import type { Store } from './store-port.ts';
+import { publishCredentialChanges } from './credential-events.ts';
+import { makeRevocationIndex } from './revocation-index.ts';
+import { makeWebhookService } from './webhook-service.ts';
+import { makeCrlService } from './crl-service.ts';
 
 export interface AuthorityDeps {
   store: Store;
@@ -19,7 +25,10 @@ export interface AuthorityDeps {
   sealer: Sealer;
 }
 
-export function makeAuthority(deps: AuthorityDeps) {
+export function makeAuthority(baseDeps: AuthorityDeps) {
+  const index = makeRevocationIndex(baseDeps.clock);
+  // Every committed credential change reaches the revocation index, whichever service made it.
+  const deps = { ...baseDeps, store: publishCredentialChanges(baseDeps.store, (changed) => index.apply(changed)) };
   const audit = makeAuditWriter(deps);
   const authorizer = makeAuthorizer({ store: deps.store, audit });
   const issuer = makeCredentialIssuer({ ...deps, audit });
@@ -31,9 +40,16 @@ export function makeAuthority(deps: AuthorityDeps) {
     credentials: makeCredentialService({ ...deps, authorizer, issuer, audit }),
     clusters: makeClusterService({ ...deps, authorizer, audit, issuer }),
     principals: makePrincipalService({ ...deps, authorizer, audit }),
+    access: makePrincipalAccess({ ...deps, authorizer, audit }),
     policies: makePolicyService({ ...deps, authorizer, audit }),
     audit: makeAuditService({ store: deps.store, authorizer }),
+    projects: makeProjectService({ ...deps, authorizer, audit }),
     auditWriter: audit,
+    index,
+    webhooks: makeWebhookService({ ...deps, index, authorizer, audit }),
+    crl: makeCrlService({ ...deps, issuer }),
+    /** Loads the revocation index; call once before serving the webhooks. */
+    loadIndex: () => index.load(baseDeps.store),
   };
 }
 

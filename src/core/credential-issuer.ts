@@ -91,11 +91,19 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
       return mint(tx, actor, cluster, principal, { kind: 'temporary', current: false, notAfter: temporaryNotAfter(deps.clock.now(), minutes), csrPem });
     },
 
+    /** A fresh key and certificate ending at a validity the caller chose (already checked); stored like temporary ones, key never kept. */
+    async explicitKubeconfig(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, notAfter: Date): Promise<Minted> {
+      return mint(tx, actor, cluster, principal, { kind: 'temporary', current: false, notAfter });
+    },
+
     /** A certificate for a client-held key, with the principal's default validity; never the stored default. */
     async csrKubeconfig(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, csrPem: string): Promise<Minted> {
       const override = await tx.validity.get(cluster.id, principal.id);
       return mint(tx, actor, cluster, principal, { kind: 'csr', current: false, csrPem, notAfter: defaultNotAfter(deps.clock.now(), override?.hours) });
     },
+
+    /** The cluster's loaded client CA (cached), e.g. to sign its CRL. */
+    caFor,
 
     forgetCluster(clusterId: string) {
       caCache.delete(clusterId);

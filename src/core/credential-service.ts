@@ -8,10 +8,10 @@ import type { Authorizer } from './authorizer.ts';
 import { endpointOf, type CredentialIssuer, type Minted } from './credential-issuer.ts';
 import { invalid, KubecredError, notFound } from './errors.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
-import type { Cluster, Credential, CredentialKind, Endpoint, Page, Principal } from './model.ts';
+import type { Cluster, ClusterKind, Credential, CredentialKind, Endpoint, Page, Principal } from './model.ts';
 import type { Clock } from './ports.ts';
 import type { PageRequest, Repos, Store } from './store-port.ts';
-import { checkCustomHours, checkTemporaryMinutes } from './validity-rules.ts';
+import { checkCustomHours, checkExplicitNotAfter, checkTemporaryMinutes } from './validity-rules.ts';
 import { credentialView, type CredentialView } from './views.ts';
 import { renderKubeconfig } from '../pki/kubeconfig.ts';
 import { MAX_PEM_BYTES } from '../pki/csr.ts';
@@ -23,6 +23,10 @@ export interface KubeconfigRequest {
   endpoint: Endpoint;
   temporaryMinutes?: number;
   csrPem?: string;
+  /** An explicit end of validity (15 minutes to 1827 days ahead): a fresh key each time, never the default. */
+  notAfter?: Date;
+  /** Set by a vendor surface that serves only one kind of cluster: the other kind is not found. */
+  clusterKind?: ClusterKind;
 }
 
 export interface IssuedKubeconfig {
@@ -44,8 +48,11 @@ type Deps = { store: Store; clock: Clock; authorizer: Authorizer; issuer: Creden
 export function makeCredentialService(deps: Deps) {
   const { store, clock, authorizer, issuer, audit } = deps;
 
-  async function loadCluster(repos: Pick<Repos, 'clusters'>, actor: Actor, clusterId: string): Promise<Cluster> {
-    return findCluster(repos, actor.accountId, clusterId);
+  /** `kind`, when given, hides clusters of the other kind (a vendor surface serves only one). */
+  async function loadCluster(repos: Pick<Repos, 'clusters'>, actor: Actor, clusterId: string, kind?: ClusterKind): Promise<Cluster> {
+    const c = await findCluster(repos, actor.accountId, clusterId);
+    if (kind !== undefined && c.kind !== kind) throw notFound('cluster', clusterId);
+    return c;
   }
 
   async function loadPrincipal(repos: Pick<Repos, 'principals'>, actor: Actor, principalId: string | undefined): Promise<Principal> {
@@ -71,12 +78,17 @@ export function makeCredentialService(deps: Deps) {
 
   function validateRequest(req: KubeconfigRequest): void {
     if (req.temporaryMinutes !== undefined) checkTemporaryMinutes(req.temporaryMinutes);
+    if (req.notAfter !== undefined) {
+      if (req.temporaryMinutes !== undefined || req.csrPem !== undefined) throw invalid('an explicit notAfter cannot be combined with temporaryMinutes or a CSR', { field: 'notAfter' });
+      checkExplicitNotAfter(req.notAfter, clock.now());
+    }
     if (req.csrPem !== undefined && Buffer.byteLength(req.csrPem) > MAX_PEM_BYTES) {
       throw new KubecredError('PAYLOAD_TOO_LARGE', `the CSR is larger than ${MAX_PEM_BYTES} bytes`, { details: { field: 'csr' } });
     }
   }
 
   async function mintFor(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, req: KubeconfigRequest): Promise<Minted> {
+    if (req.notAfter !== undefined) return issuer.explicitKubeconfig(tx, actor, cluster, principal, req.notAfter);
     if (req.temporaryMinutes !== undefined) return issuer.temporaryKubeconfig(tx, actor, cluster, principal, req.temporaryMinutes, req.csrPem);
     if (req.csrPem !== undefined) return issuer.csrKubeconfig(tx, actor, cluster, principal, req.csrPem);
     return issuer.defaultKubeconfig(tx, actor, cluster, principal);
@@ -90,9 +102,11 @@ export function makeCredentialService(deps: Deps) {
   return {
     async getKubeconfig(actor: Actor, req: KubeconfigRequest): Promise<IssuedKubeconfig> {
       validateRequest(req);
-      const cluster = await loadCluster(store, actor, req.clusterId);
+      const cluster = await loadCluster(store, actor, req.clusterId, req.clusterKind);
       const principal = await loadPrincipal(store, actor, req.principalId);
-      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, req.temporaryMinutes);
+      // An explicit validity is bounded by the same duration condition as a temporary one.
+      const minutes = req.notAfter ? Math.ceil((req.notAfter.getTime() - clock.now().getTime()) / 60_000) : req.temporaryMinutes;
+      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, minutes);
       endpointOf(cluster, req.endpoint); // fail before minting anything
       for (let attempt = 0; ; attempt++) {
         try {
@@ -131,8 +145,8 @@ export function makeCredentialService(deps: Deps) {
     },
 
     /** Revokes every active (and superseded) credential of (cluster, principal) and resets its custom validity. */
-    async revoke(actor: Actor, req: { clusterId: string; principalId?: string; reason?: string }): Promise<CredentialView[]> {
-      const cluster = await loadCluster(store, actor, req.clusterId);
+    async revoke(actor: Actor, req: { clusterId: string; principalId?: string; reason?: string; clusterKind?: ClusterKind }): Promise<CredentialView[]> {
+      const cluster = await loadCluster(store, actor, req.clusterId, req.clusterKind);
       const principal = await loadPrincipal(store, actor, req.principalId);
       await authorizer.check(actor, Actions.RevokeKubeconfig, clusterTarget(actor, cluster));
       const revoked = await store.transaction((tx) => revokeIn(tx, actor, cluster, principal, req.reason));
@@ -141,8 +155,8 @@ export function makeCredentialService(deps: Deps) {
     },
 
     /** Revokes and answers with a new default kubeconfig, in one transaction (the service-mesh API needs it). */
-    async revokeAndReissue(actor: Actor, req: { clusterId: string; principalId?: string; endpoint: Endpoint; reason?: string }): Promise<IssuedKubeconfig & { revoked: CredentialView[] }> {
-      const cluster = await loadCluster(store, actor, req.clusterId);
+    async revokeAndReissue(actor: Actor, req: { clusterId: string; principalId?: string; endpoint: Endpoint; reason?: string; clusterKind?: ClusterKind }): Promise<IssuedKubeconfig & { revoked: CredentialView[] }> {
+      const cluster = await loadCluster(store, actor, req.clusterId, req.clusterKind);
       const principal = await loadPrincipal(store, actor, req.principalId);
       await authorizer.check(actor, Actions.RevokeKubeconfig, clusterTarget(actor, cluster));
       await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig);
@@ -156,9 +170,9 @@ export function makeCredentialService(deps: Deps) {
     },
 
     /** Root only. Supersedes the active default so the next request gets one with the new validity. */
-    async setValidity(actor: Actor, req: { clusterId: string; principalId: string; hours: number }): Promise<{ superseded: CredentialView[] }> {
+    async setValidity(actor: Actor, req: { clusterId: string; principalId: string; hours: number; clusterKind?: ClusterKind }): Promise<{ superseded: CredentialView[] }> {
       checkCustomHours(req.hours);
-      const cluster = await loadCluster(store, actor, req.clusterId);
+      const cluster = await loadCluster(store, actor, req.clusterId, req.clusterKind);
       await authorizer.check(actor, Actions.SetValidity, clusterTarget(actor, cluster));
       const principal = await loadPrincipal(store, actor, req.principalId);
       const superseded = await store.transaction(async (tx) => {

@@ -9,6 +9,11 @@ import type {
 /** A vendor's name for an account, e.g. a Huawei Cloud project ID, with its region. */
 export interface VendorProject { vendor: string; projectId: string; accountId: string; region: string; createdAt: Date }
 
+export interface WebhookToken { id: string; clusterId: string; secretHash: string; createdAt: Date; revokedAt: Date | null }
+
+/** The few fields enforcement needs about a credential. */
+export interface IndexedCredential { id: string; clusterId: string; principalId: string; fingerprintSha256: string; state: CredentialState; notAfter: Date }
+
 export interface PageRequest {
   limit: number;
   cursor?: string | null;
@@ -70,8 +75,14 @@ export interface Repos {
     findByName(accountId: string, name: string): Promise<Cluster | undefined>;
     list(accountId: string, page: PageRequest): Promise<Page<Cluster>>;
     markDeleted(accountId: string, id: string, at: Date): Promise<void>;
+    /** By ID across accounts: for callers that are clusters, not principals (the webhooks, the CRL). */
+    getAnyAccount(id: string): Promise<Cluster | undefined>;
   };
   credentials: {
+    /** Every credential's index fields, in ID order, a page at a time: for loading the revocation index. */
+    scan(afterId: string | null, limit: number): Promise<IndexedCredential[]>;
+    /** Revoked and superseded credentials of a cluster, for its CRL. */
+    listRevoked(clusterId: string): Promise<Credential[]>;
     insert(c: Credential): Promise<void>;
     get(accountId: string, id: string): Promise<Credential | undefined>;
     currentDefault(clusterId: string, principalId: string): Promise<Credential | undefined>;
@@ -95,6 +106,11 @@ export interface Repos {
     attach(policyId: string, principalId: string, at: Date): Promise<boolean>;
     detach(policyId: string, principalId: string): Promise<boolean>;
     forPrincipal(principalId: string): Promise<StoredPolicy[]>;
+  };
+  webhookTokens: {
+    insert(t: WebhookToken): Promise<void>;
+    get(id: string): Promise<WebhookToken | undefined>;
+    revokeForCluster(clusterId: string, at: Date): Promise<number>;
   };
   nonces: {
     /** Records a signature nonce until `expiresAt`; false when it was already seen (a replay). Survives restarts. */

@@ -20,6 +20,17 @@ function checkInteger(value: number, range: { min: number; max: number }, field:
   return value;
 }
 
+/** A certificate asked for with an explicit end: from 15 minutes to 1827 days (five years) ahead. */
+export const EXPLICIT_VALIDITY = { minMinutes: 15, maxDays: 1827 } as const;
+
+export function checkExplicitNotAfter(notAfter: Date, now: Date, field = 'notAfter'): Date {
+  const ms = notAfter.getTime() - now.getTime();
+  if (!Number.isFinite(ms) || ms < EXPLICIT_VALIDITY.minMinutes * 60_000 || ms > EXPLICIT_VALIDITY.maxDays * 24 * HOUR_MS) {
+    throw invalid(`${field} must be from ${EXPLICIT_VALIDITY.minMinutes} minutes to ${EXPLICIT_VALIDITY.maxDays} days ahead`, { field, minMinutes: EXPLICIT_VALIDITY.minMinutes, maxDays: EXPLICIT_VALIDITY.maxDays });
+  }
+  return notAfter;
+}
+
 export const checkTemporaryMinutes = (m: number, field = 'temporaryMinutes') => checkInteger(m, TEMPORARY_MINUTES, field, 'minutes');
 export const checkCustomHours = (h: number, field = 'hours') => checkInteger(h, CUSTOM_VALIDITY_HOURS, field, 'hours');
 

@@ -3,7 +3,7 @@
 
 import type { Kysely, Transaction } from 'kysely';
 import { KubecredError } from '../core/errors.ts';
-import type { Page } from '../core/model.ts';
+import type { CredentialState, Page } from '../core/model.ts';
 import type { PageRequest, Repos } from '../core/store-port.ts';
 import type { Database } from './schema.ts';
 import {
@@ -120,12 +120,26 @@ export function kyselyRepos(db: Db): Repos {
         const rows = await q.orderBy('id').limit(page.limit + 1).execute();
         return pageOf(rows, page.limit, clusterFromRow, (r) => r.id);
       },
+      getAnyAccount: async (id) => {
+        const r = await db.selectFrom('clusters').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+        return r && clusterFromRow(r);
+      },
       markDeleted: async (accountId, id, at) => {
         await db.updateTable('clusters').set({ deleted_at: at.getTime() }).where('account_id', '=', accountId).where('id', '=', id).execute();
       },
     },
 
     credentials: {
+      scan: async (afterId, limit) => {
+        let q = db.selectFrom('credentials').select(['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after']);
+        if (afterId) q = q.where('id', '>', afterId);
+        const rows = await q.orderBy('id').limit(limit).execute();
+        return rows.map((r) => ({ id: r.id, clusterId: r.cluster_id, principalId: r.principal_id, fingerprintSha256: r.fingerprint_sha256, state: r.state as CredentialState, notAfter: new Date(Number(r.not_after)) }));
+      },
+      listRevoked: async (clusterId) => {
+        const rows = await db.selectFrom('credentials').selectAll().where('cluster_id', '=', clusterId).where('state', 'in', ['revoked', 'superseded']).orderBy('id').execute();
+        return rows.map(credentialFromRow);
+      },
       insert: (c) => insertOrConflict(() => db.insertInto('credentials').values(credentialToRow(c)).execute(), 'a current default kubeconfig for this cluster and principal'),
       get: async (accountId, id) => {
         const r = await db.selectFrom('credentials').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
@@ -224,6 +238,17 @@ export function kyselyRepos(db: Db): Repos {
           .selectAll('policies').where('policy_attachments.principal_id', '=', principalId).orderBy('policies.id').execute();
         return rows.map(policyFromRow);
       },
+    },
+
+    webhookTokens: {
+      insert: async (t) => {
+        await db.insertInto('webhook_tokens').values({ id: t.id, cluster_id: t.clusterId, secret_hash: t.secretHash, created_at: t.createdAt.getTime(), revoked_at: null }).execute();
+      },
+      get: async (id) => {
+        const r = await db.selectFrom('webhook_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && { id: r.id, clusterId: r.cluster_id, secretHash: r.secret_hash, createdAt: new Date(Number(r.created_at)), revokedAt: r.revoked_at === null ? null : new Date(Number(r.revoked_at)) };
+      },
+      revokeForCluster: async (clusterId, at) => Number((await db.updateTable('webhook_tokens').set({ revoked_at: at.getTime() }).where('cluster_id', '=', clusterId).where('revoked_at', 'is', null).executeTakeFirst()).numUpdatedRows),
     },
 
     nonces: {

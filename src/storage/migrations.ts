@@ -162,6 +162,19 @@ const m002: Migration = {
   },
 };
 
-export const migrations: Record<string, Migration> = { '001_initial': m001, '002_vendor_auth': m002 };
+/** Tokens kube-apiserver presents to the webhooks, one set per cluster. */
+const m003: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('webhook_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('cluster_id', 'text', (c) => c.notNull().references('clusters.id'))
+      .addColumn('secret_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+  },
+};
+
+export const migrations: Record<string, Migration> = { '001_initial': m001, '002_vendor_auth': m002, '003_webhook_tokens': m003 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };

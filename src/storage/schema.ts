@@ -58,7 +58,10 @@ export interface SignatureNoncesTable { nonce_key: string; expires_at: number }
 
 export interface VendorProjectsTable { vendor: string; project_id: string; account_id: string; region: string; created_at: number }
 
+export interface WebhookTokensTable { id: string; cluster_id: string; secret_hash: string; created_at: number; revoked_at: number | null }
+
 export interface Database {
+  webhook_tokens: WebhookTokensTable;
   signature_nonces: SignatureNoncesTable;
   vendor_projects: VendorProjectsTable;
   accounts: AccountsTable;

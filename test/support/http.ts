@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
 
-export interface RawResponse { status: number; headers: http.IncomingHttpHeaders; body: string; json: any }
+export interface RawResponse { status: number; headers: http.IncomingHttpHeaders; body: string; raw: Buffer; json: any }
 
 export function rawRequest(server: { url: string; caFile: string }, method: string, path: string, opts: { token?: string; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<RawResponse> {
   const url = new URL(path, server.url);
@@ -18,10 +18,11 @@ export function rawRequest(server: { url: string; caFile: string }, method: stri
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
+        const raw = Buffer.concat(chunks);
+        const body = raw.toString('utf8');
         let json: any;
         try { json = JSON.parse(body); } catch { json = undefined; }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, raw, json });
       });
     });
     req.on('error', reject);

@@ -9,6 +9,7 @@ import { clusterRoutes } from './routes-clusters.ts';
 import { credentialRoutes } from './routes-credentials.ts';
 import { policyAuditRoutes } from './routes-policies-audit.ts';
 import { principalRoutes } from './routes-principals.ts';
+import { projectRoutes } from './routes-projects.ts';
 
 export interface NativeDeps {
   authority: Authority;
@@ -27,4 +28,5 @@ export async function nativePlugin(app: FastifyInstance, deps: NativeDeps): Prom
   await app.register(principalRoutes(deps));
   await app.register(credentialRoutes(deps));
   await app.register(policyAuditRoutes(deps));
+  await app.register(projectRoutes(deps));
 }

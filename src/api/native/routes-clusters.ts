@@ -44,5 +44,9 @@ export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => as
     return reply.type('application/x-pem-file').send(c.clientCaPem);
   });
 
+  app.post('/clusters/:id/webhook-tokens', {
+    schema: { tags, summary: "A token for the cluster's kube-apiserver to present to kubecred's webhooks (shown once)", params: IdParam, response: { 201: Type.Object({ clusterId: Type.String(), token: Type.String() }), ...errorResponses } },
+  }, async (req, reply) => reply.status(201).send(await authority.webhooks.createToken(actorOf(req), req.params.id)));
+
   void Cluster;
 };

@@ -1,0 +1,92 @@
+// The Alibaba Cloud error shapes: ROA `{code, message, requestId}` for ACK, RPC `{RequestId, HostId, Code,
+// Message}` for ASM, each core code mapped once. Never put a secret, a stack or an internal cause in an answer.
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isKubecredError, type ErrorCode } from '../../core/errors.ts';
+import type { Metrics } from '../metrics.ts';
+import { toWireError } from '../native/native-errors.ts';
+
+export type ApiStyle = 'roa' | 'rpc';
+
+/** A refusal that only exists on this surface (signatures, dates, nonces, vendor parameters). */
+export class AliyunError extends Error {
+  constructor(readonly vendorCode: string, readonly status: number, message: string) {
+    super(message);
+    this.name = 'AliyunError';
+  }
+}
+
+export const missingParameter = (name: string) =>
+  new AliyunError('MissingParameter', 400, `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+export const invalidParameter = (name: string, why: string) =>
+  new AliyunError('InvalidParameter', 400, `The specified parameter "${name}" is not valid: ${why}`);
+
+// RPC requests are served at "/" only; everything else on this surface is ROA.
+export const styleOf = (req: FastifyRequest): ApiStyle => (req.url === '/' || req.url.startsWith('/?') ? 'rpc' : 'roa');
+
+/** The vendor action a request asked for, kept so a denial can name it the way the vendor does. */
+const vendorActions = new WeakMap<FastifyRequest, string>();
+export const noteVendorAction = (req: FastifyRequest, action: string) => vendorActions.set(req, action);
+
+interface Mapped { code: string; status: number; message: string; denied?: 'ImplicitDeny' | 'ExplicitDeny' }
+
+function notFoundCode(style: ApiStyle, kind: unknown): string {
+  if (kind === 'cluster') return style === 'rpc' ? 'ServiceMesh.NotFound' : 'ErrorClusterNotFound';
+  if (kind === 'principal') return 'ErrorUserNotFound';
+  return 'ResourceNotFound';
+}
+
+const simple: Partial<Record<ErrorCode, { code: string; status: number }>> = {
+  VALIDATION_FAILED: { code: 'InvalidParameter', status: 400 },
+  CSR_INVALID: { code: 'InvalidParameter', status: 400 },
+  CA_INVALID: { code: 'InvalidParameter', status: 400 },
+  ENDPOINT_UNAVAILABLE: { code: 'InvalidParameter.PrivateIpAddress', status: 400 },
+  FORBIDDEN_GROUP: { code: 'InvalidParameter', status: 400 },
+  UNAUTHENTICATED: { code: 'InvalidAccessKeyId.NotFound', status: 404 },
+  CONFLICT: { code: 'Conflict', status: 409 },
+  PAYLOAD_TOO_LARGE: { code: 'RequestTooLarge', status: 413 },
+  UNSUPPORTED_MEDIA_TYPE: { code: 'UnsupportedMediaType', status: 415 },
+  RATE_LIMITED: { code: 'Throttling.User', status: 429 },
+  UNAVAILABLE: { code: 'ServiceUnavailable', status: 503 },
+  INTERNAL: { code: 'InternalError', status: 500 },
+};
+
+function map(err: unknown, style: ApiStyle): Mapped {
+  if (err instanceof AliyunError) return { code: err.vendorCode, status: err.status, message: err.message };
+  if (isKubecredError(err)) {
+    if (err.code === 'NOT_FOUND') return { code: notFoundCode(style, err.details?.kind), status: 404, message: err.message };
+    if (err.code === 'ACCESS_DENIED' || err.code === 'ROOT_ONLY') {
+      const denied = /explicitly denied/.test(err.message) ? 'ExplicitDeny' : 'ImplicitDeny';
+      return { code: 'Forbidden.RAM', status: 403, message: `User not authorized to operate on the specified resource: ${err.message}`, denied };
+    }
+  }
+  const w = toWireError(err);
+  const m = simple[w.code] ?? { code: 'InternalError', status: 500 };
+  return { ...m, message: m.status >= 500 ? 'The request processing has failed due to some unknown error; quote the request ID.' : w.message };
+}
+
+export function aliyunErrorHandler(metrics: Metrics) {
+  return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const style = styleOf(req);
+    const m = map(err, style);
+    if (m.status >= 500) {
+      const e = err as Error & { code?: string };
+      req.log.error({ err: { type: e?.name, code: e?.code, message: String(e?.message ?? '').slice(0, 300) } }, 'request failed');
+    } else if (m.status === 401 || m.status === 403 || (err instanceof AliyunError && err.status < 500)) {
+      metrics.denied.inc({ code: m.code });
+    }
+    const action = vendorActions.get(req);
+    const denial = m.denied && {
+      AuthAction: action ?? null, AuthPrincipalType: 'SubUser', AuthPrincipalDisplayName: req.actor?.principal.name ?? null,
+      NoPermissionType: m.denied, PolicyType: 'AccountLevelIdentityBasedPolicy',
+    };
+    reply.status(m.status).header('x-acs-request-id', req.id);
+    if (style === 'rpc') {
+      return reply.send({
+        RequestId: req.id, HostId: req.headers.host ?? 'servicemesh.aliyuncs.com', Code: m.code, Message: m.message,
+        Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(m.code)}`, ...(denial ? { AccessDeniedDetail: denial } : {}),
+      });
+    }
+    return reply.send({ code: m.code, message: m.message, requestId: req.id, ...(denial ? { accessDeniedDetail: denial } : {}) });
+  };
+}

@@ -1,0 +1,144 @@
+// Authenticates an Alibaba Cloud-signed request (ACS3-HMAC-SHA256, ROA v1, RPC v1) into a core Actor:
+// date window, key, signature in constant time, then a one-time nonce. Never log or echo a secret or signature.
+
+import type { FastifyRequest } from 'fastify';
+import type { Actor } from '../../core/actor.ts';
+import type { Authority } from '../../core/authority.ts';
+import { AliyunError, missingParameter } from './aliyun-errors.ts';
+import {
+  acs3Signature, acs3StringToSign, digestsEqual, roaV1Signature, roaV1StringToSign, rpcV1Signature, rpcV1StringToSign, sha256Hex,
+} from './signature-compute.ts';
+
+/** How far a request's date may be from the server's clock, either way; also how long a nonce is kept. */
+export const DATE_WINDOW_MS = 15 * 60 * 1000;
+
+const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+const NONCE = /^[\x21-\x7e]{1,128}$/;
+
+const incomplete = (why: string) => new AliyunError('IncompleteSignature', 400, `The request signature does not conform to Alibaba Cloud standards: ${why}.`);
+const mismatch = (why = 'Specified signature is not matched with our calculation') =>
+  new AliyunError('SignatureDoesNotMatch', 400, `${why}. Check your AccessKey secret and that the request was not altered on its way.`);
+
+export interface SplitUrl { rawPath: string; query: URLSearchParams }
+
+export function splitUrl(req: FastifyRequest): SplitUrl {
+  const url = req.raw.url ?? req.url;
+  const i = url.indexOf('?');
+  return { rawPath: i < 0 ? url : url.slice(0, i), query: new URLSearchParams(i < 0 ? '' : url.slice(i + 1)) };
+}
+
+const bodyOf = (req: FastifyRequest): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+const header = (req: FastifyRequest, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+};
+
+/** RPC parameters: the query and a form body merged (older clients put everything in the body). */
+export function rpcParams(req: FastifyRequest): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of splitUrl(req).query) out.set(k, v);
+  const type = header(req, 'content-type') ?? '';
+  if (/^application\/x-www-form-urlencoded/i.test(type)) for (const [k, v] of new URLSearchParams(bodyOf(req).toString('utf8'))) out.set(k, v);
+  return out;
+}
+
+function parseAcs3(auth: string): { keyId: string; signedHeaders: string[]; signature: Buffer } {
+  const fields = new Map<string, string>();
+  for (const part of auth.slice('ACS3-HMAC-SHA256 '.length).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const keyId = fields.get('Credential');
+  const signed = fields.get('SignedHeaders');
+  const sig = fields.get('Signature');
+  if (!keyId || !signed || !sig) throw incomplete('the Authorization header needs Credential, SignedHeaders and Signature');
+  if (!/^[0-9a-f]{64}$/.test(sig)) throw incomplete('Signature must be 64 lowercase hex digits');
+  if (!/^[a-z0-9-]+(;[a-z0-9-]+)*$/.test(signed)) throw incomplete('SignedHeaders must be lowercase header names joined by ";"');
+  const signedHeaders = signed.split(';');
+  for (const h of ['host', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256']) {
+    if (!signedHeaders.includes(h)) throw incomplete(`the header ${h} must be signed`);
+  }
+  return { keyId, signedHeaders, signature: Buffer.from(sig, 'hex') };
+}
+
+function checkDate(value: string | undefined, name: string, now: Date, parse: (v: string) => number): number {
+  if (!value) throw missingParameter(name);
+  const at = parse(value);
+  if (!Number.isFinite(at)) throw new AliyunError('InvalidTimeStamp.Format', 400, `Specified ${name} "${value.slice(0, 64)}" is not in a valid format.`);
+  if (Math.abs(at - now.getTime()) > DATE_WINDOW_MS) {
+    throw new AliyunError('InvalidTimeStamp.Expired', 400, `Specified ${name} ${new Date(at).toISOString()} is more than 15 minutes away from the server time ${now.toISOString()}; check your clock.`);
+  }
+  return at;
+}
+
+const parseIso = (v: string) => (ISO_SECONDS.test(v) ? Date.parse(v) : NaN);
+const parseHttpDate = (v: string) => (/GMT$/.test(v) ? Date.parse(v) : NaN);
+
+interface Presented { keyId: string; nonce: string; dateMs: number; verify: (secret: string) => boolean }
+
+function presented(req: FastifyRequest, now: Date): Presented {
+  const auth = header(req, 'authorization');
+  const { rawPath, query } = splitUrl(req);
+  if (auth === undefined || auth.trim() === '') {
+    if (!rpcParams(req).has('Signature')) throw missingParameter('Authorization');
+    return presentedRpcV1(req, now);
+  }
+  if (auth.startsWith('ACS3-HMAC-SHA256 ')) {
+    const a = parseAcs3(auth);
+    const dateMs = checkDate(header(req, 'x-acs-date'), 'x-acs-date', now, parseIso);
+    const nonce = header(req, 'x-acs-signature-nonce');
+    if (!nonce || !NONCE.test(nonce)) throw missingParameter('x-acs-signature-nonce');
+    const contentSha256 = header(req, 'x-acs-content-sha256') ?? '';
+    return {
+      keyId: a.keyId, nonce, dateMs,
+      verify: (secret) => {
+        if (contentSha256 !== sha256Hex(bodyOf(req))) return false;
+        const sts = acs3StringToSign({ method: req.method, rawPath, query, headers: req.headers, signedHeaders: a.signedHeaders, contentSha256 });
+        return digestsEqual(acs3Signature(sts, secret), a.signature);
+      },
+    };
+  }
+  const v1 = /^acs ([^:\s]+):([A-Za-z0-9+/]{27}=)$/.exec(auth);
+  if (v1) {
+    const dateMs = checkDate(header(req, 'date'), 'Date', now, parseHttpDate);
+    const nonce = header(req, 'x-acs-signature-nonce');
+    if (!nonce || !NONCE.test(nonce)) throw missingParameter('x-acs-signature-nonce');
+    const given = Buffer.from(v1[2], 'base64');
+    return {
+      keyId: v1[1], nonce, dateMs,
+      verify: (secret) => digestsEqual(roaV1Signature(roaV1StringToSign({ method: req.method, rawPath, query, headers: req.headers }), secret), given),
+    };
+  }
+  throw incomplete('the Authorization header must be "ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…" or "acs <AccessKeyId>:<signature>"');
+}
+
+function presentedRpcV1(req: FastifyRequest, now: Date): Presented {
+  const params = rpcParams(req);
+  for (const p of ['AccessKeyId', 'SignatureNonce', 'Timestamp']) if (!params.get(p)) throw missingParameter(p);
+  if ((params.get('SignatureMethod') ?? 'HMAC-SHA1') !== 'HMAC-SHA1') throw incomplete('SignatureMethod must be HMAC-SHA1');
+  if ((params.get('SignatureVersion') ?? '1.0') !== '1.0') throw incomplete('SignatureVersion must be 1.0');
+  const nonce = params.get('SignatureNonce')!;
+  if (!NONCE.test(nonce)) throw missingParameter('SignatureNonce');
+  const dateMs = checkDate(params.get('Timestamp'), 'Timestamp', now, parseIso);
+  const sig = params.get('Signature')!;
+  if (!/^[A-Za-z0-9+/]{27}=$/.test(sig)) throw incomplete('Signature must be a base64 HMAC-SHA1 digest');
+  const signed = new Map(params);
+  signed.delete('Signature');
+  return {
+    keyId: params.get('AccessKeyId')!, nonce, dateMs,
+    verify: (secret) => digestsEqual(rpcV1Signature(rpcV1StringToSign(req.method, signed), secret), Buffer.from(sig, 'base64')),
+  };
+}
+
+export async function authenticate(req: FastifyRequest, authority: Authority): Promise<Actor> {
+  const now = authority.clock.now();
+  const p = presented(req, now);
+  const key = await authority.authenticator.accessKey(p.keyId);
+  if (!key) throw new AliyunError('InvalidAccessKeyId.NotFound', 404, 'Specified access key is not found or is disabled.');
+  if (!p.verify(key.secret)) throw mismatch();
+  // Claimed only after the signature holds, so nobody can burn another caller's nonces; kept as long
+  // as the request's date is still acceptable, in the store, so a restart does not reopen the window.
+  const fresh = await authority.store.nonces.claim(`aliyun:${p.keyId}:${p.nonce}`, new Date(p.dateMs + DATE_WINDOW_MS), now);
+  if (!fresh) throw new AliyunError('SignatureNonceUsed', 400, 'Specified signature nonce was used already; send every request with a new nonce.');
+  return { accountId: key.accountId, principal: key.principal, requestId: req.id, sourceIp: req.ip ?? null, surface: 'aliyun' };
+}

@@ -1,0 +1,81 @@
+// Who is calling a CCE-style route: an X-Auth-Token (a kubecred bearer token) or an AK/SK request signed
+// with SDK-HMAC-SHA256; then which account the path's project belongs to. Never reveals which part failed.
+
+import crypto from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Actor } from '../../core/actor.ts';
+import type { Authority } from '../../core/authority.ts';
+import { KubecredError } from '../../core/errors.ts';
+import type { Principal } from '../../core/model.ts';
+import { EMPTY_BODY_SHA256, parseAuthorization, parseSdkDate, sha256Hex, sign, stringToSign } from './cce-signature.ts';
+
+export const VENDOR = 'huaweicloud';
+/** How far X-Sdk-Date may be from the server's clock, either way. */
+export const CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+const unauthenticated = (why: string) => new KubecredError('UNAUTHENTICATED', `Incorrect IAM authentication information: ${why}`);
+const header = (req: FastifyRequest, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+};
+
+// Compared as fixed-length digests so the time taken says nothing about where the strings differ.
+function sameSecret(a: string, b: string): boolean {
+  const da = crypto.createHash('sha256').update(a).digest();
+  const db = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(da, db);
+}
+
+async function bySignature(authority: Authority, req: FastifyRequest, authorization: string, rawBody: Buffer): Promise<{ accountId: string; principal: Principal }> {
+  const parsed = parseAuthorization(authorization);
+  if (!parsed) throw unauthenticated('the Authorization header is not "SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<names>, Signature=<hex>"');
+  for (const required of ['host', 'x-sdk-date']) {
+    if (!parsed.signedHeaders.includes(required)) throw unauthenticated(`SignedHeaders must include ${required}`);
+  }
+  const missing = parsed.signedHeaders.find((h) => header(req, h) === undefined);
+  if (missing) throw unauthenticated(`the signed header ${missing} is not in the request`);
+  const sdkDate = header(req, 'x-sdk-date')!;
+  const at = parseSdkDate(sdkDate);
+  if (!at) throw unauthenticated('X-Sdk-Date must be a UTC time like 20250101T000000Z');
+  if (Math.abs(at.getTime() - authority.clock.now().getTime()) > CLOCK_SKEW_MS) {
+    throw unauthenticated("X-Sdk-Date is more than 15 minutes away from the server's time; check the client's clock");
+  }
+  // Only a header the caller signed may replace the body hash, and an unsigned body is refused: it could be swapped.
+  const declared = parsed.signedHeaders.includes('x-sdk-content-sha256') ? header(req, 'x-sdk-content-sha256') : undefined;
+  const payloadHash = rawBody.length > 0 ? sha256Hex(rawBody) : EMPTY_BODY_SHA256;
+  if (declared !== undefined && declared !== payloadHash) throw unauthenticated('X-Sdk-Content-Sha256 must be the SHA-256 of the body (UNSIGNED-PAYLOAD is not accepted)');
+
+  const key = await authority.authenticator.accessKey(parsed.accessKeyId);
+  const expected = sign(key?.secret ?? 'kubecred-no-such-key', stringToSign({
+    method: req.method, rawUrl: req.raw.url ?? req.url, headers: req.headers, signedHeaders: parsed.signedHeaders, payloadHash, sdkDate,
+  }));
+  if (!sameSecret(expected, parsed.signature) || !key) {
+    throw unauthenticated('the signature does not match, or the access key is unknown or disabled; check the AK/SK and that the body and signed headers are sent as signed');
+  }
+  const projectHeader = header(req, 'x-project-id');
+  const projectParam = (req.params as { project_id?: string }).project_id;
+  if (projectHeader !== undefined && projectParam !== undefined && projectHeader !== projectParam) {
+    throw unauthenticated(`X-Project-Id ${JSON.stringify(projectHeader)} does not match the project in the path`);
+  }
+  return { accountId: key.accountId, principal: key.principal };
+}
+
+/** Authenticates the request and checks that the path's project belongs to the caller's account. */
+export async function authenticateCce(authority: Authority, req: FastifyRequest, rawBody: Buffer): Promise<Actor> {
+  const token = header(req, 'x-auth-token');
+  const authorization = header(req, 'authorization');
+  let who: { accountId: string; principal: Principal };
+  if (token !== undefined) who = await authority.authenticator.bearer(token.trim());
+  else if (authorization !== undefined) who = await bySignature(authority, req, authorization, rawBody);
+  else throw unauthenticated('send X-Auth-Token with a kubecred token, or sign the request with AK/SK (SDK-HMAC-SHA256)');
+
+  const projectId = (req.params as { project_id?: string }).project_id;
+  if (projectId !== undefined) {
+    const project = await authority.store.vendorProjects.get(VENDOR, projectId);
+    // Another account's project looks exactly like an unknown one.
+    if (!project || project.accountId !== who.accountId) {
+      throw new KubecredError('NOT_FOUND', `project ${JSON.stringify(projectId)} is not registered for your account; the account root maps it with \`kubecred project add ${projectId} --region <region>\``, { details: { kind: 'project' } });
+    }
+  }
+  return { accountId: who.accountId, principal: who.principal, requestId: req.id, sourceIp: req.ip ?? null, surface: VENDOR };
+}

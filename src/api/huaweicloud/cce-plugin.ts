@@ -1,0 +1,26 @@
+// The Huawei Cloud CCE surface under /api/v3: raw-body capture (signatures cover the exact bytes),
+// authentication, the routes and CCE's error shape. It must never answer before authenticating.
+
+import type { FastifyInstance } from 'fastify';
+import type { Authority } from '../../core/authority.ts';
+import type { Metrics } from '../metrics.ts';
+import { authenticateCce } from './cce-auth.ts';
+import { cceErrorBody, cceErrorHandler } from './cce-errors.ts';
+import { cceRoutes } from './cce-routes.ts';
+
+export interface CceDeps { authority: Authority; metrics: Metrics }
+
+export async function huaweicloudCcePlugin(app: FastifyInstance, deps: CceDeps): Promise<void> {
+  app.setErrorHandler(cceErrorHandler(deps.metrics));
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send(cceErrorBody('NOT_FOUND', `no CCE operation ${req.method} ${req.url.split('?')[0]}; kubecred serves .../clustercert and .../clustercertrevoke`));
+  });
+  // Keep the bytes as received: the signature is over them, and JSON is parsed only after authentication.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addHook('preValidation', async (req) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    req.actor = await authenticateCce(deps.authority, req, raw);
+  });
+  cceRoutes(app, deps);
+}

@@ -1,0 +1,105 @@
+// The two CCE cluster-certificate operations: clustercert (a kubeconfig with the validity asked for) and
+// clustercertrevoke (by userId or agencyId). Wire translation only: every rule and decision is core's.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authority } from '../../core/authority.ts';
+import { invalid, isKubecredError, KubecredError } from '../../core/errors.ts';
+import { findCluster } from '../../core/lookup.ts';
+import type { Metrics } from '../metrics.ts';
+import { actorOf } from '../request-context.ts';
+import { cceKubeconfig } from './cce-kubeconfig.ts';
+
+type Params = { project_id: string; cluster_id: string };
+const DAY_MS = 24 * 3600 * 1000;
+/** CCE's `duration: -1` means "the longest CCE allows", which is also core's longest explicit validity. */
+const MAX_DAYS = 1827;
+
+/** The body as a JSON object; CCE takes only application/json here. */
+function jsonBody(req: FastifyRequest): Record<string, unknown> {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') throw new KubecredError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with Content-Type: application/json');
+  const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+  if (raw.trim() === '') throw invalid('the body is empty; send a JSON object');
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    throw invalid('the body is not valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+// CCE writes expire_at the way Go prints a time ("2025-01-01 16:00:00 +0000 UTC"); RFC 3339 is accepted too.
+function parseExpireAt(v: unknown): Date {
+  const bad = () => invalid('expire_at must be a time like "2025-01-01 16:00:00 +0000 UTC" or "2025-01-01T16:00:00Z"', { field: 'expire_at' });
+  if (typeof v !== 'string' || v.length > 64) throw bad();
+  const go = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2})(\d{2})(?: [A-Z]{3,5})?$/.exec(v);
+  const iso = go ? `${go[1]}T${go[2]}${go[3]}:${go[4]}` : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) ? v : null;
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) throw bad();
+  return d;
+}
+
+/** The certificate's end from `duration` (days) or `expire_at`; expire_at wins when both are given, as in CCE. */
+function notAfterOf(body: Record<string, unknown>, now: Date): { notAfter: Date; field: string } {
+  if (body.expire_at !== undefined && body.expire_at !== null) return { notAfter: parseExpireAt(body.expire_at), field: 'expire_at' };
+  const d = body.duration;
+  if (d === undefined || d === null) throw invalid('give "duration" (days: -1, or 1 to 1827) or "expire_at"', { field: 'duration' });
+  if (typeof d !== 'number' || !Number.isInteger(d) || !(d === -1 || (d >= 1 && d <= MAX_DAYS))) {
+    throw invalid(`duration must be -1 (the maximum, ${MAX_DAYS} days) or a whole number of days from 1 to ${MAX_DAYS}; got ${JSON.stringify(d)}`, { field: 'duration' });
+  }
+  return { notAfter: new Date(now.getTime() + (d === -1 ? MAX_DAYS : d) * DAY_MS), field: 'duration' };
+}
+
+// Core names its own field; say it with the name the caller sent.
+function renameField<T>(field: string, run: () => Promise<T>): Promise<T> {
+  return run().catch((e: unknown) => {
+    if (isKubecredError(e) && e.code === 'VALIDATION_FAILED' && e.details?.field === 'notAfter') {
+      throw invalid(e.message.replace(/^notAfter/, field === 'expire_at' ? 'expire_at' : 'the validity asked for'), { ...e.details, field });
+    }
+    throw e;
+  });
+}
+
+function principalOf(body: Record<string, unknown>): string {
+  const { userId, agencyId } = body;
+  const given = [userId, agencyId].filter((v) => v !== undefined && v !== null);
+  if (given.length !== 1) throw invalid('give exactly one of "userId" or "agencyId"', { field: given.length ? 'agencyId' : 'userId' });
+  const field = userId !== undefined && userId !== null ? 'userId' : 'agencyId';
+  const v = body[field];
+  if (typeof v !== 'string' || v.length === 0 || v.length > 128) throw invalid(`${field} must be a non-empty string (the CN of the certificate)`, { field });
+  // Agencies are kubecred roles and users are users: a swapped field is a mistake worth naming.
+  if (field === 'userId' && v.startsWith('rol_')) throw invalid(`${v} is an agency (a kubecred role); send it as "agencyId"`, { field });
+  if (field === 'agencyId' && v.startsWith('usr_')) throw invalid(`${v} is a user; send it as "userId"`, { field });
+  return v;
+}
+
+export function cceRoutes(app: FastifyInstance, deps: { authority: Authority; metrics: Metrics }): void {
+  const { authority, metrics } = deps;
+
+  // Not part of the native API's OpenAPI document; docs/huaweicloud.md describes these.
+  const hidden = { schema: { hide: true } };
+
+  app.post<{ Params: Params }>('/projects/:project_id/clusters/:cluster_id/clustercert', hidden, async (req, reply) => {
+    const actor = actorOf(req);
+    const { notAfter, field } = notAfterOf(jsonBody(req), authority.clock.now());
+    const cluster = await findCluster(authority.store, actor.accountId, req.params.cluster_id);
+    const issued = await renameField(field, () => authority.credentials.getKubeconfig(actor, {
+      clusterId: cluster.id, endpoint: cluster.privateEndpoint ? 'private' : 'public', notAfter,
+    }));
+    metrics.issued.inc({ kind: issued.credential.kind });
+    // CCE puts the control plane's port ID here; kubecred has none, and the credential ID lets the
+    // caller find this certificate in the inventory.
+    reply.header('Port-ID', issued.credential.id);
+    return cceKubeconfig(cluster, issued);
+  });
+
+  app.post<{ Params: Params }>('/projects/:project_id/clusters/:cluster_id/clustercertrevoke', hidden, async (req) => {
+    const actor = actorOf(req);
+    const principalId = principalOf(jsonBody(req));
+    const revoked = await authority.credentials.revoke(actor, { clusterId: req.params.cluster_id, principalId, reason: 'revoked through the CCE clustercertrevoke API' });
+    metrics.revoked.inc(revoked.length);
+    return {};
+  });
+}

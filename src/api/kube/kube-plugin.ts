@@ -1,0 +1,62 @@
+// What kube-apiserver calls: the SubjectAccessReview authorization webhook (v1 and v1beta1) and the
+// per-cluster CRL. Never answers allowed:true: a valid credential is left to RBAC.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authority } from '../../core/authority.ts';
+import { invalid } from '../../core/errors.ts';
+import type { AccessQuestion } from '../../core/webhook-service.ts';
+
+const SAR_VERSIONS = new Set(['authorization.k8s.io/v1', 'authorization.k8s.io/v1beta1']);
+/** Review bodies are small; selectors and extra can grow them, but never to this. */
+export const REVIEW_BODY_LIMIT = 256 * 1024;
+
+const bearer = (req: FastifyRequest) => {
+  const h = req.headers.authorization;
+  return typeof h === 'string' && /^Bearer /i.test(h) ? h.slice(7).trim() : undefined;
+};
+
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** Reads the parts of a review kubecred decides on; anything malformed is refused, never allowed. */
+export function parseSubjectAccessReview(body: unknown): { apiVersion: string; question: AccessQuestion } {
+  const b = body as { apiVersion?: unknown; kind?: unknown; spec?: Record<string, unknown> } | null;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw invalid('the body must be a SubjectAccessReview object');
+  if (b.kind !== 'SubjectAccessReview' || typeof b.apiVersion !== 'string' || !SAR_VERSIONS.has(b.apiVersion)) {
+    throw invalid('expected kind SubjectAccessReview with apiVersion authorization.k8s.io/v1 or v1beta1');
+  }
+  const spec = b.spec;
+  if (!spec || typeof spec !== 'object') throw invalid('spec is missing');
+  if (typeof spec.user !== 'string') throw invalid('spec.user must be a string');
+  // v1 names the list `groups`, v1beta1 `group`.
+  const groups = spec.groups ?? spec.group ?? [];
+  if (!isStringList(groups)) throw invalid('spec.groups must be a list of strings');
+  const extra = (spec.extra ?? {}) as Record<string, unknown>;
+  if (typeof extra !== 'object' || Array.isArray(extra) || !Object.values(extra).every(isStringList)) throw invalid('spec.extra must map strings to lists of strings');
+  return { apiVersion: b.apiVersion, question: { user: spec.user, groups, extra: extra as Record<string, string[]> } };
+}
+
+export async function kubePlugin(app: FastifyInstance, deps: { authority: Authority }): Promise<void> {
+  const { authority } = deps;
+
+  app.post('/kube/clusters/:id/authorize', {
+    bodyLimit: REVIEW_BODY_LIMIT,
+    schema: { tags: ['kubernetes'], summary: 'SubjectAccessReview webhook: denies revoked, superseded or expired kubecred credentials; no opinion otherwise', hide: false },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const cluster = await authority.webhooks.authenticateCaller(id, bearer(req));
+    const { apiVersion, question } = parseSubjectAccessReview(req.body);
+    const verdict = authority.webhooks.decide(cluster, question);
+    return {
+      apiVersion, kind: 'SubjectAccessReview',
+      status: verdict.deny ? { allowed: false, denied: true, reason: verdict.reason } : { allowed: false },
+    };
+  });
+
+  app.get('/clusters/:id/crl', {
+    schema: { tags: ['kubernetes'], summary: "CRL (DER) of the cluster's client CA: revoked and superseded kubecred certificates" },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const der = await authority.crl.crlDer(id);
+    return reply.type('application/pkix-crl').header('cache-control', 'max-age=300').send(der);
+  });
+}

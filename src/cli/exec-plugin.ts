@@ -1,0 +1,87 @@
+// `kubecred credential exec`: a client.authentication.k8s.io/v1 exec credential plugin. It hands kubectl
+// short-lived certificates, cached on disk (0600) until shortly before expiry, and stops once revoked.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { NativeClient } from '../client/native-client.ts';
+import { enc } from '../client/native-client.ts';
+import { UsageError } from './exit-codes.ts';
+
+/** Refresh this long before the certificate expires, so a request never leaves with a dying one. */
+export const REFRESH_BEFORE_MS = 60_000;
+export const EXEC_API_VERSION = 'client.authentication.k8s.io/v1';
+
+interface Cached { credentialId: string; certPem: string; keyPem: string; notAfter: string }
+
+export function cacheFile(cacheDir: string, server: string, cluster: string, principal: string | undefined): string {
+  const key = crypto.createHash('sha256').update(`${server}\n${cluster}\n${principal ?? ''}`).digest('hex').slice(0, 32);
+  return path.join(cacheDir, `${key}.json`);
+}
+
+export function defaultCacheDir(): string {
+  return path.join(os.homedir(), '.cache', 'kubecred', 'exec');
+}
+
+function readCache(file: string): Cached | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Cached;
+  } catch {
+    return null;
+  }
+}
+
+function writeCache(file: string, c: Cached): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(c), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+export function execCredential(c: Cached): string {
+  return JSON.stringify({
+    apiVersion: EXEC_API_VERSION, kind: 'ExecCredential', spec: {},
+    status: { clientCertificateData: c.certPem, clientKeyData: c.keyPem, expirationTimestamp: c.notAfter },
+  });
+}
+
+export class RevokedError extends UsageError {}
+
+/** Returns the ExecCredential JSON for kubectl: the cached certificate, or a fresh temporary one. */
+export async function runExecPlugin(client: NativeClient, opts: { server: string; cluster: string; principal?: string; minutes: number; cacheDir: string; now?: Date }): Promise<string> {
+  const file = cacheFile(opts.cacheDir, opts.server, opts.cluster, opts.principal);
+  const now = (opts.now ?? new Date()).getTime();
+  const cached = readCache(file);
+  if (cached && Date.parse(cached.notAfter) - REFRESH_BEFORE_MS > now) return execCredential(cached);
+  if (cached) {
+    // Refreshing: a revoked predecessor means someone meant to cut this access; don't quietly mint a new one.
+    const prev = await client.get<{ status: string; revokeReason: string | null }>(`/v1/credentials/${enc(cached.credentialId)}`).catch(() => null);
+    if (prev?.status === 'revoked') {
+      throw new RevokedError(`your kubecred credential for cluster ${opts.cluster} was revoked (${prev.revokeReason ?? 'no reason given'}); if you should still have access, run \`kubecred kubeconfig get --exec --cluster ${opts.cluster}\` again`);
+    }
+  }
+  const res = await client.post<{ kubeconfig: string; credential: { id: string; notAfter: string } }>(`/v1/clusters/${enc(opts.cluster)}/kubeconfig`, { temporaryMinutes: opts.minutes, principalId: opts.principal });
+  const user = YAML.parse(res.kubeconfig).users[0].user;
+  const fresh: Cached = {
+    credentialId: res.credential.id,
+    certPem: Buffer.from(user['client-certificate-data'], 'base64').toString(),
+    keyPem: Buffer.from(user['client-key-data'], 'base64').toString(),
+    notAfter: res.credential.notAfter,
+  };
+  writeCache(file, fresh);
+  return execCredential(fresh);
+}
+
+/** A kubeconfig whose user runs this plugin; the token comes from the environment or `kubecred login`, never the file. */
+export function execKubeconfig(i: { clusterName: string; server: string; caPem: string | null; command: string; args: string[] }): string {
+  const user = `${i.clusterName}-kubecred-exec`;
+  return YAML.stringify({
+    apiVersion: 'v1', kind: 'Config', preferences: {},
+    clusters: [{ name: i.clusterName, cluster: { server: i.server, ...(i.caPem ? { 'certificate-authority-data': Buffer.from(i.caPem).toString('base64') } : {}) } }],
+    users: [{ name: user, user: { exec: { apiVersion: EXEC_API_VERSION, command: i.command, args: i.args, interactiveMode: 'Never', provideClusterInfo: false, installHint: 'kubecred is needed for this kubeconfig: npm install -g kubecred (or use npx kubecred)' } } }],
+    contexts: [{ name: user, context: { cluster: i.clusterName, user } }],
+    'current-context': user,
+  });
+}

@@ -1,0 +1,106 @@
+// The files a cluster admin installs so kube-apiserver asks kubecred before serving a kubecred
+// credential: AuthorizationConfiguration, webhook kubeconfig, client CA, flags and notes. Pure text.
+
+import YAML from 'yaml';
+
+export interface KubeConfigInput {
+  clusterId: string;
+  clusterName: string;
+  /** Base URL of kubecred as kube-apiserver reaches it. */
+  kubecredUrl: string;
+  /** CA that signed kubecred's server certificate (PEM), or null when it has a publicly trusted one. */
+  kubecredCaPem: string | null;
+  webhookToken: string;
+  clientCaPem: string;
+  /** Where the files will live on the control-plane node. */
+  installDir: string;
+  unauthorizedTtl: string;
+  failurePolicy: 'Deny' | 'NoOpinion';
+  timeout: string;
+}
+
+export function kubeConfigFiles(i: KubeConfigInput): Record<string, { content: string; mode: number }> {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const webhookKubeconfig = {
+    apiVersion: 'v1', kind: 'Config', preferences: {},
+    clusters: [{ name: 'kubecred', cluster: { server: `${i.kubecredUrl.replace(/\/+$/, '')}/kube/clusters/${i.clusterId}/authorize`, ...(i.kubecredCaPem ? { 'certificate-authority-data': b64(i.kubecredCaPem) } : {}) } }],
+    users: [{ name: 'kube-apiserver', user: { token: i.webhookToken } }],
+    contexts: [{ name: 'kubecred', context: { cluster: 'kubecred', user: 'kube-apiserver' } }],
+    'current-context': 'kubecred',
+  };
+  const authz = {
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'AuthorizationConfiguration',
+    authorizers: [
+      {
+        type: 'Webhook',
+        name: 'kubecred-revocation',
+        webhook: {
+          timeout: i.timeout,
+          subjectAccessReviewVersion: 'v1',
+          matchConditionSubjectAccessReviewVersion: 'v1',
+          failurePolicy: i.failurePolicy,
+          // kubecred never answers allowed:true, so this cache is never filled.
+          authorizedTTL: '5m',
+          // Bounds how long a revoked certificate keeps working: kube-apiserver caches "no opinion" this long.
+          unauthorizedTTL: i.unauthorizedTtl,
+          connectionInfo: { type: 'KubeConfigFile', kubeConfigFile: `${i.installDir}/authz-webhook.kubeconfig` },
+          matchConditions: [
+            { expression: "'authentication.kubernetes.io/credential-id' in request.extra" },
+            { expression: "request.extra['authentication.kubernetes.io/credential-id'].exists(c, c.startsWith('X509SHA256='))" },
+            { expression: "!request.user.startsWith('system:')" },
+          ],
+        },
+      },
+      { type: 'Node', name: 'node' },
+      { type: 'RBAC', name: 'rbac' },
+    ],
+  };
+  const flags = [
+    `--authorization-config=${i.installDir}/authorization-config.yaml`,
+    `--client-ca-file=<your existing bundle, with ${i.installDir}/client-ca.crt appended>`,
+    '# remove --authorization-mode and --authorization-webhook-* : they cannot be combined with --authorization-config',
+  ].join('\n') + '\n';
+  const notes = `# kubecred enforcement for cluster ${i.clusterName} (${i.clusterId})
+
+Copy these files to ${i.installDir} on every control-plane node (authz-webhook.kubeconfig holds a
+token: keep it mode 0600), append client-ca.crt to the file kube-apiserver's --client-ca-file names,
+and add the flags in kube-apiserver-flags.txt. Needs Kubernetes 1.32 or newer (credential IDs in
+SubjectAccessReviews, AuthorizationConfiguration v1).
+
+What it does: kube-apiserver asks kubecred about every request made with an X.509 client certificate
+by a non-system user. kubecred denies certificates it revoked, superseded or that expired, and has no
+opinion about everything else, so RBAC still decides. A revoked certificate keeps working for at most
+unauthorizedTTL (${i.unauthorizedTtl}) per distinct request, plus requests already running (watch, exec).
+failurePolicy ${i.failurePolicy}: ${i.failurePolicy === 'Deny'
+  ? 'if kubecred is unreachable, requests by kubecred users fail with HTTP 500 (fail closed); system users, service accounts and system:masters are unaffected.'
+  : 'if kubecred is unreachable, RBAC alone decides (fail open): revoked certificates work again until it is back.'}
+
+## kubeadm
+Put the files under ${i.installDir}, then edit /etc/kubernetes/manifests/kube-apiserver.yaml:
+add the flags, and mount ${i.installDir} (hostPath, readOnly) into the kube-apiserver pod.
+The kubelet restarts the static pod when the manifest changes.
+
+## k3s
+In /etc/rancher/k3s/config.yaml:
+  kube-apiserver-arg:
+    - authorization-config=${i.installDir}/authorization-config.yaml
+k3s manages its own client CA; append client-ca.crt to /var/lib/rancher/k3s/server/tls/client-ca.crt
+(or import k3s's client CA into kubecred instead), then restart k3s.
+
+## RKE2
+In /etc/rancher/rke2/config.yaml:
+  kube-apiserver-arg:
+    - authorization-config=${i.installDir}/authorization-config.yaml
+  kube-apiserver-extra-mount:
+    - ${i.installDir}:${i.installDir}:ro
+Append client-ca.crt to /var/lib/rancher/rke2/server/tls/client-ca.crt and restart rke2-server.
+`;
+  return {
+    'authorization-config.yaml': { content: YAML.stringify(authz), mode: 0o644 },
+    'authz-webhook.kubeconfig': { content: YAML.stringify(webhookKubeconfig), mode: 0o600 },
+    'client-ca.crt': { content: i.clientCaPem, mode: 0o644 },
+    'kube-apiserver-flags.txt': { content: flags, mode: 0o644 },
+    'README.md': { content: notes, mode: 0o644 },
+  };
+}

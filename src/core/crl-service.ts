@@ -1,0 +1,34 @@
+// The CRL of a cluster's client CA: every kubecred certificate it revoked or superseded, signed by
+// that CA. Public by design (a CRL names serials only); never lists another cluster's certificates.
+
+import { notFound } from './errors.ts';
+import type { CredentialIssuer } from './credential-issuer.ts';
+import type { Clock } from './ports.ts';
+import type { Store } from './store-port.ts';
+import { buildCrl, CrlReason } from '../pki/crl.ts';
+
+/** Proxies fetch again after this; a revocation reaches them within it. */
+export const CRL_VALIDITY_MS = 60 * 60 * 1000;
+
+export function makeCrlService(deps: { store: Store; clock: Clock; issuer: CredentialIssuer }) {
+  return {
+    async crlDer(clusterId: string): Promise<Buffer> {
+      const cluster = await deps.store.clusters.getAnyAccount(clusterId);
+      if (!cluster) throw notFound('cluster', clusterId);
+      const rows = await deps.store.credentials.listRevoked(cluster.id);
+      const now = deps.clock.now();
+      return buildCrl({
+        ca: deps.issuer.caFor(cluster),
+        entries: rows.map((c) => ({
+          serialHex: c.serialHex,
+          revokedAt: c.revokedAt ?? c.supersededAt ?? now,
+          reason: c.state === 'superseded' ? CrlReason.superseded : CrlReason.unspecified,
+        })),
+        // Milliseconds since the epoch: increases with every CRL this server builds, with no stored counter.
+        crlNumber: BigInt(now.getTime()),
+        thisUpdate: now,
+        nextUpdate: new Date(now.getTime() + CRL_VALIDITY_MS),
+      });
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// What kube-apiserver's webhooks ask kubecred: who may call (per-cluster webhook tokens) and whether a
+// request made with a kubecred credential must be denied. Knows nothing of the review JSON formats.
+
+import type { Actor } from './actor.ts';
+import { Actions, Resources } from './actions.ts';
+import { hashSecret, secretsEqual } from './api-credentials.ts';
+import type { AuditWriter } from './audit.ts';
+import type { Authorizer } from './authorizer.ts';
+import { KubecredError } from './errors.ts';
+import { findCluster } from './lookup.ts';
+import type { Cluster } from './model.ts';
+import type { Clock, Ids } from './ports.ts';
+import type { RevocationIndex, Verdict } from './revocation-index.ts';
+import type { Store } from './store-port.ts';
+
+export const WEBHOOK_TOKEN_PREFIX = 'kcw1';
+export const CREDENTIAL_ID_KEY = 'authentication.kubernetes.io/credential-id';
+const X509_PREFIX = 'X509SHA256=';
+
+export interface AccessQuestion {
+  user: string;
+  groups: string[];
+  extra: Record<string, string[]>;
+}
+
+type Deps = { store: Store; clock: Clock; ids: Ids; index: RevocationIndex; authorizer: Authorizer; audit: AuditWriter };
+
+export function makeWebhookService(deps: Deps) {
+  const { store, clock, ids, index, authorizer, audit } = deps;
+  const refused = () => new KubecredError('UNAUTHENTICATED', 'the webhook caller did not present a valid token for this cluster; use the webhook kubeconfig written by `kubecred cluster kube-config`');
+
+  return {
+    /** A new token for kube-apiserver to present (shown once). Earlier tokens keep working until the cluster is deleted. */
+    async createToken(actor: Actor, clusterIdOrName: string): Promise<{ clusterId: string; token: string }> {
+      const cluster = await findCluster(store, actor.accountId, clusterIdOrName);
+      await authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
+      const id = ids.id('wht');
+      const secret = ids.secret(32);
+      await store.transaction(async (tx) => {
+        await tx.webhookTokens.insert({ id, clusterId: cluster.id, secretHash: hashSecret(secret), createdAt: clock.now(), revokedAt: null });
+        await audit.record(tx, actor, actor.accountId, { action: 'CreateWebhookToken', resourceType: 'cluster', resourceId: cluster.id, detail: { tokenId: id } });
+      });
+      return { clusterId: cluster.id, token: `${WEBHOOK_TOKEN_PREFIX}.${id}.${secret}` };
+    },
+
+    /** The cluster whose kube-apiserver presented `token`; throws UNAUTHENTICATED otherwise. */
+    async authenticateCaller(clusterId: string, token: string | undefined): Promise<Cluster> {
+      const parts = (token ?? '').split('.');
+      if (parts.length !== 3 || parts[0] !== WEBHOOK_TOKEN_PREFIX || !/^wht_[a-z0-9]{26}$/.test(parts[1]) || parts[2].length > 64) throw refused();
+      const stored = await store.webhookTokens.get(parts[1]);
+      const ok = secretsEqual(hashSecret(parts[2]), stored?.secretHash ?? '0'.repeat(64));
+      if (!stored || !ok || stored.revokedAt || stored.clusterId !== clusterId) throw refused();
+      const cluster = await store.clusters.getAnyAccount(clusterId);
+      if (!cluster) throw refused();
+      return cluster;
+    },
+
+    /** Deny or no opinion; never allow, so RBAC keeps deciding what a valid credential may do. */
+    decide(cluster: Cluster, q: AccessQuestion): Verdict {
+      const ids = q.extra[CREDENTIAL_ID_KEY] ?? [];
+      const x509 = ids.filter((v) => v.startsWith(X509_PREFIX)).map((v) => v.slice(X509_PREFIX.length).toLowerCase());
+      if (x509.length > 0) {
+        for (const fp of x509) {
+          const v = index.byFingerprint(cluster.id, fp);
+          if (v.deny) return v;
+        }
+        return { deny: false };
+      }
+      if (ids.length > 0) return { deny: false }; // a token or other credential kubecred did not issue
+      return index.byPrincipal(cluster.id, q.user);
+    },
+  };
+}
+
+export type WebhookService = ReturnType<typeof makeWebhookService>;

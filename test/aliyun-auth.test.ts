@@ -1,0 +1,151 @@
+// Request authentication on the Alibaba Cloud surface: each way a signed request can be wrong gets the
+// vendor's code, message and request ID, through the official SDK where it can send it, raw HTTP otherwise.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import CsModule, * as Cs from '@alicloud/cs20151215';
+import { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
+import * as $dara from '@darabonba/typescript';
+import { cliJson } from './support/cli.ts';
+import { rawRequest } from './support/http.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+
+const CsClient = ((CsModule as any).default ?? CsModule) as unknown as typeof CsModule.default;
+
+let srv: ServerProcess;
+let ca: string;
+let prod: { id: string };
+
+const client = (key = { id: srv.accessKeyId, secret: srv.accessKeySecret }) => new CsClient(new $OpenApiUtil.Config({
+  accessKeyId: key.id, accessKeySecret: key.secret, endpoint: new URL(srv.url).host, protocol: 'https', ca,
+}));
+
+/** Calls DescribeClusterUserKubeconfig through the SDK, with some of the signed headers chosen by the test. */
+const describe = (headers: Record<string, string> = {}, c = client()) =>
+  c.describeClusterUserKubeconfigWithOptions(prod.id, new Cs.DescribeClusterUserKubeconfigRequest({ temporaryDurationMinutes: 15 }), headers, new $dara.RuntimeOptions({}));
+
+async function sdkError(p: Promise<unknown>): Promise<any> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  assert.fail('expected the SDK to throw');
+}
+
+function assertVendorError(e: any, code: string, status: number, message: RegExp) {
+  assert.equal(e.code, code);
+  assert.equal(e.statusCode, status);
+  assert.match(e.message, message);
+  assert.match(e.requestId, /^req_[0-9a-f]{24}$/);
+}
+
+const isoNow = (offsetMs = 0) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+before(async () => {
+  srv = await startServerProcess();
+  ca = fs.readFileSync(srv.caFile, 'utf8');
+  prod = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'prod', '--public-endpoint', 'https://203.0.113.10:6443']);
+});
+
+after(async () => {
+  await srv?.stop();
+});
+
+test('a missing Authorization header is MissingParameter, in the ROA shape with the request ID in body and header', async () => {
+  const r = await rawRequest(srv, 'GET', `/k8s/${prod.id}/user_config`);
+  assert.equal(r.status, 400);
+  assert.equal(r.json.code, 'MissingParameter');
+  assert.match(r.json.message, /Authorization/);
+  assert.equal(r.json.requestId, r.headers['x-acs-request-id']);
+  assert.equal(r.json.requestId, r.headers['x-request-id']);
+});
+
+test('a malformed Authorization header is IncompleteSignature; an RPC call without one answers in the RPC shape', async () => {
+  for (const auth of ['Bearer abc', 'ACS3-HMAC-SHA256 Credential=AK', 'acs AK:not-base64', 'ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=host,Signature=' + 'a'.repeat(64)]) {
+    const r = await rawRequest(srv, 'GET', `/k8s/${prod.id}/user_config`, { headers: { authorization: auth } });
+    assert.equal(r.status, 400, auth);
+    assert.equal(r.json.code, 'IncompleteSignature', auth);
+  }
+  const rpc = await rawRequest(srv, 'POST', '/?Action=DescribeServiceMeshKubeconfig&ServiceMeshId=x');
+  assert.equal(rpc.json.Code, 'MissingParameter');
+  assert.match(rpc.json.RequestId, /^req_/);
+  assert.ok(rpc.json.HostId);
+});
+
+test('an unknown access key is InvalidAccessKeyId.NotFound', async () => {
+  const e = await sdkError(describe({}, client({ id: 'KCUNKNOWNKEY000000000000', secret: 'x' })));
+  assertVendorError(e, 'InvalidAccessKeyId.NotFound', 404, /access key/);
+});
+
+test('a bad signature is SignatureDoesNotMatch, and changes nothing', async () => {
+  const e = await sdkError(describe({}, client({ id: srv.accessKeyId, secret: 'not-the-secret' })));
+  assertVendorError(e, 'SignatureDoesNotMatch', 400, /signature/i);
+  const issued = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod']);
+  assert.equal(issued.length, 0);
+});
+
+test('a body that does not match x-acs-content-sha256 is refused as a bad signature', async () => {
+  const body = JSON.stringify({ expire_hour: 24, user: srv.rootPrincipalId });
+  const req = new $dara.Request();
+  req.method = 'POST';
+  req.pathname = `/k8s/${prod.id}/user_config/expire`;
+  req.headers = {
+    host: new URL(srv.url).host, 'x-acs-version': '2015-12-15', 'x-acs-action': 'UpdateK8sClusterUserConfigExpire', 'x-acs-date': isoNow(),
+    'x-acs-signature-nonce': crypto.randomUUID(), 'content-type': 'application/json; charset=utf-8',
+    'x-acs-content-sha256': crypto.createHash('sha256').update(body).digest('hex'),
+  };
+  req.query = {};
+  req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256'], srv.accessKeyId, srv.accessKeySecret);
+  const tampered = body.replace('24', '25');
+  const r = await rawRequest(srv, 'POST', req.pathname, { body: tampered, headers: req.headers });
+  assert.equal(r.json.code, 'SignatureDoesNotMatch');
+  const ok = await rawRequest(srv, 'POST', req.pathname, { body, headers: { ...req.headers } });
+  assert.equal(ok.status, 200, ok.body);
+  assert.deepEqual(ok.json, {});
+});
+
+test('a date more than 15 minutes off is InvalidTimeStamp.Expired, either way', async () => {
+  for (const offset of [-16 * 60_000, 16 * 60_000]) {
+    const e = await sdkError(describe({ 'x-acs-date': isoNow(offset) }));
+    assertVendorError(e, 'InvalidTimeStamp.Expired', 400, /15 minutes/);
+  }
+  const ok = await describe({ 'x-acs-date': isoNow(-10 * 60_000) });
+  assert.equal(ok.statusCode, 200);
+});
+
+test('a reused x-acs-signature-nonce is SignatureNonceUsed, also after the server restarts', async () => {
+  const nonce = crypto.randomBytes(32).toString('hex');
+  const date = isoNow();
+  const first = await describe({ 'x-acs-signature-nonce': nonce, 'x-acs-date': date });
+  assert.equal(first.statusCode, 200);
+  const again = await sdkError(describe({ 'x-acs-signature-nonce': nonce, 'x-acs-date': date }));
+  assertVendorError(again, 'SignatureNonceUsed', 400, /nonce/);
+
+  await srv.stop();
+  srv = await startServerProcess({ dataDir: srv.dataDir, previous: srv });
+  ca = fs.readFileSync(srv.caFile, 'utf8');
+  const afterRestart = await sdkError(describe({ 'x-acs-signature-nonce': nonce, 'x-acs-date': date }));
+  assertVendorError(afterRestart, 'SignatureNonceUsed', 400, /nonce/);
+  const fresh = await describe();
+  assert.equal(fresh.statusCode, 200);
+});
+
+test('an exact replay of the same signed bytes is refused: the nonce, not the signature, is what is remembered', async () => {
+  const req = new $dara.Request();
+  req.method = 'GET';
+  req.pathname = `/k8s/${prod.id}/user_config`;
+  req.query = { TemporaryDurationMinutes: '15' };
+  req.headers = {
+    host: new URL(srv.url).host, 'x-acs-version': '2015-12-15', 'x-acs-action': 'DescribeClusterUserKubeconfig', 'x-acs-date': isoNow(),
+    'x-acs-signature-nonce': crypto.randomUUID(), 'x-acs-content-sha256': crypto.createHash('sha256').update('').digest('hex'),
+  };
+  req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256'], srv.accessKeyId, srv.accessKeySecret);
+  const first = await rawRequest(srv, 'GET', `${req.pathname}?TemporaryDurationMinutes=15`, { headers: req.headers });
+  assert.equal(first.status, 200, first.body);
+  const replay = await rawRequest(srv, 'GET', `${req.pathname}?TemporaryDurationMinutes=15`, { headers: req.headers });
+  assert.equal(replay.status, 400);
+  assert.equal(replay.json.code, 'SignatureNonceUsed');
+});

@@ -1,0 +1,104 @@
+// The Huawei Cloud CCE surface end to end: the official SDK (AK/SK) and a plain X-Auth-Token request
+// fetch cluster certificates, the SDK's signed generic request revokes them, the native inventory agrees.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startFakeApiserver, type FakeApiserver } from './support/fake-apiserver.ts';
+import { rawRequest } from './support/http.ts';
+import { cceClient, createCert, PROJECT_ID, revokeCert, setupCce } from './support/huaweicloud-sdk.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+
+let srv: ServerProcess;
+let api: FakeApiserver;
+let env: Awaited<ReturnType<typeof setupCce>>;
+const DAY = 24 * 3600 * 1000;
+
+before(async () => {
+  srv = await startServerProcess();
+  api = await startFakeApiserver();
+  const caFile = path.join(srv.dataDir, 'apiserver-ca.pem');
+  fs.writeFileSync(caFile, api.caPem);
+  env = await setupCce(srv, { publicEndpoint: api.url, serverCaFile: caFile });
+  api.setClientCa(env.cluster.clientCaPem);
+});
+
+after(async () => {
+  await api?.close();
+  await srv?.stop();
+});
+
+// Asynchronous: the fake API server lives in this process and must keep answering.
+const kubectl = (...args: string[]) => new Promise<string>((resolve, reject) => {
+  execFile('/usr/bin/kubectl', args, { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
+});
+
+const certOf = (kubeconfig: any) => new crypto.X509Certificate(Buffer.from(kubeconfig.users[0].user['client-certificate-data'], 'base64'));
+const cceUrl = (clusterId: string, op: string) => `/api/v3/projects/${PROJECT_ID}/clusters/${clusterId}/${op}`;
+const inventory = async (principalId: string, status: string) =>
+  (await rawRequest(srv, 'GET', `/v1/credentials?cluster=${env.cluster.id}&principal=${principalId}&status=${status}`, { token: srv.rootToken })).json.items as any[];
+
+test('the SDK fetches a cluster certificate with AK/SK: CCE kubeconfig JSON, Port-ID, CN is the caller, the days asked for', async () => {
+  const client = cceClient(srv, env.alice.ak, env.alice.sk, PROJECT_ID);
+  const res = await createCert(client, env.cluster.id, 30);
+  assert.equal(res.httpStatusCode, 200);
+  assert.equal(res.kind, 'Config');
+  assert.deepEqual(res.clusters.map((c: any) => [c.name, c.cluster.server]), [['internalCluster', 'https://10.0.0.10:6443'], ['externalCluster', api.url]]);
+  assert.deepEqual(res.contexts.map((c: any) => c.name), ['internal', 'external']);
+  assert.equal(res['current-context'], 'external');
+  assert.ok(res.users[0].user['client-key-data']);
+  assert.match(res['Port-ID'], /^crd_/);
+  const cert = certOf(res);
+  assert.equal(cert.subject, `CN=${env.alice.id}\nO=dev`);
+  assert.ok(Math.abs(new Date(cert.validTo).getTime() - (Date.now() + 30 * DAY)) < 120_000, cert.validTo);
+});
+
+test('the kubeconfig parses with kubectl config view and its external context reaches the cluster as the caller', async () => {
+  const res = await createCert(cceClient(srv, env.alice.ak, env.alice.sk, PROJECT_ID), env.cluster.id, 1);
+  delete res.httpStatusCode;
+  delete res['Port-ID'];
+  const file = path.join(env.work, 'cce.kubeconfig');
+  fs.writeFileSync(file, JSON.stringify(res), { mode: 0o600 });
+  const view = JSON.parse(await kubectl('config', 'view', '--kubeconfig', file, '--raw', '-o', 'json'));
+  assert.equal(view['current-context'], 'external');
+  assert.equal(view.clusters.length, 2);
+  const who = JSON.parse(await kubectl('--kubeconfig', file, 'get', '--raw', '/whoami'));
+  assert.deepEqual(who.user, { name: env.alice.id, groups: ['dev'] });
+});
+
+test('a plain HTTPS request with X-Auth-Token fetches a certificate too; duration -1 is 1827 days; expire_at sets the end', async () => {
+  const r = await rawRequest(srv, 'POST', cceUrl(env.cluster.id, 'clustercert'), { body: JSON.stringify({ duration: -1 }), headers: { 'x-auth-token': env.alice.token } });
+  assert.equal(r.status, 200, r.body);
+  assert.match(String(r.headers['port-id']), /^crd_/);
+  assert.match(String(r.headers['x-request-id']), /^req_/);
+  assert.ok(Math.abs(new Date(certOf(r.json).validTo).getTime() - (Date.now() + 1827 * DAY)) < 120_000);
+  const end = new Date(Date.now() + 3 * DAY);
+  const goTime = `${end.toISOString().slice(0, 10)} ${end.toISOString().slice(11, 19)} +0000 UTC`;
+  const e = await rawRequest(srv, 'POST', cceUrl(env.cluster.id, 'clustercert'), { body: JSON.stringify({ expire_at: goTime, duration: 5 }), headers: { 'x-auth-token': env.alice.token } });
+  assert.equal(e.status, 200, e.body);
+  assert.ok(Math.abs(new Date(certOf(e.json).validTo).getTime() - end.getTime()) < 2000);
+});
+
+test('revoke through the SDK signed generic request revokes every certificate of the user; the native inventory agrees; a new one can be fetched', async () => {
+  const client = cceClient(srv, env.alice.ak, env.alice.sk, PROJECT_ID);
+  const active = await inventory(env.alice.id, 'active');
+  assert.ok(active.length >= 4);
+  const res = await revokeCert(client, env.cluster.id, { userId: env.alice.id });
+  assert.equal(res.httpStatusCode, 200);
+  assert.equal((await inventory(env.alice.id, 'active')).length, 0);
+  const revoked = await inventory(env.alice.id, 'revoked');
+  assert.deepEqual(revoked.map((c) => c.id).sort(), active.map((c) => c.id).sort());
+  const again = await createCert(client, env.cluster.id, 7);
+  const now = await inventory(env.alice.id, 'active');
+  assert.deepEqual(now.map((c) => c.id), [again['Port-ID']]);
+});
+
+test('the account root revokes an agency (role) with agencyId', async () => {
+  const role = JSON.parse((await rawRequest(srv, 'POST', '/v1/principals', { token: srv.rootToken, body: JSON.stringify({ name: 'ci-agency', kind: 'role' }) })).body);
+  const root = cceClient(srv, srv.accessKeyId, srv.accessKeySecret, PROJECT_ID);
+  const r = await revokeCert(root, env.cluster.id, { agencyId: role.id });
+  assert.equal(r.httpStatusCode, 200);
+});

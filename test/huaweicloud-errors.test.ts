@@ -1,0 +1,132 @@
+// The Huawei Cloud CCE surface refuses bad requests in CCE's error shape, which the official SDK turns
+// into error objects with status, code, message and request ID; a refused request changes nothing.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rawRequest } from './support/http.ts';
+import { cceClient, createCert, PROJECT_ID, revokeCert, sdkError, setupCce } from './support/huaweicloud-sdk.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+
+let srv: ServerProcess;
+let env: Awaited<ReturnType<typeof setupCce>>;
+
+before(async () => {
+  srv = await startServerProcess();
+  env = await setupCce(srv, { publicEndpoint: 'https://203.0.113.10:6443' });
+});
+
+after(async () => {
+  await srv?.stop();
+});
+
+const alice = () => cceClient(srv, env.alice.ak, env.alice.sk, PROJECT_ID);
+const issuedCount = async () => (await rawRequest(srv, 'GET', `/v1/credentials?cluster=${env.cluster.id}`, { token: srv.rootToken })).json.items.length as number;
+const cceUrl = (op: string, project = PROJECT_ID) => `/api/v3/projects/${project}/clusters/${env.cluster.id}/${op}`;
+
+function assertSdkError(e: Awaited<ReturnType<typeof sdkError>>, status: number, code: string, message: RegExp) {
+  assert.equal(e.httpStatusCode, status, e.errorMsg);
+  assert.equal(e.errorCode, code);
+  assert.match(e.errorMsg, message);
+  assert.match(e.requestId, /^req_[0-9a-f]{24}$/);
+}
+
+test('a wrong secret key is refused with 401 APIGW.0301 and issues nothing', async () => {
+  const before = await issuedCount();
+  const e = await sdkError(createCert(cceClient(srv, env.alice.ak, 'not-the-secret', PROJECT_ID), env.cluster.id, 30));
+  assertSdkError(e, 401, 'APIGW.0301', /signature does not match/);
+  assert.equal(await issuedCount(), before);
+});
+
+test('an unknown access key looks exactly like a wrong signature', async () => {
+  const e = await sdkError(createCert(cceClient(srv, 'NOSUCHKEY12345678', env.alice.sk, PROJECT_ID), env.cluster.id, 30));
+  assertSdkError(e, 401, 'APIGW.0301', /signature does not match, or the access key is unknown/);
+});
+
+test('an X-Sdk-Date more than 15 minutes off is refused as stale', async () => {
+  const e = await sdkError(revokeCert(alice(), env.cluster.id, { userId: env.alice.id }, { 'X-Sdk-Date': '20200101T000000Z' }));
+  assertSdkError(e, 401, 'APIGW.0301', /15 minutes/);
+});
+
+test('a signed body that was altered on the way is refused', async () => {
+  const client = alice();
+  // Sign one body, send another: the SDK's axios call is intercepted after signing.
+  client.hcClient.httpClient._axiosInstance.interceptors.request.use((r: any) => ({ ...r, data: JSON.stringify({ duration: 1827 }) }));
+  const e = await sdkError(createCert(client, env.cluster.id, 1));
+  assertSdkError(e, 401, 'APIGW.0301', /signature does not match/);
+});
+
+test('no credentials at all, or a bad X-Auth-Token, is 401 in CCE shape with X-Request-Id', async () => {
+  const none = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: '{"duration":1}' });
+  assert.equal(none.status, 401);
+  assert.equal(none.json.error_code, 'APIGW.0301');
+  assert.equal(none.json.kind, 'Status');
+  assert.equal(none.json.code, 401);
+  assert.match(String(none.headers['x-request-id']), /^req_/);
+  const bad = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: '{"duration":1}', headers: { 'x-auth-token': 'kc1.tok_nope.nope' } });
+  assert.equal(bad.status, 401);
+  assert.equal(bad.json.error_code, 'APIGW.0301');
+});
+
+test('an unknown cluster is 404 CCE.01404001', async () => {
+  const e = await sdkError(createCert(alice(), 'cls_doesnotexist', 30));
+  assertSdkError(e, 404, 'CCE.01404001', /cluster "cls_doesnotexist" was not found/);
+});
+
+test('a project not mapped to the account is 404 and names the command that maps it', async () => {
+  const e = await sdkError(createCert(cceClient(srv, env.alice.ak, env.alice.sk, 'ffffffffffffffffffffffffffffffff'), env.cluster.id, 30));
+  assertSdkError(e, 404, 'CCE.01404001', /kubecred project add/);
+});
+
+test('a duration out of range is 400 CCE.01400001 and issues nothing', async () => {
+  const before = await issuedCount();
+  for (const d of [0, 1828, -2]) {
+    const e = await sdkError(createCert(alice(), env.cluster.id, d));
+    assertSdkError(e, 400, 'CCE.01400001', /duration must be -1/);
+  }
+  const early = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: JSON.stringify({ expire_at: new Date(Date.now() + 60_000).toISOString().slice(0, 19) + 'Z' }), headers: { 'x-auth-token': env.alice.token } });
+  assert.equal(early.status, 400);
+  assert.match(early.json.error_msg, /expire_at must be from 15 minutes to 1827 days ahead/);
+  const missing = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: '{}', headers: { 'x-auth-token': env.alice.token } });
+  assert.match(missing.json.error_msg, /give "duration"/);
+  assert.equal(await issuedCount(), before);
+});
+
+test('userId and agencyId together (or neither) is 400 CCE.01400001 and revokes nothing', async () => {
+  await createCert(alice(), env.cluster.id, 30);
+  const active = (await rawRequest(srv, 'GET', `/v1/credentials?cluster=${env.cluster.id}&status=active`, { token: srv.rootToken })).json.items.length;
+  const both = await sdkError(revokeCert(alice(), env.cluster.id, { userId: env.alice.id, agencyId: 'rol_x' }));
+  assertSdkError(both, 400, 'CCE.01400001', /exactly one of "userId" or "agencyId"/);
+  const neither = await sdkError(revokeCert(alice(), env.cluster.id, {}));
+  assertSdkError(neither, 400, 'CCE.01400001', /exactly one/);
+  const swapped = await sdkError(revokeCert(alice(), env.cluster.id, { agencyId: env.alice.id }));
+  assertSdkError(swapped, 400, 'CCE.01400001', /is a user; send it as "userId"/);
+  assert.equal((await rawRequest(srv, 'GET', `/v1/credentials?cluster=${env.cluster.id}&status=active`, { token: srv.rootToken })).json.items.length, active);
+});
+
+test('an unknown user is 404 CCE.01404001', async () => {
+  const e = await sdkError(revokeCert(alice(), env.cluster.id, { userId: 'usr_nobodyhere' }));
+  assertSdkError(e, 404, 'CCE.01404001', /principal "usr_nobodyhere" was not found/);
+});
+
+test('a policy that denies the CCE action is 403 CCE.01403001 and the denial is audited', async () => {
+  const e = await sdkError(createCert(cceClient(srv, env.bob.ak, env.bob.sk, PROJECT_ID), env.cluster.id, 30));
+  assertSdkError(e, 403, 'CCE.01403001', /explicitly denied/);
+  const audit = await rawRequest(srv, 'GET', '/v1/audit?outcome=denied', { token: srv.rootToken });
+  assert.ok(audit.json.items.some((ev: any) => ev.actorId === env.bob.id && ev.requestId === e.requestId), audit.body);
+});
+
+test('a non-JSON body is refused with 415 in CCE shape', async () => {
+  const r = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: 'duration=1', headers: { 'x-auth-token': env.alice.token, 'content-type': 'text/plain' } });
+  assert.equal(r.status, 415);
+  assert.equal(r.json.error_code, 'CCE.01415001');
+});
+
+test('project add and list are root only', async () => {
+  const denied = await rawRequest(srv, 'POST', '/v1/projects', { token: env.alice.token, body: JSON.stringify({ projectId: 'p2', region: 'cn-north-4' }) });
+  assert.equal(denied.status, 403);
+  assert.equal(denied.json.code, 'ROOT_ONLY');
+  const list = await rawRequest(srv, 'GET', '/v1/projects', { token: srv.rootToken });
+  assert.deepEqual(list.json.items.map((p: any) => [p.projectId, p.region, p.vendor]), [[PROJECT_ID, 'cn-north-4', 'huaweicloud']]);
+  const dup = await rawRequest(srv, 'POST', '/v1/projects', { token: srv.rootToken, body: JSON.stringify({ projectId: PROJECT_ID, region: 'cn-north-4' }) });
+  assert.equal(dup.status, 409);
+});

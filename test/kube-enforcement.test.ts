@@ -1,0 +1,195 @@
+// Revocation that takes effect at the API server: kubectl with kubecred kubeconfigs against a front
+// that calls kubecred's SubjectAccessReview webhook exactly as the files `kube-config` writes say.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { cli, cliJson } from './support/cli.ts';
+import { rawRequest } from './support/http.ts';
+import { startAuthorizingFront, type AuthorizingFront } from './support/authorizing-front.ts';
+import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+
+let srv: ServerProcess;
+let front: AuthorizingFront;
+let work: string;
+let configDir: string;
+let cluster: { id: string };
+let aliceToken: string;
+const TTL_MS = 1000;
+
+const kubectl = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+  execFile('/usr/bin/kubectl', args, { encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }));
+});
+
+/** Polls kubectl until it is refused; returns the milliseconds that took. */
+async function msUntilForbidden(kubeconfig: string, limitMs: number): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    const r = await kubectl('--kubeconfig', kubeconfig, 'get', '--raw', '/whoami');
+    if (r.code !== 0) {
+      assert.match(r.stderr, /Forbidden|forbidden/);
+      return Date.now() - start;
+    }
+    if (Date.now() - start > limitMs) assert.fail(`still allowed after ${limitMs} ms`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+before(async () => {
+  srv = await startServerProcess();
+  front = await startAuthorizingFront();
+  work = tempDir('kubecred-kube-');
+  configDir = path.join(work, 'kube-config');
+  fs.writeFileSync(path.join(work, 'front-ca.pem'), front.caPem);
+  cluster = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'prod', '--public-endpoint', front.url, '--server-ca', path.join(work, 'front-ca.pem')]);
+  const r = await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', configDir, '--unauthorized-ttl', `${TTL_MS}ms`]);
+  assert.equal(r.code, 0, r.stderr);
+  front.configure(configDir);
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'alice', '--group', 'dev']);
+  fs.writeFileSync(path.join(work, 'p.json'), JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['kubecred:GetKubeconfig', 'kubecred:GetCluster'], Resource: '*' }] }));
+  await cliJson(srv, srv.rootToken, ['policy', 'create', 'self', '--file', path.join(work, 'p.json')]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'self', '--principal', 'alice']);
+  aliceToken = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'alice'])).token;
+});
+after(async () => {
+  await front?.close();
+  await srv?.stop();
+});
+
+test('kube-config writes the AuthorizationConfiguration, webhook kubeconfig (0600), client CA, flags and notes', () => {
+  const authz = YAML.parse(fs.readFileSync(path.join(configDir, 'authorization-config.yaml'), 'utf8'));
+  assert.equal(authz.kind, 'AuthorizationConfiguration');
+  const wh = authz.authorizers[0].webhook;
+  assert.equal(wh.failurePolicy, 'Deny');
+  assert.equal(wh.unauthorizedTTL, `${TTL_MS}ms`);
+  assert.equal(wh.matchConditions.length, 3);
+  assert.deepEqual(authz.authorizers.slice(1).map((a: { type: string }) => a.type), ['Node', 'RBAC']);
+  assert.equal(fs.statSync(path.join(configDir, 'authz-webhook.kubeconfig')).mode & 0o777, 0o600);
+  const kc = execFileSync('/usr/bin/kubectl', ['config', 'view', '--kubeconfig', path.join(configDir, 'authz-webhook.kubeconfig'), '-o', 'json'], { encoding: 'utf8' });
+  assert.equal(JSON.parse(kc).clusters[0].cluster.server, `${srv.url}/kube/clusters/${cluster.id}/authorize`);
+  assert.match(fs.readFileSync(path.join(configDir, 'README.md'), 'utf8'), /## kubeadm[\s\S]*## k3s[\s\S]*## RKE2/);
+  assert.match(fs.readFileSync(path.join(configDir, 'kube-apiserver-flags.txt'), 'utf8'), /--authorization-config=/);
+});
+
+test('after kubecred revoke, the same kubeconfig gets Forbidden within the configured TTL', async () => {
+  const file = path.join(work, 'alice.kubeconfig');
+  assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '-o', file])).code, 0);
+  const ok = await kubectl('--kubeconfig', file, 'get', '--raw', '/whoami');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(front.webhookCalls > 0, 'the webhook was consulted');
+  assert.equal((await cli(srv, srv.rootToken, ['revoke', '--cluster', 'prod', '--principal', 'alice'])).code, 0);
+  const ms = await msUntilForbidden(file, TTL_MS + 3000);
+  console.log(`# revocation to Forbidden through kubectl: ${ms} ms (unauthorizedTTL ${TTL_MS} ms)`);
+  const again = path.join(work, 'alice2.kubeconfig');
+  assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '-o', again])).code, 0);
+  assert.equal((await kubectl('--kubeconfig', again, 'get', '--raw', '/whoami')).code, 0, 'a new kubeconfig works');
+});
+
+test('a superseded default kubeconfig (after a custom validity) is denied; the new one works', async () => {
+  const old = path.join(work, 'alice-old.kubeconfig');
+  assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '-o', old])).code, 0);
+  assert.equal((await cli(srv, srv.rootToken, ['validity', 'set', '--cluster', 'prod', '--principal', 'alice', '--hours', '24'])).code, 0);
+  await msUntilForbidden(old, TTL_MS + 3000);
+  const fresh = path.join(work, 'alice-new.kubeconfig');
+  assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '-o', fresh])).code, 0);
+  assert.equal((await kubectl('--kubeconfig', fresh, 'get', '--raw', '/whoami')).code, 0);
+});
+
+test('the webhook refuses unknown callers, malformed and oversized reviews, and never allows', async () => {
+  const url = `/kube/clusters/${cluster.id}/authorize`;
+  const review = (spec: object, apiVersion = 'authorization.k8s.io/v1') => JSON.stringify({ apiVersion, kind: 'SubjectAccessReview', spec });
+  const token = YAML.parse(fs.readFileSync(path.join(configDir, 'authz-webhook.kubeconfig'), 'utf8')).users[0].user.token;
+  const noAuth = await rawRequest(srv, 'POST', url, { body: review({ user: 'x' }) });
+  assert.equal(noAuth.status, 401);
+  const wrong = await rawRequest(srv, 'POST', url, { body: review({ user: 'x' }), token: token.slice(0, -2) + 'zz' });
+  assert.equal(wrong.status, 401);
+  const otherCluster = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'other', '--public-endpoint', 'https://192.0.2.9:6443']);
+  assert.equal((await rawRequest(srv, 'POST', `/kube/clusters/${otherCluster.id}/authorize`, { body: review({ user: 'x' }), token })).status, 401, 'a token is valid for its own cluster only');
+  for (const body of ['{', '[]', JSON.stringify({ kind: 'TokenReview', apiVersion: 'authorization.k8s.io/v1', spec: {} }), review({ user: 5 }), review({ user: 'a', groups: 'dev' }), review({ user: 'a', extra: { k: 'v' } })]) {
+    const r = await rawRequest(srv, 'POST', url, { body, token });
+    assert.equal(r.status, 400, body);
+    assert.ok(!r.body.includes('"allowed":true'));
+  }
+  const big = await rawRequest(srv, 'POST', url, { body: review({ user: 'a', extra: { k: ['x'.repeat(300 * 1024)] } }), token });
+  assert.equal(big.status, 413);
+  const v1beta1 = await rawRequest(srv, 'POST', url, { body: review({ user: 'someone', group: ['dev'] }, 'authorization.k8s.io/v1beta1'), token });
+  assert.equal(v1beta1.status, 200);
+  assert.deepEqual(v1beta1.json, { apiVersion: 'authorization.k8s.io/v1beta1', kind: 'SubjectAccessReview', status: { allowed: false } });
+});
+
+test('before 1.32 (no credential ID), a kubecred principal with no active credential is denied', async () => {
+  const token = YAML.parse(fs.readFileSync(path.join(configDir, 'authz-webhook.kubeconfig'), 'utf8')).users[0].user.token;
+  const bob = await cliJson(srv, srv.rootToken, ['principal', 'create', 'bob']);
+  await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--principal', 'bob']);
+  const ask = () => rawRequest(srv, 'POST', `/kube/clusters/${cluster.id}/authorize`, { token, body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: bob.id, groups: [] } }) });
+  assert.deepEqual((await ask()).json.status, { allowed: false });
+  await cli(srv, srv.rootToken, ['revoke', '--cluster', 'prod', '--principal', 'bob']);
+  const denied = (await ask()).json.status;
+  assert.equal(denied.denied, true);
+  assert.match(denied.reason, /no active kubecred credential/);
+});
+
+test('the CRL lists revoked serials, carries a CRL number and nextUpdate, and openssl crl -verify accepts it', async () => {
+  const crlFile = path.join(work, 'prod.crl');
+  const r = await rawRequest(srv, 'GET', `/clusters/${cluster.id}/crl`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'application/pkix-crl');
+  fs.writeFileSync(crlFile, r.raw);
+  const caFile = path.join(configDir, 'client-ca.crt');
+  const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-CAfile', caFile, '-verify', '-noout', '-text'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.match(text, /CRL Number/);
+  assert.match(text, /Next Update/);
+  const revoked = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '--state', 'revoked']);
+  assert.ok(revoked.length > 0);
+  for (const c of revoked) assert.match(text.toUpperCase(), new RegExp(`SERIAL NUMBER: ${c.serial.toUpperCase()}`));
+  const superseded = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '--state', 'superseded']);
+  for (const c of superseded) assert.match(text.toUpperCase(), new RegExp(`SERIAL NUMBER: ${c.serial.toUpperCase()}`));
+});
+
+test('the exec-plugin kubeconfig works, reuses its cached certificate across kubectl runs, and fails once revoked and refreshed', async () => {
+  const home = tempDir('kubecred-home-');
+  const env = { ...process.env, HOME: home, KUBECRED_TOKEN: aliceToken, KUBECRED_CONFIG: '/nonexistent' };
+  const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile('/usr/bin/kubectl', args, { encoding: 'utf8', env }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }));
+  });
+  const file = path.join(work, 'alice-exec.kubeconfig');
+  const w = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--exec', '-o', file]);
+  assert.equal(w.code, 0, w.stderr);
+  const kc = YAML.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(kc.users[0].user.exec.apiVersion, 'client.authentication.k8s.io/v1');
+  assert.ok(!fs.readFileSync(file, 'utf8').includes(aliceToken), 'the token is not written into the kubeconfig');
+
+  const count = async () => (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '--principal', 'alice', '--kind', 'temporary'])).length;
+  const before = await count();
+  const first = await run('--kubeconfig', file, 'get', '--raw', '/whoami');
+  assert.equal(first.code, 0, first.stderr);
+  const second = await run('--kubeconfig', file, 'get', '--raw', '/whoami');
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(await count(), before + 1, 'two kubectl runs, one certificate: the second came from the cache');
+  const cacheDir = path.join(home, '.cache', 'kubecred', 'exec');
+  const [cached] = fs.readdirSync(cacheDir);
+  assert.equal(fs.statSync(path.join(cacheDir, cached)).mode & 0o777, 0o600);
+
+  assert.equal((await cli(srv, srv.rootToken, ['revoke', '--cluster', 'prod', '--principal', 'alice', '--reason', 'offboarded'])).code, 0);
+  await msUntilForbiddenWith(run, file, TTL_MS + 3000);
+  // Make the cached certificate due for refresh, as time would.
+  const entry = JSON.parse(fs.readFileSync(path.join(cacheDir, cached), 'utf8'));
+  fs.writeFileSync(path.join(cacheDir, cached), JSON.stringify({ ...entry, notAfter: new Date(Date.now() - 1000).toISOString() }), { mode: 0o600 });
+  const refused = await run('--kubeconfig', file, 'get', '--raw', '/whoami');
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /was revoked \(offboarded\)/);
+  assert.equal(await count(), before + 1, 'no new certificate was minted after the revocation');
+});
+
+async function msUntilForbiddenWith(run: (...a: string[]) => Promise<{ code: number; stderr: string }>, file: string, limitMs: number) {
+  const start = Date.now();
+  for (;;) {
+    const r = await run('--kubeconfig', file, 'get', '--raw', '/whoami');
+    if (r.code !== 0) return assert.match(r.stderr, /Forbidden|forbidden/);
+    if (Date.now() - start > limitMs) assert.fail(`still allowed after ${limitMs} ms`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
