@@ -193,3 +193,49 @@ async function msUntilForbiddenWith(run: (...a: string[]) => Promise<{ code: num
     await new Promise((res) => setTimeout(res, 100));
   }
 }
+
+test('a token kubeconfig works through the TokenReview webhook and gets 401 after revocation', async () => {
+  const dir = path.join(work, 'token-kube-config');
+  const tokFront = await startAuthorizingFront();
+  try {
+    fs.writeFileSync(path.join(work, 'tok-front-ca.pem'), tokFront.caPem);
+    await cliJson(srv, srv.rootToken, ['cluster', 'create', 'tokens', '--token-kubeconfigs', '--public-endpoint', tokFront.url, '--server-ca', path.join(work, 'tok-front-ca.pem')]);
+    const w = await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'tokens', '--out', dir, '--token-cache-ttl', '1s']);
+    assert.equal(w.code, 0, w.stderr);
+    assert.equal(fs.statSync(path.join(dir, 'authn-webhook.kubeconfig')).mode & 0o777, 0o600);
+    assert.match(fs.readFileSync(path.join(dir, 'kube-apiserver-flags.txt'), 'utf8'), /--authentication-token-webhook-config-file=.*\n--authentication-token-webhook-version=v1\n--authentication-token-webhook-cache-ttl=1s/);
+    tokFront.configure(dir);
+
+    const file = path.join(work, 'alice-token.kubeconfig');
+    assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'tokens', '-o', file])).code, 0);
+    const kc = YAML.parse(fs.readFileSync(file, 'utf8'));
+    assert.match(kc.users[0].user.token, /^kct1\.crd_/);
+    assert.equal(kc.users[0].user['client-certificate-data'], undefined);
+    const again = YAML.parse((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'tokens'])).stdout);
+    assert.equal(again.users[0].user.token, kc.users[0].user.token, 'the default token kubeconfig is handed out again');
+
+    const ok = await kubectl('--kubeconfig', file, 'get', '--raw', '/whoami');
+    assert.equal(ok.code, 0, ok.stderr);
+    const who = JSON.parse(ok.stdout).user;
+    assert.deepEqual(who.groups, ['dev']);
+    assert.match(who.extra['authentication.kubernetes.io/credential-id'][0], /^KUBECRED=crd_/);
+    const listed = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'tokens']);
+    assert.equal(listed[0].type, 'token');
+
+    assert.equal((await cli(srv, srv.rootToken, ['revoke', '--cluster', 'tokens', '--principal', 'alice'])).code, 0);
+    const start = Date.now();
+    for (;;) {
+      const r = await kubectl('--kubeconfig', file, 'get', '--raw', '/whoami');
+      if (r.code !== 0) {
+        assert.match(r.stderr, /Unauthorized/);
+        break;
+      }
+      if (Date.now() - start > 4000) assert.fail('token still accepted 4 s after revocation');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const csr = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'tokens', '--csr', '/dev/null']);
+    assert.notEqual(csr.code, 0);
+  } finally {
+    await tokFront.close();
+  }
+});

@@ -34,7 +34,8 @@ export function registerResourceCommands(program: Command): void {
     .option('--ca-algorithm <alg>', 'generated client CA key: ec-p256 or rsa-2048', 'ec-p256')
     .option('--ca-cert <file>', 'import the client CA: its certificate (PEM)')
     .option('--ca-key <file>', 'import the client CA: its private key (PEM)')
-    .option('--allow-system-groups', 'allow system: groups (never system:masters) in certificates'))
+    .option('--allow-system-groups', 'allow system: groups (never system:masters) in certificates')
+    .option('--token-kubeconfigs', "issue token kubeconfigs checked by kubecred's TokenReview webhook (when the cluster's CA key cannot be handed over)"))
     .action(withClient(async (client, o, format, name: string) => {
       if (!o.publicEndpoint && !o.privateEndpoint) throw new UsageError('give --public-endpoint, --private-endpoint or both');
       if (Boolean(o.caCert) !== Boolean(o.caKey)) throw new UsageError('importing a client CA needs both --ca-cert and --ca-key');
@@ -43,6 +44,7 @@ export function registerResourceCommands(program: Command): void {
         serverCaPem: o.serverCa ? readFile(o.serverCa, '--server-ca') : undefined,
         ...(o.caCert ? { clientCaCertPem: readFile(o.caCert, '--ca-cert'), clientCaKeyPem: readFile(o.caKey, '--ca-key') } : { clientCaAlgorithm: o.caAlgorithm }),
         allowSystemGroups: o.allowSystemGroups ? true : undefined,
+        credentialType: o.tokenKubeconfigs ? 'token' : undefined,
       };
       print(await client.post('/v1/clusters', body), format, format === 'table' ? CLUSTER_COLS : undefined);
     }));
@@ -62,16 +64,18 @@ export function registerResourceCommands(program: Command): void {
     .option('--unauthorized-ttl <duration>', "how long kube-apiserver caches kubecred's no-opinion: bounds revocation delay", '10s')
     .option('--failure-policy <policy>', 'Deny (fail closed) or NoOpinion (fail open) when kubecred is unreachable', 'Deny')
     .option('--timeout <duration>', 'webhook timeout', '3s')
+    .option('--token-cache-ttl <duration>', 'token clusters: how long kube-apiserver caches a TokenReview answer (bounds revocation delay)', '10s')
     .action(withClient(async (client, o, _format, id: string) => {
       if (o.failurePolicy !== 'Deny' && o.failurePolicy !== 'NoOpinion') throw new UsageError('--failure-policy must be Deny or NoOpinion');
-      if (!/^\d+(ms|s|m)$/.test(o.unauthorizedTtl) || !/^\d+(ms|s)$/.test(o.timeout)) throw new UsageError('durations look like 10s, 500ms or 1m');
-      const c = await client.get<{ id: string; name: string; clientCaPem: string }>(`/v1/clusters/${enc(id)}`);
+      if (!/^\d+(ms|s|m)$/.test(o.tokenCacheTtl) || !/^\d+(ms|s|m)$/.test(o.unauthorizedTtl) || !/^\d+(ms|s)$/.test(o.timeout)) throw new UsageError('durations look like 10s, 500ms or 1m');
+      const c = await client.get<{ id: string; name: string; clientCaPem: string; credentialType: 'x509' | 'token' }>(`/v1/clusters/${enc(id)}`);
       const { token } = await client.post<{ token: string }>(`/v1/clusters/${enc(c.id)}/webhook-tokens`);
       const { server, caFile } = resolveTarget(o);
       const files = kubeConfigFiles({
         clusterId: c.id, clusterName: c.name, kubecredUrl: o.webhookUrl ?? server,
         kubecredCaPem: caFile ? readFile(caFile, '--ca-file') : null, webhookToken: token, clientCaPem: c.clientCaPem,
         installDir: o.installDir, unauthorizedTtl: o.unauthorizedTtl, failurePolicy: o.failurePolicy, timeout: o.timeout,
+        credentialType: c.credentialType, tokenCacheTtl: o.tokenCacheTtl,
       });
       fs.mkdirSync(o.out, { recursive: true, mode: 0o700 });
       for (const [name, f] of Object.entries(files)) {

@@ -17,17 +17,21 @@ export interface KubeConfigInput {
   unauthorizedTtl: string;
   failurePolicy: 'Deny' | 'NoOpinion';
   timeout: string;
+  /** Token clusters also get the TokenReview webhook. */
+  credentialType: 'x509' | 'token';
+  tokenCacheTtl: string;
 }
 
 export function kubeConfigFiles(i: KubeConfigInput): Record<string, { content: string; mode: number }> {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
-  const webhookKubeconfig = {
+  const webhookKubeconfig = (endpoint: 'authorize' | 'authenticate') => ({
     apiVersion: 'v1', kind: 'Config', preferences: {},
-    clusters: [{ name: 'kubecred', cluster: { server: `${i.kubecredUrl.replace(/\/+$/, '')}/kube/clusters/${i.clusterId}/authorize`, ...(i.kubecredCaPem ? { 'certificate-authority-data': b64(i.kubecredCaPem) } : {}) } }],
+    clusters: [{ name: 'kubecred', cluster: { server: `${i.kubecredUrl.replace(/\/+$/, '')}/kube/clusters/${i.clusterId}/${endpoint}`, ...(i.kubecredCaPem ? { 'certificate-authority-data': b64(i.kubecredCaPem) } : {}) } }],
     users: [{ name: 'kube-apiserver', user: { token: i.webhookToken } }],
     contexts: [{ name: 'kubecred', context: { cluster: 'kubecred', user: 'kube-apiserver' } }],
     'current-context': 'kubecred',
-  };
+  });
+  const tokens = i.credentialType === 'token';
   const authz = {
     apiVersion: 'apiserver.config.k8s.io/v1',
     kind: 'AuthorizationConfiguration',
@@ -60,6 +64,11 @@ export function kubeConfigFiles(i: KubeConfigInput): Record<string, { content: s
     `--authorization-config=${i.installDir}/authorization-config.yaml`,
     `--client-ca-file=<your existing bundle, with ${i.installDir}/client-ca.crt appended>`,
     '# remove --authorization-mode and --authorization-webhook-* : they cannot be combined with --authorization-config',
+    ...(tokens ? [
+      `--authentication-token-webhook-config-file=${i.installDir}/authn-webhook.kubeconfig`,
+      '--authentication-token-webhook-version=v1',
+      `--authentication-token-webhook-cache-ttl=${i.tokenCacheTtl}`,
+    ] : []),
   ].join('\n') + '\n';
   const notes = `# kubecred enforcement for cluster ${i.clusterName} (${i.clusterId})
 
@@ -72,6 +81,10 @@ What it does: kube-apiserver asks kubecred about every request made with an X.50
 by a non-system user. kubecred denies certificates it revoked, superseded or that expired, and has no
 opinion about everything else, so RBAC still decides. A revoked certificate keeps working for at most
 unauthorizedTTL (${i.unauthorizedTtl}) per distinct request, plus requests already running (watch, exec).
+${tokens ? `This cluster uses token kubeconfigs: kube-apiserver asks kubecred's TokenReview webhook
+(authn-webhook.kubeconfig) who a token belongs to, and caches the answer for ${i.tokenCacheTtl}: a revoked
+token stops working within that time.
+` : ''}
 failurePolicy ${i.failurePolicy}: ${i.failurePolicy === 'Deny'
   ? 'if kubecred is unreachable, requests by kubecred users fail with HTTP 500 (fail closed); system users, service accounts and system:masters are unaffected.'
   : 'if kubecred is unreachable, RBAC alone decides (fail open): revoked certificates work again until it is back.'}
@@ -98,7 +111,8 @@ Append client-ca.crt to /var/lib/rancher/rke2/server/tls/client-ca.crt and resta
 `;
   return {
     'authorization-config.yaml': { content: YAML.stringify(authz), mode: 0o644 },
-    'authz-webhook.kubeconfig': { content: YAML.stringify(webhookKubeconfig), mode: 0o600 },
+    'authz-webhook.kubeconfig': { content: YAML.stringify(webhookKubeconfig('authorize')), mode: 0o600 },
+    ...(tokens ? { 'authn-webhook.kubeconfig': { content: YAML.stringify(webhookKubeconfig('authenticate')), mode: 0o600 } } : {}),
     'client-ca.crt': { content: i.clientCaPem, mode: 0o644 },
     'kube-apiserver-flags.txt': { content: flags, mode: 0o644 },
     'README.md': { content: notes, mode: 0o644 },

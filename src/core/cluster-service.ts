@@ -25,6 +25,8 @@ export interface CreateClusterInput {
   serverCaPem?: string | null;
   clientCa?: { generate: KeyAlgorithm } | { import: { certPem: string; keyPem: string } };
   allowSystemGroups?: boolean;
+  /** 'token' for clusters whose CA key cannot be handed to kubecred: kubeconfigs carry tokens checked by TokenReview. */
+  credentialType?: 'x509' | 'token';
 }
 
 /** Generated client CAs live a century so that the longest custom validity (876000 h) fits under them. */
@@ -50,6 +52,7 @@ export function makeClusterService(deps: Deps) {
       const name = checkName(input.name, 'name');
       const kind = input.kind ?? 'kubernetes';
       if (kind !== 'kubernetes' && kind !== 'service-mesh') throw invalid('kind must be "kubernetes" or "service-mesh"', { field: 'kind' });
+      if (input.credentialType !== undefined && input.credentialType !== 'x509' && input.credentialType !== 'token') throw invalid('credentialType must be "x509" or "token"', { field: 'credentialType' });
       const region = checkRegion(input.region ?? 'default');
       const publicEndpoint = input.publicEndpoint ? checkEndpoint(input.publicEndpoint, 'publicEndpoint') : null;
       const privateEndpoint = input.privateEndpoint ? checkEndpoint(input.privateEndpoint, 'privateEndpoint') : null;
@@ -73,13 +76,13 @@ export function makeClusterService(deps: Deps) {
       const cluster: Cluster = {
         id, accountId: actor.accountId, name, kind, region, publicEndpoint, privateEndpoint, serverCaPem,
         clientCa: { certPem: ca.certPem, keySealed: sealer.seal(ca.keyPem, clusterCaKeyAad(id)), algorithm: ca.algorithm, source: 'import' in caInput ? 'imported' : 'generated' },
-        allowSystemGroups: input.allowSystemGroups === true, createdAt: now, deletedAt: null,
+        allowSystemGroups: input.allowSystemGroups === true, credentialType: input.credentialType ?? 'x509', createdAt: now, deletedAt: null,
       };
       await store.transaction(async (tx) => {
         await tx.clusters.insert(cluster);
         await audit.record(tx, actor, actor.accountId, {
           action: 'CreateCluster', resourceType: 'cluster', resourceId: id,
-          detail: { name, kind, region, clientCa: cluster.clientCa.source, algorithm: cluster.clientCa.algorithm },
+          detail: { name, kind, region, clientCa: cluster.clientCa.source, algorithm: cluster.clientCa.algorithm, credentialType: cluster.credentialType },
         });
       });
       return clusterView(cluster);

@@ -12,14 +12,21 @@ import { checkGroupsForCluster } from './group-rules.ts';
 import { generateKeyPair } from '../pki/keys.ts';
 import { issueClientCertificate, loadCa, type LoadedCa } from '../pki/client-cert.ts';
 import { parseCsr } from '../pki/csr.ts';
+import { sha256Hex } from '../pki/fingerprint.ts';
+import crypto from 'node:crypto';
 
 export interface Minted {
   credential: Credential;
   /** The private key in PEM, only when kubecred generated it; never when the client sent a CSR. */
   keyPem: string | null;
+  /** The bearer token of a token kubeconfig. */
+  token: string | null;
   /** True when an existing default was handed out again rather than minted. */
   reused: boolean;
 }
+
+/** Token kubeconfigs: `kct1.<credential ID>.<secret>`; the webhook finds the row by ID and compares hashes. */
+export const TOKEN_KUBECONFIG_PREFIX = 'kct1';
 
 export const credentialKeyAad = (credentialId: string) => `credential:${credentialId}:key`;
 export const clusterCaKeyAad = (clusterId: string) => `cluster:${clusterId}:client-ca-key`;
@@ -37,26 +44,38 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
     return ca;
   }
 
+  /** The credential material: a certificate for a new key or the CSR's key, or a bearer token. */
+  function material(cluster: Cluster, principal: Principal, id: string, window: { notBefore: Date; notAfter: Date }, csrPem?: string) {
+    if (cluster.credentialType === 'token') {
+      if (csrPem !== undefined) throw new KubecredError('CSR_INVALID', `cluster ${cluster.name} issues token kubeconfigs: there is no certificate to sign a CSR for`, { details: { field: 'csr' } });
+      const token = `${TOKEN_KUBECONFIG_PREFIX}.${id}.${deps.ids.secret(32)}`;
+      return { keySource: 'generated' as const, serialHex: crypto.randomBytes(16).toString('hex'), fingerprintSha256: sha256Hex(Buffer.from(token)), certPem: '', secret: token, keyPem: null, token };
+    }
+    const key = csrPem === undefined ? generateKeyPair('ec-p256') : null;
+    const publicKeyDer = key ? key.publicKeyDer : parseCsr(csrPem!).publicKeyDer;
+    const cert = issueClientCertificate({
+      ca: caFor(cluster), publicKeyDer, commonName: principal.id, organizations: principal.groups,
+      notBefore: window.notBefore, notAfter: window.notAfter,
+    });
+    return {
+      keySource: key ? 'generated' as const : 'client' as const, serialHex: cert.serialHex, fingerprintSha256: cert.fingerprintSha256,
+      certPem: cert.certPem, secret: key?.privateKeyPem ?? null, keyPem: key?.privateKeyPem ?? null, token: null,
+    };
+  }
+
   async function mint(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, opts: {
     kind: CredentialKind; notAfter: Date; csrPem?: string; current: boolean;
   }): Promise<Minted> {
     checkGroupsForCluster(principal.groups, cluster.allowSystemGroups);
     const now = deps.clock.now();
-    const ca = caFor(cluster);
-    const window = validityWindow(now, clampToIssuer(opts.notAfter, ca.notAfter));
-    const key = opts.csrPem === undefined ? generateKeyPair('ec-p256') : null;
-    const publicKeyDer = key ? key.publicKeyDer : parseCsr(opts.csrPem!).publicKeyDer;
-    const cert = issueClientCertificate({
-      ca, publicKeyDer, commonName: principal.id, organizations: principal.groups,
-      notBefore: window.notBefore, notAfter: window.notAfter,
-    });
+    const window = validityWindow(now, clampToIssuer(opts.notAfter, caFor(cluster).notAfter));
     const id = deps.ids.id('crd');
+    const m = material(cluster, principal, id, window, opts.csrPem);
     const credential: Credential = {
-      id, accountId: cluster.accountId, clusterId: cluster.id, principalId: principal.id, kind: opts.kind,
-      keySource: key ? 'generated' : 'client', serialHex: cert.serialHex, fingerprintSha256: cert.fingerprintSha256,
-      certPem: cert.certPem,
-      // Only a default kubeconfig must be handed out again, so only its key is kept (sealed).
-      keySealed: key && opts.kind === 'default' ? deps.sealer.seal(key.privateKeyPem, credentialKeyAad(id)) : null,
+      id, type: cluster.credentialType, accountId: cluster.accountId, clusterId: cluster.id, principalId: principal.id, kind: opts.kind,
+      keySource: m.keySource, serialHex: m.serialHex, fingerprintSha256: m.fingerprintSha256, certPem: m.certPem,
+      // Only a default kubeconfig must be handed out again, so only its key (or token) is kept, sealed.
+      keySealed: m.secret && opts.kind === 'default' ? deps.sealer.seal(m.secret, credentialKeyAad(id)) : null,
       commonName: principal.id, groups: [...principal.groups], notBefore: window.notBefore, notAfter: window.notAfter,
       state: 'active', current: opts.current, issuedAt: now, issuedBy: actor.principal.id, requestId: actor.requestId,
       revokedAt: null, revokedBy: null, revokeReason: null, supersededAt: null,
@@ -65,11 +84,11 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
     await deps.audit.record(tx, actor, cluster.accountId, {
       action: 'IssueKubeconfig', resourceType: 'credential', resourceId: id,
       detail: {
-        cluster: cluster.id, principal: principal.id, kind: opts.kind, serial: cert.serialHex,
-        fingerprintSha256: cert.fingerprintSha256, notAfter: window.notAfter.toISOString(), keySource: credential.keySource,
+        cluster: cluster.id, principal: principal.id, kind: opts.kind, type: credential.type, serial: m.serialHex,
+        fingerprintSha256: m.fingerprintSha256, notAfter: window.notAfter.toISOString(), keySource: credential.keySource,
       },
     });
-    return { credential, keyPem: key?.privateKeyPem ?? null, reused: false };
+    return { credential, keyPem: m.keyPem, token: m.token, reused: false };
   }
 
   return {
@@ -78,8 +97,10 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
       const now = deps.clock.now();
       const current = await tx.credentials.currentDefault(cluster.id, principal.id);
       if (current && current.state === 'active' && !isDueForRenewal(current, now) && current.keySealed) {
-        const keyPem = deps.sealer.open(current.keySealed, credentialKeyAad(current.id)).toString('utf8');
-        return { credential: current, keyPem, reused: true };
+        const secret = deps.sealer.open(current.keySealed, credentialKeyAad(current.id)).toString('utf8');
+        return current.type === 'token'
+          ? { credential: current, keyPem: null, token: secret, reused: true }
+          : { credential: current, keyPem: secret, token: null, reused: true };
       }
       // Renewal: the previous one stops being handed out but stays valid until it expires.
       if (current) await tx.credentials.clearCurrent(current.id);

@@ -71,7 +71,8 @@ export function makeCredentialService(deps: Deps) {
     const user = `${principal.name}@${cluster.name}`;
     const kubeconfig = renderKubeconfig({
       clusterName: cluster.name, server, certificateAuthorityPem: cluster.serverCaPem ?? undefined,
-      userName: user, contextName: user, clientCertificatePem: m.credential.certPem, clientKeyPem: m.keyPem ?? undefined,
+      userName: user, contextName: user,
+      ...(m.token !== null ? { token: m.token } : { clientCertificatePem: m.credential.certPem, clientKeyPem: m.keyPem ?? undefined }),
     });
     return { kubeconfig, certificatePem: m.credential.certPem, credential: credentialView(m.credential, clock.now()), reused: m.reused };
   }

@@ -9,6 +9,8 @@ export type CredentialState = 'active' | 'revoked' | 'superseded';
 export type CredentialStatus = CredentialState | 'expired';
 export type KeyAlgorithm = 'ec-p256' | 'rsa-2048';
 export type Endpoint = 'public' | 'private';
+/** An X.509 client certificate, or a bearer token checked by the TokenReview webhook. */
+export type CredentialType = 'x509' | 'token';
 
 export interface Account {
   id: string;
@@ -69,12 +71,15 @@ export interface Cluster {
   clientCa: ClientCa;
   /** Whether groups starting with `system:` (never `system:masters`) may be put in certificates. */
   allowSystemGroups: boolean;
+  /** What its kubeconfigs carry: certificates (the CA key is with kubecred) or tokens (it is not). */
+  credentialType: CredentialType;
   createdAt: Date;
   deletedAt: Date | null;
 }
 
 export interface Credential {
   id: string;
+  type: CredentialType;
   accountId: string;
   clusterId: string;
   principalId: string;

@@ -79,6 +79,8 @@ export interface Repos {
     getAnyAccount(id: string): Promise<Cluster | undefined>;
   };
   credentials: {
+    /** By ID across accounts: for the TokenReview webhook, whose caller is a cluster. */
+    getAnyAccount(id: string): Promise<Credential | undefined>;
     /** Every credential's index fields, in ID order, a page at a time: for loading the revocation index. */
     scan(afterId: string | null, limit: number): Promise<IndexedCredential[]>;
     /** Revoked and superseded credentials of a cluster, for its CRL. */

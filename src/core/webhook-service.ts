@@ -7,6 +7,8 @@ import { hashSecret, secretsEqual } from './api-credentials.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
 import { KubecredError } from './errors.ts';
+import { TOKEN_KUBECONFIG_PREFIX } from './credential-issuer.ts';
+import { sha256Hex } from '../pki/fingerprint.ts';
 import { findCluster } from './lookup.ts';
 import type { Cluster } from './model.ts';
 import type { Clock, Ids } from './ports.ts';
@@ -16,6 +18,8 @@ import type { Store } from './store-port.ts';
 export const WEBHOOK_TOKEN_PREFIX = 'kcw1';
 export const CREDENTIAL_ID_KEY = 'authentication.kubernetes.io/credential-id';
 const X509_PREFIX = 'X509SHA256=';
+
+export interface TokenUser { username: string; uid: string; groups: string[]; credentialId: string }
 
 export interface AccessQuestion {
   user: string;
@@ -53,6 +57,18 @@ export function makeWebhookService(deps: Deps) {
       const cluster = await store.clusters.getAnyAccount(clusterId);
       if (!cluster) throw refused();
       return cluster;
+    },
+
+    /** TokenReview: the user behind a token kubeconfig of this cluster, or null (revoked, expired, unknown). */
+    async reviewToken(cluster: Cluster, token: string): Promise<TokenUser | null> {
+      const parts = token.split('.');
+      if (parts.length !== 3 || parts[0] !== TOKEN_KUBECONFIG_PREFIX || !/^crd_[a-z0-9]{26}$/.test(parts[1]) || token.length > 200) return null;
+      const cred = await store.credentials.getAnyAccount(parts[1]);
+      // Compare even for an unknown ID, so timing does not tell which IDs exist.
+      const ok = secretsEqual(sha256Hex(Buffer.from(token)), cred?.fingerprintSha256 ?? '0'.repeat(64));
+      if (!cred || !ok || cred.type !== 'token' || cred.clusterId !== cluster.id) return null;
+      if (cred.state !== 'active' || cred.notAfter.getTime() <= clock.now().getTime()) return null;
+      return { username: cred.commonName, uid: cred.principalId, groups: cred.groups, credentialId: `KUBECRED=${cred.id}` };
     },
 
     /** Deny or no opinion; never allow, so RBAC keeps deciding what a valid credential may do. */

@@ -10,22 +10,24 @@ export interface KubeconfigInput {
   certificateAuthorityPem?: string;
   userName: string;
   contextName: string;
-  clientCertificatePem: string;
+  clientCertificatePem?: string;
   clientKeyPem?: string;
+  /** A bearer token instead of a client certificate. */
+  token?: string;
 }
 
 const b64 = (pem: string) => Buffer.from(pem, 'utf8').toString('base64');
 
 export function renderKubeconfig(i: KubeconfigInput): string {
-  for (const field of ['clusterName', 'server', 'userName', 'contextName', 'clientCertificatePem'] as const) {
+  for (const field of ['clusterName', 'server', 'userName', 'contextName', i.token === undefined ? 'clientCertificatePem' : 'token'] as const) {
     if (typeof i[field] !== 'string' || i[field].length === 0) {
       throw new KubecredError('VALIDATION_FAILED', `${field} is required for a kubeconfig`, { details: { field } });
     }
   }
   const cluster: Record<string, string> = { server: i.server };
   if (i.certificateAuthorityPem !== undefined) cluster['certificate-authority-data'] = b64(i.certificateAuthorityPem);
-  const user: Record<string, string> = { 'client-certificate-data': b64(i.clientCertificatePem) };
-  if (i.clientKeyPem !== undefined) user['client-key-data'] = b64(i.clientKeyPem);
+  const user: Record<string, string> = i.token !== undefined ? { token: i.token } : { 'client-certificate-data': b64(i.clientCertificatePem!) };
+  if (i.token === undefined && i.clientKeyPem !== undefined) user['client-key-data'] = b64(i.clientKeyPem);
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',

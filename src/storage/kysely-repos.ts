@@ -130,6 +130,10 @@ export function kyselyRepos(db: Db): Repos {
     },
 
     credentials: {
+      getAnyAccount: async (id) => {
+        const r = await db.selectFrom('credentials').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && credentialFromRow(r);
+      },
       scan: async (afterId, limit) => {
         let q = db.selectFrom('credentials').select(['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after']);
         if (afterId) q = q.where('id', '>', afterId);

@@ -175,6 +175,14 @@ const m003: Migration = {
   },
 };
 
-export const migrations: Record<string, Migration> = { '001_initial': m001, '002_vendor_auth': m002, '003_webhook_tokens': m003 };
+/** Token kubeconfigs, for clusters whose CA key cannot be handed to kubecred. */
+const m004: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('clusters').addColumn('credential_type', 'text', (c) => c.notNull().defaultTo('x509')).execute();
+    await db.schema.alterTable('credentials').addColumn('credential_type', 'text', (c) => c.notNull().defaultTo('x509')).execute();
+  },
+};
+
+export const migrations: Record<string, Migration> = { '001_initial': m001, '002_vendor_auth': m002, '003_webhook_tokens': m003, '004_token_kubeconfigs': m004 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };

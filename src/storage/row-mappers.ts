@@ -51,19 +51,20 @@ export const clusterFromRow = (r: ClustersTable): Cluster => ({
     certPem: r.client_ca_cert_pem, keySealed: r.client_ca_key_sealed,
     algorithm: r.client_ca_algorithm as KeyAlgorithm, source: r.client_ca_source as 'generated' | 'imported',
   },
-  allowSystemGroups: Number(r.allow_system_groups) === 1, createdAt: d(r.created_at), deletedAt: dn(r.deleted_at),
+  allowSystemGroups: Number(r.allow_system_groups) === 1, credentialType: (r.credential_type ?? 'x509') as Cluster['credentialType'],
+  createdAt: d(r.created_at), deletedAt: dn(r.deleted_at),
 });
 export const clusterToRow = (c: Cluster): ClustersTable => ({
   id: c.id, account_id: c.accountId, name: c.name, kind: c.kind, region: c.region,
   public_endpoint: c.publicEndpoint, private_endpoint: c.privateEndpoint, server_ca_pem: c.serverCaPem,
   client_ca_cert_pem: c.clientCa.certPem, client_ca_key_sealed: c.clientCa.keySealed,
   client_ca_algorithm: c.clientCa.algorithm, client_ca_source: c.clientCa.source,
-  allow_system_groups: c.allowSystemGroups ? 1 : 0, created_at: ms(c.createdAt), deleted_at: msn(c.deletedAt),
+  allow_system_groups: c.allowSystemGroups ? 1 : 0, credential_type: c.credentialType, created_at: ms(c.createdAt), deleted_at: msn(c.deletedAt),
   v: CLUSTER_RECORD_VERSION,
 });
 
 export const credentialFromRow = (r: CredentialsTable): Credential => ({
-  id: r.id, accountId: r.account_id, clusterId: r.cluster_id, principalId: r.principal_id,
+  id: r.id, type: (r.credential_type ?? 'x509') as Credential['type'], accountId: r.account_id, clusterId: r.cluster_id, principalId: r.principal_id,
   kind: r.kind as CredentialKind, keySource: r.key_source as 'generated' | 'client', serialHex: r.serial_hex,
   fingerprintSha256: r.fingerprint_sha256, certPem: r.cert_pem, keySealed: r.key_sealed,
   commonName: r.common_name, groups: JSON.parse(r.groups), notBefore: d(r.not_before), notAfter: d(r.not_after),
@@ -72,7 +73,7 @@ export const credentialFromRow = (r: CredentialsTable): Credential => ({
   revokeReason: r.revoke_reason, supersededAt: dn(r.superseded_at),
 });
 export const credentialToRow = (c: Credential): CredentialsTable => ({
-  id: c.id, account_id: c.accountId, cluster_id: c.clusterId, principal_id: c.principalId, kind: c.kind,
+  id: c.id, credential_type: c.type, account_id: c.accountId, cluster_id: c.clusterId, principal_id: c.principalId, kind: c.kind,
   key_source: c.keySource, serial_hex: c.serialHex, fingerprint_sha256: c.fingerprintSha256, cert_pem: c.certPem,
   key_sealed: c.keySealed, common_name: c.commonName, groups: JSON.stringify(c.groups),
   not_before: ms(c.notBefore), not_after: ms(c.notAfter), state: c.state, is_current: c.current ? 1 : 0,

@@ -24,13 +24,13 @@ export interface ClustersTable {
   id: string; account_id: string; name: string; kind: string; region: string;
   public_endpoint: string | null; private_endpoint: string | null; server_ca_pem: string | null;
   client_ca_cert_pem: string; client_ca_key_sealed: string; client_ca_algorithm: string; client_ca_source: string;
-  allow_system_groups: number; created_at: number; deleted_at: number | null;
+  allow_system_groups: number; credential_type: string; created_at: number; deleted_at: number | null;
   /** Record schema version; rows are upgraded when read. */
   v: number;
 }
 
 export interface CredentialsTable {
-  id: string; account_id: string; cluster_id: string; principal_id: string; kind: string; key_source: string;
+  id: string; account_id: string; cluster_id: string; principal_id: string; kind: string; key_source: string; credential_type: string;
   serial_hex: string; fingerprint_sha256: string; cert_pem: string; key_sealed: string | null;
   common_name: string; groups: string; not_before: number; not_after: number; state: string;
   is_current: number; issued_at: number; issued_by: string; request_id: string;

@@ -18,7 +18,8 @@ const durationMs = (d: string) => {
 
 export interface AuthorizingFront { url: string; caPem: string; webhookCalls: number; configure(configDir: string): void; close(): Promise<void> }
 
-interface Loaded { wh: any; cluster: any; user: any; webhookCa?: string; ttl: number }
+interface Authn { server: string; token: string; ca?: string; ttl: number }
+interface Loaded { wh: any; cluster: any; user: any; webhookCa?: string; ttl: number; authn: Authn | null }
 
 function loadConfig(configDir: string): Loaded & { clientCa: string } {
   const authz = YAML.parse(fs.readFileSync(path.join(configDir, 'authorization-config.yaml'), 'utf8'));
@@ -31,7 +32,19 @@ function loadConfig(configDir: string): Loaded & { clientCa: string } {
   const webhookCa = cluster['certificate-authority-data'] ? Buffer.from(cluster['certificate-authority-data'], 'base64').toString() : undefined;
   const ttl = durationMs(wh.unauthorizedTTL);
   const clientCa = fs.readFileSync(path.join(configDir, 'client-ca.crt'), 'utf8');
-  return { wh, cluster, user, webhookCa, ttl, clientCa };
+  // Token clusters: the TokenReview webhook, with the cache TTL from the flags file, as kube-apiserver would.
+  let authn: Authn | null = null;
+  const flags = fs.readFileSync(path.join(configDir, 'kube-apiserver-flags.txt'), 'utf8');
+  const authnFile = /--authentication-token-webhook-config-file=(\S+)/.exec(flags)?.[1];
+  if (authnFile) {
+    const akc = YAML.parse(fs.readFileSync(path.join(configDir, path.basename(authnFile)), 'utf8'));
+    const ca = akc.clusters[0].cluster['certificate-authority-data'];
+    authn = {
+      server: akc.clusters[0].cluster.server, token: akc.users[0].user.token, ca: ca ? Buffer.from(ca, 'base64').toString() : undefined,
+      ttl: durationMs(/--authentication-token-webhook-cache-ttl=(\S+)/.exec(flags)![1]),
+    };
+  }
+  return { wh, cluster, user, webhookCa, ttl, clientCa, authn };
 }
 
 /** Listens at once (so the cluster can be registered with its URL); configure() loads the files later. */
@@ -57,12 +70,32 @@ export async function startAuthorizingFront(): Promise<AuthorizingFront> {
     return verdict;
   }
 
+  const tokenCache = new Map<string, { until: number; user: { username: string; groups: string[]; extra: Record<string, string[]> } | null }>();
+  async function tokenReview(token: string) {
+    const authn = cfg!.authn!;
+    const hit = tokenCache.get(token);
+    if (hit && hit.until > Date.now()) return hit.user;
+    const body = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: ['https://kubernetes.default.svc'] } });
+    const res = await fetchJson(authn.server, body, authn.token, authn.ca, 3000);
+    if (res.status !== 200) throw new Error(`token webhook answered ${res.status}`);
+    const st = res.json.status;
+    const user = st?.authenticated ? st.user : null;
+    tokenCache.set(token, { until: Date.now() + authn.ttl, user });
+    return user;
+  }
+
   const server = https.createServer({ cert: certPem, key: keyPem, requestCert: true, rejectUnauthorized: false }, async (req, res) => {
     const sock = req.socket as tls.TLSSocket;
     const send = (code: number, obj: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(obj));
     };
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer && cfg?.authn) {
+      const u = await tokenReview(bearer).catch(() => null);
+      if (!u) return send(401, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+      return send(200, { user: { name: u.username, groups: u.groups, extra: u.extra } });
+    }
     if (!sock.authorized) return send(401, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
     const peer = sock.getPeerCertificate();
     const o = peer.subject.O;

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authority } from '../../core/authority.ts';
 import { invalid } from '../../core/errors.ts';
-import type { AccessQuestion } from '../../core/webhook-service.ts';
+import { CREDENTIAL_ID_KEY, type AccessQuestion } from '../../core/webhook-service.ts';
 
 const SAR_VERSIONS = new Set(['authorization.k8s.io/v1', 'authorization.k8s.io/v1beta1']);
 /** Review bodies are small; selectors and extra can grow them, but never to this. */
@@ -35,6 +35,19 @@ export function parseSubjectAccessReview(body: unknown): { apiVersion: string; q
   return { apiVersion: b.apiVersion, question: { user: spec.user, groups, extra: extra as Record<string, string[]> } };
 }
 
+const TOKEN_REVIEW_VERSIONS = new Set(['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1']);
+
+export function parseTokenReview(body: unknown): { apiVersion: string; token: string; audiences?: string[] } {
+  const b = body as { apiVersion?: unknown; kind?: unknown; spec?: { token?: unknown; audiences?: unknown } } | null;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw invalid('the body must be a TokenReview object');
+  if (b.kind !== 'TokenReview' || typeof b.apiVersion !== 'string' || !TOKEN_REVIEW_VERSIONS.has(b.apiVersion)) {
+    throw invalid('expected kind TokenReview with apiVersion authentication.k8s.io/v1 or v1beta1');
+  }
+  if (!b.spec || typeof b.spec.token !== 'string') throw invalid('spec.token must be a string');
+  if (b.spec.audiences !== undefined && !isStringList(b.spec.audiences)) throw invalid('spec.audiences must be a list of strings');
+  return { apiVersion: b.apiVersion, token: b.spec.token, audiences: b.spec.audiences as string[] | undefined };
+}
+
 export async function kubePlugin(app: FastifyInstance, deps: { authority: Authority }): Promise<void> {
   const { authority } = deps;
 
@@ -49,6 +62,26 @@ export async function kubePlugin(app: FastifyInstance, deps: { authority: Author
     return {
       apiVersion, kind: 'SubjectAccessReview',
       status: verdict.deny ? { allowed: false, denied: true, reason: verdict.reason } : { allowed: false },
+    };
+  });
+
+  app.post('/kube/clusters/:id/authenticate', {
+    bodyLimit: REVIEW_BODY_LIMIT,
+    schema: { tags: ['kubernetes'], summary: 'TokenReview webhook: authenticates active token kubeconfigs of the cluster' },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const cluster = await authority.webhooks.authenticateCaller(id, bearer(req));
+    const { apiVersion, token, audiences } = parseTokenReview(req.body);
+    const user = await authority.webhooks.reviewToken(cluster, token);
+    if (!user) return { apiVersion, kind: 'TokenReview', status: { authenticated: false } };
+    return {
+      apiVersion, kind: 'TokenReview',
+      status: {
+        authenticated: true,
+        user: { username: user.username, uid: user.uid, groups: user.groups, extra: { [CREDENTIAL_ID_KEY]: [user.credentialId] } },
+        // kubecred's tokens are not bound to an audience: echo the requested ones, which kube-apiserver checks.
+        ...(audiences ? { audiences } : {}),
+      },
     };
   });
 

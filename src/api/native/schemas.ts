@@ -32,7 +32,8 @@ export const Cluster = Type.Object({
   id: Type.String(), name: Type.String(), kind: Type.Union([Type.Literal('kubernetes'), Type.Literal('service-mesh')]),
   region: Type.String(), publicEndpoint: Nullable(Type.String()), privateEndpoint: Nullable(Type.String()),
   serverCaPem: Nullable(Type.String()), clientCaPem: Type.String({ description: 'Append to kube-apiserver --client-ca-file' }),
-  clientCaAlgorithm: Type.String(), clientCaSource: Type.String(), allowSystemGroups: Type.Boolean(), createdAt: Time,
+  clientCaAlgorithm: Type.String(), clientCaSource: Type.String(), allowSystemGroups: Type.Boolean(),
+  credentialType: Type.Union([Type.Literal('x509'), Type.Literal('token')], { description: 'What its kubeconfigs carry' }), createdAt: Time,
 }, { $id: 'Cluster' });
 
 export const CreateClusterBody = Type.Object({
@@ -46,6 +47,7 @@ export const CreateClusterBody = Type.Object({
   clientCaCertPem: Type.Optional(Type.String({ maxLength: 65536, description: 'Import a client CA: its certificate' })),
   clientCaKeyPem: Type.Optional(Type.String({ maxLength: 65536, description: 'Import a client CA: its private key' })),
   allowSystemGroups: Type.Optional(Type.Boolean()),
+  credentialType: Type.Optional(Type.Union([Type.Literal('x509'), Type.Literal('token')], { description: 'token: kubeconfigs carry bearer tokens checked by the TokenReview webhook (when the CA key cannot be handed to kubecred)' })),
 }, { additionalProperties: false });
 
 export const Principal = Type.Object({
@@ -76,7 +78,7 @@ export const NewAccessKey = Type.Object({
 });
 
 export const Credential = Type.Object({
-  id: Type.String(), clusterId: Type.String(), principalId: Type.String(),
+  id: Type.String(), type: Type.Union([Type.Literal('x509'), Type.Literal('token')]), clusterId: Type.String(), principalId: Type.String(),
   kind: Type.Union([Type.Literal('default'), Type.Literal('temporary'), Type.Literal('csr')]),
   keySource: Type.Union([Type.Literal('generated'), Type.Literal('client')]),
   serial: Type.String(), fingerprintSha256: Type.String({ description: 'Kubernetes 1.32+ credential ID: X509SHA256=<this>' }),
