@@ -12,6 +12,7 @@ import { $OpenApiUtil } from '@alicloud/openapi-core';
 import OpenApiClientModule, * as OpenApiClient from '@alicloud/openapi-client';
 import { cliJson } from './support/cli.ts';
 import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { rejectionOf } from './support/rejection.ts';
 
 const CsClient = ((CsModule as any).default ?? CsModule) as unknown as typeof CsModule.default;
 const LegacyClient = ((OpenApiClientModule as any).default ?? OpenApiClientModule) as unknown as typeof OpenApiClientModule.default;
@@ -66,14 +67,7 @@ const serverOf = async (config: string) => {
 const cnOf = (c: crypto.X509Certificate) => /CN=([^\n,]+)/.exec(c.subject)?.[1];
 const notAfterMs = (c: crypto.X509Certificate) => new Date(c.validTo).getTime();
 
-async function sdkError(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  assert.fail('expected the SDK to throw');
-}
+const sdkError = (p: Promise<unknown>) => rejectionOf(p);
 
 before(async () => {
   srv = await startServerProcess();

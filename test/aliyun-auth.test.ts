@@ -11,6 +11,7 @@ import * as $dara from '@darabonba/typescript';
 import { cliJson } from './support/cli.ts';
 import { rawRequest } from './support/http.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { rejectionOf } from './support/rejection.ts';
 
 const CsClient = ((CsModule as any).default ?? CsModule) as unknown as typeof CsModule.default;
 
@@ -26,14 +27,7 @@ const client = (key = { id: srv.accessKeyId, secret: srv.accessKeySecret }) => n
 const describe = (headers: Record<string, string> = {}, c = client()) =>
   c.describeClusterUserKubeconfigWithOptions(prod.id, new Cs.DescribeClusterUserKubeconfigRequest({ temporaryDurationMinutes: 15 }), headers, new $dara.RuntimeOptions({}));
 
-async function sdkError(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  assert.fail('expected the SDK to throw');
-}
+const sdkError = (p: Promise<unknown>) => rejectionOf(p);
 
 function assertVendorError(e: any, code: string, status: number, message: RegExp) {
   assert.equal(e.code, code);

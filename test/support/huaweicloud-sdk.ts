@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import { tempDir } from './server-process.ts';
+import { rejectionOf } from './rejection.ts';
 
 // Must run before the SDK is imported: it reads HOME when it first loads.
 process.env.HOME = tempDir('kubecred-hwsdk-home-');
@@ -41,14 +42,7 @@ export function revokeCert(client: any, clusterId: string, body: Record<string, 
 }
 
 /** The SDK's thrown error, or a failure when the call succeeded. */
-export async function sdkError(p: Promise<unknown>): Promise<{ httpStatusCode: number; errorCode: string; errorMsg: string; requestId: string }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as any;
-  }
-  throw new Error('expected the SDK call to fail');
-}
+export const sdkError = (p: Promise<unknown>) => rejectionOf<{ httpStatusCode: number; errorCode: string; errorMsg: string; requestId: string }>(p);
 
 export const PROJECT_ID = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 
