@@ -113,6 +113,14 @@ export async function startAuthorizingFront(): Promise<AuthorizingFront> {
       res.writeHead(500, { 'content-type': 'text/plain' });
       return res.end(`Internal Server Error: "${req.url}": ${(e as Error).message}`);
     }
+    const url = (req.url ?? '').split('?')[0];
+    // Just enough of the API for `kubectl get pods`: discovery, then a pod list naming the caller.
+    if (url === '/api') return send(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] });
+    if (url === '/apis') return send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+    if (url === '/api/v1') return send(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list'], shortNames: ['po'] }] });
+    if (/^\/api\/v1\/namespaces\/[^/]+\/pods$/.test(url)) {
+      return send(200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [{ kind: 'Pod', apiVersion: 'v1', metadata: { name: `pod-of-${name}`, namespace: 'default', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { containers: [{ name: 'c', image: 'x' }] }, status: { phase: 'Running' } }] });
+    }
     send(200, { user: { name, groups } });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
