@@ -1,0 +1,158 @@
+// Child processes for the bench: CPU pinning with taskset, server CPU time from /proc/<pid>/stat,
+// free ports, and starting `kubecred serve` on 127.0.0.1 with a fresh data directory.
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'kubecred.js');
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const TASKSET = has('taskset') && os.cpus().length >= 2;
+export const SERVER_CPU = '0';
+export const LOAD_CPU = '1';
+export const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** Pins this process (every thread) to the load generator's CPU. */
+export function pinSelf(): string {
+  if (!TASKSET) return 'not pinned (taskset missing or fewer than 2 CPUs)';
+  execFileSync('taskset', ['-a', '-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+  return `servers on CPU ${SERVER_CPU}, load generator on CPU ${LOAD_CPU} (taskset)`;
+}
+
+/** Spawns a command pinned to the server CPU; taskset execs, so the pid is the command's own. */
+export function spawnPinned(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
+  const [file, argv] = TASKSET ? ['taskset', ['-c', SERVER_CPU, cmd, ...args]] : [cmd, args];
+  return spawn(file, argv, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** utime+stime of a process (all threads), in microseconds. */
+export function cpuMicros(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime field 15.
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1e6) / CLK_TCK;
+}
+
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface Child {
+  pid: number;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function wrap(child: ChildProcess): Child {
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return {
+    pid: child.pid!,
+    child,
+    output: () => out,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** Waits until `pattern` appears in the child's output; returns the match. */
+export function waitFor(c: Child, pattern: RegExp, ms = 30_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const m = pattern.exec(c.output());
+      if (m) {
+        clearInterval(iv);
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    const iv = setInterval(check, 20);
+    const timer = setTimeout(() => {
+      clearInterval(iv);
+      reject(new Error(`timed out waiting for ${pattern}:\n${c.output().slice(-2000)}`));
+    }, ms);
+    c.child.once('exit', (code) => {
+      clearInterval(iv);
+      clearTimeout(timer);
+      reject(new Error(`process exited with ${code} before ${pattern}:\n${c.output().slice(-2000)}`));
+    });
+    check();
+  });
+}
+
+export interface Kubecred extends Child {
+  url: string;
+  dataDir: string;
+  caPem: string;
+  rootToken: string;
+  rootPrincipalId: string;
+  startMs: number;
+}
+
+export async function startKubecred(): Promise<Kubecred> {
+  const dataDir = tempDir('kubecred-bench-');
+  const t0 = process.hrtime.bigint();
+  const c = wrap(spawnPinned(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0'], {
+    env: { ...process.env, KUBECRED_MASTER_KEY: undefined },
+  }));
+  const m = await waitFor(c, /serving on (\S+)/);
+  const startMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(c.output())?.[1] ?? '';
+  return {
+    ...c,
+    url: m[1]!,
+    dataDir,
+    caPem: fs.readFileSync(path.join(dataDir, 'tls', 'server.crt'), 'utf8'),
+    rootToken: field('root token'),
+    rootPrincipalId: field('root principal'),
+    startMs,
+  };
+}
