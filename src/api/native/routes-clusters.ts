@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
-import { Cluster, CreateClusterBody, errorResponses, IdParam, pageOf, PageQuery, pageRequest } from './schemas.ts';
+import { CreateClusterBody, errorResponses, IdParam, pageOf, PageQuery, pageRequest } from './schemas.ts';
 
 export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => async (app) => {
   const { authority, metrics } = deps;
@@ -47,6 +47,4 @@ export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => as
   app.post('/clusters/:id/webhook-tokens', {
     schema: { tags, summary: "A token for the cluster's kube-apiserver to present to kubecred's webhooks (shown once)", params: IdParam, response: { 201: Type.Object({ clusterId: Type.String(), token: Type.String() }), ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(await authority.webhooks.createToken(actorOf(req), req.params.id)));
-
-  void Cluster;
 };
