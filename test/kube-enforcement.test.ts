@@ -240,3 +240,30 @@ test('a token kubeconfig works through the TokenReview webhook and gets 401 afte
     await tokFront.close();
   }
 });
+
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+test('an expired temporary kubeconfig is refused by the API server', async (t) => {
+  if (!fs.existsSync(LIBFAKETIME)) return t.skip('libfaketime is not installed (apt-get install faketime); .ci/run installs it');
+  // A kubecred whose clock runs a day behind issues a 15-minute kubeconfig that, in real time, expired
+  // long ago: exactly what a user holds once a temporary kubeconfig has run out.
+  const past = await startServerProcess({ env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: '-1d', FAKETIME_DONT_FAKE_MONOTONIC: '1' } });
+  const pastFront = await startAuthorizingFront();
+  try {
+    const dir = path.join(work, 'expired-kube-config');
+    fs.writeFileSync(path.join(work, 'past-front-ca.pem'), pastFront.caPem);
+    await cliJson(past, past.rootToken, ['cluster', 'create', 'past', '--public-endpoint', pastFront.url, '--server-ca', path.join(work, 'past-front-ca.pem')]);
+    assert.equal((await cli(past, past.rootToken, ['cluster', 'kube-config', 'past', '--out', dir])).code, 0);
+    pastFront.configure(dir);
+    const file = path.join(work, 'expired.kubeconfig');
+    assert.equal((await cli(past, past.rootToken, ['kubeconfig', 'get', '--cluster', 'past', '--temporary', '15', '-o', file])).code, 0);
+    const cert = new (await import('node:crypto')).X509Certificate(Buffer.from(YAML.parse(fs.readFileSync(file, 'utf8')).users[0].user['client-certificate-data'], 'base64'));
+    assert.ok(new Date(cert.validTo).getTime() < Date.now(), 'the certificate has expired in real time');
+    const r = await kubectl('--kubeconfig', file, 'get', 'pods');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /must be logged in|Unauthorized/, 'kube-apiserver answers 401 to an expired client certificate');
+  } finally {
+    await pastFront.close();
+    await past.stop();
+  }
+});
