@@ -12,7 +12,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 if (!fs.existsSync(LIBFAKETIME) && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
   process.stdout.write('installing faketime for the expired-certificate test (apt-get)...\n');
-  const r = spawnSync('sh', ['-c', 'timeout 180 apt-get update -qq && timeout 180 apt-get install -y -qq faketime'], { stdio: 'ignore' });
+  const r = spawnSync('sh', ['-c', 'timeout 90 apt-get update -qq && timeout 90 apt-get install -y -qq faketime'], { stdio: 'ignore' });
   if (r.status !== 0) process.stdout.write('could not install faketime; that test will be skipped\n');
 }
 const found = [];
