@@ -9,6 +9,12 @@ import type {
 /** A vendor's name for an account, e.g. a Huawei Cloud project ID, with its region. */
 export interface VendorProject { vendor: string; projectId: string; accountId: string; region: string; createdAt: Date }
 
+/** A web console sign-in: the cookie carries `id` and a secret (stored hashed); it acts as the API token it was opened with. */
+export interface ConsoleSession {
+  id: string; secretHash: string; accountId: string; principalId: string; tokenId: string; csrfHash: string;
+  createdAt: Date; expiresAt: Date; revokedAt: Date | null;
+}
+
 export interface WebhookToken { id: string; clusterId: string; secretHash: string; createdAt: Date; revokedAt: Date | null }
 
 /** The few fields enforcement needs about a credential. */
@@ -114,6 +120,13 @@ export interface Repos {
     get(id: string): Promise<WebhookToken | undefined>;
     revokeForCluster(clusterId: string, at: Date): Promise<number>;
   };
+  consoleSessions: {
+    insert(s: ConsoleSession): Promise<void>;
+    get(id: string): Promise<ConsoleSession | undefined>;
+    revoke(id: string, at: Date): Promise<boolean>;
+    /** Forgets sessions that expired before `now`; returns how many. */
+    prune(now: Date): Promise<number>;
+  };
   nonces: {
     /** Records a signature nonce until `expiresAt`; false when it was already seen (a replay). Survives restarts. */
     claim(key: string, expiresAt: Date, now: Date): Promise<boolean>;
@@ -138,4 +151,6 @@ export interface Store extends Repos {
   ping(): Promise<void>;
   close(): Promise<void>;
   readonly dialect: 'sqlite' | 'postgres';
+  /** Which schema migrations this database carries, and which were applied when it was opened. */
+  readonly migrations: { applied: string[]; current: string[] };
 }

@@ -255,6 +255,24 @@ export function kyselyRepos(db: Db): Repos {
       revokeForCluster: async (clusterId, at) => Number((await db.updateTable('webhook_tokens').set({ revoked_at: at.getTime() }).where('cluster_id', '=', clusterId).where('revoked_at', 'is', null).executeTakeFirst()).numUpdatedRows),
     },
 
+    consoleSessions: {
+      insert: async (x) => {
+        await db.insertInto('console_sessions').values({
+          id: x.id, secret_hash: x.secretHash, account_id: x.accountId, principal_id: x.principalId, token_id: x.tokenId,
+          csrf_hash: x.csrfHash, created_at: x.createdAt.getTime(), expires_at: x.expiresAt.getTime(), revoked_at: null,
+        }).execute();
+      },
+      get: async (id) => {
+        const r = await db.selectFrom('console_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && {
+          id: r.id, secretHash: r.secret_hash, accountId: r.account_id, principalId: r.principal_id, tokenId: r.token_id, csrfHash: r.csrf_hash,
+          createdAt: new Date(Number(r.created_at)), expiresAt: new Date(Number(r.expires_at)), revokedAt: r.revoked_at === null ? null : new Date(Number(r.revoked_at)),
+        };
+      },
+      revoke: async (id, at) => Number((await db.updateTable('console_sessions').set({ revoked_at: at.getTime() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()).numUpdatedRows) > 0,
+      prune: async (now) => Number((await db.deleteFrom('console_sessions').where('expires_at', '<=', now.getTime()).executeTakeFirst()).numDeletedRows),
+    },
+
     nonces: {
       claim: async (key, expiresAt, now) => {
         // A nonce whose window has passed may be reused; delete it first so the insert decides.

@@ -1,9 +1,12 @@
 // Schema migrations, written once with Kysely's schema builder so every SQL backend gets the same tables.
-// Never edit a migration that has shipped: add a new one.
+// Never edit a migration that has shipped: add a new one. The one dialect difference (the audit
+// sequence column) is spelled per dialect; test/storage-schema.test.ts fails if the schemas drift.
 
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
-const m001: Migration = {
+export type SqlDialect = 'sqlite' | 'postgres';
+
+const m001 = (dialect: SqlDialect): Migration => ({
   async up(db: Kysely<any>) {
     await db.schema.createTable('accounts')
       .addColumn('id', 'text', (c) => c.primaryKey())
@@ -125,7 +128,7 @@ const m001: Migration = {
       .execute();
 
     await db.schema.createTable('audit_events')
-      .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('seq', dialect === 'postgres' ? 'bigint' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement()))
       .addColumn('id', 'text', (c) => c.notNull().unique())
       .addColumn('account_id', 'text', (c) => c.notNull())
       .addColumn('at', 'bigint', (c) => c.notNull())
@@ -140,7 +143,7 @@ const m001: Migration = {
       .execute();
     await db.schema.createIndex('audit_by_account').on('audit_events').columns(['account_id', 'seq']).execute();
   },
-};
+});
 
 /** Replay protection for signed vendor requests, and the vendor project IDs that name accounts. */
 const m002: Migration = {
@@ -183,6 +186,29 @@ const m004: Migration = {
   },
 };
 
-export const migrations: Record<string, Migration> = { '001_initial': m001, '002_vendor_auth': m002, '003_webhook_tokens': m003, '004_token_kubeconfigs': m004 };
+/** Browser sessions of the web console: a cookie names a row; the row names the API token it was opened with. */
+const m005: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('console_sessions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('secret_hash', 'text', (c) => c.notNull())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+      .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+      .addColumn('token_id', 'text', (c) => c.notNull().references('api_tokens.id'))
+      .addColumn('csrf_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('console_sessions_expiry').on('console_sessions').column('expires_at').execute();
+  },
+};
 
-export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };
+export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
+  return {
+    '001_initial': m001(dialect), '002_vendor_auth': m002, '003_webhook_tokens': m003, '004_token_kubeconfigs': m004,
+    '005_console_sessions': m005,
+  };
+}
+
+export const migrationProvider = (dialect: SqlDialect): MigrationProvider => ({ getMigrations: async () => migrationsFor(dialect) });

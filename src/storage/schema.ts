@@ -60,7 +60,13 @@ export interface VendorProjectsTable { vendor: string; project_id: string; accou
 
 export interface WebhookTokensTable { id: string; cluster_id: string; secret_hash: string; created_at: number; revoked_at: number | null }
 
+export interface ConsoleSessionsTable {
+  id: string; secret_hash: string; account_id: string; principal_id: string; token_id: string; csrf_hash: string;
+  created_at: number; expires_at: number; revoked_at: number | null;
+}
+
 export interface Database {
+  console_sessions: ConsoleSessionsTable;
   webhook_tokens: WebhookTokensTable;
   signature_nonces: SignatureNoncesTable;
   vendor_projects: VendorProjectsTable;

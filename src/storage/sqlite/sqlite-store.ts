@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Repos, Store } from '../../core/store-port.ts';
-import { migrationProvider } from '../migrations.ts';
+import { migrateToLatest, type MigrationReport } from '../migrate.ts';
 import type { Database } from '../schema.ts';
 import { kyselyRepos } from '../kysely-repos.ts';
 
@@ -28,24 +28,16 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<Store> {
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
-  await migrate(db);
-  return sqliteStore(db);
+  const migrations = await migrateToLatest(db, 'sqlite');
+  return sqliteStore(db, migrations);
 }
 
-async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed`, { cause: error });
-  }
-}
-
-function sqliteStore(db: Kysely<Database>): Store {
+function sqliteStore(db: Kysely<Database>, migrations: MigrationReport): Store {
   const repos: Repos = kyselyRepos(db);
   return {
     ...repos,
     dialect: 'sqlite',
+    migrations,
     transaction: (fn) => db.transaction().execute((trx) => fn(kyselyRepos(trx))),
     ping: async () => {
       await sql`select 1`.execute(db);
