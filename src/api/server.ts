@@ -10,7 +10,7 @@ import { huaweicloudCcePlugin } from './huaweicloud/cce-plugin.ts';
 import { nativePlugin } from './native/native-plugin.ts';
 import { nativeErrorHandler } from './native/native-errors.ts';
 import { sharedSchemas } from './native/schemas.ts';
-import { opsRoutes } from './ops-routes.ts';
+import { opsRoutes, type ReadinessCheck } from './ops-routes.ts';
 import { kubePlugin } from './kube/kube-plugin.ts';
 import { newRequestId, registerRequestContext } from './request-context.ts';
 
@@ -22,6 +22,8 @@ export interface AppOptions {
   https?: { cert: string; key: string } | null;
   trustProxy?: boolean;
   version: string;
+  /** Conditions besides the store answering that /readyz reports (e.g. the replicas' change feed). */
+  readiness?: ReadinessCheck[];
 }
 
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
@@ -63,7 +65,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json`, requestId: req.id });
   });
 
-  await app.register(opsRoutes, { store: opts.authority.store, metrics });
+  await app.register(opsRoutes, { store: opts.authority.store, metrics, checks: opts.readiness ?? [] });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(nativePlugin, { prefix: '/v1', authority: opts.authority, metrics });
   await app.register(huaweicloudCcePlugin, { prefix: '/api/v3', authority: opts.authority, metrics });

@@ -1,6 +1,8 @@
 // What `kubecred` exit codes mean, one place. Scripts can branch on them.
 
 import { ApiError, ConnectionError } from '../client/native-client.ts';
+import { ConfigError } from '../config/server-config.ts';
+import { KubecredError } from '../core/errors.ts';
 
 export const Exit = {
   OK: 0,
@@ -23,7 +25,8 @@ export function exitCodeFor(e: unknown): number {
     if (e.status >= 500) return Exit.SERVER;
     if (e.status >= 400) return Exit.INVALID;
   }
-  if (e instanceof UsageError) return Exit.USAGE;
+  if (e instanceof UsageError || e instanceof ConfigError) return Exit.USAGE;
+  if (e instanceof KubecredError && e.code === 'UNAVAILABLE') return Exit.UNREACHABLE;
   return Exit.ERROR;
 }
 

@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadServerConfig } from '../config/server-config.ts';
 import { configPath, writeFileConfig, type GlobalFlags } from './client-config.ts';
+import { registerDatabaseCommands } from './commands-database.ts';
 import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
 import { registerProjectCommands } from './commands-projects.ts';
 import { registerResourceCommands } from './commands-resources.ts';
@@ -11,6 +12,7 @@ import { Exit } from './exit-codes.ts';
 import { parseFormat, print } from './output.ts';
 import { reportError } from './run-action.ts';
 import { createAccountInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
+import { serverOptions } from './server-options.ts';
 import { VERSION } from './version.ts';
 
 const program = new Command('kubecred')
@@ -26,17 +28,6 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 not authenticated or not allowe
 5 conflict, 6 input refused by the server, 7 server unreachable, 8 server error.`)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
-
-const serverOptions = (c: Command) => c
-  .option('--data-dir <dir>', 'data directory (env KUBECRED_DATA_DIR; default ~/.kubecred)')
-  .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--port <port>', 'port to listen on (0: any free port)', '7443')
-  .option('--tls-cert <file>', 'TLS certificate (PEM); default: a self-signed one in <data-dir>/tls')
-  .option('--tls-key <file>', 'TLS private key (PEM)')
-  .option('--no-tls', 'serve plain HTTP (loopback addresses only)')
-  .option('--insecure-http', 'serve plain HTTP on any address (behind a TLS proxy)')
-  .option('--trust-proxy', 'take the client address from X-Forwarded-For')
-  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info');
 
 serverOptions(program.command('serve').description('start the server; initializes the data directory on first start'))
   .action(async (o) => {
@@ -111,6 +102,7 @@ program.command('login').description('save the server address, token and CA for 
 registerResourceCommands(program);
 registerKubeconfigCommands(program);
 registerProjectCommands(program);
+registerDatabaseCommands(program);
 
 try {
   await program.parseAsync(process.argv);

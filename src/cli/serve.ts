@@ -16,7 +16,8 @@ import { ensureDataDir, loadOrCreateMasterKey, writeSecretFile } from '../config
 import type { ServerConfig } from '../config/server-config.ts';
 import { createSelfSignedServerCert } from '../pki/ca.ts';
 import { aesGcmSealer } from '../pki/sealer.ts';
-import { openSqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import { checkMasterKey } from '../core/master-key-check.ts';
+import { openStore } from '../storage/open-store.ts';
 import { VERSION } from './version.ts';
 
 export interface Prepared {
@@ -26,13 +27,19 @@ export interface Prepared {
 }
 
 /** Creates what is missing in the data directory and opens the store; safe to run again. */
-export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock): Promise<Prepared> {
+export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean } = {}): Promise<Prepared> {
   ensureDataDir(config.dataDir);
   const sealer = aesGcmSealer(loadOrCreateMasterKey(config.dataDir, config.masterKeyBase64));
-  const store = await openSqliteStore({ file: config.databaseFile });
-  const ids = randomIds();
-  const bootstrap = await bootstrapIfEmpty({ store, ids, clock, sealer, audit: makeAuditWriter({ ids, clock }) });
-  return { store, sealer, bootstrap };
+  const store = await openStore(config, opts);
+  try {
+    await checkMasterKey(store, sealer, clock);
+    const ids = randomIds();
+    const bootstrap = await bootstrapIfEmpty({ store, ids, clock, sealer, audit: makeAuditWriter({ ids, clock }) });
+    return { store, sealer, bootstrap };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
 }
 
 export async function createAccountInDataDir(config: ServerConfig, name: string): Promise<BootstrapResult> {
@@ -87,22 +94,29 @@ export interface RunningServer {
 
 export async function startServer(config: ServerConfig, opts: { clock?: Clock; onBootstrap?: (b: BootstrapResult) => void; logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
-  const { store, sealer, bootstrap } = await prepareDataDir(config, clock);
+  const { store, sealer, bootstrap } = await prepareDataDir(config, clock, { listen: true });
   if (bootstrap) opts.onBootstrap?.(bootstrap);
   const tls = tlsMaterial(config, clock);
   const authority = makeAuthority({ store, clock, ids: randomIds(), sealer });
   // Enforcement must know every revocation before the first review arrives (the CVE-2022-41316 lesson).
+  const loadedAt = clock.now();
   await authority.loadIndex();
   const logger = config.logLevel === 'silent' ? false : pino({
     level: config.logLevel,
     // Belt and braces: nothing below should ever hold these, but if it does it is cut out.
     redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.accessKeySecret', '*.kubeconfig', '*.keyPem'], censor: '[redacted]' },
   }, opts.logStream ?? process.stdout);
+  // Replicas: other servers' revocations reach this one's index through the database's change feed.
+  const sync = await authority.followOtherServers(loadedAt, (e) => (logger || undefined)?.warn({ err: { message: String((e as Error)?.message).slice(0, 200) } }, 'revocation index catch-up failed; retrying'));
   const { app } = await buildApp({
+    readiness: sync ? [{ name: 'changeFeed', ready: () => sync.healthy() }] : [],
     authority, logger: logger as never, bodyLimitBytes: config.bodyLimitBytes, https: tls ? { cert: tls.cert, key: tls.key } : null,
     trustProxy: config.trustProxy, version: VERSION,
   });
-  app.addHook('onClose', async () => store.close());
+  app.addHook('onClose', async () => {
+    await sync?.stop();
+    await store.close();
+  });
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;

@@ -7,7 +7,10 @@ import net from 'node:net';
 
 export interface ServerConfig {
   dataDir: string;
+  /** The embedded SQLite file, used when no databaseUrl is given. */
   databaseFile: string;
+  /** postgres://… : several replicas share this database. */
+  databaseUrl: string | null;
   host: string;
   port: number;
   tls: { mode: 'self-signed' } | { mode: 'files'; certFile: string; keyFile: string } | { mode: 'off' };
@@ -21,6 +24,7 @@ export interface ServerConfig {
 
 export interface ServeFlags {
   dataDir?: string;
+  database?: string;
   host?: string;
   port?: string | number;
   tlsCert?: string;
@@ -48,6 +52,17 @@ export function isLoopback(host: string): boolean {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Where the data lives, for commands that touch only the database (migrate, backup): no master key needed. */
+export function loadStorageLocation(flags: Pick<ServeFlags, 'dataDir' | 'database'>, env: NodeJS.ProcessEnv = process.env) {
+  const dataDir = path.resolve(flags.dataDir ?? defaultDataDir(env));
+  const databaseUrl = flags.database ?? env.KUBECRED_DATABASE_URL ?? null;
+  if (databaseUrl !== null && !DATABASE_URL.test(databaseUrl)) throw new ConfigError(DATABASE_URL_HINT);
+  return { dataDir, databaseFile: path.join(dataDir, 'kubecred.db'), databaseUrl };
+}
+
+const DATABASE_URL = /^postgres(ql)?:\/\//;
+const DATABASE_URL_HINT = '--database must be a postgres:// URL (leave it out to use the embedded SQLite database in the data directory)';
+
 export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Readonly<ServerConfig> {
   const dataDir = path.resolve(flags.dataDir ?? defaultDataDir(env));
   const host = flags.host ?? env.KUBECRED_HOST ?? '127.0.0.1';
@@ -69,7 +84,11 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     throw new ConfigError(`refusing to serve plain HTTP on ${host}: kubeconfigs and tokens would cross the network in clear. Use TLS (the default), or pass --insecure-http if a TLS proxy sits in front`);
   }
 
+  const { databaseUrl } = loadStorageLocation(flags, env);
   const masterKeyBase64 = env.KUBECRED_MASTER_KEY ?? null;
+  if (databaseUrl !== null && masterKeyBase64 === null) {
+    throw new ConfigError('with --database, set KUBECRED_MASTER_KEY (32 bytes, base64) to the same value on every replica: each one must unseal the keys the others stored');
+  }
   if (masterKeyBase64 !== null && Buffer.from(masterKeyBase64, 'base64').length !== 32) {
     throw new ConfigError('KUBECRED_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
   }
@@ -77,6 +96,7 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
   return Object.freeze({
     dataDir,
     databaseFile: path.join(dataDir, 'kubecred.db'),
+    databaseUrl,
     host,
     port,
     tls: Object.freeze(tls),

@@ -17,6 +17,8 @@ import { publishCredentialChanges } from './credential-events.ts';
 import { makeRevocationIndex } from './revocation-index.ts';
 import { makeWebhookService } from './webhook-service.ts';
 import { makeCrlService } from './crl-service.ts';
+import { makeConsoleSessions } from './console-sessions.ts';
+import { startIndexSync, type IndexSync } from './index-sync.ts';
 
 export interface AuthorityDeps {
   store: Store;
@@ -48,8 +50,14 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
     index,
     webhooks: makeWebhookService({ ...deps, index, authorizer, audit }),
     crl: makeCrlService({ ...deps, issuer }),
+    consoleSessions: makeConsoleSessions({ ...deps, audit }),
     /** Loads the revocation index; call once before serving the webhooks. */
     loadIndex: () => index.load(baseDeps.store),
+    /** When other servers share the database: follows their credential changes from `loadedAt` on (call after loadIndex). */
+    followOtherServers: async (loadedAt: Date, onError?: (e: unknown) => void): Promise<IndexSync | null> => {
+      const feed = baseDeps.store.changeFeed;
+      return feed ? startIndexSync({ feed, store: baseDeps.store, index, clock: baseDeps.clock, onError }, loadedAt) : null;
+    },
   };
 }
 

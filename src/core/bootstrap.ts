@@ -19,7 +19,13 @@ type Deps = { store: Store; ids: Ids; clock: Clock; sealer: Sealer; audit: Audit
 
 /** On first start only: the first account. */
 export async function bootstrapIfEmpty(deps: Deps, accountName = 'default'): Promise<BootstrapResult | null> {
-  return deps.store.transaction(async (tx) => ((await tx.accounts.count()) > 0 ? null : createAccountIn(tx, deps, accountName)));
+  return deps.store.transaction(async (tx) => {
+    if ((await tx.accounts.count()) > 0) return null;
+    // Replicas starting together on an empty database: the first claim wins, the others wait for its
+    // commit and then find the claim taken, so exactly one first account (and one root token) exists.
+    if (!(await tx.settings.claim('bootstrap', 'first account', deps.clock.now()))) return null;
+    return createAccountIn(tx, deps, accountName);
+  });
 }
 
 /** Another tenant: a new account with its own root, sharing nothing with the others. */

@@ -89,6 +89,8 @@ export interface Repos {
     getAnyAccount(id: string): Promise<Credential | undefined>;
     /** Every credential's index fields, in ID order, a page at a time: for loading the revocation index. */
     scan(afterId: string | null, limit: number): Promise<IndexedCredential[]>;
+    /** Index fields of credentials issued, revoked or superseded at or after `since`: a replica catching up. */
+    changedSince(since: Date): Promise<IndexedCredential[]>;
     /** Revoked and superseded credentials of a cluster, for its CRL. */
     listRevoked(clusterId: string): Promise<Credential[]>;
     insert(c: Credential): Promise<void>;
@@ -120,6 +122,12 @@ export interface Repos {
     get(id: string): Promise<WebhookToken | undefined>;
     revokeForCluster(clusterId: string, at: Date): Promise<number>;
   };
+  /** Server-wide facts kept in the database (the master-key check, the first-start claim). */
+  settings: {
+    get(name: string): Promise<string | undefined>;
+    /** Stores `value` unless `name` is already set; false when it was (another replica got there first). */
+    claim(name: string, value: string, at: Date): Promise<boolean>;
+  };
   consoleSessions: {
     insert(s: ConsoleSession): Promise<void>;
     get(id: string): Promise<ConsoleSession | undefined>;
@@ -144,6 +152,15 @@ export interface Repos {
   };
 }
 
+/** Committed credential changes made by any server on the same database (PostgreSQL replicas). */
+export interface CredentialChangeFeed {
+  /** Starts listening; `onChange` gets each committed change, `onReconnect` fires after a gap in which changes may have been missed. */
+  start(onChange: (changed: IndexedCredential[]) => void, onReconnect: () => void): Promise<void>;
+  /** False while the feed is disconnected (the server then may miss other replicas' revocations). */
+  connected(): boolean;
+  stop(): Promise<void>;
+}
+
 export interface Store extends Repos {
   /** Runs `fn` as one transaction: all of its writes land, or none do. */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
@@ -153,4 +170,6 @@ export interface Store extends Repos {
   readonly dialect: 'sqlite' | 'postgres';
   /** Which schema migrations this database carries, and which were applied when it was opened. */
   readonly migrations: { applied: string[]; current: string[] };
+  /** Present when other servers may write to the same database. */
+  readonly changeFeed?: CredentialChangeFeed;
 }

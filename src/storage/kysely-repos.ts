@@ -43,6 +43,11 @@ async function insertOrConflict(run: () => Promise<unknown>, what: string): Prom
   }
 }
 
+const indexedFromRow = (r: { id: string; cluster_id: string; principal_id: string; fingerprint_sha256: string; state: string; not_after: number }) => ({
+  id: r.id, clusterId: r.cluster_id, principalId: r.principal_id, fingerprintSha256: r.fingerprint_sha256,
+  state: r.state as CredentialState, notAfter: new Date(Number(r.not_after)),
+});
+
 export function kyselyRepos(db: Db): Repos {
   return {
     accounts: {
@@ -138,7 +143,14 @@ export function kyselyRepos(db: Db): Repos {
         let q = db.selectFrom('credentials').select(['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after']);
         if (afterId) q = q.where('id', '>', afterId);
         const rows = await q.orderBy('id').limit(limit).execute();
-        return rows.map((r) => ({ id: r.id, clusterId: r.cluster_id, principalId: r.principal_id, fingerprintSha256: r.fingerprint_sha256, state: r.state as CredentialState, notAfter: new Date(Number(r.not_after)) }));
+        return rows.map(indexedFromRow);
+      },
+      changedSince: async (since) => {
+        const t = since.getTime();
+        const rows = await db.selectFrom('credentials').select(['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after'])
+          .where((eb) => eb.or([eb('issued_at', '>=', t), eb('revoked_at', '>=', t), eb('superseded_at', '>=', t)]))
+          .orderBy('id').execute();
+        return rows.map(indexedFromRow);
       },
       listRevoked: async (clusterId) => {
         const rows = await db.selectFrom('credentials').selectAll().where('cluster_id', '=', clusterId).where('state', 'in', ['revoked', 'superseded']).orderBy('id').execute();
@@ -170,25 +182,21 @@ export function kyselyRepos(db: Db): Repos {
       clearCurrent: async (id) => {
         await db.updateTable('credentials').set({ is_current: 0 }).where('id', '=', id).execute();
       },
+      // One UPDATE … RETURNING each: with replicas writing at once, a row is changed (and reported) exactly once.
       revoke: async (w, by, reason, at) => {
-        let q = db.selectFrom('credentials').selectAll().where('state', 'in', w.states);
+        let q = db.updateTable('credentials')
+          .set({ state: 'revoked', is_current: 0, revoked_at: at.getTime(), revoked_by: by, revoke_reason: reason })
+          .where('state', 'in', w.states);
         if (w.clusterId) q = q.where('cluster_id', '=', w.clusterId);
         if (w.principalId) q = q.where('principal_id', '=', w.principalId);
-        const rows = await q.execute();
-        if (rows.length === 0) return [];
-        const ids = rows.map((r) => r.id);
-        await db.updateTable('credentials')
-          .set({ state: 'revoked', is_current: 0, revoked_at: at.getTime(), revoked_by: by, revoke_reason: reason })
-          .where('id', 'in', ids).execute();
-        return rows.map((r) => ({ ...credentialFromRow(r), state: 'revoked' as const, current: false, revokedAt: at, revokedBy: by, revokeReason: reason }));
+        return (await q.returningAll().execute()).map(credentialFromRow);
       },
       supersedeDefaults: async (clusterId, principalId, at) => {
-        const rows = await db.selectFrom('credentials').selectAll().where('cluster_id', '=', clusterId).where('principal_id', '=', principalId)
-          .where('kind', '=', 'default').where('state', '=', 'active').execute();
-        if (rows.length === 0) return [];
-        await db.updateTable('credentials').set({ state: 'superseded', is_current: 0, superseded_at: at.getTime() })
-          .where('id', 'in', rows.map((r) => r.id)).execute();
-        return rows.map((r) => ({ ...credentialFromRow(r), state: 'superseded' as const, current: false, supersededAt: at }));
+        const rows = await db.updateTable('credentials').set({ state: 'superseded', is_current: 0, superseded_at: at.getTime() })
+          .where('cluster_id', '=', clusterId).where('principal_id', '=', principalId)
+          .where('kind', '=', 'default').where('state', '=', 'active')
+          .returningAll().execute();
+        return rows.map(credentialFromRow);
       },
     },
 
@@ -253,6 +261,15 @@ export function kyselyRepos(db: Db): Repos {
         return r && { id: r.id, clusterId: r.cluster_id, secretHash: r.secret_hash, createdAt: new Date(Number(r.created_at)), revokedAt: r.revoked_at === null ? null : new Date(Number(r.revoked_at)) };
       },
       revokeForCluster: async (clusterId, at) => Number((await db.updateTable('webhook_tokens').set({ revoked_at: at.getTime() }).where('cluster_id', '=', clusterId).where('revoked_at', 'is', null).executeTakeFirst()).numUpdatedRows),
+    },
+
+    settings: {
+      get: async (name) => (await db.selectFrom('settings').select('value').where('name', '=', name).executeTakeFirst())?.value,
+      claim: async (name, value, at) => {
+        const res = await db.insertInto('settings').values({ name, value, updated_at: at.getTime() })
+          .onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+        return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+      },
     },
 
     consoleSessions: {

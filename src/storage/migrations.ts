@@ -204,10 +204,43 @@ const m005: Migration = {
   },
 };
 
+/**
+ * Several replicas on one database: a settings table (master-key check, first-start claim), indexes that
+ * let a replica catch up on credential changes since a time, and on PostgreSQL a trigger that announces
+ * every credential change with NOTIFY, delivered to the other replicas when (and only if) its transaction commits.
+ */
+const m006 = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('settings')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('credentials_issued_at').on('credentials').column('issued_at').execute();
+    await db.schema.createIndex('credentials_revoked_at').on('credentials').column('revoked_at').where(sql.ref('revoked_at'), 'is not', null).execute();
+    await db.schema.createIndex('credentials_superseded_at').on('credentials').column('superseded_at').where(sql.ref('superseded_at'), 'is not', null).execute();
+    if (dialect !== 'postgres') return;
+    await sql`
+      create function kubecred_notify_credential() returns trigger language plpgsql as $$
+      begin
+        perform pg_notify(${sql.lit(CREDENTIAL_CHANNEL)}, json_build_object(
+          'id', new.id, 'c', new.cluster_id, 'p', new.principal_id, 'f', new.fingerprint_sha256,
+          's', new.state, 'n', new.not_after)::text);
+        return null;
+      end $$`.execute(db);
+    await sql`
+      create trigger credentials_notify after insert or update of state, not_after on credentials
+      for each row execute function kubecred_notify_credential()`.execute(db);
+  },
+});
+
+/** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
+export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
+
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
   return {
     '001_initial': m001(dialect), '002_vendor_auth': m002, '003_webhook_tokens': m003, '004_token_kubeconfigs': m004,
-    '005_console_sessions': m005,
+    '005_console_sessions': m005, '006_replicas': m006(dialect),
   };
 }
 

@@ -65,7 +65,10 @@ export interface ConsoleSessionsTable {
   created_at: number; expires_at: number; revoked_at: number | null;
 }
 
+export interface SettingsTable { name: string; value: string; updated_at: number }
+
 export interface Database {
+  settings: SettingsTable;
   console_sessions: ConsoleSessionsTable;
   webhook_tokens: WebhookTokensTable;
   signature_nonces: SignatureNoncesTable;

@@ -1,0 +1,29 @@
+// Opens the configured Store: PostgreSQL when a database URL is given, else the embedded SQLite file.
+
+import type { Store } from '../core/store-port.ts';
+import { openPostgresStore } from './postgres/postgres-store.ts';
+import { openSqliteStore } from './sqlite/sqlite-store.ts';
+
+export interface StoreLocation {
+  databaseUrl: string | null;
+  databaseFile: string;
+}
+
+/** `listen`: follow other replicas' changes (a server); one-shot commands leave it off. */
+export function openStore(where: StoreLocation, opts: { listen?: boolean } = {}): Promise<Store> {
+  return where.databaseUrl
+    ? openPostgresStore({ url: where.databaseUrl, listen: opts.listen ?? false })
+    : openSqliteStore({ file: where.databaseFile });
+}
+
+/** A database URL with its password replaced, for messages. */
+export function describeStore(where: StoreLocation): string {
+  if (!where.databaseUrl) return `sqlite ${where.databaseFile}`;
+  try {
+    const u = new URL(where.databaseUrl);
+    if (u.password) u.password = '***';
+    return `postgres ${u.host}${u.pathname}`;
+  } catch {
+    return 'postgres (unparseable URL)';
+  }
+}

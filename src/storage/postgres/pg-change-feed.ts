@@ -1,0 +1,107 @@
+// Other replicas' credential changes, as PostgreSQL announces them: one dedicated connection that
+// LISTENs on the channel the credentials trigger NOTIFYs (migration 006). Notifications are sent only
+// when the writing transaction commits. On a lost connection it reconnects with backoff and reports
+// the gap, so the caller can catch up from the table itself.
+
+import pg from 'pg';
+import type { CredentialState } from '../../core/model.ts';
+import type { CredentialChangeFeed, IndexedCredential } from '../../core/store-port.ts';
+import { CREDENTIAL_CHANNEL } from '../migrations.ts';
+import { pgTypes } from './pg-types.ts';
+
+interface Payload { id: string; c: string; p: string; f: string; s: string; n: number }
+
+const HEARTBEAT_MS = 5_000;
+const MAX_BACKOFF_MS = 5_000;
+
+export function parsePayload(text: string): IndexedCredential | null {
+  try {
+    const p = JSON.parse(text) as Payload;
+    if (typeof p.id !== 'string' || typeof p.f !== 'string' || typeof p.n !== 'number') return null;
+    return { id: p.id, clusterId: p.c, principalId: p.p, fingerprintSha256: p.f, state: p.s as CredentialState, notAfter: new Date(p.n) };
+  } catch {
+    return null;
+  }
+}
+
+export function pgChangeFeed(url: string): CredentialChangeFeed {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let backoff = 250;
+  let heartbeat: NodeJS.Timeout | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let handlers: { onChange: (c: IndexedCredential[]) => void; onReconnect: () => void } | null = null;
+
+  async function connect(): Promise<void> {
+    const c = new pg.Client({ connectionString: url, types: pgTypes, connectionTimeoutMillis: 3_000, keepAlive: true, application_name: 'kubecred-listen' });
+    let gone = false;
+    const lose = () => {
+      if (gone) return;
+      gone = true;
+      if (client === c) client = null;
+      c.end().catch(() => {});
+      schedule();
+    };
+    c.on('error', lose);
+    c.on('end', lose);
+    c.on('notification', (msg) => {
+      if (msg.channel !== CREDENTIAL_CHANNEL || !msg.payload) return;
+      const changed = parsePayload(msg.payload);
+      if (changed) handlers?.onChange([changed]);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CREDENTIAL_CHANNEL}`);
+    } catch (e) {
+      gone = true;
+      c.end().catch(() => {});
+      throw e;
+    }
+    if (stopped) {
+      gone = true;
+      await c.end().catch(() => {});
+      return;
+    }
+    client = c;
+    backoff = 250;
+  }
+
+  function schedule(): void {
+    if (stopped || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      connect().then(
+        () => handlers?.onReconnect(),
+        () => {
+          backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+          schedule();
+        },
+      );
+    }, backoff);
+    retryTimer.unref();
+  }
+
+  return {
+    async start(onChange, onReconnect) {
+      handlers = { onChange, onReconnect };
+      await connect();
+      // A connection that died silently (a half-open TCP session) is found by a query that does not answer.
+      heartbeat = setInterval(() => {
+        const c = client;
+        if (!c) return;
+        const timer = setTimeout(() => c.emit('error', new Error('heartbeat timed out')), HEARTBEAT_MS);
+        c.query('select 1').then(() => clearTimeout(timer), () => clearTimeout(timer));
+      }, HEARTBEAT_MS);
+      heartbeat.unref();
+    },
+    connected: () => client !== null,
+    async stop() {
+      stopped = true;
+      if (heartbeat) clearInterval(heartbeat);
+      if (retryTimer) clearTimeout(retryTimer);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// Which PostgreSQL driver errors mean "the database is not reachable right now" (503, retry), as
+// opposed to a bug or a constraint. The SQL, host and cause stay in the error's cause, never in its message.
+
+import { KubecredError } from '../../core/errors.ts';
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+// 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 53300 too many connections, 40001/40P01 retryable.
+const SERVER_CODES = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
+const MESSAGES = [/connection terminated/i, /timeout exceeded when trying to connect/i, /not queryable/i, /connection error/i, /Connection ended/i];
+
+export function isUnavailable(e: unknown, depth = 0): boolean {
+  const err = e as { code?: string; message?: string; cause?: unknown; errors?: unknown[] } | undefined;
+  if (!err || depth > 3) return false;
+  // A failed migration wraps the driver's error; a refused connection to several addresses is an AggregateError.
+  if (err.cause && isUnavailable(err.cause, depth + 1)) return true;
+  if (Array.isArray(err.errors) && err.errors.some((x) => isUnavailable(x, depth + 1))) return true;
+  if (err.code && (NETWORK_CODES.has(err.code) || SERVER_CODES.has(err.code) || err.code.startsWith('08'))) return true;
+  return MESSAGES.some((m) => m.test(String(err.message ?? '')));
+}
+
+export function toDomainError(e: unknown): unknown {
+  if (e instanceof KubecredError || !isUnavailable(e)) return e;
+  return new KubecredError('UNAVAILABLE', 'the database is not reachable; nothing was changed, retry in a few seconds', { cause: e });
+}

@@ -1,0 +1,231 @@
+// The storage contract: what core relies on from any Store, written once and run unchanged against
+// every backend (test/storage-contract.test.ts runs it on SQLite and on a real PostgreSQL).
+
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { describe, it } from 'node:test';
+import { KubecredError } from '../../src/core/errors.ts';
+import type { Cluster, Credential, Principal } from '../../src/core/model.ts';
+import type { Store } from '../../src/core/store-port.ts';
+
+const T0 = Date.parse('2026-03-01T10:00:00.123Z');
+const at = (offsetMs = 0) => new Date(T0 + offsetMs);
+let counter = 0;
+const id = (prefix: string) => `${prefix}_${Date.now().toString(36)}${(counter++).toString(36).padStart(4, '0')}${crypto.randomBytes(3).toString('hex')}`;
+
+export interface Fixture { store: Store; accountId: string; principal: Principal; cluster: Cluster }
+
+async function fixture(store: Store): Promise<Fixture> {
+  const accountId = id('acc');
+  await store.accounts.insert({ id: accountId, name: 'contract', createdAt: at() });
+  const principal: Principal = { id: id('usr'), accountId, kind: 'user', name: `alice-${counter}`, groups: ['dev', 'ops'], isRoot: false, createdAt: at(), deletedAt: null };
+  await store.principals.insert(principal);
+  const cluster: Cluster = {
+    id: id('cls'), accountId, name: `prod-${counter}`, kind: 'kubernetes', region: 'eu-1', publicEndpoint: 'https://203.0.113.1:6443',
+    privateEndpoint: null, serverCaPem: null, clientCa: { certPem: 'CA PEM', keySealed: 'sealed', algorithm: 'ec-p256', source: 'generated' },
+    allowSystemGroups: false, credentialType: 'x509', createdAt: at(), deletedAt: null,
+  };
+  await store.clusters.insert(cluster);
+  return { store, accountId, principal, cluster };
+}
+
+export function credential(f: Fixture, over: Partial<Credential> = {}): Credential {
+  const cid = id('crd');
+  return {
+    id: cid, type: 'x509', accountId: f.accountId, clusterId: f.cluster.id, principalId: f.principal.id, kind: 'temporary', keySource: 'generated',
+    serialHex: crypto.randomBytes(16).toString('hex'), fingerprintSha256: crypto.randomBytes(32).toString('hex'), certPem: `PEM ${cid}`,
+    keySealed: null, commonName: f.principal.id, groups: ['dev'], notBefore: at(), notAfter: at(3600_000), state: 'active', current: false,
+    issuedAt: at(), issuedBy: f.principal.id, requestId: 'req_contract', revokedAt: null, revokedBy: null, revokeReason: null, supersededAt: null,
+    ...over,
+  };
+}
+
+const isConflict = (e: unknown) => e instanceof KubecredError && e.code === 'CONFLICT';
+
+/** Defines the contract's tests; `open` gives a fresh, empty, migrated store each time. */
+export function defineStoreContract(backend: string, open: () => Promise<Store>): void {
+  const withFixture = (fn: (f: Fixture) => Promise<void>) => async () => {
+    const store = await open();
+    try {
+      await fn(await fixture(store));
+    } finally {
+      await store.close();
+    }
+  };
+
+  describe(`storage contract: ${backend}`, () => {
+    it('round-trips every field of a credential, times to the millisecond, numbers as numbers', withFixture(async (f) => {
+      const c = credential(f, { kind: 'default', current: true, keySealed: 'sealed-key', groups: ['a', 'b'] });
+      await f.store.credentials.insert(c);
+      assert.deepEqual(await f.store.credentials.get(f.accountId, c.id), c);
+      assert.deepEqual(await f.store.credentials.getAnyAccount(c.id), c);
+      assert.equal(await f.store.credentials.get('acc_other', c.id), undefined, 'another account does not see it');
+      assert.equal(typeof (await f.store.accounts.count()), 'number');
+      assert.deepEqual(await f.store.principals.get(f.accountId, f.principal.id), f.principal);
+      assert.deepEqual(await f.store.clusters.get(f.accountId, f.cluster.id), f.cluster);
+    }));
+
+    it('keeps at most one current default per (cluster, principal): a second one is a CONFLICT', withFixture(async (f) => {
+      await f.store.credentials.insert(credential(f, { kind: 'default', current: true }));
+      await assert.rejects(f.store.credentials.insert(credential(f, { kind: 'default', current: true })), isConflict);
+      await f.store.credentials.insert(credential(f, { kind: 'default', current: false }));
+    }));
+
+    it('lets exactly one of several racing transactions create the current default', withFixture(async (f) => {
+      const attempts = Array.from({ length: 8 }, () => f.store.transaction(async (tx) => {
+        if (await tx.credentials.currentDefault(f.cluster.id, f.principal.id)) return 'found';
+        await tx.credentials.insert(credential(f, { kind: 'default', current: true }));
+        await tx.audit.append({ id: id('evt'), accountId: f.accountId, at: at(), actorId: null, action: 'Issue', resourceType: 'credential', resourceId: null, outcome: 'success', sourceIp: null, requestId: null, detail: {} });
+        return 'created';
+      }).catch((e) => (isConflict(e) ? 'conflict' : Promise.reject(e))));
+      const results = await Promise.all(attempts);
+      assert.equal(results.filter((r) => r === 'created').length, 1, JSON.stringify(results));
+      const page = await f.store.credentials.list({ accountId: f.accountId, now: at() }, { limit: 50 });
+      assert.equal(page.items.filter((c) => c.current).length, 1);
+      const audit = await f.store.audit.list({ accountId: f.accountId }, { limit: 50 });
+      assert.equal(audit.items.length, 1, 'the losers wrote no audit event');
+    }));
+
+    it('rolls a failed transaction back entirely', withFixture(async (f) => {
+      const c = credential(f);
+      await assert.rejects(f.store.transaction(async (tx) => {
+        await tx.credentials.insert(c);
+        await tx.audit.append({ id: id('evt'), accountId: f.accountId, at: at(), actorId: null, action: 'X', resourceType: 't', resourceId: c.id, outcome: 'success', sourceIp: null, requestId: null, detail: {} });
+        throw new Error('boom');
+      }), /boom/);
+      assert.equal(await f.store.credentials.get(f.accountId, c.id), undefined);
+      assert.equal((await f.store.audit.list({ accountId: f.accountId }, { limit: 10 })).items.length, 0);
+    }));
+
+    it('pages credentials newest first with opaque cursors, and filters by status with expiry derived', withFixture(async (f) => {
+      const made: Credential[] = [];
+      for (let i = 0; i < 7; i++) {
+        const c = credential(f, { notAfter: at(i < 2 ? -1000 : 3600_000) });
+        made.push(c);
+        await f.store.credentials.insert(c);
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<Store['credentials']['list']>> = await f.store.credentials.list({ accountId: f.accountId, now: at() }, { limit: 3, cursor });
+        seen.push(...page.items.map((c) => c.id));
+        cursor = page.next;
+      } while (cursor);
+      assert.deepEqual(seen, made.map((c) => c.id).sort().reverse());
+      assert.equal((await f.store.credentials.list({ accountId: f.accountId, now: at(), status: 'expired' }, { limit: 50 })).items.length, 2);
+      assert.equal((await f.store.credentials.list({ accountId: f.accountId, now: at(), status: 'active' }, { limit: 50 })).items.length, 5);
+      await assert.rejects(f.store.credentials.list({ accountId: f.accountId, now: at() }, { limit: 3, cursor: Buffer.from("x' or 1=1").toString('base64url') }),
+        (e) => e instanceof KubecredError && e.code === 'VALIDATION_FAILED');
+    }));
+
+    it('revokes and supersedes with one statement, reporting each changed row once', withFixture(async (f) => {
+      const d1 = credential(f, { kind: 'default', current: true });
+      const t1 = credential(f);
+      await f.store.credentials.insert(d1);
+      await f.store.credentials.insert(t1);
+      const superseded = await f.store.credentials.supersedeDefaults(f.cluster.id, f.principal.id, at(1000));
+      assert.deepEqual(superseded.map((c) => [c.id, c.state, c.current, c.supersededAt?.getTime()]), [[d1.id, 'superseded', false, T0 + 1000]]);
+      const [a, b] = await Promise.all([
+        f.store.credentials.revoke({ principalId: f.principal.id, states: ['active', 'superseded'] }, 'usr_x', 'left', at(2000)),
+        f.store.credentials.revoke({ principalId: f.principal.id, states: ['active', 'superseded'] }, 'usr_y', 'left', at(2000)),
+      ]);
+      assert.deepEqual([...a, ...b].map((c) => c.id).sort(), [d1.id, t1.id].sort(), 'each row reported by exactly one of the racing revokes');
+      const stored = (await f.store.credentials.get(f.accountId, t1.id))!;
+      assert.equal(stored.state, 'revoked');
+      assert.equal(stored.revokeReason, 'left');
+      assert.equal(stored.revokedAt?.getTime(), T0 + 2000);
+      assert.deepEqual((await f.store.credentials.listRevoked(f.cluster.id)).map((c) => c.id).sort(), [d1.id, t1.id].sort());
+      assert.equal(await f.store.credentials.currentDefault(f.cluster.id, f.principal.id), undefined);
+    }));
+
+    it('scans every credential a page at a time, and finds what changed since a time', withFixture(async (f) => {
+      const all = [];
+      for (let i = 0; i < 5; i++) all.push(credential(f, { issuedAt: at(i * 60_000) }));
+      for (const c of all) await f.store.credentials.insert(c);
+      const first = await f.store.credentials.scan(null, 3);
+      const rest = await f.store.credentials.scan(first[2].id, 3);
+      assert.deepEqual([...first, ...rest].map((c) => c.id), all.map((c) => c.id).sort());
+      assert.deepEqual(Object.keys(first[0]).sort(), ['clusterId', 'fingerprintSha256', 'id', 'notAfter', 'principalId', 'state']);
+      assert.deepEqual((await f.store.credentials.changedSince(at(180_000))).map((c) => c.id), all.slice(3).map((c) => c.id).sort());
+      await f.store.credentials.revoke({ clusterId: f.cluster.id, states: ['active'] }, 'usr_x', 'r', at(3600_000));
+      const changed = await f.store.credentials.changedSince(at(3600_000));
+      assert.equal(changed.length, 5);
+      assert.ok(changed.every((c) => c.state === 'revoked'));
+    }));
+
+    it('claims a signature nonce once, again only after its window, and prunes old ones', withFixture(async (f) => {
+      const key = `acs3:${id('n')}`;
+      assert.equal(await f.store.nonces.claim(key, at(900_000), at()), true);
+      assert.equal(await f.store.nonces.claim(key, at(900_000), at(1000)), false);
+      const racing = await Promise.all([1, 2, 3, 4].map(() => f.store.nonces.claim(`${key}-race`, at(900_000), at())));
+      assert.equal(racing.filter(Boolean).length, 1);
+      assert.equal(await f.store.nonces.claim(key, at(2_000_000), at(900_001)), true, 'reusable once expired');
+      assert.ok((await f.store.nonces.prune(at(5_000_000))) >= 2);
+    }));
+
+    it('keeps audit events in append order, pages them newest first, and filters them', withFixture(async (f) => {
+      for (let i = 0; i < 6; i++) {
+        await f.store.audit.append({ id: id('evt'), accountId: f.accountId, at: at(i), actorId: i % 2 ? 'usr_a' : 'usr_b', action: i % 2 ? 'Revoke' : 'Issue', resourceType: 'credential', resourceId: `crd_${i}`, outcome: i === 5 ? 'denied' : 'success', sourceIp: '127.0.0.1', requestId: `req_${i}`, detail: { i } });
+      }
+      const p1 = await f.store.audit.list({ accountId: f.accountId }, { limit: 4 });
+      const p2 = await f.store.audit.list({ accountId: f.accountId }, { limit: 4, cursor: p1.next });
+      const order = [...p1.items, ...p2.items].map((e) => e.detail.i);
+      assert.deepEqual(order, [5, 4, 3, 2, 1, 0]);
+      assert.ok(p1.items[0].seq > p1.items[1].seq && typeof p1.items[0].seq === 'number');
+      assert.equal((await f.store.audit.list({ accountId: f.accountId, action: 'Revoke' }, { limit: 10 })).items.length, 3);
+      assert.equal((await f.store.audit.list({ accountId: f.accountId, outcome: 'denied' }, { limit: 10 })).items.length, 1);
+      assert.equal((await f.store.audit.list({ accountId: f.accountId, since: at(2), until: at(4) }, { limit: 10 })).items.length, 2);
+    }));
+
+    it('names unique objects once: principal and cluster names among the live, vendor projects', withFixture(async (f) => {
+      await assert.rejects(f.store.principals.insert({ ...f.principal, id: id('usr') }), isConflict);
+      await f.store.principals.markDeleted(f.accountId, f.principal.id, at());
+      await f.store.principals.insert({ ...f.principal, id: id('usr') });
+      await assert.rejects(f.store.clusters.insert({ ...f.cluster, id: id('cls') }), isConflict);
+      await f.store.vendorProjects.put({ vendor: 'huaweicloud', projectId: 'p1', accountId: f.accountId, region: 'r', createdAt: at() });
+      await assert.rejects(f.store.vendorProjects.put({ vendor: 'huaweicloud', projectId: 'p1', accountId: f.accountId, region: 'r', createdAt: at() }), isConflict);
+    }));
+
+    it('upserts validity overrides and attaches policies idempotently', withFixture(async (f) => {
+      await f.store.validity.put({ clusterId: f.cluster.id, principalId: f.principal.id, hours: 24, setBy: 'usr_r', setAt: at() });
+      await f.store.validity.put({ clusterId: f.cluster.id, principalId: f.principal.id, hours: 48, setBy: 'usr_r', setAt: at(1) });
+      assert.equal((await f.store.validity.get(f.cluster.id, f.principal.id))?.hours, 48);
+      assert.equal(await f.store.validity.delete(f.cluster.id, f.principal.id), true);
+      assert.equal(await f.store.validity.delete(f.cluster.id, f.principal.id), false);
+      const policy = { id: id('pol'), accountId: f.accountId, name: 'p', description: '', document: '{"Statement":[]}', createdAt: at() };
+      await f.store.policies.insert(policy);
+      assert.equal(await f.store.policies.attach(policy.id, f.principal.id, at()), true);
+      assert.equal(await f.store.policies.attach(policy.id, f.principal.id, at()), false);
+      assert.deepEqual((await f.store.policies.forPrincipal(f.principal.id)).map((p) => p.id), [policy.id]);
+      assert.equal(await f.store.policies.detach(policy.id, f.principal.id), true);
+    }));
+
+    it('claims a setting once, whoever races for it', withFixture(async (f) => {
+      const results = await Promise.all([1, 2, 3].map((n) => f.store.settings.claim('first', `v${n}`, at())));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.match((await f.store.settings.get('first'))!, /^v[123]$/);
+      assert.equal(await f.store.settings.get('missing'), undefined);
+    }));
+
+    it('keeps console sessions and webhook tokens, revoking each once', withFixture(async (f) => {
+      const tokenId = id('tok');
+      await f.store.tokens.insert({ id: tokenId, accountId: f.accountId, principalId: f.principal.id, name: 't', secretHash: 'h', createdAt: at(), expiresAt: null, revokedAt: null });
+      const s = { id: id('ses'), secretHash: 'sh', accountId: f.accountId, principalId: f.principal.id, tokenId, csrfHash: 'ch', createdAt: at(), expiresAt: at(3600_000), revokedAt: null };
+      await f.store.consoleSessions.insert(s);
+      assert.deepEqual(await f.store.consoleSessions.get(s.id), s);
+      assert.equal(await f.store.consoleSessions.revoke(s.id, at(1)), true);
+      assert.equal(await f.store.consoleSessions.revoke(s.id, at(2)), false);
+      assert.equal(await f.store.consoleSessions.prune(at(3600_001)), 1);
+      await f.store.webhookTokens.insert({ id: id('wht'), clusterId: f.cluster.id, secretHash: 'x', createdAt: at(), revokedAt: null });
+      assert.equal(await f.store.webhookTokens.revokeForCluster(f.cluster.id, at()), 1);
+      assert.equal(await f.store.webhookTokens.revokeForCluster(f.cluster.id, at()), 0);
+      assert.equal(await f.store.tokens.revokeForPrincipal(f.principal.id, at()), 1);
+    }));
+
+    it('answers ping and reports its schema migrations', withFixture(async (f) => {
+      await f.store.ping();
+      assert.ok(f.store.migrations.current.includes('006_replicas'));
+      assert.equal(f.store.dialect, backend === 'sqlite' ? 'sqlite' : 'postgres');
+    }));
+  });
+}
