@@ -31,8 +31,11 @@ export function postgresPool(url: string, max = 10): pg.Pool {
     statement_timeout: 15_000,
     application_name: 'kubecred',
   });
-  // An idle connection dropped by a database restart: the pool discards it and opens another on demand.
+  // A connection dropped by a database restart: the pool discards it and opens another on demand.
+  // The pool listens for errors only on idle connections; one checked out (mid-transaction) would
+  // otherwise crash the process with an unhandled 'error' event. Its pending query fails on its own.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
