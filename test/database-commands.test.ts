@@ -1,0 +1,76 @@
+// `kubecred migrate` and `kubecred backup` through the real CLI: migrations applied once on PostgreSQL,
+// an unreachable database named as such, and an online SQLite backup a second server can start from.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { cli } from './support/cli.ts';
+import { api } from './support/replicas.ts';
+import { startPostgres, freePort, type TestPostgres } from './support/postgres.ts';
+import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+
+let postgres: TestPostgres;
+let srv: ServerProcess;
+
+before(async () => {
+  postgres = await startPostgres();
+  srv = await startServerProcess();
+});
+after(async () => {
+  await srv?.stop();
+  await postgres?.destroy();
+});
+
+test('kubecred migrate applies every migration to a new PostgreSQL database once, then has nothing to do', async () => {
+  const url = await postgres.createDatabase('migrate');
+  const first = await cli(null, null, ['migrate', '--database', url, '--output', 'json']);
+  assert.equal(first.code, 0, first.stderr);
+  const r1 = JSON.parse(first.stdout);
+  assert.deepEqual(r1.applied, r1.current);
+  assert.ok(r1.current.includes('006_replicas'));
+  assert.doesNotMatch(first.stdout, /kubecred-test/, 'the password is not printed');
+  const again = await cli(null, null, ['migrate', '--database', url]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /already up to date/);
+});
+
+test('kubecred migrate against a database that does not answer exits 7 with a clear message', async () => {
+  const r = await cli(null, null, ['migrate', '--database', `postgres://kubecred:secret-pw@127.0.0.1:${await freePort()}/x`]);
+  assert.equal(r.code, 7);
+  assert.match(r.stderr, /database is not reachable/);
+  assert.doesNotMatch(r.stderr + r.stdout, /secret-pw|at .*\.ts/);
+});
+
+test('kubecred backup copies the live SQLite database (0600); a server started from the copy serves the same kubeconfig', async () => {
+  const cluster = (await api(srv, 'POST', '/v1/clusters', { name: 'prod', publicEndpoint: 'https://203.0.113.5:6443' })).json;
+  const issued = (await api(srv, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, {})).json;
+  const out = path.join(tempDir('kubecred-backup-'), 'copy.db');
+  const r = await cli(null, null, ['backup', out, '--data-dir', srv.dataDir, '--output', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).credentials, 1);
+  assert.equal(fs.statSync(out).mode & 0o777, 0o600);
+  const db = new BetterSqlite3(out, { readonly: true });
+  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  db.close();
+
+  const again = await cli(null, null, ['backup', out, '--data-dir', srv.dataDir]);
+  assert.equal(again.code, 2, 'an existing file is never overwritten');
+  const pgBackup = await cli(null, null, ['backup', out, '--database', 'postgres://u@127.0.0.1/x']);
+  assert.equal(pgBackup.code, 2);
+  assert.match(pgBackup.stderr, /pg_dump/);
+
+  // Restore: the copy plus the master key make a working data directory.
+  const restored = tempDir('kubecred-restored-');
+  fs.copyFileSync(out, path.join(restored, 'kubecred.db'));
+  fs.copyFileSync(path.join(srv.dataDir, 'master.key'), path.join(restored, 'master.key'));
+  const second = await startServerProcess({ dataDir: restored, previous: srv });
+  try {
+    const same = (await api(second, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, {})).json;
+    assert.equal(same.credential.id, issued.credential.id);
+    assert.equal(same.kubeconfig, issued.kubeconfig);
+  } finally {
+    await second.stop();
+  }
+});
