@@ -7,13 +7,28 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-// One test runs a server whose clock is a day behind through libfaketime (an expired temporary
-// kubeconfig). The test command brings it where it can (root with apt); otherwise that test says it skipped.
+// Tools some tests need from the system, brought where the test command can (root with apt);
+// without them those tests say they skipped, and why.
+// - faketime: one test runs a server whose clock is a day behind (an expired temporary kubeconfig).
+// - chromium: the web console's end-to-end tests drive Debian's Chromium through playwright-core.
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
-if (!fs.existsSync(LIBFAKETIME) && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
-  process.stdout.write('installing faketime for the expired-certificate test (apt-get)...\n');
-  const r = spawnSync('sh', ['-c', 'timeout 90 apt-get update -qq && timeout 90 apt-get install -y -qq faketime'], { stdio: 'ignore' });
-  if (r.status !== 0) process.stdout.write('could not install faketime; that test will be skipped\n');
+const CHROMIUM = process.env.KUBECRED_TEST_CHROMIUM || '/usr/bin/chromium';
+const wanted = [
+  !fs.existsSync(LIBFAKETIME) && { why: 'the expired-certificate test', install: 'timeout 90 apt-get install -y -qq faketime' },
+  !fs.existsSync(CHROMIUM) && { why: 'the web console browser tests', install: 'DEBIAN_FRONTEND=noninteractive timeout 360 apt-get install -y -qq --no-install-recommends chromium fonts-liberation' },
+].filter(Boolean);
+if (wanted.length && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
+  const updated = spawnSync('sh', ['-c', 'timeout 120 apt-get update -qq'], { stdio: 'ignore' }).status === 0;
+  for (const w of wanted) {
+    process.stdout.write(`installing what ${w.why} need (apt-get)...\n`);
+    const r = updated ? spawnSync('sh', ['-c', w.install], { stdio: 'ignore' }) : { status: 1 };
+    if (r.status !== 0) process.stdout.write(`could not install it; ${w.why} will be skipped\n`);
+  }
+}
+// npm ci builds the console (the prepare script); build it here too if it is missing, once, before the tests.
+if (!fs.existsSync(path.join(root, 'web', 'dist', 'index.html'))) {
+  process.stdout.write('building the web console (vite)...\n');
+  spawnSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
 }
 const found = [];
 const walk = (dir) => {

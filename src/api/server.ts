@@ -12,6 +12,7 @@ import { nativeErrorHandler } from './native/native-errors.ts';
 import { sharedSchemas } from './native/schemas.ts';
 import { opsRoutes, type ReadinessCheck } from './ops-routes.ts';
 import { kubePlugin } from './kube/kube-plugin.ts';
+import { consolePlugin } from './console/console-plugin.ts';
 import { newRequestId, registerRequestContext } from './request-context.ts';
 
 export interface AppOptions {
@@ -35,6 +36,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     genReqId: newRequestId,
     requestIdHeader: false,
     requestIdLogLabel: 'requestId',
+    // One access-log line per request, written when it completes (below), instead of Fastify's two.
+    disableRequestLogging: true,
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000,
     requestTimeout: 30_000,
@@ -44,6 +47,13 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },
     },
   }) as unknown as FastifyInstance;
+
+  if (opts.logger) {
+    app.addHook('onResponse', (req, reply, done) => {
+      req.log.info({ method: req.method, url: req.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
+      done();
+    });
+  }
 
   const metrics = createMetrics();
   registerRequestContext(app);
@@ -71,5 +81,6 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(huaweicloudCcePlugin, { prefix: '/api/v3', authority: opts.authority, metrics });
   await app.register(aliyunPlugin, { authority: opts.authority, metrics });
   await app.register(kubePlugin, { authority: opts.authority });
+  await app.register(consolePlugin, { authority: opts.authority });
   return { app, metrics };
 }

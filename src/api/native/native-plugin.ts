@@ -1,9 +1,10 @@
-// The native surface at /v1: bearer-token authentication, its routes, and its error shape.
+// The native surface at /v1: bearer-token (or console session cookie) authentication, its routes, and its error shape.
 // Everything here is translation; decisions belong to core.
 
 import type { FastifyInstance } from 'fastify';
 import type { Authority } from '../../core/authority.ts';
 import type { Metrics } from '../metrics.ts';
+import { consoleCaller, readSessionCookie } from '../console/session-cookie.ts';
 import { nativeErrorHandler } from './native-errors.ts';
 import { clusterRoutes } from './routes-clusters.ts';
 import { credentialRoutes } from './routes-credentials.ts';
@@ -18,11 +19,14 @@ export interface NativeDeps {
 
 export async function nativePlugin(app: FastifyInstance, deps: NativeDeps): Promise<void> {
   app.setErrorHandler(nativeErrorHandler(deps.metrics));
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     const h = req.headers.authorization;
-    const token = typeof h === 'string' && /^Bearer /i.test(h) ? h.slice(7).trim() : undefined;
-    const who = await deps.authority.authenticator.bearer(token);
-    req.actor = { accountId: who.accountId, principal: who.principal, requestId: req.id, sourceIp: req.ip ?? null, surface: 'native' };
+    // The web console's session cookie counts only when no Authorization header is sent: bearer callers are unaffected.
+    const cookie = h === undefined ? readSessionCookie(req) : undefined;
+    const who = cookie !== undefined
+      ? await consoleCaller(req, reply, deps.authority.consoleSessions, cookie)
+      : await deps.authority.authenticator.bearer(typeof h === 'string' && /^Bearer /i.test(h) ? h.slice(7).trim() : undefined);
+    req.actor = { accountId: who.accountId, principal: who.principal, requestId: req.id, sourceIp: req.ip ?? null, surface: cookie !== undefined ? 'console' : 'native' };
   });
   await app.register(clusterRoutes(deps));
   await app.register(principalRoutes(deps));

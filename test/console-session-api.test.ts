@@ -1,0 +1,159 @@
+// The web console's sessions over real HTTPS (and plain HTTP on loopback): the cookie's attributes,
+// the CSRF rule for changes, cross-site refusal, sign-out, and that bearer-token callers are unaffected.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { cliJson } from './support/cli.ts';
+import { rawRequest, type RawResponse } from './support/http.ts';
+import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+
+let srv: ServerProcess;
+
+before(async () => {
+  srv = await startServerProcess();
+});
+after(async () => {
+  await srv?.stop();
+  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
+});
+
+const json = (body: unknown) => JSON.stringify(body);
+
+async function signIn(token: string): Promise<{ res: RawResponse; cookie: string; csrf: string }> {
+  const res = await rawRequest(srv, 'POST', '/v1/sessions', { body: json({ token }) });
+  assert.equal(res.status, 201, res.body);
+  const set = String(res.headers['set-cookie']);
+  const cookie = /^(__Host-kubecred_session=[^;]+)/.exec(set)![1];
+  return { res, cookie, csrf: res.json.csrfToken };
+}
+
+const withCookie = (cookie: string, extra: Record<string, string> = {}) => ({ cookie, ...extra });
+
+function assertError(r: RawResponse, status: number, code: string) {
+  assert.equal(r.status, status, r.body);
+  assert.equal(r.json.code, code, r.body);
+  assert.match(r.json.requestId, /^req_[0-9a-f]{24}$/);
+  assert.equal(r.headers['x-request-id'], r.json.requestId);
+}
+
+test('signing in sets an HttpOnly, SameSite=Strict, Secure, host-only cookie and never echoes the token', async () => {
+  const { res, csrf } = await signIn(srv.rootToken);
+  const set = res.headers['set-cookie'] as string[];
+  assert.equal(set.length, 1);
+  assert.match(set[0], /^__Host-kubecred_session=ses_[a-z0-9]{26}\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/);
+  assert.doesNotMatch(set[0], /Domain=/i);
+  assert.equal(res.headers['cache-control'], 'no-store');
+  assert.equal(res.json.principal.isRoot, true);
+  assert.match(csrf, /^[A-Za-z0-9_-]{43}$/);
+  assert.ok(Date.parse(res.json.expiresAt) > Date.now() + 11.9 * 3600_000);
+  assert.ok(!res.body.includes(srv.rootToken.split('.')[2]), 'the token secret is not in the answer');
+});
+
+test('a bad token is refused with a request ID and sets no cookie', async () => {
+  for (const token of ['nonsense', `kc1.tok_${'0'.repeat(26)}.${'A'.repeat(43)}`]) {
+    const r = await rawRequest(srv, 'POST', '/v1/sessions', { body: json({ token }) });
+    assertError(r, 401, 'UNAUTHENTICATED');
+    assert.equal(r.headers['set-cookie'], undefined);
+  }
+  assertError(await rawRequest(srv, 'POST', '/v1/sessions', { body: json({ token: srv.rootToken, extra: 1 }) }), 400, 'VALIDATION_FAILED');
+  // A form post from another site cannot even be parsed: JSON only.
+  assertError(await rawRequest(srv, 'POST', '/v1/sessions', { body: `token=${srv.rootToken}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+});
+
+test('the cookie authenticates reads; a change needs the CSRF header and changes nothing without it', async () => {
+  const { cookie, csrf } = await signIn(srv.rootToken);
+  const list = await rawRequest(srv, 'GET', '/v1/clusters', { headers: withCookie(cookie) });
+  assert.equal(list.status, 200, list.body);
+  assert.equal(list.headers['cache-control'], 'no-store');
+  const body = json({ name: 'via-cookie', publicEndpoint: 'https://192.0.2.30:6443' });
+  assertError(await rawRequest(srv, 'POST', '/v1/clusters', { body, headers: withCookie(cookie) }), 403, 'ACCESS_DENIED');
+  assertError(await rawRequest(srv, 'POST', '/v1/clusters', { body, headers: withCookie(cookie, { 'x-csrf-token': 'A'.repeat(43) }) }), 403, 'ACCESS_DENIED');
+  const still = await rawRequest(srv, 'GET', '/v1/clusters', { headers: withCookie(cookie) });
+  assert.equal(still.json.items.length, list.json.items.length, 'nothing was created');
+  const created = await rawRequest(srv, 'POST', '/v1/clusters', { body, headers: withCookie(cookie, { 'x-csrf-token': csrf }) });
+  assert.equal(created.status, 201, created.body);
+  const audit = await rawRequest(srv, 'GET', `/v1/audit?action=CreateCluster&resource=${created.json.id}`, { token: srv.rootToken });
+  assert.equal(audit.json.items[0].requestId, created.headers['x-request-id']);
+  assert.equal(audit.json.items[0].detail.surface, 'console');
+});
+
+test('a cross-site request is refused even with the cookie, and even for reading', async () => {
+  const { cookie, csrf } = await signIn(srv.rootToken);
+  assertError(await rawRequest(srv, 'GET', '/v1/clusters', { headers: withCookie(cookie, { 'sec-fetch-site': 'cross-site' }) }), 403, 'ACCESS_DENIED');
+  assertError(await rawRequest(srv, 'GET', '/v1/clusters', { headers: withCookie(cookie, { 'sec-fetch-site': 'same-site' }) }), 403, 'ACCESS_DENIED');
+  assertError(await rawRequest(srv, 'DELETE', '/v1/sessions/current', { headers: withCookie(cookie, { 'x-csrf-token': csrf, 'sec-fetch-site': 'cross-site' }) }), 403, 'ACCESS_DENIED');
+  assertError(await rawRequest(srv, 'POST', '/v1/sessions', { body: json({ token: srv.rootToken }), headers: { 'sec-fetch-site': 'cross-site' } }), 403, 'ACCESS_DENIED');
+  const ok = await rawRequest(srv, 'GET', '/v1/clusters', { headers: withCookie(cookie, { 'sec-fetch-site': 'same-origin' }) });
+  assert.equal(ok.status, 200);
+});
+
+test('bearer-token callers are unaffected: a cookie beside the header is ignored, and no CSRF header is asked', async () => {
+  const r = await rawRequest(srv, 'POST', '/v1/principals', { token: srv.rootToken, body: json({ name: 'bearer-only' }), headers: { cookie: '__Host-kubecred_session=garbage' } });
+  assert.equal(r.status, 201, r.body);
+  assert.equal(r.headers['set-cookie'], undefined);
+  assertError(await rawRequest(srv, 'GET', '/v1/whoami', { headers: { cookie: '__Host-kubecred_session=garbage' } }), 401, 'UNAUTHENTICATED');
+});
+
+test('after a reload the console gets who it is and its CSRF token back from the cookie alone', async () => {
+  const { cookie, csrf } = await signIn(srv.rootToken);
+  const cur = await rawRequest(srv, 'GET', '/v1/sessions/current', { headers: withCookie(cookie) });
+  assert.equal(cur.status, 200, cur.body);
+  assert.equal(cur.json.csrfToken, csrf);
+  assert.equal(cur.json.principal.name, 'root');
+  assertError(await rawRequest(srv, 'GET', '/v1/sessions/current', {}), 401, 'UNAUTHENTICATED');
+  assertError(await rawRequest(srv, 'GET', '/v1/sessions/current', { token: srv.rootToken }), 401, 'UNAUTHENTICATED');
+});
+
+test('signing out needs the CSRF token, ends the session at once, clears the cookie, and is audited', async () => {
+  const { res, cookie, csrf } = await signIn(srv.rootToken);
+  assertError(await rawRequest(srv, 'DELETE', '/v1/sessions/current', { headers: withCookie(cookie) }), 403, 'ACCESS_DENIED');
+  const out = await rawRequest(srv, 'DELETE', '/v1/sessions/current', { headers: withCookie(cookie, { 'x-csrf-token': csrf }) });
+  assert.equal(out.status, 200, out.body);
+  assert.match(String(out.headers['set-cookie']), /^__Host-kubecred_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0; Secure$/);
+  assertError(await rawRequest(srv, 'GET', '/v1/clusters', { headers: withCookie(cookie) }), 401, 'UNAUTHENTICATED');
+  const events = await rawRequest(srv, 'GET', '/v1/audit?limit=500', { token: srv.rootToken });
+  const signIn_ = events.json.items.find((e: any) => e.action === 'ConsoleSignIn' && e.requestId === res.headers['x-request-id']);
+  const signOut = events.json.items.find((e: any) => e.action === 'ConsoleSignOut' && e.requestId === out.headers['x-request-id']);
+  assert.ok(signIn_ && signOut, 'sign-in and sign-out are both in the audit log with their request IDs');
+  assert.equal(signOut.detail.sessionId, signIn_.detail.sessionId);
+  assert.ok(!JSON.stringify(events.json).includes(cookie.split('.')[1]), 'the session secret is not in the audit log');
+});
+
+test('a session dies when its principal is deleted', async () => {
+  const bob = await cliJson(srv, srv.rootToken, ['principal', 'create', 'bob']);
+  const token = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'bob'])).token;
+  const { cookie } = await signIn(token);
+  assert.equal((await rawRequest(srv, 'GET', '/v1/whoami', { headers: withCookie(cookie) })).json.principal.id, bob.id);
+  const del = await rawRequest(srv, 'DELETE', `/v1/principals/${bob.id}`, { token: srv.rootToken });
+  assert.equal(del.status, 200, del.body);
+  assertError(await rawRequest(srv, 'GET', '/v1/whoami', { headers: withCookie(cookie) }), 401, 'UNAUTHENTICATED');
+});
+
+test('the session routes are in the OpenAPI document', async () => {
+  const doc = (await rawRequest(srv, 'GET', '/openapi.json')).json;
+  assert.ok(doc.paths['/v1/sessions'].post);
+  assert.ok(doc.paths['/v1/sessions/current'].get);
+  assert.ok(doc.paths['/v1/sessions/current'].delete);
+  assert.equal(doc.paths['/console/{*}'], undefined, 'the console assets are not API');
+});
+
+test('over plain HTTP on loopback the cookie is neither Secure nor __Host- prefixed, and still works', async () => {
+  const plain = await startServerProcess({ dataDir: tempDir(), args: ['--no-tls'] });
+  try {
+    assert.match(plain.url, /^http:\/\/127\.0\.0\.1:/);
+    const res = await fetch(`${plain.url}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json({ token: plain.rootToken }) });
+    assert.equal(res.status, 201);
+    const set = res.headers.get('set-cookie')!;
+    assert.match(set, /^kubecred_session=ses_[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    const cookie = set.split(';')[0];
+    const who = await fetch(`${plain.url}/v1/whoami`, { headers: { cookie } });
+    assert.equal(who.status, 200);
+    // The TLS cookie name is not accepted over plain HTTP (a __Host- cookie there would be a forgery).
+    const forged = await fetch(`${plain.url}/v1/whoami`, { headers: { cookie: `__Host-${cookie}` } });
+    assert.equal(forged.status, 401);
+  } finally {
+    await plain.stop();
+    fs.rmSync(plain.dataDir, { recursive: true, force: true });
+  }
+});

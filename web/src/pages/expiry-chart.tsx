@@ -1,0 +1,94 @@
+// When a cluster's active kubeconfigs expire: counts per time horizon, stacked by kind, as an SVG chart
+// with the same numbers in a table (for screen readers, and for anyone who prefers numbers).
+
+import { all } from '../api.ts';
+import { ErrorNotice } from '../errors.tsx';
+import { useLoad } from '../hooks.ts';
+import type { Cluster, Credential, Principal } from '../types.ts';
+import { Empty, Loading, Time } from '../ui.tsx';
+
+const DAY = 864e5;
+const HORIZONS = [
+  { label: '< 1 day', until: DAY },
+  { label: '1–7 days', until: 7 * DAY },
+  { label: '1–4 weeks', until: 30 * DAY },
+  { label: '1–3 months', until: 91 * DAY },
+  { label: '3–12 months', until: 365 * DAY },
+  { label: '1–2 years', until: 730 * DAY },
+  { label: '2–3 years', until: 1096 * DAY },
+  { label: '> 3 years', until: Infinity },
+];
+const KINDS = ['default', 'temporary', 'csr'] as const;
+
+export function bucketize(creds: Credential[], now = Date.now()) {
+  const rows = HORIZONS.map((h) => ({ label: h.label, default: 0, temporary: 0, csr: 0, total: 0 }));
+  for (const c of creds) {
+    const left = Date.parse(c.notAfter) - now;
+    if (c.status !== 'active' || left <= 0) continue;
+    const row = rows[HORIZONS.findIndex((h) => left < h.until)];
+    row[c.kind] += 1;
+    row.total += 1;
+  }
+  return rows;
+}
+
+export function ExpiryChart(props: { cluster: Cluster }) {
+  const data = useLoad(() => all<Credential>('/v1/credentials', { cluster: props.cluster.id, status: 'active' }), [props.cluster.id]);
+  // Names for the "next to expire" list; without permission to list principals, their IDs are shown.
+  const names = useLoad(() => all<Principal>('/v1/principals').then((ps) => new Map(ps.map((p) => [p.id, p.name]))).catch(() => new Map<string, string>()), []);
+  if (data.loading) return <Loading what="active kubeconfigs" />;
+  if (!data.data) return <ErrorNotice error={data.error} onRetry={data.reload} />;
+  const rows = bucketize(data.data);
+  const total = rows.reduce((n, r) => n + r.total, 0);
+  if (!total) return <Empty><p>No active kubeconfig on {props.cluster.name}: nothing will expire.</p></Empty>;
+  const soonest = [...data.data].sort((a, b) => a.notAfter.localeCompare(b.notAfter)).slice(0, 5);
+
+  const W = 640, H = 240, left = 36, bottom = 40, top = 12;
+  const max = Math.max(...rows.map((r) => r.total));
+  const step = (W - left) / rows.length;
+  const y = (n: number) => ((H - bottom - top) * n) / max;
+  const summary = rows.filter((r) => r.total).map((r) => `${r.total} in ${r.label}`).join(', ');
+
+  return (
+    <figure class="chart">
+      <figcaption>When the {total} active kubeconfig{total === 1 ? '' : 's'} on {props.cluster.name} expire, from now</figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Active kubeconfigs by time left: ${summary}`}>
+        <line class="axis" x1={left} y1={H - bottom} x2={W} y2={H - bottom} />
+        <text class="tick" x={left - 6} y={H - bottom} text-anchor="end">0</text>
+        <text class="tick" x={left - 6} y={top + 8} text-anchor="end">{max}</text>
+        {rows.map((r, i) => {
+          let base = H - bottom;
+          const x = left + i * step + step * 0.15;
+          return (
+            <g key={r.label}>
+              {KINDS.map((k) => {
+                if (!r[k]) return null;
+                const h = y(r[k]);
+                base -= h;
+                return <rect key={k} class={`bar bar-${k}`} x={x} y={base} width={step * 0.7} height={h}><title>{`${r[k]} ${k} expiring in ${r.label}`}</title></rect>;
+              })}
+              {r.total > 0 && <text class="count" x={x + step * 0.35} y={base - 4} text-anchor="middle">{r.total}</text>}
+              <text class="tick" x={x + step * 0.35} y={H - bottom + 16} text-anchor="middle">{r.label}</text>
+            </g>
+          );
+        })}
+      </svg>
+      <ul class="legend" aria-hidden="true">
+        {KINDS.map((k) => <li key={k}><span class={`swatch bar-${k}`} />{k}</li>)}
+      </ul>
+      <details>
+        <summary>The numbers</summary>
+        <div class="table-wrap">
+          <table>
+            <thead><tr><th scope="col">Time left</th><th scope="col">Default</th><th scope="col">Temporary</th><th scope="col">CSR</th><th scope="col">Total</th></tr></thead>
+            <tbody>{rows.map((r) => <tr key={r.label}><th scope="row">{r.label}</th><td>{r.default}</td><td>{r.temporary}</td><td>{r.csr}</td><td>{r.total}</td></tr>)}</tbody>
+          </table>
+        </div>
+      </details>
+      <h2>Next to expire</h2>
+      <ul class="plain">
+        {soonest.map((c) => <li key={c.id}><Time iso={c.notAfter} rel /> — {c.kind} kubeconfig of {names.data?.get(c.principalId) ?? <span class="mono">{c.principalId}</span>}</li>)}
+      </ul>
+    </figure>
+  );
+}
