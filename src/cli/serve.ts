@@ -17,7 +17,8 @@ import type { ServerConfig } from '../config/server-config.ts';
 import { createSelfSignedServerCert } from '../pki/ca.ts';
 import { aesGcmSealer } from '../pki/sealer.ts';
 import { checkMasterKey } from '../core/master-key-check.ts';
-import { openStore } from '../storage/open-store.ts';
+import { KubecredError } from '../core/errors.ts';
+import { describeStore, openStore } from '../storage/open-store.ts';
 import { VERSION } from './version.ts';
 
 export interface Prepared {
@@ -27,10 +28,24 @@ export interface Prepared {
 }
 
 /** Creates what is missing in the data directory and opens the store; safe to run again. */
-export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean } = {}): Promise<Prepared> {
+/** A server started before its database (a pod before PostgreSQL) waits for it a while, saying so. */
+async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; waitForDatabaseMs?: number }) {
+  const deadline = Date.now() + (opts.waitForDatabaseMs ?? 0);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openStore(config, opts);
+    } catch (e) {
+      if (!(e instanceof KubecredError && e.code === 'UNAVAILABLE') || Date.now() >= deadline) throw e;
+      process.stderr.write(`kubecred: waiting for the database (${describeStore(config)}) to answer, attempt ${attempt}\n`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number } = {}): Promise<Prepared> {
   ensureDataDir(config.dataDir);
   const sealer = aesGcmSealer(loadOrCreateMasterKey(config.dataDir, config.masterKeyBase64));
-  const store = await openStore(config, opts);
+  const store = await openStoreWaiting(config, opts);
   try {
     await checkMasterKey(store, sealer, clock);
     const ids = randomIds();
@@ -94,7 +109,7 @@ export interface RunningServer {
 
 export async function startServer(config: ServerConfig, opts: { clock?: Clock; onBootstrap?: (b: BootstrapResult) => void; logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
-  const { store, sealer, bootstrap } = await prepareDataDir(config, clock, { listen: true });
+  const { store, sealer, bootstrap } = await prepareDataDir(config, clock, { listen: true, waitForDatabaseMs: 60_000 });
   if (bootstrap) opts.onBootstrap?.(bootstrap);
   const tls = tlsMaterial(config, clock);
   const authority = makeAuthority({ store, clock, ids: randomIds(), sealer });
