@@ -30,17 +30,26 @@ export async function startIndexSync(opts: IndexSyncOptions, loadedAt: Date): Pr
   const skew = opts.clockSkewMs ?? 120_000;
   let syncedFrom = loadedAt.getTime();
   let running: Promise<number> | null = null;
+  // Changes heard while a catch-up query runs may be newer than what it reads: they are applied again after it.
+  let heardDuringCatchUp: IndexedCredential[] | null = null;
+  const hear = (changed: IndexedCredential[]) => {
+    opts.index.apply(changed);
+    heardDuringCatchUp?.push(...changed);
+  };
 
   const resync = (): Promise<number> => {
     // One catch-up at a time; a caller arriving meanwhile shares it.
     running ??= (async () => {
       const startedAt = opts.clock.now().getTime();
+      heardDuringCatchUp = [];
       try {
         const changed = await opts.store.credentials.changedSince(new Date(syncedFrom - skew));
         opts.index.apply(changed);
+        opts.index.apply(heardDuringCatchUp);
         syncedFrom = startedAt;
         return changed.length;
       } finally {
+        heardDuringCatchUp = null;
         running = null;
       }
     })();
@@ -48,7 +57,7 @@ export async function startIndexSync(opts: IndexSyncOptions, loadedAt: Date): Pr
   };
   const resyncQuietly = () => void resync().catch((e) => opts.onError?.(e));
 
-  await opts.feed.start((changed) => opts.index.apply(changed), resyncQuietly);
+  await opts.feed.start(hear, resyncQuietly);
   // Changes committed between the load and the LISTEN would otherwise be missed.
   await resync();
   const timer = setInterval(resyncQuietly, opts.resyncEveryMs ?? 60_000);
