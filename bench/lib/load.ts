@@ -1,9 +1,12 @@
-// A small keep-alive load generator on node:http/https: N workers loop over requests for a fixed
-// time; latencies come from process.hrtime.bigint(), server CPU from /proc/<pid>/stat around the run.
+// A small keep-alive load generator: N workers, each on its own connection (wire.ts: pre-encoded
+// requests, minimal parsing), loop over requests for a fixed time, or pace them at a fixed total rate.
+// Latencies come from process.hrtime.bigint(), server CPU from /proc/<pid>/stat around the measured run.
+// makeAgent/send (node:https) remain for the few setup calls that are not measured.
 
 import http from 'node:http';
 import https from 'node:https';
 import { cpuMicros } from './proc.ts';
+import { WireConnection, encodeRequest } from './wire.ts';
 
 export interface Target {
   url: string;
@@ -74,6 +77,8 @@ export interface LoadOptions {
   concurrency: number;
   durationMs: number;
   warmupMs?: number;
+  /** Total requests per second to pace at (spread over the workers); absent: as fast as replies come. */
+  rate?: number;
   /** The i-th request (i counts across all workers). */
   call: (i: number) => Call;
   /** Throws when a reply is wrong; its return value is ignored. */
@@ -81,29 +86,59 @@ export interface LoadOptions {
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const agent = makeAgent(o.target, o.concurrency);
+  const url = new URL(o.target.url);
+  const host = url.host;
+  const encoded = new Map<Call, Buffer>();
+  const bytesOf = (c: Call) => {
+    // Callers often return the same Call objects again and again: encode each once.
+    let b = encoded.get(c);
+    if (!b) {
+      b = encodeRequest(host, c.method, c.path, c.headers, c.body);
+      if (encoded.size < 65_536) encoded.set(c, b);
+    }
+    return b;
+  };
+  const conns = Array.from({ length: o.concurrency }, () => new WireConnection(url, o.target.ca));
   let seq = 0;
   let errors = 0;
   let firstError: string | undefined;
   const latencies: number[] = [];
   const phase = async (ms: number, record: boolean) => {
-    const end = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
-    const worker = async () => {
-      while (process.hrtime.bigint() < end) {
-        const t0 = process.hrtime.bigint();
+    const start = process.hrtime.bigint();
+    const end = start + BigInt(Math.round(ms * 1e6));
+    // Paced: worker w sends at start + (w + k * workers) / rate. A request its connection could not send
+    // on time, because the previous reply was late, is timed from its planned moment (the server made it
+    // wait); one whose timer merely fired late is timed from when it was sent (the generator's lateness).
+    const intervalNs = o.rate ? 1e9 / o.rate : 0;
+    const worker = async (w: number, conn: WireConnection) => {
+      let freeAt = start;
+      for (let k = 0; ; k++) {
+        let t0 = process.hrtime.bigint();
+        if (intervalNs) {
+          const planned = start + BigInt(Math.round((w + k * o.concurrency) * intervalNs));
+          if (planned >= end) break;
+          if (planned > t0) await new Promise((r) => setTimeout(r, Number(planned - t0) / 1e6));
+          t0 = freeAt > planned ? planned : process.hrtime.bigint();
+        } else if (t0 >= end) {
+          break;
+        }
         try {
-          const r = await send(o.target, agent, o.call(seq++));
+          const raw = await conn.request(bytesOf(o.call(seq++)));
+          const t1 = process.hrtime.bigint();
+          freeAt = t1;
+          const r = { status: raw.status, body: raw.body.toString('utf8') };
           if (r.status < 200 || r.status >= 300) throw new Error(`HTTP ${r.status}: ${r.body.slice(0, 300)}`);
           o.check?.(r);
-          if (record) latencies.push(Number(process.hrtime.bigint() - t0) / 1e3);
+          if (record) latencies.push(Number(t1 - t0) / 1e3);
         } catch (e) {
           if (record) errors++;
           firstError ??= (e as Error).message;
           if (!record) throw e;
+          if (/connection closed|ECONN|EPIPE/.test((e as Error).message)) break;
         }
       }
     };
-    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    await Promise.all(conns.map((c, w) => worker(w, c)));
   };
   try {
     if (o.warmupMs) await phase(o.warmupMs, false);
@@ -123,6 +158,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       genCpuPct: ((gen.user + gen.system) / 1e6 / seconds) * 100,
     };
   } finally {
-    agent.destroy();
+    for (const c of conns) c.close();
   }
 }

@@ -137,10 +137,22 @@ export interface Kubecred extends Child {
   startMs: number;
 }
 
-export async function startKubecred(): Promise<Kubecred> {
-  const dataDir = tempDir('kubecred-bench-');
+export interface StartOptions {
+  /** An existing data directory (e.g. the bulk-loaded one); a fresh one when absent. */
+  dataDir?: string;
+  /** Extra flags for node itself, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/p']. */
+  nodeArgs?: string[];
+  /** Extra flags for `kubecred serve`, e.g. ['--log-level', 'warn']. */
+  serveArgs?: string[];
+  /** Root token and principal of an existing data directory (a fresh one prints them). */
+  rootToken?: string;
+  rootPrincipalId?: string;
+}
+
+export async function startKubecred(o: StartOptions = {}): Promise<Kubecred> {
+  const dataDir = o.dataDir ?? tempDir('kubecred-bench-');
   const t0 = process.hrtime.bigint();
-  const c = wrap(spawnPinned(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0'], {
+  const c = wrap(spawnPinned(process.execPath, [...(o.nodeArgs ?? []), BIN, 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', ...(o.serveArgs ?? [])], {
     env: { ...process.env, KUBECRED_MASTER_KEY: undefined },
   }));
   const m = await waitFor(c, /serving on (\S+)/);
@@ -151,8 +163,8 @@ export async function startKubecred(): Promise<Kubecred> {
     url: m[1]!,
     dataDir,
     caPem: fs.readFileSync(path.join(dataDir, 'tls', 'server.crt'), 'utf8'),
-    rootToken: field('root token'),
-    rootPrincipalId: field('root principal'),
+    rootToken: field('root token') || o.rootToken || '',
+    rootPrincipalId: field('root principal') || o.rootPrincipalId || '',
     startMs,
   };
 }

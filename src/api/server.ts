@@ -27,6 +27,49 @@ export interface AppOptions {
   readiness?: ReadinessCheck[];
 }
 
+const LOG_LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+type LogFn = (...args: unknown[]) => void;
+
+/**
+ * A request's logger, made real only when something is logged: pino's child() (bindings serialized and
+ * redacted) costs more than a whole webhook decision, and most webhook calls log nothing.
+ */
+class LazyChildLogger {
+  #parent: FastifyBaseLogger;
+  #bindings: Record<string, unknown>;
+  #opts: Record<string, unknown>;
+  #child: FastifyBaseLogger | null = null;
+
+  constructor(parent: FastifyBaseLogger, bindings: Record<string, unknown>, opts: Record<string, unknown>) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#opts = opts;
+  }
+
+  #real(): FastifyBaseLogger {
+    this.#child ??= this.#parent.child(this.#bindings, this.#opts);
+    return this.#child;
+  }
+
+  get level(): string {
+    return this.#child?.level ?? (this.#opts.level as string | undefined) ?? this.#parent.level;
+  }
+
+  set level(v: string) {
+    this.#real().level = v;
+  }
+
+  fatal(...a: unknown[]) { (this.#real().fatal as LogFn)(...a); }
+  error(...a: unknown[]) { (this.#real().error as LogFn)(...a); }
+  warn(...a: unknown[]) { (this.#real().warn as LogFn)(...a); }
+  info(...a: unknown[]) { (this.#real().info as LogFn)(...a); }
+  debug(...a: unknown[]) { (this.#real().debug as LogFn)(...a); }
+  trace(...a: unknown[]) { (this.#real().trace as LogFn)(...a); }
+  silent(...a: unknown[]) { (this.#real().silent as LogFn)(...a); }
+  child(bindings: Record<string, unknown>, opts?: Record<string, unknown>) { return this.#real().child(bindings, opts); }
+}
+
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -38,6 +81,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     requestIdLogLabel: 'requestId',
     // One access-log line per request, written when it completes (below), instead of Fastify's two.
     disableRequestLogging: true,
+    childLoggerFactory: (logger, bindings, opts) =>
+      new LazyChildLogger(logger, bindings as Record<string, unknown>, opts as Record<string, unknown>) as unknown as FastifyBaseLogger,
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000,
     requestTimeout: 30_000,
@@ -50,7 +95,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   if (opts.logger) {
     app.addHook('onResponse', (req, reply, done) => {
-      req.log.info({ method: req.method, url: req.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
+      // A route may lower its own access-log level (the webhooks: kube-apiserver calls them for every API request).
+      const level = (req.routeOptions.config as { accessLogLevel?: 'info' | 'debug' } | undefined)?.accessLogLevel ?? 'info';
+      const at = reply.statusCode >= 400 ? 'info' : level;
+      if ((LOG_LEVELS[req.log.level] ?? 0) <= LOG_LEVELS[at]!) {
+        req.log[at]({ method: req.method, url: req.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
+      }
       done();
     });
   }

@@ -29,9 +29,18 @@ export interface AccessQuestion {
 
 type Deps = { store: Store; clock: Clock; ids: Ids; index: RevocationIndex; authorizer: Authorizer; audit: AuditWriter };
 
+/**
+ * kube-apiserver presents the same webhook token on every call: a verified (token, cluster) pair is
+ * remembered this long, so a review costs no database read. A token revoked meanwhile (its cluster was
+ * deleted) keeps working here at most this long; the webhook never allows anything, so little is at stake.
+ */
+const CALLER_CACHE_MS = 1_000;
+const CALLER_CACHE_MAX = 1_024;
+
 export function makeWebhookService(deps: Deps) {
   const { store, clock, ids, index, authorizer, audit } = deps;
   const refused = () => new KubecredError('UNAUTHENTICATED', 'the webhook caller did not present a valid token for this cluster; use the webhook kubeconfig written by `kubecred cluster kube-config`');
+  const callers = new Map<string, { cluster: Cluster; until: number }>();
 
   return {
     /** A new token for kube-apiserver to present (shown once). Earlier tokens keep working until the cluster is deleted. */
@@ -49,6 +58,10 @@ export function makeWebhookService(deps: Deps) {
 
     /** The cluster whose kube-apiserver presented `token`; throws UNAUTHENTICATED otherwise. */
     async authenticateCaller(clusterId: string, token: string | undefined): Promise<Cluster> {
+      const now = clock.now().getTime();
+      const cacheKey = `${clusterId} ${token}`;
+      const known = token ? callers.get(cacheKey) : undefined;
+      if (known && known.until > now) return known.cluster;
       const parts = (token ?? '').split('.');
       if (parts.length !== 3 || parts[0] !== WEBHOOK_TOKEN_PREFIX || !/^wht_[a-z0-9]{26}$/.test(parts[1]) || parts[2].length > 64) throw refused();
       const stored = await store.webhookTokens.get(parts[1]);
@@ -56,6 +69,8 @@ export function makeWebhookService(deps: Deps) {
       if (!stored || !ok || stored.revokedAt || stored.clusterId !== clusterId) throw refused();
       const cluster = await store.clusters.getAnyAccount(clusterId);
       if (!cluster) throw refused();
+      if (callers.size >= CALLER_CACHE_MAX) callers.clear();
+      callers.set(cacheKey, { cluster, until: now + CALLER_CACHE_MS });
       return cluster;
     },
 

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { KubecredError } from '../core/errors.ts';
 import { derToPem, pemToDer, sha256Hex } from './fingerprint.ts';
 import type { KeyAlgorithm } from './keys.ts';
+import { makeLeafTemplate, type LeafTemplate } from './leaf-template.ts';
 import {
   type ParsedCert, KU, OID, authorityKeyIdExt, basicConstraintsExt, buildName, extKeyUsageExt, vetSpki, keyIdOf, keyPolicy,
   keyUsageExt, parseCertificate, randomSerial, serialHex, signCertificate, subjectKeyIdExt, subjectKeyIdOf,
@@ -126,7 +127,8 @@ function checkSerial(serial: Buffer): Buffer {
   return serial;
 }
 
-export function issueClientCertificate(req: ClientCertRequest): IssuedCert {
+/** The checks every issuing path makes before building anything. */
+function vetRequest(req: ClientCertRequest) {
   const commonName = checkName('commonName', req.commonName);
   if (!Array.isArray(req.organizations)) throw new KubecredError('VALIDATION_FAILED', 'organizations must be a list');
   const organizations = req.organizations.map((o, i) => checkName(`organizations[${i}]`, o));
@@ -139,7 +141,47 @@ export function issueClientCertificate(req: ClientCertRequest): IssuedCert {
   if (!Buffer.isBuffer(req.publicKeyDer)) throw new KubecredError('CSR_INVALID', 'the public key must be SPKI DER bytes');
   const spki = vetSpki(req.publicKeyDer);
   if (typeof spki === 'string') throw new KubecredError('CSR_INVALID', spki);
+  return { commonName, organizations, notBefore, notAfter, serial, spki };
+}
 
+function issued(certDer: Buffer, serial: Buffer, notBefore: Date, notAfter: Date): IssuedCert {
+  return {
+    certPem: derToPem(certDer, 'CERTIFICATE'),
+    certDer,
+    serialHex: serialHex(serial),
+    fingerprintSha256: sha256Hex(certDer),
+    notBefore,
+    notAfter,
+  };
+}
+
+const templates = new WeakMap<LoadedCa, LeafTemplate>();
+
+/** Issues through the CA's DER template (the hot path); byte-identical to issueClientCertificateGeneric. */
+export function issueClientCertificate(req: ClientCertRequest): IssuedCert {
+  const v = vetRequest(req);
+  const ca = req.ca;
+  let t = templates.get(ca);
+  if (!t) {
+    t = makeLeafTemplate({
+      subjectDer: ca.subjectDer, subjectKeyId: ca.subjectKeyId, privateKey: ca.privateKey,
+      signerFamily: ca.signatureAlgorithm === 'ecdsa-with-SHA256' ? 'ec' : 'rsa',
+    });
+    templates.set(ca, t);
+  }
+  const certDer = t.build({
+    serial: v.serial, notBefore: v.notBefore, notAfter: v.notAfter, commonName: v.commonName, organizations: v.organizations,
+    spkiDer: req.publicKeyDer, keyBits: v.spki.keyBits, keyFamily: v.spki.family,
+  });
+  return issued(certDer, v.serial, v.notBefore, v.notAfter);
+}
+
+/**
+ * The generic builder: every element encoded on its own by der.ts. Kept as the reference the template
+ * is tested against (same inputs, same TBSCertificate bytes); not used on the issuing path.
+ */
+export function issueClientCertificateGeneric(req: ClientCertRequest): IssuedCert {
+  const { commonName, organizations, notBefore, notAfter, serial, spki } = vetRequest(req);
   const ca = req.ca;
   const certDer = signCertificate({
     serial,
@@ -158,12 +200,5 @@ export function issueClientCertificate(req: ClientCertRequest): IssuedCert {
       subjectKeyIdExt(keyIdOf(spki.keyBits)),
     ],
   }, ca.privateKey);
-  return {
-    certPem: derToPem(certDer, 'CERTIFICATE'),
-    certDer,
-    serialHex: serialHex(serial),
-    fingerprintSha256: sha256Hex(certDer),
-    notBefore,
-    notAfter,
-  };
+  return issued(certDer, serial, notBefore, notAfter);
 }

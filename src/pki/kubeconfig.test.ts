@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderKubeconfig } from './kubeconfig.ts';
+import { renderKubeconfig, renderKubeconfigGeneric } from './kubeconfig.ts';
 import { kubectl, scratch } from './testkit.ts';
 
 const s = scratch();
@@ -45,4 +45,22 @@ test('the CSR case omits client-key-data, and odd names survive YAML quoting', (
   assert.equal(cfg.clusters[0].name, 'yes');
   assert.equal(cfg.users[0].user['client-key-data'], undefined);
   assert.equal(cfg.users[0].user['client-certificate-data'], b64(CERT));
+});
+
+test('the direct writer produces exactly the yaml library\'s text, and falls back to it for anything to escape', () => {
+  const names = ['prod', 'alice@prod-eu', 'yes', 'on', '0x1', '#bob: "x"', 'a\\b', 'tab\there', 'José', '日本', ' lead', 'trail ', '',
+    'x'.repeat(300), '- dash', '[flow]', '{map}', '*star', '&anchor', '!tag', '%pct', '@at', '`tick', "it's", 'a: b', 'a #b', '\u007f', '\u0085'];
+  const servers = ['https://10.0.0.1:6443', 'https://[2001:db8::1]:6443', 'https://k8s.example:443/path?x=1&y=2'];
+  const pems = [undefined, CA, '', 'not a pem "quoted"'];
+  let n = 0;
+  for (const name of names) {
+    for (const [k, server] of servers.entries()) {
+      const pem = pems[(n++) % pems.length];
+      const inputs = [
+        { clusterName: name || 'c', server, certificateAuthorityPem: pem, userName: `${name}@x`, contextName: name || 'ctx', clientCertificatePem: CERT, clientKeyPem: k ? KEY : undefined },
+        { clusterName: 'c', server, userName: name || 'u', contextName: 'ctx', token: `kct1.${name}` },
+      ];
+      for (const input of inputs) assert.equal(renderKubeconfig(input), renderKubeconfigGeneric(input), JSON.stringify(input));
+    }
+  }
 });

@@ -234,13 +234,20 @@ const m006 = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/** Revocation and supersession find a holder's credentials without the account: index them by (cluster, principal). */
+const m007: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createIndex('credentials_by_holder').on('credentials').columns(['cluster_id', 'principal_id', 'state']).execute();
+  },
+};
+
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
   return {
     '001_initial': m001(dialect), '002_vendor_auth': m002, '003_webhook_tokens': m003, '004_token_kubeconfigs': m004,
-    '005_console_sessions': m005, '006_replicas': m006(dialect),
+    '005_console_sessions': m005, '006_replicas': m006(dialect), '007_credentials_by_holder': m007,
   };
 }
 

@@ -53,12 +53,15 @@ export async function kubePlugin(app: FastifyInstance, deps: { authority: Author
 
   app.post('/kube/clusters/:id/authorize', {
     bodyLimit: REVIEW_BODY_LIMIT,
+    // One call per Kubernetes API request: access-logged at debug; a denial is logged at info below.
+    config: { accessLogLevel: 'debug' },
     schema: { tags: ['kubernetes'], summary: 'SubjectAccessReview webhook: denies revoked, superseded or expired kubecred credentials; no opinion otherwise', hide: false },
   }, async (req) => {
     const { id } = req.params as { id: string };
     const cluster = await authority.webhooks.authenticateCaller(id, bearer(req));
     const { apiVersion, question } = parseSubjectAccessReview(req.body);
     const verdict = authority.webhooks.decide(cluster, question);
+    if (verdict.deny) req.log.info({ cluster: cluster.id, user: question.user, reason: verdict.reason }, 'webhook denied a kubecred credential');
     return {
       apiVersion, kind: 'SubjectAccessReview',
       status: verdict.deny ? { allowed: false, denied: true, reason: verdict.reason } : { allowed: false },
@@ -67,6 +70,7 @@ export async function kubePlugin(app: FastifyInstance, deps: { authority: Author
 
   app.post('/kube/clusters/:id/authenticate', {
     bodyLimit: REVIEW_BODY_LIMIT,
+    config: { accessLogLevel: 'debug' },
     schema: { tags: ['kubernetes'], summary: 'TokenReview webhook: authenticates active token kubeconfigs of the cluster' },
   }, async (req) => {
     const { id } = req.params as { id: string };
