@@ -36,6 +36,9 @@ type Deps = { store: Store; clock: Clock; ids: Ids; index: RevocationIndex; auth
  */
 const CALLER_CACHE_MS = 1_000;
 const CALLER_CACHE_MAX = 1_024;
+// While the store is unreachable nothing can be revoked (revocation needs the store), so the index is
+// current and a caller verified before the outage may go on being answered from it: enforcement keeps
+// working through a database outage instead of kube-apiserver falling back to its failurePolicy.
 
 export function makeWebhookService(deps: Deps) {
   const { store, clock, ids, index, authorizer, audit } = deps;
@@ -64,10 +67,16 @@ export function makeWebhookService(deps: Deps) {
       if (known && known.until > now) return known.cluster;
       const parts = (token ?? '').split('.');
       if (parts.length !== 3 || parts[0] !== WEBHOOK_TOKEN_PREFIX || !/^wht_[a-z0-9]{26}$/.test(parts[1]) || parts[2].length > 64) throw refused();
-      const stored = await store.webhookTokens.get(parts[1]);
-      const ok = secretsEqual(hashSecret(parts[2]), stored?.secretHash ?? '0'.repeat(64));
-      if (!stored || !ok || stored.revokedAt || stored.clusterId !== clusterId) throw refused();
-      const cluster = await store.clusters.getAnyAccount(clusterId);
+      let cluster: Cluster | undefined;
+      try {
+        const stored = await store.webhookTokens.get(parts[1]);
+        const ok = secretsEqual(hashSecret(parts[2]), stored?.secretHash ?? '0'.repeat(64));
+        if (!stored || !ok || stored.revokedAt || stored.clusterId !== clusterId) throw refused();
+        cluster = await store.clusters.getAnyAccount(clusterId);
+      } catch (e) {
+        if (known && e instanceof KubecredError && e.code === 'UNAVAILABLE') return known.cluster;
+        throw e;
+      }
       if (!cluster) throw refused();
       if (callers.size >= CALLER_CACHE_MAX) callers.clear();
       callers.set(cacheKey, { cluster, until: now + CALLER_CACHE_MS });
