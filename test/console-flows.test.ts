@@ -150,7 +150,11 @@ test('the revocation is in the audit log, found with the filters, with its reque
   await p.getByRole('link', { name: 'Audit log' }).click();
   await p.getByLabel('Action').fill('RevokeKubeconfig');
   await p.getByLabel('Outcome').selectOption('success');
-  await p.getByRole('button', { name: 'Apply filters' }).click();
+  const [filtered] = await Promise.all([
+    p.waitForResponse((r) => /\/v1\/audit\?action=RevokeKubeconfig&outcome=success/.test(r.url())),
+    p.getByRole('button', { name: 'Apply filters' }).click(),
+  ]);
+  assert.equal(filtered.status(), 200);
   await p.waitForURL(/\/console\/audit\?action=RevokeKubeconfig&outcome=success/);
   const row = p.getByRole('row', { name: /RevokeKubeconfig/ });
   await row.waitFor();

@@ -9,16 +9,18 @@ export interface Loaded<T> { data: T | undefined; error: ApiError | null; loadin
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [state, setState] = useState<{ data: T | undefined; error: ApiError | null; loading: boolean }>({ data: undefined, error: null, loading: true });
   const generation = useRef(0);
-  const run = useCallback(() => {
+  // New inputs (other filters, another page) drop the old answer at once, so it is never shown as
+  // if it were theirs; reloading the same inputs keeps it on screen until the fresh one arrives.
+  const run = useCallback((keep = false) => {
     const mine = ++generation.current;
-    setState((s) => ({ ...s, loading: true, error: null }));
+    setState((s) => ({ data: keep ? s.data : undefined, loading: true, error: null }));
     load().then(
       (data) => { if (mine === generation.current) setState({ data, error: null, loading: false }); },
       (error) => { if (mine === generation.current) setState({ data: undefined, error, loading: false }); },
     );
   }, deps);
-  useEffect(run, [run]);
-  return { ...state, reload: run };
+  useEffect(() => run(), [run]);
+  return { ...state, reload: () => run(true) };
 }
 
 /** A button's action: busy while it runs, its error kept for display. */
