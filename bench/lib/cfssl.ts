@@ -1,7 +1,9 @@
 // cfssl as the issuance reference: installs golang-cfssl if missing (apt, 120 s limit), makes a
-// self-signed EC P-256 CA with `cfssl gencert -initca`, and starts `cfssl serve` pinned, over TLS.
+// self-signed EC P-256 CA with `cfssl gencert -initca`, and starts `cfssl serve` pinned, over TLS, with
+// or without its SQLite certificate database.
 
 import { execFile, execFileSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, spawnPinned, tempDir, wrap, type Child } from './proc.ts';
@@ -32,8 +34,41 @@ export const NEWCERT_BODY = JSON.stringify({
   profile: 'client',
 });
 
-export async function startCfssl(tls: { certFile: string; keyFile: string; caPem: string }): Promise<Cfssl> {
+/** cfssl 1.2's certificate database schema (certdb/sqlite/migrations/001_CreateCertificates.sql). */
+const CERTDB_SCHEMA = `
+CREATE TABLE certificates (
+  serial_number blob NOT NULL, authority_key_identifier blob NOT NULL, ca_label blob, status blob NOT NULL,
+  reason int, expiry timestamp, revoked_at timestamp, pem blob NOT NULL,
+  PRIMARY KEY(serial_number, authority_key_identifier));
+CREATE TABLE ocsp_responses (
+  serial_number blob NOT NULL, authority_key_identifier blob NOT NULL, body blob NOT NULL, expiry timestamp,
+  PRIMARY KEY(serial_number, authority_key_identifier));`;
+
+/**
+ * `certdb`: cfssl also stores every certificate it signs in its own SQLite certificate database
+ * (`-db-config`, its SQLite driver's defaults: rollback journal, synchronous FULL), the way a CA that
+ * can list and revoke what it issued must. `certificates()` counts the stored rows.
+ */
+export async function startCfssl(tls: { certFile: string; keyFile: string; caPem: string }, opts: { certdb?: boolean } = {}): Promise<Cfssl & { certificates(): number }> {
   const dir = tempDir('kubecred-bench-cfssl-');
+  const dbFile = path.join(dir, 'certs.db');
+  const dbArgs: string[] = [];
+  if (opts.certdb) {
+    const db = new Database(dbFile);
+    db.exec(CERTDB_SCHEMA);
+    db.close();
+    fs.writeFileSync(path.join(dir, 'db-config.json'), JSON.stringify({ driver: 'sqlite3', data_source: dbFile }));
+    dbArgs.push('-db-config', 'db-config.json');
+  }
+  const certificates = () => {
+    if (!opts.certdb) return 0;
+    const db = new Database(dbFile, { readonly: true });
+    try {
+      return (db.prepare('select count(*) as n from certificates').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
   fs.writeFileSync(path.join(dir, 'ca-csr.json'), JSON.stringify({ CN: 'bench cfssl CA', key: { algo: 'ecdsa', size: 256 } }));
   const init = JSON.parse(execFileSync('cfssl', ['gencert', '-initca', 'ca-csr.json'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
   fs.writeFileSync(path.join(dir, 'ca.pem'), init.cert);
@@ -46,7 +81,7 @@ export async function startCfssl(tls: { certFile: string; keyFile: string; caPem
   }));
   const port = await freePort();
   const c = wrap(spawnPinned('cfssl', ['serve', '-address', '127.0.0.1', '-port', String(port), '-ca', 'ca.pem', '-ca-key', 'ca-key.pem',
-    '-config', 'config.json', '-tls-cert', tls.certFile, '-tls-key', tls.keyFile, '-loglevel', '5'], { cwd: dir }));
+    '-config', 'config.json', '-tls-cert', tls.certFile, '-tls-key', tls.keyFile, '-loglevel', '5', ...dbArgs], { cwd: dir }));
   const target: Target = { url: `https://127.0.0.1:${port}`, ca: tls.caPem };
   const agent = makeAgent(target, 1);
   const deadline = Date.now() + 15_000;
@@ -67,5 +102,5 @@ export async function startCfssl(tls: { certFile: string; keyFile: string; caPem
   } finally {
     agent.destroy();
   }
-  return { ...c, target };
+  return { ...c, target, certificates };
 }

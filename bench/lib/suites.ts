@@ -42,6 +42,8 @@ export interface Env {
 export interface IssuanceResults {
   kubecred: Map<number, LoadResult>;
   cfssl: Map<number, LoadResult>;
+  /** cfssl with its certificate database (persisting each certificate). */
+  cfsslDb: Map<number, LoadResult>;
   floorCpuUs: number;
 }
 
@@ -158,15 +160,19 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
   const rows: Cell[][] = [];
   const notes: string[] = [];
   const compare: Cell[][] = [];
-  const results: IssuanceResults = { kubecred: new Map(), cfssl: new Map(), floorCpuUs: NaN };
+  const results: IssuanceResults = { kubecred: new Map(), cfssl: new Map(), cfsslDb: new Map(), floorCpuUs: NaN };
   let cfsslWhy: string | null = plan.tryCfssl ? await ensureCfssl(env.log) : 'cfssl skipped (not requested)';
   const tlsDir = path.join(env.kc.dataDir, 'tls');
   let cfssl: Awaited<ReturnType<typeof startCfssl>> | null = null;
+  let cfsslDb: Awaited<ReturnType<typeof startCfssl>> | null = null;
   if (!cfsslWhy) {
     try {
-      cfssl = await startCfssl({ certFile: path.join(tlsDir, 'server.crt'), keyFile: path.join(tlsDir, 'server.key'), caPem: env.kc.caPem });
+      const tls = { certFile: path.join(tlsDir, 'server.crt'), keyFile: path.join(tlsDir, 'server.key'), caPem: env.kc.caPem };
+      cfssl = await startCfssl(tls);
+      cfsslDb = await startCfssl(tls, { certdb: true });
       const v = execFileSync('cfssl', ['version'], { encoding: 'utf8' }).split('\n')[0];
-      notes.push(`cfssl: ${v}; \`cfssl serve\` over TLS (same certificate as kubecred), EC P-256 CA from gencert -initca, profile "client" (digital signature, client auth, 15m); it persists nothing (no certdb)`);
+      notes.push(`cfssl: ${v}; \`cfssl serve\` over TLS (same certificate as kubecred), EC P-256 CA from gencert -initca, profile "client" (digital signature, client auth, 15m)`);
+      notes.push('cfssl newcert (reference) persists nothing; "+ certdb" is the same with -db-config: each certificate stored in cfssl\'s own SQLite certificate database (its driver\'s defaults), the row count checked after the runs');
     } catch (e) {
       cfsslWhy = `cfssl unavailable: ${(e as Error).message.split('\n')[0]}`;
     }
@@ -195,7 +201,22 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
         results.cfssl.set(c, f);
         const e2 = bad(`cfssl c=${c}`, f);
         if (e2) failures.push(e2);
-        compare.push([`concurrency ${c}`, fmt(k.cpuPerReqUs / f.cpuPerReqUs, 2), '<= 0.33', fmt(k.rps / f.rps, 2), '>= 1.5', c === 1 ? ms(k.p99us) : '', c === 1 ? '< 3' : '']);
+        const cmp: Cell[] = [`concurrency ${c}`, fmt(k.cpuPerReqUs / f.cpuPerReqUs, 2), '<= 0.33', fmt(k.rps / f.rps, 2), '>= 1.5', c === 1 ? ms(k.p99us) : '', c === 1 ? '< 3' : ''];
+        if (cfsslDb) {
+          env.log(`issuance: cfssl newcert + certdb, concurrency ${c}`);
+          const before = cfsslDb.certificates();
+          const d = await runLoad({
+            target: cfsslDb.target, pid: cfsslDb.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs,
+            call: () => ({ method: 'POST', path: '/api/v1/cfssl/newcert', body: NEWCERT_BODY }),
+            check: (r) => { if (!json(r).success) throw new Error(`cfssl certdb: ${r.body.slice(0, 200)}`); },
+          });
+          rows.push(row('cfssl newcert + certdb (reference)', c, d));
+          results.cfsslDb.set(c, d);
+          const e3 = bad(`cfssl certdb c=${c}`, d) ?? (cfsslDb.certificates() - before < d.requests ? `cfssl certdb c=${c}: fewer rows stored than certificates answered` : null);
+          if (e3) failures.push(e3);
+          cmp.push(fmt(k.cpuPerReqUs / d.cpuPerReqUs, 2), fmt(k.rps / d.rps, 2));
+        }
+        compare.push(cmp);
       }
     }
     if (plan.csrConcurrencies.length) {
@@ -211,6 +232,7 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
     }
   } finally {
     await cfssl?.stop();
+    await cfsslDb?.stop();
   }
   env.log('issuance: in-process floor');
   const f = await floor(plan.floorMs);
@@ -221,6 +243,6 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
   notes.push('kubecred runs as shipped (log level info); every kubecred row includes TLS, bearer-token auth, policy, the credential row and its audit event');
   notes.push(`committed to disk before the answer (fdatasync of the WAL, shared by a group commit), and the kubeconfig YAML; disk fdatasync now: p50 ${ms(disk.p50us)} ms, p99 ${ms(disk.p99us)} ms`);
   let out = table('Table 1. Issuance over HTTPS (EC P-256), fresh data directory', HEAD, rows, notes);
-  if (compare.length) out += '\n' + table('Table 1b. kubecred vs cfssl, same run (issue 9 targets)', ['', 'CPU ratio', 'target', 'req/s ratio', 'target', 'p99 ms', 'target'], compare);
+  if (compare.length) out += '\n' + table('Table 1b. kubecred vs cfssl, same run (issue 9 targets)', ['', 'CPU ratio', 'target', 'req/s ratio', 'target', 'p99 ms', 'target', 'CPU vs +certdb', 'req/s vs +certdb'], compare);
   return { text: out, results };
 }
