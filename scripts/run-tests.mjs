@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { buildServer } from './build-server.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -29,6 +30,15 @@ if (wanted.length && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command
 if (!fs.existsSync(path.join(root, 'web', 'dist', 'index.html'))) {
   process.stdout.write('building the web console (vite)...\n');
   spawnSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+}
+// The tests run kubecred as it ships: bin/kubecred.js runs dist/kubecred.mjs while it is newer than src/,
+// so the bundle is rebuilt from the sources here, every time (a second or so), before any test starts.
+process.stdout.write('building the server bundle (esbuild)...\n');
+try {
+  await buildServer({ quiet: true });
+} catch (e) {
+  process.stderr.write(`could not build dist/kubecred.mjs: ${e?.message ?? e}\n`);
+  process.exit(1);
 }
 const found = [];
 const walk = (dir) => {

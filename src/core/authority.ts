@@ -51,7 +51,10 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
     webhooks: makeWebhookService({ ...deps, index, authorizer, audit }),
     crl: makeCrlService({ ...deps, issuer }),
     consoleSessions: makeConsoleSessions({ ...deps, audit }),
-    /** Loads the revocation index; call once before serving the webhooks. */
+    /**
+     * Loads the revocation index with every unexpired credential, whatever its state (store.credentials.scanUnexpired:
+     * expired ones can never reach the webhook); call once before serving the webhooks.
+     */
     loadIndex: () => index.load(baseDeps.store),
     /** When other servers share the database: follows their credential changes from `loadedAt` on (call after loadIndex). */
     followOtherServers: async (loadedAt: Date, onError?: (e: unknown) => void): Promise<IndexSync | null> => {

@@ -20,6 +20,9 @@ export interface WebhookToken { id: string; clusterId: string; secretHash: strin
 /** The few fields enforcement needs about a credential. */
 export interface IndexedCredential { id: string; clusterId: string; principalId: string; fingerprintSha256: string; state: CredentialState; notAfter: Date }
 
+/** Where a page of `credentials.scanUnexpired` resumes: the last row of the page before. */
+export type UnexpiredCursor = Pick<IndexedCredential, 'notAfter' | 'id'>;
+
 export interface PageRequest {
   limit: number;
   cursor?: string | null;
@@ -87,8 +90,16 @@ export interface Repos {
   credentials: {
     /** By ID across accounts: for the TokenReview webhook, whose caller is a cluster. */
     getAnyAccount(id: string): Promise<Credential | undefined>;
-    /** Every credential's index fields, in ID order, a page at a time: for loading the revocation index. */
+    /** Every credential's index fields, in ID order, a page at a time. */
     scan(afterId: string | null, limit: number): Promise<IndexedCredential[]>;
+    /**
+     * Index fields of every credential whose notAfter is later than `now`, whatever its state, in (notAfter, ID)
+     * order, a page at a time: for loading the revocation index at start. `after` is the last row of the previous
+     * page (null for the first); pass the same `now` for every page. The order is stable under concurrent writes
+     * (a credential's notAfter never changes), so paging never skips a credential that existed when the first
+     * page was read. Backed by a covering index (migration 008): the expired majority of a large store is never read.
+     */
+    scanUnexpired(now: Date, after: UnexpiredCursor | null, limit: number): Promise<IndexedCredential[]>;
     /** Index fields of credentials issued, revoked or superseded at or after `since`: a replica catching up. */
     changedSince(since: Date): Promise<IndexedCredential[]>;
     /** Revoked and superseded credentials of a cluster, for its CRL. */

@@ -145,6 +145,20 @@ export function kyselyRepos(db: Db): Repos {
         const rows = await q.orderBy('id').limit(limit).execute();
         return rows.map(indexedFromRow);
       },
+      // Reads credentials_unexpired (migration 008) alone, every selected column being in it. The first page is the
+      // range not_after > now; each later one resumes right after the previous page's last (not_after, id) pair,
+      // which is itself later than now. That row-value bound alone is what both SQLite and PostgreSQL turn into an
+      // index range (given beside not_after > now, SQLite seeks by not_after only and rereads every page before).
+      // (A cursor not later than now is behind every unexpired row: it bounds nothing.)
+      scanUnexpired: async (now, after, limit) => {
+        const q = db.selectFrom('credentials').select(['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after']);
+        const from = after && after.notAfter.getTime() > now.getTime() ? after : null;
+        const rows = await (from
+          ? q.where((eb) => eb(eb.refTuple('not_after', 'id'), '>', eb.tuple(from.notAfter.getTime(), from.id)))
+          : q.where('not_after', '>', now.getTime())
+        ).orderBy('not_after').orderBy('id').limit(limit).execute();
+        return rows.map(indexedFromRow);
+      },
       changedSince: async (since) => {
         const t = since.getTime();
         const rows = await db.selectFrom('credentials').select(['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after'])

@@ -1,7 +1,6 @@
 // Opens the configured Store: PostgreSQL when a database URL is given, else the embedded SQLite file.
 
 import type { Store } from '../core/store-port.ts';
-import { openPostgresStore } from './postgres/postgres-store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 
 export interface StoreLocation {
@@ -10,10 +9,12 @@ export interface StoreLocation {
 }
 
 /** `listen`: follow other replicas' changes (a server); one-shot commands leave it off. */
-export function openStore(where: StoreLocation, opts: { listen?: boolean } = {}): Promise<Store> {
-  return where.databaseUrl
-    ? openPostgresStore({ url: where.databaseUrl, listen: opts.listen ?? false })
-    : openSqliteStore({ file: where.databaseFile });
+export async function openStore(where: StoreLocation, opts: { listen?: boolean } = {}): Promise<Store> {
+  if (!where.databaseUrl) return openSqliteStore({ file: where.databaseFile });
+  // Loaded only when asked for: pg and the PostgreSQL store cost ~130 ms of every SQLite start otherwise
+  // (the bundle keeps them in a chunk of their own).
+  const { openPostgresStore } = await import('./postgres/postgres-store.ts');
+  return openPostgresStore({ url: where.databaseUrl, listen: opts.listen ?? false });
 }
 
 /** A database URL with its password replaced, for messages. */

@@ -153,6 +153,70 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.ok(changed.every((c) => c.state === 'revoked'));
     }));
 
+    it('scans exactly the unexpired credentials, in every state, a page at a time, whatever the page size', withFixture(async (f) => {
+      const now = at(10 * 3600_000);
+      const t = now.getTime();
+      const other: Principal = { ...f.principal, id: id('usr'), name: `bob-${counter}` };
+      await f.store.principals.insert(other);
+      const rows: Credential[] = [];
+      const add = (notAfterMs: number, over: Partial<Credential> = {}) => rows.push(credential(f, { notAfter: new Date(notAfterMs), ...over }));
+      // Expired: long ago, a millisecond ago, and exactly now (not-after is the last valid instant, so "now" has passed it).
+      add(T0, { state: 'revoked', revokedAt: at(1), revokedBy: 'usr_x', revokeReason: 'r' });
+      add(t - 3600_000, { kind: 'default' });
+      add(t - 1);
+      add(t);
+      // Unexpired, in every state and for two holders: from a millisecond after now to years and centuries ahead.
+      add(t + 1);
+      add(t + 60_000, { state: 'revoked', revokedAt: at(2), revokedBy: 'usr_x', revokeReason: 'r' });
+      add(t + 60_000, { state: 'superseded', kind: 'default', supersededAt: at(3) });
+      add(t + 3 * 365 * 86400_000, { kind: 'default', current: true });
+      add(Date.parse('9999-12-31T23:59:59.999Z'), { principalId: other.id });
+      // Several sharing one not-after, more than a page of them: paging must go by ID within it.
+      for (let i = 0; i < 7; i++) add(t + 7200_000, { principalId: i % 2 ? other.id : f.principal.id, state: i === 3 ? 'revoked' : 'active' });
+      // Inserted in an order that is neither ID nor not-after order.
+      for (const c of [...rows].sort((a, b) => a.fingerprintSha256.localeCompare(b.fingerprintSha256))) await f.store.credentials.insert(c);
+      const indexed = (c: Credential) => ({ id: c.id, clusterId: c.clusterId, principalId: c.principalId, fingerprintSha256: c.fingerprintSha256, state: c.state, notAfter: c.notAfter });
+      const expected = rows.filter((c) => c.notAfter.getTime() > t).map(indexed).sort((a, b) => a.id.localeCompare(b.id));
+      assert.equal(expected.length, 12);
+
+      const scanAll = async (limit: number) => {
+        const got = [];
+        let after: { notAfter: Date; id: string } | null = null;
+        for (let pages = 0; ; pages++) {
+          assert.ok(pages <= rows.length, 'paging ends');
+          const page = await f.store.credentials.scanUnexpired(now, after, limit);
+          assert.ok(page.length <= limit);
+          got.push(...page);
+          if (page.length < limit) break;
+          after = page[page.length - 1]!;
+        }
+        return got;
+      };
+      for (const limit of [1, 2, 3, 5, 12, 100]) {
+        const got = await scanAll(limit);
+        assert.deepEqual([...got].sort((a, b) => a.id.localeCompare(b.id)), expected, `limit ${limit}: every unexpired credential once, no expired one`);
+        for (let i = 1; i < got.length; i++) assert.ok(got[i - 1]!.notAfter.getTime() <= got[i]!.notAfter.getTime(), `limit ${limit}: in not-after order`);
+      }
+      // A cursor that is not later than `now` is behind every unexpired credential.
+      assert.deepEqual((await f.store.credentials.scanUnexpired(now, { notAfter: new Date(t), id: 'crd_zzzzzzzz' }, 100)).map((c) => c.id).sort(), expected.map((c) => c.id).sort());
+      // The same index fields as scan() returns, for the same rows.
+      const scanned = new Map((await f.store.credentials.scan(null, 100)).map((c) => [c.id, c]));
+      for (const c of await scanAll(4)) assert.deepEqual(c, scanned.get(c.id));
+
+      // Changes made between pages (a revocation, a new credential) are seen, and nothing that existed is skipped.
+      const first = await f.store.credentials.scanUnexpired(now, null, 4);
+      await f.store.credentials.revoke({ clusterId: f.cluster.id, principalId: other.id, states: ['active'] }, 'usr_x', 'r', at(4));
+      const late = credential(f, { notAfter: new Date(t + 90 * 86400_000) });
+      await f.store.credentials.insert(late);
+      const rest = await f.store.credentials.scanUnexpired(now, first[3]!, 100);
+      const seen = [...first, ...rest];
+      assert.deepEqual(seen.map((c) => c.id).sort(), [...expected.map((c) => c.id), late.id].sort());
+      for (const c of rest) if (c.principalId === other.id) assert.equal(c.state, 'revoked');
+      // A later `now` leaves out what has expired since.
+      assert.deepEqual((await f.store.credentials.scanUnexpired(new Date(t + 7200_000), null, 100)).map((c) => c.id).sort(),
+        rows.filter((c) => c.notAfter.getTime() > t + 7200_000).map((c) => c.id).concat(late.id).sort());
+    }));
+
     it('claims a signature nonce once, again only after its window, and prunes old ones', withFixture(async (f) => {
       const key = `acs3:${id('n')}`;
       assert.equal(await f.store.nonces.claim(key, at(900_000), at()), true);

@@ -6,7 +6,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
-export const DEFAULT_ASSETS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'web', 'dist');
+/**
+ * The package's web/dist. The package root is the first directory above this module whose package.json is
+ * kubecred's: three levels up from the sources (src/api/console/), one from the bundle (dist/kubecred.mjs).
+ */
+function defaultAssetsDir(): string {
+  for (let dir = import.meta.dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    try {
+      if ((JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'kubecred') return path.join(dir, 'web', 'dist');
+    } catch {
+      // no package.json here (or not JSON): keep walking up
+    }
+  }
+  return path.resolve(import.meta.dirname, '..', '..', '..', 'web', 'dist');
+}
+
+export const DEFAULT_ASSETS_DIR = defaultAssetsDir();
 
 /** Only this server's own scripts, styles and API; no inline code, no frames, no foreign origins. */
 export const CONSOLE_CSP = [
