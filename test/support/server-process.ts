@@ -66,7 +66,8 @@ export async function startServerProcess(opts: { dataDir?: string; args?: string
     logs: () => out,
     stderr: () => err,
     stop: (signal = 'SIGTERM') => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve(child.exitCode);
+      // Already gone (a signal leaves exitCode null and sets signalCode): 'exit' will not fire again.
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
       child.once('exit', (code) => resolve(code));
       child.kill(signal);
     }),
