@@ -9,7 +9,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { cli, cliJson } from './support/cli.ts';
 import { startFakeApiserver, type FakeApiserver } from './support/fake-apiserver.ts';
-import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { BIN, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
 let api: FakeApiserver;
@@ -139,4 +139,16 @@ test('exit codes: unknown cluster 4, bad token 3, unreachable server 7, usage 2;
     assert.equal(r.code, 0, `${cmd.join(' ')} --help`);
     assert.match(r.stdout, /Usage: kubecred/);
   }
+});
+
+test('output piped into a reader that has gone (| head -1 and the like) ends quietly with exit 0', async () => {
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    // The reader closes its end at once and lingers, so kubecred's first write meets a closed pipe (EPIPE).
+    execFile('bash', ['-c', 'set -o pipefail; "$0" "$1" --help | { exec 0<&-; sleep 1; echo reader-done; }', process.execPath, BIN], (err, stdout, stderr) => {
+      resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout, stderr });
+    });
+  });
+  assert.equal(r.stdout, 'reader-done\n');
+  assert.equal(r.stderr, '', 'no EPIPE stack trace');
+  assert.equal(r.code, 0);
 });

@@ -15,6 +15,12 @@ import { createAccountInDataDir, prepareDataDir, printBootstrap, startServer } f
 import { serverOptions } from './server-options.ts';
 import { VERSION } from './version.ts';
 
+// A reader that stops early (`kubecred ... | head`) closes the pipe: end quietly, as other Unix tools do.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command('kubecred')
   .description('Self-hostable kubeconfig authority: per-person, expiring, revocable kubeconfigs for your own clusters')
   .version(VERSION)
