@@ -131,7 +131,14 @@ test('no secret appears in the server logs', async () => {
   await call('GET', '/v1/clusters', { token: `${tok.json.token}x` });
   const logs = srv.logs();
   assert.ok(logs.length > 0, 'the server logs requests');
-  for (const line of logs.trim().split('\n')) JSON.parse(line);
+  const lines = logs.trim().split('\n').map((line) => JSON.parse(line));
+  // One access line per request, labelled with its request ID (Fastify's own two request lines are off).
+  const access = lines.filter((l) => typeof l.requestId === 'string' && l.requestId.startsWith('req_'));
+  assert.ok(access.length >= 5, 'access lines carry the request ID');
+  assert.equal(new Set(access.map((l) => l.requestId)).size, access.length, 'one line per request');
+  const fastifyLines = lines.filter((l) => l.reqId !== undefined || l.msg === 'incoming request');
+  assert.deepEqual(fastifyLines, [], 'no Fastify request lines');
+  assert.doesNotMatch(srv.stderr(), /Deprecation|Warning/, 'serve prints no deprecation warnings');
   for (const s of [...secrets, tok.json.token, ak.json.accessKeySecret, key.trim().split('\n')[1]]) {
     assert.ok(!logs.includes(s), 'a secret reached the logs');
   }

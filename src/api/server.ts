@@ -1,7 +1,7 @@
 // Builds the Fastify app: request IDs, logging, limits, OpenAPI, and one plugin per API surface.
 // It listens on nothing itself; the caller (kubecred serve, a test) decides where and how.
 
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Authority } from '../core/authority.ts';
 import { createMetrics, registerMetricsHooks, type Metrics } from './metrics.ts';
@@ -78,9 +78,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     trustProxy: opts.trustProxy ?? false,
     genReqId: newRequestId,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     // One access-log line per request, written when it completes (below), instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     childLoggerFactory: (logger, bindings, opts) =>
       new LazyChildLogger(logger, bindings as Record<string, unknown>, opts as Record<string, unknown>) as unknown as FastifyBaseLogger,
     connectionTimeout: 30_000,
