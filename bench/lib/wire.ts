@@ -1,13 +1,23 @@
 // A minimal HTTP/1.1 keep-alive client over one TLS (or TCP) socket, for the load generator: requests
 // are pre-encoded bytes, responses are parsed just enough (status, Content-Length or chunked body), so
 // the generator spends little CPU per request and times each one in microseconds. Bench use only.
+//
+// A reply is timed when its last byte is parsed, in the 'data' callback itself (`WireReply.at`), not
+// when a promise continuation gets to run later: the generator's own scheduling must not be counted
+// as the server's latency.
 
 import net from 'node:net';
 import tls from 'node:tls';
 
-export interface WireReply { status: number; body: Buffer }
+export interface WireReply {
+  status: number;
+  body: Buffer;
+  /** process.hrtime.bigint() when the reply was complete. */
+  at: bigint;
+}
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 
 export function encodeRequest(host: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Buffer {
   const b = body === undefined ? null : Buffer.from(body);
@@ -21,11 +31,13 @@ export function encodeRequest(host: string, method: string, path: string, header
   return b ? Buffer.concat([Buffer.from(head), b]) : Buffer.from(head);
 }
 
+type Done = (err: Error | null, reply: WireReply | null) => void;
+
 /** One connection; one request in flight at a time (no pipelining). */
 export class WireConnection {
   #socket: net.Socket;
-  #buf: Buffer = Buffer.alloc(0);
-  #pending: { resolve: (r: WireReply) => void; reject: (e: Error) => void } | null = null;
+  #buf: Buffer = EMPTY;
+  #pending: Done | null = null;
   #ready: Promise<void>;
   #closed: Error | null = null;
 
@@ -39,27 +51,43 @@ export class WireConnection {
       this.#socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => resolve());
       this.#socket.once('error', reject);
     });
+    // Nobody may be waiting on #ready when the connection fails (a pool connected ahead of time).
+    this.#ready.catch(() => {});
     this.#socket.on('data', (d: Buffer) => this.#onData(d));
     const fail = (e: Error) => {
       this.#closed ??= e;
       const p = this.#pending;
       this.#pending = null;
-      p?.reject(e);
+      p?.(e, null);
     };
     this.#socket.on('error', fail);
     this.#socket.on('close', () => fail(new Error('connection closed')));
   }
 
+  /** Resolves once the TLS (or TCP) handshake is done. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  get closed(): Error | null {
+    return this.#closed;
+  }
+
+  /** Writes a request at once; `done` gets its reply (or the connection's failure). The connection must be ready and idle. */
+  send(bytes: Buffer, done: Done): void {
+    if (this.#closed) return done(this.#closed, null);
+    if (this.#pending) return done(new Error('WireConnection: a request is already in flight'), null);
+    this.#pending = done;
+    this.#socket.write(bytes);
+  }
+
   async request(bytes: Buffer): Promise<WireReply> {
     await this.#ready;
-    if (this.#closed) throw this.#closed;
-    return new Promise((resolve, reject) => {
-      this.#pending = { resolve, reject };
-      this.#socket.write(bytes);
-    });
+    return new Promise((resolve, reject) => this.send(bytes, (e, r) => (e ? reject(e) : resolve(r!))));
   }
 
   #onData(d: Buffer): void {
+    const at = process.hrtime.bigint();
     this.#buf = this.#buf.length ? Buffer.concat([this.#buf, d]) : d;
     const end = this.#buf.indexOf(CRLF2);
     if (end < 0 || !this.#pending) return;
@@ -91,13 +119,13 @@ export class WireConnection {
       }
       body = Buffer.concat(parts);
     } else {
-      body = Buffer.alloc(0);
+      body = EMPTY;
       rest = start;
     }
     const p = this.#pending;
     this.#pending = null;
-    this.#buf = this.#buf.subarray(rest);
-    p.resolve({ status, body });
+    this.#buf = rest < this.#buf.length ? this.#buf.subarray(rest) : EMPTY;
+    p(null, { status, body, at });
   }
 
   close(): void {

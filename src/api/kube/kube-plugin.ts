@@ -1,9 +1,10 @@
 // What kube-apiserver calls: the SubjectAccessReview authorization webhook (v1 and v1beta1) and the
 // per-cluster CRL. Never answers allowed:true: a valid credential is left to RBAC.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authority } from '../../core/authority.ts';
 import { invalid } from '../../core/errors.ts';
+import type { Cluster } from '../../core/model.ts';
 import { CREDENTIAL_ID_KEY, type AccessQuestion } from '../../core/webhook-service.ts';
 
 const SAR_VERSIONS = new Set(['authorization.k8s.io/v1', 'authorization.k8s.io/v1beta1']);
@@ -12,10 +13,22 @@ export const REVIEW_BODY_LIMIT = 256 * 1024;
 
 const bearer = (req: FastifyRequest) => {
   const h = req.headers.authorization;
-  return typeof h === 'string' && /^Bearer /i.test(h) ? h.slice(7).trim() : undefined;
+  if (typeof h !== 'string' || h.length < 7 || h.charCodeAt(6) !== 32) return undefined;
+  return h.startsWith('Bearer') || h.slice(0, 6).toLowerCase() === 'bearer' ? h.slice(7).trim() : undefined;
 };
 
-const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+function isStringList(v: unknown): v is string[] {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
+  return true;
+}
+
+/**
+ * The "no opinion" answer of each review version, serialized once: kube-apiserver asks for every API
+ * request it serves, and nearly every answer is this one.
+ */
+const NO_OPINION_JSON = new Map([...SAR_VERSIONS].map((v) => [v, JSON.stringify({ apiVersion: v, kind: 'SubjectAccessReview', status: { allowed: false } })]));
+const JSON_UTF8 = 'application/json; charset=utf-8';
 
 /** Reads the parts of a review kubecred decides on; anything malformed is refused, never allowed. */
 export function parseSubjectAccessReview(body: unknown): { apiVersion: string; question: AccessQuestion } {
@@ -31,7 +44,8 @@ export function parseSubjectAccessReview(body: unknown): { apiVersion: string; q
   const groups = spec.groups ?? spec.group ?? [];
   if (!isStringList(groups)) throw invalid('spec.groups must be a list of strings');
   const extra = (spec.extra ?? {}) as Record<string, unknown>;
-  if (typeof extra !== 'object' || Array.isArray(extra) || !Object.values(extra).every(isStringList)) throw invalid('spec.extra must map strings to lists of strings');
+  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw invalid('spec.extra must map strings to lists of strings');
+  for (const k of Object.keys(extra)) if (!isStringList(extra[k])) throw invalid('spec.extra must map strings to lists of strings');
   return { apiVersion: b.apiVersion, question: { user: spec.user, groups, extra: extra as Record<string, string[]> } };
 }
 
@@ -51,21 +65,30 @@ export function parseTokenReview(body: unknown): { apiVersion: string; token: st
 export async function kubePlugin(app: FastifyInstance, deps: { authority: Authority }): Promise<void> {
   const { authority } = deps;
 
+  /** The review's answer, once the caller is known to be this cluster's kube-apiserver. */
+  const review = (req: FastifyRequest, reply: FastifyReply, cluster: Cluster) => {
+    const { apiVersion, question } = parseSubjectAccessReview(req.body);
+    const verdict = authority.webhooks.decide(cluster, question);
+    if (!verdict.deny) {
+      reply.header('content-type', JSON_UTF8);
+      return NO_OPINION_JSON.get(apiVersion)!;
+    }
+    req.log.info({ cluster: cluster.id, user: question.user, reason: verdict.reason }, 'webhook denied a kubecred credential');
+    return { apiVersion, kind: 'SubjectAccessReview', status: { allowed: false, denied: true, reason: verdict.reason } };
+  };
+
   app.post('/kube/clusters/:id/authorize', {
     bodyLimit: REVIEW_BODY_LIMIT,
     // One call per Kubernetes API request: access-logged at debug; a denial is logged at info below.
     config: { accessLogLevel: 'debug' },
     schema: { tags: ['kubernetes'], summary: 'SubjectAccessReview webhook: denies revoked, superseded or expired kubecred credentials; no opinion otherwise', hide: false },
-  }, async (req) => {
+  }, (req, reply) => {
+    // Not async: a caller verified in the last second (every call but one a second) is answered without a promise.
     const { id } = req.params as { id: string };
-    const cluster = await authority.webhooks.authenticateCaller(id, bearer(req));
-    const { apiVersion, question } = parseSubjectAccessReview(req.body);
-    const verdict = authority.webhooks.decide(cluster, question);
-    if (verdict.deny) req.log.info({ cluster: cluster.id, user: question.user, reason: verdict.reason }, 'webhook denied a kubecred credential');
-    return {
-      apiVersion, kind: 'SubjectAccessReview',
-      status: verdict.deny ? { allowed: false, denied: true, reason: verdict.reason } : { allowed: false },
-    };
+    const token = bearer(req);
+    const known = authority.webhooks.knownCaller(id, token);
+    if (known) return review(req, reply, known);
+    return authority.webhooks.authenticateCaller(id, token).then((cluster) => review(req, reply, cluster));
   });
 
   app.post('/kube/clusters/:id/authenticate', {
