@@ -72,6 +72,9 @@ const sar = (user: string, fp: string) => JSON.stringify({
   },
 });
 
+/** Connections of the paced rows: enough that a request waits for one only when the server is behind. */
+const PACED_CONNECTIONS = 32;
+
 export interface WebhookResults { peak: LoadResult | null; bare: LoadResult | null; paced: LoadResult | null }
 
 export async function webhookTable(kc: Kubecred, loaded: BulkLoaded, plan: Plan, log: (s: string) => void, failures: string[]): Promise<{ text: string; results: WebhookResults }> {
@@ -115,18 +118,23 @@ export async function webhookTable(kc: Kubecred, loaded: BulkLoaded, plan: Plan,
       if (e) failures.push(e);
     }
     if (results.peak && bareTarget) {
-      const rate = Math.max(1, Math.round(results.peak.rps / 2));
-      log(`webhook: paced at ${rate}/s (half of kubecred's peak)`);
-      const k = await runLoad({ target, pid: kc.pid, concurrency: 16, durationMs: plan.runMs, warmupMs: plan.warmupMs, rate, call: (i) => allowed[i % allowed.length]!, check: noOpinion });
-      rows.push(row(`kubecred SAR paced at ${fmt(rate)}/s (half its peak)`, 16, k));
-      results.paced = k;
-      const e = bad('webhook paced', k);
-      if (e) failures.push(e);
-      log(`bare Fastify: paced at ${rate}/s`);
-      const b = await runLoad({ target: bareTarget, pid: bare.pid, concurrency: 16, durationMs: plan.runMs, warmupMs: plan.warmupMs, rate, call: (i) => ({ ...allowed[i % allowed.length]!, path: '/authorize' }) });
-      rows.push(row(`bare Fastify paced at ${fmt(rate)}/s (reference)`, 16, b));
-      const e2 = bad('bare paced', b);
-      if (e2) failures.push(e2);
+      // Paced at half of kubecred's peak (issue 9's target) and at a quarter: a tail made by the machine
+      // (stalls of the server's core) does not shrink with the rate, one made by the server (queueing, or
+      // garbage collection, whose frequency follows the request rate) does.
+      for (const [share, what] of [[2, 'half its peak'], [4, 'a quarter of its peak']] as const) {
+        const rate = Math.max(1, Math.round(results.peak.rps / share));
+        log(`webhook: paced at ${rate}/s (${what})`);
+        const k = await runLoad({ target, pid: kc.pid, concurrency: PACED_CONNECTIONS, durationMs: plan.runMs, warmupMs: plan.warmupMs, rate, call: (i) => allowed[i % allowed.length]!, check: noOpinion });
+        rows.push(row(`kubecred SAR paced at ${fmt(rate)}/s (${what})`, PACED_CONNECTIONS, k));
+        if (share === 2) results.paced = k;
+        const e = bad(`webhook paced 1/${share}`, k);
+        if (e) failures.push(e);
+        log(`bare Fastify: paced at ${rate}/s`);
+        const b = await runLoad({ target: bareTarget, pid: bare.pid, concurrency: PACED_CONNECTIONS, durationMs: plan.runMs, warmupMs: plan.warmupMs, rate, call: (i) => ({ ...allowed[i % allowed.length]!, path: '/authorize' }) });
+        rows.push(row(`bare Fastify paced at ${fmt(rate)}/s (reference)`, PACED_CONNECTIONS, b));
+        const e2 = bad(`bare paced 1/${share}`, b);
+        if (e2) failures.push(e2);
+      }
     }
   } finally {
     await bare.stop();
@@ -134,7 +142,8 @@ export async function webhookTable(kc: Kubecred, loaded: BulkLoaded, plan: Plan,
   return {
     text: table(`Table 2. Webhook decisions over HTTPS, ${fmt(loaded.counts.credentials)} credentials in the store`, HEAD, rows, [
       `each review carries the X509SHA256 credential ID of a stored credential: ${fmt(allowed.length)} active, unexpired ones cycled (answer must be "no opinion"), or ${fmt(denied.length)} revoked ones (must be denied)`,
-      'paced: requests on a fixed schedule over 16 connections; a request held back by a late reply on its connection is timed from its planned send time',
+      `paced: an open-loop schedule sent on any idle one of ${PACED_CONNECTIONS} connections (kube-apiserver's client opens one per request in flight and keeps 25 idle);`,
+      '  timed from the real send, or from the planned send when every connection was busy; Table 2b shows what the generator and the CPUs did meanwhile',
       'bare Fastify: same TLS certificate, logger off, parses the same JSON body and returns a constant; kubecred runs as shipped (log level info)',
       'server CPU % is of one core; gen CPU % near 100 means the load generator (one core, TLS) limits req/s, not the server',
     ]),
