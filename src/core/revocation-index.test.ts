@@ -102,7 +102,7 @@ test('load leaves out credentials already expired, and a change applied meanwhil
   const store = {
     credentials: {
       // The page was read before the revocation committed; the revocation reaches apply() first.
-      scan: async () => {
+      scanUnexpired: async () => {
         index.apply([revoked]);
         return rows;
       },

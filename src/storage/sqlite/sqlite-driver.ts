@@ -100,50 +100,9 @@ export interface Connections {
   durable: (() => Promise<void>) | null;
   /** Set once a sync to disk failed: from then on nothing may be written (and answered as stored). */
   failure?: () => Error | null;
-  /** A read-only connection for whole-table scans, opened on demand (null for ':memory:'). */
-  scanner?: Scanner | null;
   /** Told of every commit on the writer, so the WAL is copied back off the event loop. */
   committed?: () => void;
   checkpointer?: { close(): Promise<void> } | null;
-}
-
-const SCANNER_IDLE_MS = 5_000;
-
-/**
- * A read-only connection that memory-maps the database file while a whole-table scan runs: reading pages
- * through the map is about three times faster than through read(). It is closed when the scan ends (or
- * sits idle), which unmaps the file, so the server's resident memory does not keep the pages it touched.
- */
-export class Scanner {
-  #open: (() => BetterSqlite3.Database) | null;
-  #conn: Connection | null = null;
-  #timer: NodeJS.Timeout | null = null;
-
-  constructor(open: () => BetterSqlite3.Database) {
-    this.#open = open;
-  }
-
-  connection(): Connection {
-    if (!this.#open) throw new Error('the store is closed');
-    this.#conn ??= new Connection(this.#open());
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.done(), SCANNER_IDLE_MS);
-    this.#timer.unref();
-    return this.#conn;
-  }
-
-  /** The scan reached its end: unmap and close. */
-  done(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#conn?.raw.close();
-    this.#conn = null;
-  }
-
-  close(): void {
-    this.done();
-    this.#open = null;
-  }
 }
 
 /** A write outside any transaction: its turn at the gate, then the same durability wait a group commit has. */

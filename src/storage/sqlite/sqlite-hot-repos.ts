@@ -4,7 +4,6 @@
 
 import type BetterSqlite3 from 'better-sqlite3';
 import { KubecredError } from '../../core/errors.ts';
-import type { CredentialState } from '../../core/model.ts';
 import type { Repos, RevokeWhere } from '../../core/store-port.ts';
 import { isUniqueViolation } from '../kysely-repos.ts';
 import { clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow } from '../row-mappers.ts';
@@ -26,11 +25,7 @@ const SQL = {
   clusterAnyAccount: 'select * from "clusters" where "id" = ? and "deleted_at" is null',
   credentialAnyAccount: 'select * from "credentials" where "id" = ?',
   webhookToken: 'select * from "webhook_tokens" where "id" = ?',
-  scanFirst: 'select "id", "cluster_id", "principal_id", "fingerprint_sha256", "state", "not_after" from "credentials" order by "id" limit ?',
-  scanAfter: 'select "id", "cluster_id", "principal_id", "fingerprint_sha256", "state", "not_after" from "credentials" where "id" > ? order by "id" limit ?',
 };
-
-type ScanRow = [string, string, string, string, string, number | bigint];
 
 // The credential indexes all start with account_id, which RevokeWhere does not carry: taken from the
 // cluster (or principal) row, it lets a revocation read the holder's rows instead of the whole table.
@@ -93,17 +88,6 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean): Repos {
     },
     credentials: {
       ...base.credentials,
-      // Loading the revocation index reads every credential: through the memory-mapped scanner, as arrays.
-      scan: (afterId, limit) => {
-        if (inGroup || !c.scanner) return base.credentials.scan(afterId, limit);
-        const scanner = c.scanner;
-        return attempt(() => {
-          const conn = scanner.connection();
-          const rows = (afterId ? conn.statement(SQL.scanAfter).raw(true).all(afterId, limit) : conn.statement(SQL.scanFirst).raw(true).all(limit)) as ScanRow[];
-          if (rows.length < limit) scanner.done();
-          return rows.map((r) => ({ id: r[0], clusterId: r[1], principalId: r[2], fingerprintSha256: r[3], state: r[4] as CredentialState, notAfter: new Date(Number(r[5])) }));
-        });
-      },
       getAnyAccount: async (id) => {
         const r = await one<CredentialsTable>(SQL.credentialAnyAccount, id);
         return r && credentialFromRow(r);

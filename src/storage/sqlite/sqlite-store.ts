@@ -12,7 +12,7 @@ import type { Database } from '../schema.ts';
 import { kyselyRepos } from '../kysely-repos.ts';
 import { makeGroupCommit, type GroupCommitStats } from './group-commit.ts';
 import { hotRepos } from './sqlite-hot-repos.ts';
-import { Connection, Gate, KubecredSqliteDialect, Scanner, type Connections } from './sqlite-driver.ts';
+import { Connection, Gate, KubecredSqliteDialect, type Connections } from './sqlite-driver.ts';
 import { WalSync } from './wal-sync.ts';
 import { Checkpointer } from './checkpointer.ts';
 
@@ -64,12 +64,6 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
       const checkpointer = new Checkpointer(file);
       c.checkpointer = checkpointer;
       c.committed = () => checkpointer.noteCommit();
-      c.scanner = new Scanner(() => {
-        const s = new BetterSqlite3(file, { readonly: true });
-        s.pragma('busy_timeout = 5000');
-        s.pragma('mmap_size = 17179869184');
-        return s;
-      });
     }
   } catch (e) {
     raw.close();
@@ -101,7 +95,6 @@ function sqliteStore(c: Connections, db: Kysely<Database>, migrations: Migration
       await c.gate.run(() => undefined);
       await wal?.idle();
       await c.gate.run(() => {
-        c.scanner?.close();
         c.reader?.raw.close();
         c.writer.raw.close();
       });
