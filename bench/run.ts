@@ -35,7 +35,7 @@ if (only !== undefined && only !== 'webhook') throw new Error(`--only: expected 
 const repeat = Math.max(1, Number(opt('--repeat') ?? 1));
 
 const fullPlan: Plan = {
-  runMs: 4000, warmupMs: 2000, concurrencies: [1, 2, 16], csrConcurrencies: [1, 16], csrCount: 300, floorMs: 2000, tryCfssl: true,
+  runMs: 4000, warmupMs: 2000, prewarmRequests: 6000, concurrencies: [1, 2, 16], csrConcurrencies: [1, 16], csrCount: 300, floorMs: 2000, tryCfssl: true,
   credentials, principals: Math.max(100, Math.round(credentials / 100)), clusters: 10,
   webhookConcurrencies: [1, 16], inventoryRequests: 2000, revocations: 20,
 };
@@ -59,7 +59,7 @@ const started = Date.now();
 const pinning = pinSelf();
 const load = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`machine: nproc ${nproc}, ${cpuModel}, node ${process.version}, CLK_TCK ${CLK_TCK}; ${pinning}; load average at start ${load()}`);
-console.log(`each measured run: ${fullPlan.runMs / 1000} s after ${fullPlan.warmupMs / 1000} s warm-up; server CPU = utime+stime of all its threads from /proc/<pid>/stat\n`);
+console.log(`each measured run: ${fullPlan.runMs / 1000} s after ${fullPlan.warmupMs / 1000} s warm-up (Table 1's servers first answer ${fullPlan.prewarmRequests.toLocaleString('en-US')} unmeasured requests); server CPU = utime+stime of all its threads from /proc/<pid>/stat\n`);
 
 let failures: string[];
 if (only === 'webhook') {

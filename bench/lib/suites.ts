@@ -16,6 +16,12 @@ import { fmt, ms, table, type Cell } from './table.ts';
 export interface Plan {
   runMs: number;
   warmupMs: number;
+  /**
+   * Requests each Table 1 server answers (unmeasured, at concurrency 4) before its first measured row, as a server
+   * in service would have: V8 optimizes kubecred's request path only after a few thousand requests, and a fresh
+   * SQLite WAL grows (allocating blocks) until its first restart. cfssl is warmed the same way.
+   */
+  prewarmRequests: number;
   concurrencies: number[];
   csrConcurrencies: number[];
   csrCount: number;
@@ -151,6 +157,19 @@ export function diskProbe(dir: string, n = 200): { p50us: number; p99us: number 
   return { p50us: lat[Math.floor(n * 0.5)]!, p99us: lat[Math.min(n - 1, Math.floor(n * 0.99))]! };
 }
 
+/** Sends `n` requests (not measured) so the server is in its steady state before the measured rows. */
+async function prewarm(target: Target, n: number, call: (i: number) => Call, log: (s: string) => void, what: string): Promise<void> {
+  if (n <= 0) return;
+  log(`issuance: warming ${what} with ${n} requests`);
+  const t0 = Date.now();
+  let sent = 0;
+  while (sent < n && Date.now() - t0 < 120_000) {
+    const r = await runLoad({ target, concurrency: 4, durationMs: 1000, call: (i) => call(sent + i) });
+    if (r.requests === 0) throw new Error(`warming ${what}: no successful request (${r.firstError ?? 'no error recorded'})`);
+    sent += r.requests;
+  }
+}
+
 export const HEAD = ['row', 'conc', 'requests', 'req/s', 'server CPU µs/req', 'server CPU %', 'p50 ms', 'p99 ms', 'gen CPU %'];
 export const row = (label: string, conc: Cell, r: LoadResult): Cell[] => [
   label, conc, r.requests, fmt(r.rps), fmt(r.cpuPerReqUs), fmt((r.cpuPerReqUs * r.rps) / 1e4), ms(r.p50us), ms(r.p99us), fmt(r.genCpuPct),
@@ -183,6 +202,12 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
   }
   const disk = diskProbe(env.kc.dataDir);
   try {
+    const csrBodies = plan.csrConcurrencies.length ? (env.log(`issuance: generating ${plan.csrCount} CSRs with openssl`), (await makeCsrs(plan.csrCount)).map((csr) => JSON.stringify({ csr }))) : [];
+    // Both kinds of issuance, so the CSR path is as warm as the temporary one when its rows come.
+    await prewarm(env.target, plan.prewarmRequests, (i) => issueCall(env, csrBodies.length && i % 4 === 3 ? csrBodies[i % csrBodies.length]! : TEMPORARY), env.log, 'kubecred');
+    const newcert = (): Call => ({ method: 'POST', path: '/api/v1/cfssl/newcert', body: NEWCERT_BODY });
+    if (cfssl) await prewarm(cfssl.target, plan.prewarmRequests, newcert, env.log, 'cfssl');
+    if (cfsslDb) await prewarm(cfsslDb.target, plan.prewarmRequests, newcert, env.log, 'cfssl + certdb');
     for (const c of plan.concurrencies) {
       env.log(`issuance: temporary kubeconfig, concurrency ${c}`);
       const k = await runLoad({ target: env.target, pid: env.kc.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs, call: () => issueCall(env, TEMPORARY), check: issueCheck(true) });
@@ -194,7 +219,7 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
         env.log(`issuance: cfssl newcert, concurrency ${c}`);
         const f = await runLoad({
           target: cfssl.target, pid: cfssl.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs,
-          call: () => ({ method: 'POST', path: '/api/v1/cfssl/newcert', body: NEWCERT_BODY }),
+          call: newcert,
           check: (r) => { if (!json(r).success) throw new Error(`cfssl: ${r.body.slice(0, 200)}`); },
         });
         rows.push(row('cfssl newcert (reference)', c, f));
@@ -207,7 +232,7 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
           const before = cfsslDb.certificates();
           const d = await runLoad({
             target: cfsslDb.target, pid: cfsslDb.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs,
-            call: () => ({ method: 'POST', path: '/api/v1/cfssl/newcert', body: NEWCERT_BODY }),
+            call: newcert,
             check: (r) => { if (!json(r).success) throw new Error(`cfssl certdb: ${r.body.slice(0, 200)}`); },
           });
           rows.push(row('cfssl newcert + certdb (reference)', c, d));
@@ -220,8 +245,7 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
       }
     }
     if (plan.csrConcurrencies.length) {
-      env.log(`issuance: generating ${plan.csrCount} CSRs with openssl`);
-      const bodies = (await makeCsrs(plan.csrCount)).map((csr) => JSON.stringify({ csr }));
+      const bodies = csrBodies;
       for (const c of plan.csrConcurrencies) {
         env.log(`issuance: CSR-based, concurrency ${c}`);
         const k = await runLoad({ target: env.target, pid: env.kc.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs, call: (i) => issueCall(env, bodies[i % bodies.length]!), check: issueCheck(false) });

@@ -102,7 +102,7 @@ export interface Connections {
   failure?: () => Error | null;
   /** Told of every commit on the writer, so the WAL is copied back off the event loop. */
   committed?: () => void;
-  checkpointer?: { close(): Promise<void> } | null;
+  checkpointer?: { close(): Promise<void>; runs: number; restarts: number; lastError: string | null } | null;
 }
 
 /** A write outside any transaction: its turn at the gate, then the same durability wait a group commit has. */

@@ -22,7 +22,14 @@ export interface SqliteOptions {
 }
 
 /** The SQLite Store, with its group-commit counters (for tests and the bench). */
-export type SqliteStore = Store & { readonly groupCommit: GroupCommitStats };
+export interface CheckpointStats {
+  /** Checkpoints the worker thread ran, and WAL restarts it made (checkpointer.ts); zero for ':memory:'. */
+  runs: number;
+  restarts: number;
+  lastError: string | null;
+}
+
+export type SqliteStore = Store & { readonly groupCommit: GroupCommitStats; checkpoints(): CheckpointStats };
 
 export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore> {
   if (opts.file !== ':memory:') {
@@ -61,7 +68,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
       const reader = new BetterSqlite3(file, { readonly: true });
       reader.pragma('busy_timeout = 5000');
       c.reader = new Connection(reader);
-      const checkpointer = new Checkpointer(file);
+      const checkpointer = new Checkpointer(file, gate);
       c.checkpointer = checkpointer;
       c.committed = () => checkpointer.noteCommit();
     }
@@ -82,6 +89,10 @@ function sqliteStore(c: Connections, db: Kysely<Database>, migrations: Migration
     dialect: 'sqlite',
     migrations,
     groupCommit: group.stats,
+    checkpoints: () => {
+      const k = c.checkpointer;
+      return { runs: k?.runs ?? 0, restarts: k?.restarts ?? 0, lastError: k?.lastError ?? null };
+    },
     transaction: (fn) => group.transaction(fn),
     ping: async () => {
       if (wal?.failed) throw wal.failed;
