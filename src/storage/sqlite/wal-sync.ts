@@ -9,6 +9,7 @@ export class WalSync {
   #path: string;
   #fd: number | null = null;
   #ino = -1;
+  #checkedAt = 0;
   /** The fdatasync in flight, and whether someone wrote after it started (so another one is owed). */
   #running: Promise<void> | null = null;
   #next: Promise<void> | null = null;
@@ -53,8 +54,14 @@ export class WalSync {
     });
   }
 
-  /** The WAL's current inode: SQLite recreates the file only when the last connection closes, but check. */
+  /**
+   * The WAL's current inode: SQLite recreates the file only when the last connection closes, but check, at most
+   * once a second (a stat per request is a system call per request).
+   */
   #open(): number {
+    const now = performance.now();
+    if (this.#fd !== null && now - this.#checkedAt < 1000) return this.#fd;
+    this.#checkedAt = now;
     const st = fs.statSync(this.#path);
     if (this.#fd === null || st.ino !== this.#ino) {
       if (this.#fd !== null) fs.closeSync(this.#fd);
