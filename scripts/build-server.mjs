@@ -62,7 +62,7 @@ export async function buildServer({ quiet = false } = {}) {
   });
   // Each file is written beside its place and renamed into it, so a server starting meanwhile never reads half
   // a file; the bundle last, stamped with the build's start.
-  const files = [...result.outputFiles].sort((a, b) => Number(a.path === OUTFILE) - Number(b.path === OUTFILE));
+  const files = guardKeepNames(result.outputFiles).sort((a, b) => Number(a.path === OUTFILE) - Number(b.path === OUTFILE));
   for (const f of files) {
     fs.mkdirSync(path.dirname(f.path), { recursive: true });
     const tmp = `${f.path}.${process.pid}.tmp`;
@@ -80,6 +80,32 @@ export async function buildServer({ quiet = false } = {}) {
   const inputs = Object.keys(result.metafile.inputs).length;
   if (!quiet) process.stdout.write(`built ${path.relative(root, OUTFILE)} (${(bytes / 1024 / 1024).toFixed(1)} MB from ${inputs} files)\n`);
   return { outfile: OUTFILE, bytes, inputs };
+}
+
+// keepNames makes the bundle call esbuild's __name helper, Object.defineProperty(fn, 'name', ...), every time a
+// named function or closure is created, including the closures Fastify creates for every request (its body
+// reader's onData/onEnd, the content-type parser's onDone, onResponse hooks' response listener...). Redefining
+// `name` puts the function in dictionary mode, and when functions of different kinds are renamed in turn V8 gives
+// each one a new dictionary-mode Map (its cache of them misses), and Maps are always allocated in the old
+// generation: ~200 bytes of old-generation garbage per webhook review, a mark-compact every few seconds at
+// 5,000 reviews/s, which made the webhook's paced p99. Identifiers are not minified, so a function nearly always
+// already has the name asked for (exceptions: top-level names esbuild renames to avoid collisions, and functions
+// it wraps where they are created, `__name(() => ..., "f")`, one per request, which alone stay cached): the helper
+// is redefined to skip the redefinition then. It is redefined on a new last line, after its file's own top-level
+// code has run (once, at start-up), so every position the source map records stays the same.
+const KEEP_NAMES_HELPER = 'var __name=(target,value)=>__defProp(target,"name",{value,configurable:!0})';
+const GUARDED_HELPER = '__name=(target,value)=>target.name===value?target:__defProp(target,"name",{value,configurable:!0});';
+
+function guardKeepNames(outputFiles) {
+  const withHelper = outputFiles.filter((f) => f.path.endsWith('.mjs') && f.text.includes(KEEP_NAMES_HELPER));
+  if (withHelper.length !== 1) {
+    throw new Error(`build-server: expected esbuild's keepNames helper (${KEEP_NAMES_HELPER}) in exactly one output file, found ${withHelper.length}; update guardKeepNames for this esbuild version`);
+  }
+  return outputFiles.map((f) => {
+    if (f !== withHelper[0]) return f;
+    const text = f.text.replace(/(\n\/\/# sourceMappingURL=[^\n]*\n?)?$/, (url) => `\n;${GUARDED_HELPER}${url}`);
+    return { path: f.path, contents: Buffer.from(text) };
+  });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {

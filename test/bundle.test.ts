@@ -156,3 +156,21 @@ test('the build stamps the bundle with its start, so an edit made while it build
   const map = fs.statSync(`${BUNDLE}.map`).mtimeMs;
   assert.ok(bundle <= map, `bundle ${bundle} vs map ${map}`);
 });
+
+test('the bundle\'s keepNames helper skips renaming a function that already has the name (no dictionary-mode Map per request)', () => {
+  const dist = path.join(ROOT, 'dist');
+  const files = [path.join(dist, 'kubecred.mjs'), ...fs.readdirSync(path.join(dist, 'chunks')).filter((f) => f.endsWith('.mjs')).map((f) => path.join(dist, 'chunks', f))];
+  const withHelper = files.filter((f) => fs.readFileSync(f, 'utf8').includes('var __name=(target,value)=>'));
+  assert.equal(withHelper.length, 1, 'one file defines esbuild\'s __name');
+  const text = fs.readFileSync(withHelper[0]!, 'utf8');
+  const guard = text.lastIndexOf(';__name=(target,value)=>target.name===value?target:');
+  assert.ok(guard > text.indexOf('var __name='), 'the guarded helper replaces it after the file\'s own code');
+  // And it behaves: same name, same function untouched; another name, renamed as before.
+  const __defProp = Object.defineProperty;
+  const guarded = new Function('__defProp', `let __name; ${text.slice(guard + 1).split('\n')[0]} return __name;`)(__defProp) as (f: object, n: string) => { name: string };
+  function onData() {}
+  const before = Object.getOwnPropertyDescriptor(onData, 'name');
+  assert.equal(guarded(onData, 'onData'), onData);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(onData, 'name'), before);
+  assert.equal(guarded(() => 0, 'onEnd').name, 'onEnd');
+});
