@@ -35,7 +35,7 @@ if (only !== undefined && only !== 'webhook') throw new Error(`--only: expected 
 const repeat = Math.max(1, Number(opt('--repeat') ?? 1));
 
 const fullPlan: Plan = {
-  runMs: 4000, warmupMs: 2000, prewarmRequests: 6000, concurrencies: [1, 2, 16], csrConcurrencies: [1, 16], csrCount: 300, floorMs: 2000, tryCfssl: true,
+  runMs: 4000, warmupMs: 2000, prewarmRequests: 6000, pacedRunMs: 15000, concurrencies: [1, 2, 16], csrConcurrencies: [1, 16], csrCount: 300, floorMs: 2000, tryCfssl: true,
   credentials, principals: Math.max(100, Math.round(credentials / 100)), clusters: 10,
   webhookConcurrencies: [1, 16], inventoryRequests: 2000, revocations: 20,
 };

@@ -10,7 +10,7 @@ const log = (s: string) => process.stderr.write(`# ${s}\n`);
 log(pinSelf());
 try {
   const { summary, failures } = await runBench({
-    runMs: 300, warmupMs: 100, prewarmRequests: 20, concurrencies: [1, 16], csrConcurrencies: [4], csrCount: 8, floorMs: 200, tryCfssl: true,
+    runMs: 300, warmupMs: 100, prewarmRequests: 20, pacedRunMs: 300, concurrencies: [1, 16], csrConcurrencies: [4], csrCount: 8, floorMs: 200, tryCfssl: true,
     credentials: 3000, principals: 100, clusters: 3, webhookConcurrencies: [4], inventoryRequests: 50, revocations: 2,
   }, {
     scaleDir: null, skipScale: false, startupRounds: 1, log,

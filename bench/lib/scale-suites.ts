@@ -124,13 +124,13 @@ export async function webhookTable(kc: Kubecred, loaded: BulkLoaded, plan: Plan,
       for (const [share, what] of [[2, 'half its peak'], [4, 'a quarter of its peak']] as const) {
         const rate = Math.max(1, Math.round(results.peak.rps / share));
         log(`webhook: paced at ${rate}/s (${what})`);
-        const k = await runLoad({ target, pid: kc.pid, concurrency: PACED_CONNECTIONS, durationMs: plan.runMs, warmupMs: plan.warmupMs, rate, call: (i) => allowed[i % allowed.length]!, check: noOpinion });
+        const k = await runLoad({ target, pid: kc.pid, concurrency: PACED_CONNECTIONS, durationMs: plan.pacedRunMs, warmupMs: plan.warmupMs, rate, call: (i) => allowed[i % allowed.length]!, check: noOpinion });
         rows.push(row(`kubecred SAR paced at ${fmt(rate)}/s (${what})`, PACED_CONNECTIONS, k));
         if (share === 2) results.paced = k;
         const e = bad(`webhook paced 1/${share}`, k);
         if (e) failures.push(e);
         log(`bare Fastify: paced at ${rate}/s`);
-        const b = await runLoad({ target: bareTarget, pid: bare.pid, concurrency: PACED_CONNECTIONS, durationMs: plan.runMs, warmupMs: plan.warmupMs, rate, call: (i) => ({ ...allowed[i % allowed.length]!, path: '/authorize' }) });
+        const b = await runLoad({ target: bareTarget, pid: bare.pid, concurrency: PACED_CONNECTIONS, durationMs: plan.pacedRunMs, warmupMs: plan.warmupMs, rate, call: (i) => ({ ...allowed[i % allowed.length]!, path: '/authorize' }) });
         rows.push(row(`bare Fastify paced at ${fmt(rate)}/s (reference)`, PACED_CONNECTIONS, b));
         const e2 = bad(`bare paced 1/${share}`, b);
         if (e2) failures.push(e2);

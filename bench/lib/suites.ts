@@ -22,6 +22,11 @@ export interface Plan {
    * SQLite WAL grows (allocating blocks) until its first restart. cfssl is warmed the same way.
    */
   prewarmRequests: number;
+  /**
+   * Measured time of the paced webhook rows: long enough to hold several of the server's major GCs (seconds
+   * apart), so their share of the tail is measured rather than caught or missed by one short window.
+   */
+  pacedRunMs: number;
   concurrencies: number[];
   csrConcurrencies: number[];
   csrCount: number;
