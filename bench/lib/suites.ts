@@ -207,7 +207,11 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
   }
   const disk = diskProbe(env.kc.dataDir);
   try {
-    const csrBodies = plan.csrConcurrencies.length ? (env.log(`issuance: generating ${plan.csrCount} CSRs with openssl`), (await makeCsrs(plan.csrCount)).map((csr) => JSON.stringify({ csr }))) : [];
+    let csrBodies: string[] = [];
+    if (plan.csrConcurrencies.length) {
+      env.log(`issuance: generating ${plan.csrCount} CSRs with openssl`);
+      csrBodies = (await makeCsrs(plan.csrCount)).map((csr) => JSON.stringify({ csr }));
+    }
     // Both kinds of issuance, so the CSR path is as warm as the temporary one when its rows come.
     await prewarm(env.target, plan.prewarmRequests, (i) => issueCall(env, csrBodies.length && i % 4 === 3 ? csrBodies[i % csrBodies.length]! : TEMPORARY), env.log, 'kubecred');
     const newcert = (): Call => ({ method: 'POST', path: '/api/v1/cfssl/newcert', body: NEWCERT_BODY });
@@ -249,15 +253,12 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
         compare.push(cmp);
       }
     }
-    if (plan.csrConcurrencies.length) {
-      const bodies = csrBodies;
-      for (const c of plan.csrConcurrencies) {
-        env.log(`issuance: CSR-based, concurrency ${c}`);
-        const k = await runLoad({ target: env.target, pid: env.kc.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs, call: (i) => issueCall(env, bodies[i % bodies.length]!), check: issueCheck(false) });
-        rows.push(row(`kubecred CSR (${bodies.length} CSRs cycled)`, c, k));
-        const e = bad(`kubecred CSR c=${c}`, k);
-        if (e) failures.push(e);
-      }
+    for (const c of plan.csrConcurrencies) {
+      env.log(`issuance: CSR-based, concurrency ${c}`);
+      const k = await runLoad({ target: env.target, pid: env.kc.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs, call: (i) => issueCall(env, csrBodies[i % csrBodies.length]!), check: issueCheck(false) });
+      rows.push(row(`kubecred CSR (${csrBodies.length} CSRs cycled)`, c, k));
+      const e = bad(`kubecred CSR c=${c}`, k);
+      if (e) failures.push(e);
     }
   } finally {
     await cfssl?.stop();

@@ -116,7 +116,7 @@ export class Checkpointer {
     else {
       this.#timer = setTimeout(() => {
         this.#timer = null;
-        if (this.#sinceRestart > 0 || this.#commits > 0) this.#run(true);
+        if (this.#sinceRestart > 0) this.#run(true);
       }, IDLE_CHECKPOINT_MS);
       this.#timer.unref();
     }
