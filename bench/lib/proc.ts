@@ -168,3 +168,19 @@ export async function startKubecred(o: StartOptions = {}): Promise<Kubecred> {
     startMs,
   };
 }
+
+export interface BareFastify extends Child {
+  target: { url: string; ca: string };
+}
+
+/** The bare Fastify references (bare-fastify.ts), pinned like the servers, on kubecred's TLS certificate. */
+export async function startBareFastify(kc: Pick<Kubecred, 'dataDir' | 'caPem'>): Promise<BareFastify> {
+  const tls = path.join(kc.dataDir, 'tls');
+  const bare = wrap(spawnPinned(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'bare-fastify.ts'), path.join(tls, 'server.crt'), path.join(tls, 'server.key')]));
+  try {
+    return { ...bare, target: { url: (await waitFor(bare, /serving on (\S+)/))[1]!, ca: kc.caPem } };
+  } catch (e) {
+    await bare.stop();
+    throw e;
+  }
+}

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bulkLoad, type BulkLoaded } from './bulk-load.ts';
 import { makeAgent, percentile, runLoad, send, type Call, type LoadResult, type Target } from './load.ts';
-import { rssMb, spawnPinned, startKubecred, tempDir, waitFor, wrap, BIN, ROOT, type Kubecred } from './proc.ts';
+import { rssMb, startBareFastify, startKubecred, tempDir, BIN, ROOT, type Kubecred } from './proc.ts';
 import { bad, HEAD, issueCall, issueCheck, json, row, TEMPORARY, type Plan } from './suites.ts';
 import { fmt, ms, table, type Cell } from './table.ts';
 import { execFileSync } from 'node:child_process';
@@ -75,7 +75,7 @@ const sar = (user: string, fp: string) => JSON.stringify({
 /** Connections of the paced rows: enough that a request waits for one only when the server is behind. */
 const PACED_CONNECTIONS = 32;
 
-export interface WebhookResults { peak: LoadResult | null; bare: LoadResult | null; paced: LoadResult | null }
+export interface WebhookResults { peak: LoadResult | null; bare: LoadResult | null; paced: LoadResult | null; barePaced: LoadResult | null }
 
 export async function webhookTable(kc: Kubecred, loaded: BulkLoaded, plan: Plan, log: (s: string) => void, failures: string[]): Promise<{ text: string; results: WebhookResults }> {
   const target: Target = { url: kc.url, ca: kc.caPem };
@@ -88,12 +88,10 @@ export async function webhookTable(kc: Kubecred, loaded: BulkLoaded, plan: Plan,
   const noOpinion = (r: { body: string }) => { const s = json(r as never).status; if (!s || s.allowed !== false || s.denied) throw new Error(`expected no opinion, got ${r.body}`); };
   const deny = (r: { body: string }) => { const s = json(r as never).status; if (!s || s.denied !== true) throw new Error(`expected a deny, got ${r.body}`); };
   const rows: Cell[][] = [];
-  const results: WebhookResults = { peak: null, bare: null, paced: null };
-  const tls = path.join(kc.dataDir, 'tls');
-  const bare = wrap(spawnPinned(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'bare-fastify.ts'), path.join(tls, 'server.crt'), path.join(tls, 'server.key')]));
-  let bareTarget: Target | null = null;
+  const results: WebhookResults = { peak: null, bare: null, paced: null, barePaced: null };
+  const bare = await startBareFastify(kc);
+  const bareTarget: Target = bare.target;
   try {
-    bareTarget = { url: (await waitFor(bare, /serving on (\S+)/))[1]!, ca: kc.caPem };
     for (const c of plan.webhookConcurrencies) {
       log(`webhook: concurrency ${c}`);
       const k = await runLoad({ target, pid: kc.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs, call: (i) => allowed[i % allowed.length]!, check: noOpinion });
@@ -117,7 +115,7 @@ export async function webhookTable(kc: Kubecred, loaded: BulkLoaded, plan: Plan,
       const e = bad('webhook deny', k);
       if (e) failures.push(e);
     }
-    if (results.peak && bareTarget) {
+    if (results.peak) {
       // Paced at half of kubecred's peak (issue 9's target) and at a quarter: a tail made by the machine
       // (stalls of the server's core) does not shrink with the rate, one made by the server (queueing, or
       // garbage collection, whose frequency follows the request rate) does.
@@ -132,6 +130,7 @@ export async function webhookTable(kc: Kubecred, loaded: BulkLoaded, plan: Plan,
         log(`bare Fastify: paced at ${rate}/s`);
         const b = await runLoad({ target: bareTarget, pid: bare.pid, concurrency: PACED_CONNECTIONS, durationMs: plan.pacedRunMs, warmupMs: plan.warmupMs, rate, call: (i) => ({ ...allowed[i % allowed.length]!, path: '/authorize' }) });
         rows.push(row(`bare Fastify paced at ${fmt(rate)}/s (reference)`, PACED_CONNECTIONS, b));
+        if (share === 2) results.barePaced = b;
         const e2 = bad(`bare paced 1/${share}`, b);
         if (e2) failures.push(e2);
       }
