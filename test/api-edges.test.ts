@@ -109,6 +109,10 @@ test('healthz, readyz and metrics answer; every response carries X-Request-Id', 
   const m = await call('GET', '/metrics', { token: null });
   assert.match(m.body, /kubecred_kubeconfigs_issued_total\{kind="temporary"\} [1-9]/);
   assert.match(m.body, /kubecred_http_request_duration_seconds_bucket\{.*route="\/v1\/clusters\/:id\/kubeconfig"/);
+  // The issuance committed and waited for a sync of the WAL: the embedded store's counters say so.
+  assert.match(m.body, /^kubecred_store_commits_total [1-9]/m);
+  assert.match(m.body, /^kubecred_store_wal_syncs_total [1-9]/m);
+  assert.match(m.body, /^kubecred_store_wal_sync_seconds_total (?!0\n)[0-9.e-]+$/m);
 });
 
 test('the OpenAPI document is valid and describes every /v1 route', async () => {

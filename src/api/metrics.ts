@@ -1,12 +1,34 @@
-// Prometheus metrics of one server instance: request latency by route, issuance and revocation counts.
-// A registry per app (not prom-client's global one), so several servers can live in one test process.
+// Prometheus metrics of one server instance: request latency by route, issuance and revocation counts, and
+// the embedded store's commits, disk syncs and checkpoints. A registry per app (not prom-client's global
+// one), so several servers can live in one test process.
 
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store, StoreStats } from '../core/store-port.ts';
 
-export function createMetrics() {
+/** The store's own counters, read when Prometheus scrapes (a store without them, PostgreSQL, adds none). */
+function registerStoreStats(registry: Registry, store: Pick<Store, 'stats'>): void {
+  if (!store.stats) return;
+  const stats = () => store.stats!();
+  const counter = (name: string, help: string, pick: (s: StoreStats) => number) => new Counter({
+    name, help, registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(pick(stats()));
+    },
+  });
+  counter('kubecred_store_commits_total', 'Database COMMITs made by this server', (s) => s.commits);
+  counter('kubecred_store_transactions_total', 'Transactions committed (a group commit carries several in one COMMIT)', (s) => s.transactions);
+  counter('kubecred_store_wal_syncs_total', 'Syncs of the write-ahead log to disk (every answer that wrote waits for one)', (s) => s.syncs);
+  counter('kubecred_store_wal_sync_seconds_total', 'Time spent in those syncs; divided by their count, the disk\'s sync latency', (s) => s.syncSeconds);
+  counter('kubecred_store_checkpoints_total', 'Background checkpoints of the write-ahead log into the database file', (s) => s.checkpoints);
+  counter('kubecred_store_wal_restarts_total', 'Restarts of the write-ahead log made in the background', (s) => s.walRestarts);
+}
+
+export function createMetrics(store?: Pick<Store, 'stats'>) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kubecred_process_' });
+  if (store) registerStoreStats(registry, store);
   return {
     registry,
     requestDuration: new Histogram({

@@ -104,7 +104,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     });
   }
 
-  const metrics = createMetrics();
+  const metrics = createMetrics(opts.authority.store);
   registerRequestContext(app);
   registerMetricsHooks(app, metrics);
   for (const s of sharedSchemas) app.addSchema(s);

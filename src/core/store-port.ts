@@ -172,6 +172,21 @@ export interface CredentialChangeFeed {
   stop(): Promise<void>;
 }
 
+/** Counters of the work an embedded store does itself, since it was opened (for metrics and tests). */
+export interface StoreStats {
+  /** COMMITs made, and the transactions they carried (a group commit shares one COMMIT among several). */
+  commits: number;
+  transactions: number;
+  largestGroup: number;
+  /** Syncs of the write-ahead log to disk that completed, and the seconds they took in all. */
+  syncs: number;
+  syncSeconds: number;
+  /** Background checkpoints run, write-ahead-log restarts made, and the last checkpoint error. */
+  checkpoints: number;
+  walRestarts: number;
+  checkpointError: string | null;
+}
+
 export interface Store extends Repos {
   /** Runs `fn` as one transaction: all of its writes land, or none do. */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
@@ -183,4 +198,6 @@ export interface Store extends Repos {
   readonly migrations: { applied: string[]; current: string[] };
   /** Present when other servers may write to the same database. */
   readonly changeFeed?: CredentialChangeFeed;
+  /** Present where the store commits and syncs itself (embedded SQLite); a database server keeps its own statistics. */
+  stats?(): StoreStats;
 }

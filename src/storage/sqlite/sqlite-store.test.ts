@@ -131,7 +131,7 @@ test('group commit: concurrent transactions share commits, a failing one leaves 
   const f = await fixture(store);
   const ref = reference();
   const committed = (cid: string) => ref.raw.prepare('select count(*) as n from credentials where id = ?').get(cid) as { n: number };
-  const before = { ...store.groupCommit };
+  const before = store.stats();
   const N = 60;
   const results = await Promise.allSettled(Array.from({ length: N }, (_, i) => {
     const c = credential(f);
@@ -154,9 +154,14 @@ test('group commit: concurrent transactions share commits, a failing one leaves 
   assert.equal(rows.n, ok.length, 'only the successful members\' credentials are stored');
   const audits = ref.raw.prepare("select count(*) as n from audit_events where action = 'IssueKubeconfig'").get() as { n: number };
   assert.equal(audits.n, ok.length, 'and only their audit events');
-  const commits = store.groupCommit.commits - before.commits;
-  assert.equal(store.groupCommit.transactions - before.transactions, ok.length);
+  const after = store.stats();
+  const commits = after.commits - before.commits;
+  assert.equal(after.transactions - before.transactions, ok.length);
   assert.ok(commits < ok.length, `${ok.length} transactions shared ${commits} commits`);
+  // Every answer waited for a sync of the WAL; a sync begun after several commits serves them all.
+  const syncs = after.syncs - before.syncs;
+  assert.ok(syncs >= 1 && syncs <= commits, `${syncs} syncs for ${commits} commits`);
+  assert.ok(after.syncSeconds > before.syncSeconds, 'their time is counted');
   await ref.close();
   await store.close();
 });
@@ -289,7 +294,7 @@ const walSalt = (file: string): string => {
 test('the WAL is restarted by the worker when the writer is quiet, so the next COMMIT does not restart it (and fsync) itself', async () => {
   const { store, file } = await open();
   const f = await fixture(store);
-  const worker = () => store.checkpoints();
+  const worker = () => ({ restarts: store.stats().walRestarts });
   for (let round = 0; round < 3; round++) {
     const restarts = worker().restarts;
     await store.transaction((tx) => tx.credentials.insert(credential(f)));
@@ -313,7 +318,7 @@ test('under a steady stream of commits the WAL stays small: restarted every few 
     await Promise.all([0, 1, 2].map(() => store.transaction((tx) => tx.credentials.insert(credential(f)))));
     if (i % 50 === 0) largest = Math.max(largest, fs.statSync(`${file}-wal`).size);
   }
-  const restarts = store.checkpoints().restarts;
+  const restarts = store.stats().walRestarts;
   assert.ok(restarts >= 2, `restarted under load (${restarts} times)`);
   // 3,000 groups of about 3 inserts write well over 20,000 frames: without restarts the WAL would pass 80 MB.
   assert.ok(largest < 40 * 1024 * 1024, `the WAL stayed under 40 MB (largest ${(largest / 1048576).toFixed(1)} MB)`);

@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
-import type { Store } from '../../core/store-port.ts';
+import type { Store, StoreStats } from '../../core/store-port.ts';
 import { migrateToLatest, type MigrationReport } from '../migrate.ts';
 import type { Database } from '../schema.ts';
 import { kyselyRepos } from '../kysely-repos.ts';
-import { makeGroupCommit, type GroupCommitStats } from './group-commit.ts';
+import { makeGroupCommit } from './group-commit.ts';
 import { hotRepos } from './sqlite-hot-repos.ts';
 import { Connection, Gate, KubecredSqliteDialect, type Connections } from './sqlite-driver.ts';
 import { WalSync } from './wal-sync.ts';
@@ -21,15 +21,8 @@ export interface SqliteOptions {
   file: string;
 }
 
-/** The SQLite Store, with its group-commit counters (for tests and the bench). */
-export interface CheckpointStats {
-  /** Checkpoints the worker thread ran, and WAL restarts it made (checkpointer.ts); zero for ':memory:'. */
-  runs: number;
-  restarts: number;
-  lastError: string | null;
-}
-
-export type SqliteStore = Store & { readonly groupCommit: GroupCommitStats; checkpoints(): CheckpointStats };
+/** The SQLite Store always counts its commits, syncs and checkpoints (zero syncs and checkpoints for ':memory:'). */
+export type SqliteStore = Store & { stats(): StoreStats };
 
 export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore> {
   if (opts.file !== ':memory:') {
@@ -88,10 +81,12 @@ function sqliteStore(c: Connections, db: Kysely<Database>, migrations: Migration
     ...hotRepos(kyselyRepos(db), c, false),
     dialect: 'sqlite',
     migrations,
-    groupCommit: group.stats,
-    checkpoints: () => {
+    stats: () => {
       const k = c.checkpointer;
-      return { runs: k?.runs ?? 0, restarts: k?.restarts ?? 0, lastError: k?.lastError ?? null };
+      return {
+        ...group.stats, syncs: wal?.syncs ?? 0, syncSeconds: wal?.seconds ?? 0,
+        checkpoints: k?.runs ?? 0, walRestarts: k?.restarts ?? 0, checkpointError: k?.lastError ?? null,
+      };
     },
     transaction: (fn) => group.transaction(fn),
     ping: async () => {

@@ -15,6 +15,9 @@ export class WalSync {
   #next: Promise<void> | null = null;
   /** Once an fdatasync fails, no later write may be called durable: the page cache may have dropped it. */
   #failed: Error | null = null;
+  /** fdatasyncs completed, and the seconds they took in all (thread-pool queueing included). */
+  syncs = 0;
+  seconds = 0;
 
   constructor(walPath: string) {
     this.#path = walPath;
@@ -46,10 +49,13 @@ export class WalSync {
         reject(this.#fail(e));
         return;
       }
+      const t0 = performance.now();
       fs.fdatasync(fd, (err) => {
         this.#running = null;
-        if (err) reject(this.#fail(err));
-        else resolve();
+        if (err) return reject(this.#fail(err));
+        this.syncs++;
+        this.seconds += (performance.now() - t0) / 1000;
+        resolve();
       });
     });
   }
