@@ -174,6 +174,21 @@ export function diskProbe(dir: string, n = 200): DiskProbe {
   return { p50us: lat[Math.floor(n * 0.5)]!, p99us: lat[Math.min(n - 1, Math.floor(n * 0.99))]!, meanUs: lat.reduce((a, b) => a + b, 0) / n };
 }
 
+/** kubecred's store counters from its /metrics (commits, transactions, WAL syncs and their seconds). */
+async function storeCounters(env: Env): Promise<Record<'commits' | 'transactions' | 'syncs' | 'syncSeconds', number>> {
+  const agent = makeAgent(env.target, 1);
+  try {
+    const r = await send(env.target, agent, { method: 'GET', path: '/metrics' });
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(r.body)?.[1] ?? NaN);
+    return {
+      commits: value('kubecred_store_commits_total'), transactions: value('kubecred_store_transactions_total'),
+      syncs: value('kubecred_store_wal_syncs_total'), syncSeconds: value('kubecred_store_wal_sync_seconds_total'),
+    };
+  } finally {
+    agent.destroy();
+  }
+}
+
 /** Sends `n` requests (not measured) so the server is in its steady state before the measured rows. */
 async function prewarm(target: Target, n: number, call: (i: number) => Call, log: (s: string) => void, what: string): Promise<void> {
   if (n <= 0) return;
@@ -232,9 +247,14 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
     if (cfsslDb) await prewarm(cfsslDb.target, plan.prewarmRequests, newcert, env.log, 'cfssl + certdb');
     const bareIssue = (): Call => ({ method: 'POST', path: '/issue', headers: { 'content-type': 'application/json' }, body: '{}' });
     await prewarm(bare.target, plan.prewarmRequests, bareIssue, env.log, 'bare Fastify issuer');
+    const storeNotes: string[] = [];
     for (const c of plan.concurrencies) {
       env.log(`issuance: temporary kubeconfig, concurrency ${c}`);
+      const s0 = await storeCounters(env);
       const k = await runLoad({ target: env.target, pid: env.kc.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs, call: () => issueCall(env, TEMPORARY), check: issueCheck(true) });
+      const s1 = await storeCounters(env);
+      const syncs = s1.syncs - s0.syncs;
+      storeNotes.push(`c=${c}: ${fmt((s1.transactions - s0.transactions) / (s1.commits - s0.commits), 1)} per COMMIT, a WAL sync per ${fmt((s1.transactions - s0.transactions) / syncs, 1)} issuances, a sync's start to its completion on the event loop ${ms(((s1.syncSeconds - s0.syncSeconds) / syncs) * 1e6)} ms on average`);
       rows.push(row('kubecred temporary kubeconfig', c, k));
       results.kubecred.set(c, k);
       const e = bad(`kubecred temporary c=${c}`, k);
@@ -277,6 +297,7 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
       const e4 = bad(`bare issuer c=${c}`, b);
       if (e4) failures.push(e4);
     }
+    if (storeNotes.length) notes.push(`kubecred's store during its temporary rows and their warm-up (its /metrics): ${storeNotes.join('; ')}`);
     for (const c of plan.csrConcurrencies) {
       env.log(`issuance: CSR-based, concurrency ${c}`);
       const k = await runLoad({ target: env.target, pid: env.kc.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs, call: (i) => issueCall(env, csrBodies[i % csrBodies.length]!), check: issueCheck(false) });

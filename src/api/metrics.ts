@@ -20,7 +20,7 @@ function registerStoreStats(registry: Registry, store: Pick<Store, 'stats'>): vo
   counter('kubecred_store_commits_total', 'Database COMMITs made by this server', (s) => s.commits);
   counter('kubecred_store_transactions_total', 'Transactions committed (a group commit carries several in one COMMIT)', (s) => s.transactions);
   counter('kubecred_store_wal_syncs_total', 'Syncs of the write-ahead log to disk (every answer that wrote waits for one)', (s) => s.syncs);
-  counter('kubecred_store_wal_sync_seconds_total', 'Time spent in those syncs; divided by their count, the disk\'s sync latency', (s) => s.syncSeconds);
+  counter('kubecred_store_wal_sync_seconds_total', 'Time from the start of each sync to its completion reaching the event loop: the disk\'s latency, plus the wait for a busy event loop', (s) => s.syncSeconds);
   counter('kubecred_store_checkpoints_total', 'Background checkpoints of the write-ahead log into the database file', (s) => s.checkpoints);
   counter('kubecred_store_wal_restarts_total', 'Restarts of the write-ahead log made in the background', (s) => s.walRestarts);
 }

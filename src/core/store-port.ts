@@ -178,7 +178,7 @@ export interface StoreStats {
   commits: number;
   transactions: number;
   largestGroup: number;
-  /** Syncs of the write-ahead log to disk that completed, and the seconds they took in all. */
+  /** Syncs of the write-ahead log to disk that completed, and the seconds from each start to its completion being handled, in all. */
   syncs: number;
   syncSeconds: number;
   /** Background checkpoints run, write-ahead-log restarts made, and the last checkpoint error. */

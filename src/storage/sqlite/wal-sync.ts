@@ -15,7 +15,7 @@ export class WalSync {
   #next: Promise<void> | null = null;
   /** Once an fdatasync fails, no later write may be called durable: the page cache may have dropped it. */
   #failed: Error | null = null;
-  /** fdatasyncs completed, and the seconds they took in all (thread-pool queueing included). */
+  /** fdatasyncs completed, and the seconds from each one's start to its callback on the event loop, in all. */
   syncs = 0;
   seconds = 0;
 
