@@ -10,9 +10,6 @@
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import type { BulkLoaded } from './lib/bulk-load.ts';
 import { runBench } from './lib/bench.ts';
 import { pacedLabel, pacedReport, pacedRuns, type LoadResult } from './lib/load.ts';
 import { CLK_TCK, pinSelf, SERVER_CPU, startKubecred } from './lib/proc.ts';
@@ -65,8 +62,7 @@ let failures: string[];
 if (only === 'webhook') {
   failures = [];
   const scaleDir = opt('--scale-dir') ?? null;
-  const { loaded } = await scaleStore(scaleDir, fullPlan, log);
-  keepUnexpired(loaded, 10 + repeat * 3);
+  const { loaded } = await scaleStore(scaleDir, fullPlan, log, 10 + repeat * 3);
   const kc = await startKubecred({ dataDir: loaded.dataDir, rootToken: loaded.rootToken, rootPrincipalId: loaded.rootPrincipalId });
   log(`kubecred on the scale store: started in ${fmt(kc.startMs)} ms`);
   try {
@@ -100,20 +96,6 @@ if (failures.length) {
  * expire, and one expiring during a run turns "no opinion" into a deny, which the run counts as an error.
  * Keeps the samples still valid `minutes` from now.
  */
-function keepUnexpired(loaded: BulkLoaded, minutes: number): void {
-  const db = new BetterSqlite3(path.join(loaded.dataDir, 'kubecred.db'), { readonly: true, fileMustExist: true });
-  try {
-    const notAfter = db.prepare('SELECT not_after FROM credentials WHERE id = ?').pluck();
-    const until = Date.now() + minutes * 60_000;
-    const before = loaded.active.length;
-    loaded.active = loaded.active.filter((s) => Number(notAfter.get(s.id) ?? 0) > until);
-    if (loaded.active.length < before) log(`scale store: ${before - loaded.active.length} of ${before} active samples expire within ${minutes} min; using the other ${loaded.active.length}`);
-    if (!loaded.active.length) throw new Error('every active sample of the scale store has expired: load a new one (another --scale-dir)');
-  } finally {
-    db.close();
-  }
-}
-
 /** Medians, per paced row (matched by position), of what Table 2b showed for each of the repeated runs. */
 function pacedMedians(): string {
   const med = (xs: number[]) => {

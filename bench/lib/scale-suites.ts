@@ -2,6 +2,7 @@
 // beside a bare Fastify route, the inventory API, and revocation to the webhook's first deny.
 
 import fs from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import path from 'node:path';
 import { bulkLoad, type BulkLoaded } from './bulk-load.ts';
 import { makeAgent, percentile, runLoad, send, type Call, type LoadResult, type Target } from './load.ts';
@@ -13,13 +14,19 @@ import { execFileSync } from 'node:child_process';
 const MARKER = 'bench-scale.json';
 
 /** Loads the scale store into `dir`, or reuses it when a previous run left one of the same size there. */
-export async function scaleStore(dir: string | null, plan: Plan, log: (s: string) => void): Promise<{ loaded: BulkLoaded; reused: boolean }> {
+/**
+ * The scale store: loaded into `dir` (a temporary directory when null), or the one a previous run left there.
+ * A reused store's samples are checked against it: the active ones must still be active (an earlier run's
+ * Table 4 revoked some holders) and valid for `minutes` more, since the webhook denies expired credentials.
+ */
+export async function scaleStore(dir: string | null, plan: Plan, log: (s: string) => void, minutes = 30): Promise<{ loaded: BulkLoaded; reused: boolean }> {
   const dataDir = dir ?? tempDir('kubecred-bench-scale-');
   const marker = path.join(dataDir, MARKER);
   if (fs.existsSync(marker)) {
     const loaded = JSON.parse(fs.readFileSync(marker, 'utf8')) as BulkLoaded;
     if (loaded.counts.credentials === plan.credentials) {
       log(`scale store: reusing ${dataDir} (${fmt(loaded.counts.credentials)} credentials)`);
+      keepUsableSamples(loaded, minutes, log);
       return { loaded, reused: true };
     }
     throw new Error(`${dataDir} holds a scale store of ${loaded.counts.credentials} credentials, not ${plan.credentials}; give another directory`);
@@ -29,6 +36,23 @@ export async function scaleStore(dir: string | null, plan: Plan, log: (s: string
   fs.writeFileSync(marker, JSON.stringify(loaded));
   log(`scale store: ${fmt(plan.credentials)} credentials loaded in ${fmt(loaded.seconds)} s (${fmt(loaded.counts.dbMb)} MB)`);
   return { loaded, reused: false };
+}
+
+function keepUsableSamples(loaded: BulkLoaded, minutes: number, log: (s: string) => void): void {
+  const db = new BetterSqlite3(path.join(loaded.dataDir, 'kubecred.db'), { readonly: true, fileMustExist: true });
+  try {
+    const get = db.prepare('SELECT state, not_after FROM credentials WHERE id = ?');
+    const until = Date.now() + minutes * 60_000;
+    const before = loaded.active.length;
+    loaded.active = loaded.active.filter((s) => {
+      const r = get.get(s.id) as { state: string; not_after: number } | undefined;
+      return r?.state === 'active' && Number(r.not_after) > until;
+    });
+    if (loaded.active.length < before) log(`scale store: ${before - loaded.active.length} of ${before} active samples were revoked since or expire within ${minutes} min; using the other ${loaded.active.length}`);
+    if (!loaded.active.length) throw new Error('no active sample of the scale store is usable any more: load a new one (another --scale-dir)');
+  } finally {
+    db.close();
+  }
 }
 
 export interface StartupResult { emptyMs: number[]; scaleMs: number[]; rssAfterStartMb: number; kc: Kubecred }
