@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { cli, cliJson } from './support/cli.ts';
@@ -36,6 +37,38 @@ test('restart keeps everything and returns the same default kubeconfig', async (
   const db = fs.readFileSync(path.join(first.dataDir, 'kubecred.db'));
   assert.ok(!db.includes('PRIVATE KEY'), 'no private key is stored in clear');
   assert.ok(!db.includes(first.rootToken.split('.')[2]), 'the token is stored only as a hash');
+});
+
+test('KUBECRED_HOST, KUBECRED_PORT and KUBECRED_LOG_LEVEL apply when their flags are absent; a flag wins over them', async () => {
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const env = { KUBECRED_HOST: '127.0.0.1', KUBECRED_PORT: String(port), KUBECRED_LOG_LEVEL: 'warn' };
+  const byEnv = await startServerProcess({ anyPort: false, args: ['--no-tls'], env });
+  try {
+    assert.equal(byEnv.url, `http://127.0.0.1:${port}`);
+    assert.equal((await fetch(`${byEnv.url}/healthz`)).status, 200);
+    // At warn, neither start-up nor the request writes an info line.
+    assert.doesNotMatch(byEnv.logs(), /"level":30/);
+    // The flag wins: with the environment's port taken, this one would not start.
+    const byFlag = await startServerProcess({ args: ['--no-tls', '--log-level', 'info'], env });
+    try {
+      assert.notEqual(new URL(byFlag.url).port, String(port));
+      assert.equal((await fetch(`${byFlag.url}/healthz`)).status, 200);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.match(byFlag.logs(), /"level":30/);
+    } finally {
+      await byFlag.stop();
+    }
+  } finally {
+    await byEnv.stop();
+  }
+  const bad = await cli(null, null, ['serve', '--data-dir', tempDir(), '--no-tls'], { KUBECRED_LOG_LEVEL: 'loud' });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--log-level must be one of/);
 });
 
 test('plain HTTP on a non-loopback address is refused unless --insecure-http', async () => {

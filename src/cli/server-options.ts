@@ -5,14 +5,15 @@ import type { Command } from 'commander';
 export const serverOptions = (c: Command) => c
   .option('--data-dir <dir>', 'data directory (env KUBECRED_DATA_DIR; default ~/.kubecred)')
   .option('--database <url>', 'postgres://… to share one PostgreSQL database between replicas (env KUBECRED_DATABASE_URL; default: SQLite in the data directory)')
-  .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--port <port>', 'port to listen on (0: any free port)', '7443')
+  // No commander defaults here: they would hide the environment; loadServerConfig applies flag, then env, then default.
+  .option('--host <host>', 'address to listen on (env KUBECRED_HOST; default 127.0.0.1)')
+  .option('--port <port>', 'port to listen on, 0 for any free port (env KUBECRED_PORT; default 7443)')
   .option('--tls-cert <file>', 'TLS certificate (PEM); default: a self-signed one in <data-dir>/tls')
   .option('--tls-key <file>', 'TLS private key (PEM)')
   .option('--no-tls', 'serve plain HTTP (loopback addresses only)')
   .option('--insecure-http', 'serve plain HTTP on any address (behind a TLS proxy)')
   .option('--trust-proxy', 'take the client address from X-Forwarded-For')
-  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info');
+  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env KUBECRED_LOG_LEVEL; default info)');
 
 /** The subset for commands that only touch the data directory and database. */
 export const storageOptions = (c: Command) => c

@@ -28,9 +28,10 @@ export function tempDir(prefix = 'kubecred-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startServerProcess(opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; previous?: ServerProcess } = {}): Promise<ServerProcess> {
+/** `anyPort: false` leaves out `--port 0`, so the environment (or the default) chooses the port. */
+export async function startServerProcess(opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; previous?: ServerProcess; anyPort?: boolean } = {}): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...(opts.anyPort === false ? [] : ['--port', '0']), ...(opts.args ?? [])], {
     env: { ...process.env, KUBECRED_MASTER_KEY: undefined, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
