@@ -143,3 +143,31 @@ test('an exact replay of the same signed bytes is refused: the nonce, not the si
   assert.equal(replay.status, 400);
   assert.equal(replay.json.code, 'SignatureNonceUsed');
 });
+
+test('a query parameter given twice is InvalidParameter: a signed value cannot be overridden by a copy the signature does not cover', async () => {
+  const countBefore = (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
+  const req = new $dara.Request();
+  req.method = 'GET';
+  req.pathname = `/k8s/${prod.id}/user_config`;
+  req.query = { TemporaryDurationMinutes: '60' };
+  req.headers = {
+    host: new URL(srv.url).host, 'x-acs-version': '2015-12-15', 'x-acs-action': 'DescribeClusterUserKubeconfig', 'x-acs-date': isoNow(),
+    'x-acs-signature-nonce': crypto.randomUUID(), 'x-acs-content-sha256': crypto.createHash('sha256').update('').digest('hex'),
+  };
+  req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256'], srv.accessKeyId, srv.accessKeySecret);
+  // Signed for 60 minutes; a copy asking for three days is put in front of the signed one.
+  for (const query of ['TemporaryDurationMinutes=4320&TemporaryDurationMinutes=60', 'TemporaryDurationMinutes=60&TemporaryDurationMinutes=60']) {
+    const r = await rawRequest(srv, 'GET', `${req.pathname}?${query}`, { headers: req.headers });
+    assert.equal(r.status, 400, r.body);
+    assert.equal(r.json.code, 'InvalidParameter');
+    assert.match(r.json.message, /TemporaryDurationMinutes.*more than once/);
+  }
+  // RPC style: the same name in the query and in the form body counts twice as well.
+  const rpc = await rawRequest(srv, 'POST', '/?Action=DescribeClusters&AccessKeyId=x', { body: 'AccessKeyId=y', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.equal(rpc.status, 400, rpc.body);
+  assert.equal(rpc.json.Code, 'InvalidParameter');
+  assert.equal((await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length, countBefore, 'nothing was issued');
+  // Sent as signed, the request works.
+  const ok = await rawRequest(srv, 'GET', `${req.pathname}?TemporaryDurationMinutes=60`, { headers: req.headers });
+  assert.equal(ok.status, 200, ok.body);
+});

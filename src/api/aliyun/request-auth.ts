@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../core/actor.ts';
 import type { Authority } from '../../core/authority.ts';
-import { AliyunError, missingParameter } from './aliyun-errors.ts';
+import { AliyunError, invalidParameter, missingParameter } from './aliyun-errors.ts';
 import {
   acs3Signature, acs3StringToSign, digestsEqual, roaV1Signature, roaV1StringToSign, rpcV1Signature, rpcV1StringToSign, sha256Hex,
 } from './signature-compute.ts';
@@ -21,10 +21,24 @@ const mismatch = (why = 'Specified signature is not matched with our calculation
 
 export interface SplitUrl { rawPath: string; query: URLSearchParams }
 
+/**
+ * A parameter given twice could be signed with one value and acted on with another (the signature's canonical
+ * form and the routes read different copies), so it is refused; the SDKs send each once (lists comma-joined).
+ */
+function refuseRepeated(keys: Iterable<string>): void {
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k)) throw invalidParameter(k, 'it was given more than once; send each parameter once (lists comma-joined)');
+    seen.add(k);
+  }
+}
+
 export function splitUrl(req: FastifyRequest): SplitUrl {
   const url = req.raw.url ?? req.url;
   const i = url.indexOf('?');
-  return { rawPath: i < 0 ? url : url.slice(0, i), query: new URLSearchParams(i < 0 ? '' : url.slice(i + 1)) };
+  const query = new URLSearchParams(i < 0 ? '' : url.slice(i + 1));
+  refuseRepeated(query.keys());
+  return { rawPath: i < 0 ? url : url.slice(0, i), query };
 }
 
 const bodyOf = (req: FastifyRequest): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
@@ -35,11 +49,11 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
 
 /** RPC parameters: the query and a form body merged (older clients put everything in the body). */
 export function rpcParams(req: FastifyRequest): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of splitUrl(req).query) out.set(k, v);
+  const pairs = [...splitUrl(req).query];
   const type = header(req, 'content-type') ?? '';
-  if (/^application\/x-www-form-urlencoded/i.test(type)) for (const [k, v] of new URLSearchParams(bodyOf(req).toString('utf8'))) out.set(k, v);
-  return out;
+  if (/^application\/x-www-form-urlencoded/i.test(type)) pairs.push(...new URLSearchParams(bodyOf(req).toString('utf8')));
+  refuseRepeated(pairs.map(([k]) => k));
+  return new Map(pairs);
 }
 
 function parseAcs3(auth: string): { keyId: string; signedHeaders: string[]; signature: Buffer } {
