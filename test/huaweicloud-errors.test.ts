@@ -130,3 +130,27 @@ test('project add and list are root only', async () => {
   const dup = await rawRequest(srv, 'POST', '/v1/projects', { token: srv.rootToken, body: JSON.stringify({ projectId: PROJECT_ID, region: 'cn-north-4' }) });
   assert.equal(dup.status, 409);
 });
+
+test('a signed request sent again is refused with 401 APIGW.0301 and issues nothing more', async () => {
+  const client = alice();
+  let sent: { url: string; headers: Record<string, string>; data: string } | null = null;
+  // Keep what the SDK signed and sent, to send exactly those bytes a second time.
+  client.hcClient.httpClient._axiosInstance.interceptors.request.use((r: any) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r.headers ?? {})) if (typeof v === 'string') headers[k.toLowerCase()] = v;
+    sent = { url: new URL(r.url, srv.url).pathname + (new URL(r.url, srv.url).search), headers, data: typeof r.data === 'string' ? r.data : JSON.stringify(r.data) };
+    return r;
+  });
+  const first = await createCert(client, env.cluster.id, 3);
+  assert.equal(first.httpStatusCode, 200);
+  const before = await issuedCount();
+  const { url, headers, data } = sent!;
+  assert.match(headers.authorization ?? '', /^SDK-HMAC-SHA256 /);
+  const replay = await rawRequest(srv, 'POST', url, { body: data, headers });
+  assert.equal(replay.status, 401, replay.body);
+  assert.equal(replay.json.error_code, 'APIGW.0301');
+  assert.match(replay.json.error_msg, /already received/);
+  assert.equal(await issuedCount(), before, 'the replay issued nothing');
+  // A new request, signed anew, still works.
+  assert.equal((await createCert(alice(), env.cluster.id, 4)).httpStatusCode, 200);
+});

@@ -52,6 +52,13 @@ async function bySignature(authority: Authority, req: FastifyRequest, authorizat
   if (!sameSecret(expected, parsed.signature) || !key) {
     throw unauthenticated('the signature does not match, or the access key is unknown or disabled; check the AK/SK and that the body and signed headers are sent as signed');
   }
+  // SDK-HMAC-SHA256 carries no nonce, so the signature is the request's one-time mark: a captured request
+  // cannot be sent again while its X-Sdk-Date is acceptable. Claimed only once it verified (nobody can burn
+  // another caller's), and kept in the store, so a restart does not reopen the window.
+  const fresh = await authority.store.nonces.claim(`${VENDOR}:${parsed.accessKeyId}:${parsed.signature}`, new Date(at.getTime() + CLOCK_SKEW_MS), authority.clock.now());
+  if (!fresh) {
+    throw unauthenticated('this signed request was already received; sign every request anew (identical requests signed within the same second carry the same signature: send them a second apart)');
+  }
   const projectHeader = header(req, 'x-project-id');
   const projectParam = (req.params as { project_id?: string }).project_id;
   if (projectHeader !== undefined && projectParam !== undefined && projectHeader !== projectParam) {
