@@ -126,6 +126,13 @@ test('audit list shows issuance, revocation and the denial, with filters', async
   assert.equal(revokes[0].detail.reason, 'rotation');
   const yaml = await cli(srv, srv.rootToken, ['audit', 'list', '--action', 'IssueKubeconfig', '--output', 'yaml', '--limit', '2']);
   assert.equal(YAML.parse(yaml.stdout).length, 2);
+  // --actor takes a name as well as an ID; an unknown name is an error, not an empty list.
+  const byId = await cliJson(srv, srv.rootToken, ['audit', 'list', '--actor', alice.id]);
+  assert.ok(byId.length > 0 && byId.every((e: any) => e.actorId === alice.id));
+  assert.deepEqual(await cliJson(srv, srv.rootToken, ['audit', 'list', '--actor', 'alice']), byId);
+  const unknown = await cli(srv, srv.rootToken, ['audit', 'list', '--actor', 'nobody-by-that-name']);
+  assert.equal(unknown.code, 4, unknown.stderr);
+  assert.match(unknown.stderr, /principal/);
 });
 
 test('exit codes: unknown cluster 4, bad token 3, unreachable server 7, usage 2; --help works on every command', async () => {

@@ -122,7 +122,7 @@ export function registerKubeconfigCommands(program: Command): void {
   const audit = program.command('audit').description('the audit trail');
   output(audit.command('list').description('audit events, newest first')
     .option('--action <action>', 'e.g. IssueKubeconfig, RevokeKubeconfig, kubecred:GetKubeconfig')
-    .option('--actor <principal>', 'by this principal ID')
+    .option('--actor <principal>', 'by this principal (ID or name)')
     .option('--resource <id>', 'about this object ID')
     .option('--outcome <outcome>', 'success, denied or failure')
     .option('--since <time>', 'RFC 3339')

@@ -7,6 +7,7 @@ import type { Authorizer } from './authorizer.ts';
 import type { AuditEvent, AuditOutcome, Page } from './model.ts';
 import type { Clock, Ids } from './ports.ts';
 import type { AuditFilter, PageRequest, Repos, Store } from './store-port.ts';
+import { findPrincipal } from './lookup.ts';
 
 export type AuditInput = {
   action: string;
@@ -39,11 +40,15 @@ export function makeAuditWriter(deps: { ids: Ids; clock: Clock }) {
 
 export type AuditWriter = ReturnType<typeof makeAuditWriter>;
 
-export function makeAuditService(deps: { store: Pick<Store, 'audit'>; authorizer: Authorizer }) {
+export function makeAuditService(deps: { store: Pick<Store, 'audit' | 'principals'>; authorizer: Authorizer }) {
   return {
+    /** `actorId` may be a principal's name: it is looked up (an ID is taken as it is, so a deleted principal's events stay findable). */
     async list(actor: Actor, filter: Omit<AuditFilter, 'accountId'>, page: PageRequest): Promise<Page<AuditEvent>> {
       await deps.authorizer.check(actor, Actions.ListAuditEvents, { resource: Resources.audit(actor.accountId), type: 'audit', id: null });
-      return deps.store.audit.list({ ...filter, accountId: actor.accountId }, page);
+      const actorId = filter.actorId === undefined || /^(usr|rol)_/.test(filter.actorId)
+        ? filter.actorId
+        : (await findPrincipal(deps.store, actor.accountId, filter.actorId)).id;
+      return deps.store.audit.list({ ...filter, actorId, accountId: actor.accountId }, page);
     },
   };
 }
