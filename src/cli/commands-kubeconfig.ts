@@ -9,7 +9,7 @@ import { UsageError } from './exit-codes.ts';
 import { print } from './output.ts';
 import { withClient } from './run-action.ts';
 import { resolveTarget } from './client-config.ts';
-import { defaultCacheDir, execKubeconfig, runExecPlugin } from './exec-plugin.ts';
+import { cacheFile, defaultCacheDir, execKubeconfig, runExecPlugin } from './exec-plugin.ts';
 
 const output = (c: Command) => c.option('--output <format>', 'table, json or yaml', 'table');
 const CRED_COLS = ['id', 'clusterId', 'principalId', 'kind', 'status', 'current', 'notAfter', 'serial'];
@@ -52,6 +52,9 @@ export function registerKubeconfigCommands(program: Command): void {
         const target = resolveTarget(o);
         const args = ['credential', 'exec', '--cluster', c.id, '--minutes', String(minutes), '--server', target.server!,
           ...(target.caFile ? ['--ca-file', path.resolve(target.caFile)] : []), ...(o.principal ? ['--principal', o.principal] : [])];
+        // The plugin keeps refusing once it has seen its credential revoked; getting the kubeconfig again is
+        // how a user who should still have access says so, so forget what it cached for this cluster.
+        for (const cluster of new Set([c.id, o.cluster])) fs.rmSync(cacheFile(defaultCacheDir(), target.server!, cluster, o.principal), { force: true });
         const text = execKubeconfig({ clusterName: c.name, server, caPem: c.serverCaPem, command: process.execPath, args: [path.resolve(process.argv[1]), ...args] });
         if (!o.out) return void process.stdout.write(text);
         writePrivateFile(o.out, text);

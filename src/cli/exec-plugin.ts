@@ -8,7 +8,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { NativeClient } from '../client/native-client.ts';
 import { enc } from '../client/native-client.ts';
-import { UsageError } from './exit-codes.ts';
+import { DeniedError } from './exit-codes.ts';
 
 /** Refresh this long before the certificate expires, so a request never leaves with a dying one. */
 export const REFRESH_BEFORE_MS = 60_000;
@@ -47,7 +47,7 @@ export function execCredential(c: Cached): string {
   });
 }
 
-export class RevokedError extends UsageError {}
+export class RevokedError extends DeniedError {}
 
 /** Returns the ExecCredential JSON for kubectl: the cached certificate, or a fresh temporary one. */
 export async function runExecPlugin(client: NativeClient, opts: { server: string; cluster: string; principal?: string; minutes: number; cacheDir: string; now?: Date }): Promise<string> {

@@ -25,9 +25,13 @@ export function exitCodeFor(e: unknown): number {
     if (e.status >= 500) return Exit.SERVER;
     if (e.status >= 400) return Exit.INVALID;
   }
+  if (e instanceof DeniedError) return Exit.DENIED;
   if (e instanceof UsageError || e instanceof ConfigError) return Exit.USAGE;
   if (e instanceof KubecredError && e.code === 'UNAVAILABLE') return Exit.UNREACHABLE;
   return Exit.ERROR;
 }
 
 export class UsageError extends Error {}
+
+/** Refused for a reason the CLI itself knows (not an API answer), e.g. a revoked credential. */
+export class DeniedError extends Error {}

@@ -1,0 +1,60 @@
+// CLI edges through the real server process and the real CLI: the exec plugin after a revocation and
+// on token clusters, serve's start-up failures, --limit, and flags that must be refused up front.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { cli, cliJson, type CliResult } from './support/cli.ts';
+import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+
+let srv: ServerProcess;
+let work: string;
+
+before(async () => {
+  srv = await startServerProcess();
+  work = tempDir('kubecred-edges-');
+  await cliJson(srv, srv.rootToken, ['cluster', 'create', 'prod', '--public-endpoint', 'https://127.0.0.1:6443']);
+});
+
+after(async () => {
+  await srv?.stop();
+});
+
+/** Runs the exec plugin exactly as kubectl would: the command and args the kubeconfig names. */
+function runPlugin(kubeconfig: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const { command, args } = YAML.parse(fs.readFileSync(kubeconfig, 'utf8')).users[0].user.exec;
+  return new Promise((resolve) => {
+    execFile(command, args, { env: { ...process.env, KUBECRED_SERVER: '', KUBECRED_CA_FILE: '', KUBECRED_CONFIG: '/nonexistent', ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('credential exec refuses a revoked credential with exit 3, and kubeconfig get --exec again lets it fetch a fresh one', async () => {
+  const home = tempDir('kubecred-home-');
+  const env = { HOME: home, KUBECRED_TOKEN: srv.rootToken };
+  const file = path.join(work, 'exec.kubeconfig');
+  const w = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--exec', '-o', file], { HOME: home });
+  assert.equal(w.code, 0, w.stderr);
+  const first = await runPlugin(file, env);
+  assert.equal(first.code, 0, first.stderr);
+
+  assert.equal((await cli(srv, srv.rootToken, ['revoke', '--cluster', 'prod', '--reason', 'offboarded'])).code, 0);
+  // Make the cached certificate due for refresh, as time would.
+  const cacheDir = path.join(home, '.cache', 'kubecred', 'exec');
+  const [cached] = fs.readdirSync(cacheDir);
+  const entry = JSON.parse(fs.readFileSync(path.join(cacheDir, cached), 'utf8'));
+  fs.writeFileSync(path.join(cacheDir, cached), JSON.stringify({ ...entry, notAfter: new Date(Date.now() - 1000).toISOString() }), { mode: 0o600 });
+  const refused = await runPlugin(file, env);
+  assert.equal(refused.code, 3, 'not allowed, not a usage error');
+  assert.match(refused.stderr, /was revoked \(offboarded\).*kubeconfig get --exec --cluster/);
+
+  const again = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--exec', '-o', file], { HOME: home });
+  assert.equal(again.code, 0, again.stderr);
+  const fresh = await runPlugin(file, env);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.notEqual(JSON.parse(fresh.stdout).status.clientCertificateData, JSON.parse(first.stdout).status.clientCertificateData);
+});
