@@ -58,3 +58,25 @@ test('credential exec refuses a revoked credential with exit 3, and kubeconfig g
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.notEqual(JSON.parse(fresh.stdout).status.clientCertificateData, JSON.parse(first.stdout).status.clientCertificateData);
 });
+
+test('credential exec on a token cluster prints an ExecCredential with status.token, cached like a certificate', async () => {
+  await cliJson(srv, srv.rootToken, ['cluster', 'create', 'tokens', '--token-kubeconfigs', '--public-endpoint', 'https://127.0.0.1:6443']);
+  const home = tempDir('kubecred-home-');
+  const file = path.join(work, 'token-exec.kubeconfig');
+  const w = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'tokens', '--exec', '-o', file], { HOME: home });
+  assert.equal(w.code, 0, w.stderr);
+  const env = { HOME: home, KUBECRED_TOKEN: srv.rootToken };
+  const first = await runPlugin(file, env);
+  assert.equal(first.code, 0, first.stderr);
+  const cred = JSON.parse(first.stdout);
+  assert.equal(cred.apiVersion, 'client.authentication.k8s.io/v1');
+  assert.equal(cred.kind, 'ExecCredential');
+  assert.match(cred.status.token, /^kct1\.crd_/);
+  assert.equal(cred.status.clientCertificateData, undefined);
+  assert.ok(Date.parse(cred.status.expirationTimestamp) > Date.now());
+  const second = await runPlugin(file, env);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(JSON.parse(second.stdout).status.token, cred.status.token, 'the second run came from the cache');
+  const minted = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'tokens', '--kind', 'temporary']);
+  assert.equal(minted.length, 1);
+});

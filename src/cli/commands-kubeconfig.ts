@@ -40,7 +40,7 @@ export function registerKubeconfigCommands(program: Command): void {
     .option('--principal <principal>', "another principal's kubeconfig (needs GetUserKubeconfig)")
     .option('-o, --out <file>', 'write the kubeconfig to this file (mode 0600) instead of stdout')
     .option('--cert-out <file>', 'with --csr: also write the signed certificate here')
-    .option('--exec', 'write a kubeconfig that runs `kubecred credential exec` for short-lived certificates instead of holding one')
+    .option('--exec', 'write a kubeconfig that runs `kubecred credential exec` for short-lived certificates (tokens on token clusters) instead of holding one')
     .option('--exec-minutes <minutes>', 'with --exec: validity of each short-lived certificate (15 to 4320)', '15')
     .option('--output <format>', 'summary format when writing to a file: table, json or yaml', 'table')
     .action(withClient(async (client, o, format) => {
@@ -74,7 +74,7 @@ export function registerKubeconfigCommands(program: Command): void {
     }));
 
   const cred = program.command('credential').description('the inventory of issued kubeconfigs, and the kubectl exec plugin');
-  cred.command('exec').description('exec credential plugin for kubectl (client.authentication.k8s.io/v1): prints a short-lived certificate, cached until shortly before expiry')
+  cred.command('exec').description('exec credential plugin for kubectl (client.authentication.k8s.io/v1): prints a short-lived certificate (a token on token clusters), cached until shortly before expiry')
     .requiredOption('--cluster <cluster>', 'cluster ID or name')
     .option('--minutes <minutes>', 'validity of each certificate (15 to 4320)', '15')
     .option('--principal <principal>', "another principal's credential (needs GetUserKubeconfig)")

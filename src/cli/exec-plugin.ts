@@ -1,5 +1,6 @@
 // `kubecred credential exec`: a client.authentication.k8s.io/v1 exec credential plugin. It hands kubectl
-// short-lived certificates, cached on disk (0600) until shortly before expiry, and stops once revoked.
+// short-lived certificates (or, on a token cluster, bearer tokens), cached on disk (0600) until shortly
+// before expiry, and stops once revoked.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -14,7 +15,8 @@ import { DeniedError } from './exit-codes.ts';
 export const REFRESH_BEFORE_MS = 60_000;
 export const EXEC_API_VERSION = 'client.authentication.k8s.io/v1';
 
-interface Cached { credentialId: string; certPem: string; keyPem: string; notAfter: string }
+/** A certificate and its key, or (on a cluster that issues token kubeconfigs) a bearer token. */
+interface Cached { credentialId: string; certPem?: string; keyPem?: string; token?: string; notAfter: string }
 
 export function cacheFile(cacheDir: string, server: string, cluster: string, principal: string | undefined): string {
   const key = crypto.createHash('sha256').update(`${server}\n${cluster}\n${principal ?? ''}`).digest('hex').slice(0, 32);
@@ -43,13 +45,13 @@ function writeCache(file: string, c: Cached): void {
 export function execCredential(c: Cached): string {
   return JSON.stringify({
     apiVersion: EXEC_API_VERSION, kind: 'ExecCredential', spec: {},
-    status: { clientCertificateData: c.certPem, clientKeyData: c.keyPem, expirationTimestamp: c.notAfter },
+    status: { ...(c.token !== undefined ? { token: c.token } : { clientCertificateData: c.certPem, clientKeyData: c.keyPem }), expirationTimestamp: c.notAfter },
   });
 }
 
 export class RevokedError extends DeniedError {}
 
-/** Returns the ExecCredential JSON for kubectl: the cached certificate, or a fresh temporary one. */
+/** Returns the ExecCredential JSON for kubectl: the cached certificate (or token), or a fresh temporary one. */
 export async function runExecPlugin(client: NativeClient, opts: { server: string; cluster: string; principal?: string; minutes: number; cacheDir: string; now?: Date }): Promise<string> {
   const file = cacheFile(opts.cacheDir, opts.server, opts.cluster, opts.principal);
   const now = (opts.now ?? new Date()).getTime();
@@ -64,12 +66,14 @@ export async function runExecPlugin(client: NativeClient, opts: { server: string
   }
   const res = await client.post<{ kubeconfig: string; credential: { id: string; notAfter: string } }>(`/v1/clusters/${enc(opts.cluster)}/kubeconfig`, { temporaryMinutes: opts.minutes, principalId: opts.principal });
   const user = YAML.parse(res.kubeconfig).users[0].user;
-  const fresh: Cached = {
-    credentialId: res.credential.id,
-    certPem: Buffer.from(user['client-certificate-data'], 'base64').toString(),
-    keyPem: Buffer.from(user['client-key-data'], 'base64').toString(),
-    notAfter: res.credential.notAfter,
-  };
+  const fresh: Cached = typeof user.token === 'string'
+    ? { credentialId: res.credential.id, token: user.token, notAfter: res.credential.notAfter }
+    : {
+      credentialId: res.credential.id,
+      certPem: Buffer.from(user['client-certificate-data'], 'base64').toString(),
+      keyPem: Buffer.from(user['client-key-data'], 'base64').toString(),
+      notAfter: res.credential.notAfter,
+    };
   writeCache(file, fresh);
   return execCredential(fresh);
 }
