@@ -5,10 +5,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { cli, cliJson, type CliResult } from './support/cli.ts';
-import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { BIN, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
 let work: string;
@@ -79,4 +80,37 @@ test('credential exec on a token cluster prints an ExecCredential with status.to
   assert.equal(JSON.parse(second.stdout).status.token, cred.status.token, 'the second run came from the cache');
   const minted = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'tokens', '--kind', 'temporary']);
   assert.equal(minted.length, 1);
+});
+
+/** `kubecred serve` that must fail: killed after 20 s, so a start-up that hangs shows as a signal, not a stuck test. */
+function serveExpectingFailure(args: string[]): Promise<CliResult & { ms: number; signal: string | null }> {
+  const start = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, 'serve', '--data-dir', tempDir(), '--log-level', 'silent', ...args], { env: { ...process.env, KUBECRED_MASTER_KEY: undefined }, timeout: 20_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, signal: error?.signal ?? null, stdout, stderr, ms: Date.now() - start });
+    });
+  });
+}
+
+test('serve with a TLS file that is not there exits 2 at once, naming the flag, before printing first-start secrets', async () => {
+  const r = await serveExpectingFailure(['--port', '0', '--tls-cert', '/nonexistent.crt', '--tls-key', '/nonexistent.key']);
+  assert.equal(r.signal, null, `serve hung (killed after ${r.ms} ms): ${r.stderr}`);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /cannot read --tls-cert \/nonexistent\.crt/);
+  assert.match(r.stderr, /hint: .*--tls-cert/);
+  assert.doesNotMatch(r.stderr, /root token/);
+});
+
+test('serve on a port already in use exits non-zero at once, saying so and suggesting --port', async () => {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  try {
+    const r = await serveExpectingFailure(['--port', String((holder.address() as net.AddressInfo).port)]);
+    assert.equal(r.signal, null, `serve hung (killed after ${r.ms} ms): ${r.stderr}`);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /already in use/);
+    assert.match(r.stderr, /--port/);
+  } finally {
+    holder.close();
+  }
 });

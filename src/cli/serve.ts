@@ -13,7 +13,7 @@ import { systemClock, type Clock } from '../core/ports.ts';
 import type { Store } from '../core/store-port.ts';
 import { buildApp } from '../api/server.ts';
 import { ensureDataDir, loadOrCreateMasterKey, writeSecretFile } from '../config/data-dir.ts';
-import type { ServerConfig } from '../config/server-config.ts';
+import { ConfigError, type ServerConfig } from '../config/server-config.ts';
 import { createSelfSignedServerCert } from '../pki/ca.ts';
 import { aesGcmSealer } from '../pki/sealer.ts';
 import { checkMasterKey } from '../core/master-key-check.ts';
@@ -71,7 +71,14 @@ export async function createAccountInDataDir(config: ServerConfig, name: string)
 export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): { cert: string; key: string; certFile: string } | null {
   if (config.tls.mode === 'off') return null;
   if (config.tls.mode === 'files') {
-    return { cert: fs.readFileSync(config.tls.certFile, 'utf8'), key: fs.readFileSync(config.tls.keyFile, 'utf8'), certFile: config.tls.certFile };
+    const read = (file: string, flag: string) => {
+      try {
+        return fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new ConfigError(`cannot read ${flag} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n  hint: give ${flag} the path of a PEM file, or leave out --tls-cert and --tls-key for a self-signed certificate in <data-dir>/tls`);
+      }
+    };
+    return { cert: read(config.tls.certFile, '--tls-cert'), key: read(config.tls.keyFile, '--tls-key'), certFile: config.tls.certFile };
   }
   const dir = path.join(config.dataDir, 'tls');
   const certFile = path.join(dir, 'server.crt');
@@ -109,32 +116,46 @@ export interface RunningServer {
 
 export async function startServer(config: ServerConfig, opts: { clock?: Clock; onBootstrap?: (b: BootstrapResult) => void; logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
+  // TLS first: a wrong --tls-cert fails before a first start prints secrets for a server that never ran.
+  const tls = tlsMaterial(config, clock);
   const { store, sealer, bootstrap } = await prepareDataDir(config, clock, { listen: true, waitForDatabaseMs: 60_000 });
   if (bootstrap) opts.onBootstrap?.(bootstrap);
-  const tls = tlsMaterial(config, clock);
-  const authority = makeAuthority({ store, clock, ids: randomIds(), sealer });
-  // Enforcement must know every revocation before the first review arrives (the CVE-2022-41316 lesson).
-  const loadedAt = clock.now();
-  await authority.loadIndex();
-  const logger = config.logLevel === 'silent' ? false : pino({
-    level: config.logLevel,
-    // Belt and braces: nothing below should ever hold these, but if it does it is cut out.
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.accessKeySecret', '*.kubeconfig', '*.keyPem'], censor: '[redacted]' },
-  }, opts.logStream ?? process.stdout);
-  // Replicas: other servers' revocations reach this one's index through the database's change feed.
-  const sync = await authority.followOtherServers(loadedAt, (e) => (logger || undefined)?.warn({ err: { message: String((e as Error)?.message).slice(0, 200) } }, 'revocation index catch-up failed; retrying'));
-  const { app } = await buildApp({
-    readiness: sync ? [{ name: 'changeFeed', ready: () => sync.healthy() }] : [],
-    authority, logger: logger as never, bodyLimitBytes: config.bodyLimitBytes, https: tls ? { cert: tls.cert, key: tls.key } : null,
-    trustProxy: config.trustProxy, version: VERSION,
-  });
-  app.addHook('onClose', async () => {
-    await sync?.stop();
-    await store.close();
-  });
-  await app.listen({ host: config.host, port: config.port });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { app, url: `${tls ? 'https' : 'http'}://${host}:${port}`, caFile: tls?.certFile ?? null, close: () => app.close() };
+  // Undone on a failed start: the store's worker thread (and the change feed) would keep the process from ever exiting.
+  let undo = () => store.close();
+  try {
+    const authority = makeAuthority({ store, clock, ids: randomIds(), sealer });
+    // Enforcement must know every revocation before the first review arrives (the CVE-2022-41316 lesson).
+    const loadedAt = clock.now();
+    await authority.loadIndex();
+    const logger = config.logLevel === 'silent' ? false : pino({
+      level: config.logLevel,
+      // Belt and braces: nothing below should ever hold these, but if it does it is cut out.
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.accessKeySecret', '*.kubeconfig', '*.keyPem'], censor: '[redacted]' },
+    }, opts.logStream ?? process.stdout);
+    // Replicas: other servers' revocations reach this one's index through the database's change feed.
+    const sync = await authority.followOtherServers(loadedAt, (e) => (logger || undefined)?.warn({ err: { message: String((e as Error)?.message).slice(0, 200) } }, 'revocation index catch-up failed; retrying'));
+    const stopFeedAndStore = async () => {
+      await sync?.stop();
+      await store.close();
+    };
+    undo = stopFeedAndStore;
+    const { app } = await buildApp({
+      readiness: sync ? [{ name: 'changeFeed', ready: () => sync.healthy() }] : [],
+      authority, logger: logger as never, bodyLimitBytes: config.bodyLimitBytes, https: tls ? { cert: tls.cert, key: tls.key } : null,
+      trustProxy: config.trustProxy, version: VERSION,
+    });
+    app.addHook('onClose', stopFeedAndStore);
+    undo = () => app.close();
+    await app.listen({ host: config.host, port: config.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    return { app, url: `${tls ? 'https' : 'http'}://${host}:${port}`, caFile: tls?.certFile ?? null, close: () => app.close() };
+  } catch (e) {
+    await undo().catch(() => undefined);
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`port ${config.port} on ${config.host} is already in use\n  hint: stop what listens there, or choose another port with --port`);
+    }
+    throw e;
+  }
 }
