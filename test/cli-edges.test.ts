@@ -114,3 +114,16 @@ test('serve on a port already in use exits non-zero at once, saying so and sugge
     holder.close();
   }
 });
+
+test('--limit limits: credential list and audit list print at most that many rows; --limit 0 is a usage error', async () => {
+  const issued = await Promise.all([1, 2, 3].map(() => cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '15'])));
+  for (const r of issued) assert.equal(r.code, 0, r.stderr);
+  assert.equal((await cliJson(srv, srv.rootToken, ['credential', 'list', '--limit', '1'])).length, 1);
+  assert.equal((await cliJson(srv, srv.rootToken, ['credential', 'list', '--limit', '2'])).length, 2);
+  const table = await cli(srv, srv.rootToken, ['credential', 'list', '--limit', '1']);
+  assert.equal(table.stdout.trim().split('\n').length, 2, `a header and one row:\n${table.stdout}`);
+  assert.equal((await cliJson(srv, srv.rootToken, ['audit', 'list', '--limit', '1'])).length, 1);
+  const zero = await cli(srv, srv.rootToken, ['credential', 'list', '--limit', '0']);
+  assert.equal(zero.code, 2, zero.stderr);
+  assert.match(zero.stderr, /--limit/);
+});

@@ -20,6 +20,12 @@ function intOption(v: string | undefined, flag: string): number | undefined {
   return Number(v);
 }
 
+function limitOption(v: string): number {
+  const n = intOption(v, '--limit')!;
+  if (n < 1) throw new UsageError(`--limit must be at least 1 (got ${v})`);
+  return n;
+}
+
 /** Writes a file holding credentials: created 0600, replaced atomically. */
 function writePrivateFile(file: string, content: string): void {
   const dir = path.dirname(path.resolve(file));
@@ -90,7 +96,7 @@ export function registerKubeconfigCommands(program: Command): void {
     .option('--kind <kind>', 'default, temporary or csr')
     .option('--limit <n>', 'at most this many', '500'))
     .action(withClient(async (client, o, format) => {
-      const items = await client.all('/v1/credentials', { cluster: o.cluster, principal: o.principal, status: o.state, kind: o.kind }, intOption(o.limit, '--limit'));
+      const items = await client.all('/v1/credentials', { cluster: o.cluster, principal: o.principal, status: o.state, kind: o.kind }, limitOption(o.limit));
       print(items, format, CRED_COLS);
     }));
   output(cred.command('show <id>').description('show one credential, with its certificate'))
@@ -132,8 +138,7 @@ export function registerKubeconfigCommands(program: Command): void {
     .option('--until <time>', 'RFC 3339')
     .option('--limit <n>', 'at most this many', '100'))
     .action(withClient(async (client, o, format) => {
-      const limit = intOption(o.limit, '--limit') ?? 100;
-      const items = await client.all('/v1/audit', { action: o.action, actor: o.actor, resource: o.resource, outcome: o.outcome, since: o.since, until: o.until, limit: Math.min(limit, 500) }, limit);
+      const items = await client.all('/v1/audit', { action: o.action, actor: o.actor, resource: o.resource, outcome: o.outcome, since: o.since, until: o.until }, limitOption(o.limit));
       print(items, format, ['seq', 'at', 'action', 'outcome', 'actorId', 'resourceType', 'resourceId', 'requestId']);
     }));
 }

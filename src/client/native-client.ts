@@ -91,16 +91,18 @@ export class NativeClient {
   patch<T>(path: string, body?: unknown) { return this.request<T>('PATCH', path, body ?? {}); }
   delete<T>(path: string) { return this.request<T>('DELETE', path); }
 
-  /** Follows `next` cursors until the end, or until `max` items. */
+  /** Follows `next` cursors until the end, or until `max` items; pages (at most 500, the server's cap) ask only for what is still wanted. */
   async all<T>(path: string, query: Record<string, string | number | undefined> = {}, max = 10_000): Promise<T[]> {
     const out: T[] = [];
     let cursor: string | undefined;
-    do {
-      const page = await this.get<Page<T>>(path, { ...query, limit: query.limit ?? 500, cursor });
+    while (out.length < max) {
+      const page = await this.get<Page<T>>(path, { ...query, limit: Math.min(max - out.length, 500), cursor });
       out.push(...page.items);
       cursor = page.next ?? undefined;
-    } while (cursor && out.length < max);
-    return out;
+      if (!cursor) break;
+    }
+    // A server that answers more than asked must not make --limit lie.
+    return out.slice(0, max);
   }
 }
 
