@@ -28,7 +28,7 @@ after(async () => {
 function runPlugin(kubeconfig: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
   const { command, args } = YAML.parse(fs.readFileSync(kubeconfig, 'utf8')).users[0].user.exec;
   return new Promise((resolve) => {
-    execFile(command, args, { env: { ...process.env, KUBECRED_SERVER: '', KUBECRED_CA_FILE: '', KUBECRED_CONFIG: '/nonexistent', ...env } }, (error, stdout, stderr) => {
+    execFile(command, args, { env: { ...process.env, KUBECRED_SERVER: undefined, KUBECRED_CA_FILE: undefined, KUBECRED_TOKEN: undefined, KUBECRED_CONFIG: '/nonexistent', ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
@@ -126,4 +126,30 @@ test('--limit limits: credential list and audit list print at most that many row
   const zero = await cli(srv, srv.rootToken, ['credential', 'list', '--limit', '0']);
   assert.equal(zero.code, 2, zero.stderr);
   assert.match(zero.stderr, /--limit/);
+});
+
+test('kubeconfig get --exec refuses --exec-minutes outside 15..4320 up front, and carries --config (absolute) and --insecure-skip-tls-verify but no token', async () => {
+  const short = path.join(work, 'short.kubeconfig');
+  const bad = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--exec', '--exec-minutes', '5', '-o', short]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /--exec-minutes must be from 15 to 4320/);
+  assert.equal(fs.existsSync(short), false, 'no kubeconfig whose plugin would always fail');
+
+  // No CA anywhere: only the carried --insecure-skip-tls-verify lets the plugin reach the self-signed server,
+  // and only the carried --config gives it a token.
+  const home = tempDir('kubecred-home-');
+  fs.writeFileSync(path.join(work, 'client.json'), JSON.stringify({ server: srv.url, token: srv.rootToken }), { mode: 0o600 });
+  const file = path.join(work, 'carried.kubeconfig');
+  const w = await cli(srv, null, ['kubeconfig', 'get', '--cluster', 'prod', '--exec', '--config', 'client.json', '--insecure-skip-tls-verify', '--token', srv.rootToken, '-o', file], { HOME: home, KUBECRED_CA_FILE: undefined, KUBECRED_TOKEN: undefined, KUBECRED_CONFIG: undefined }, work);
+  assert.equal(w.code, 0, w.stderr);
+  assert.match(w.stderr, /--token is not written into the kubeconfig/);
+  const text = fs.readFileSync(file, 'utf8');
+  assert.ok(!text.includes(srv.rootToken), 'the token is not written into the kubeconfig');
+  const { args } = YAML.parse(text).users[0].user.exec;
+  assert.equal(args[args.indexOf('--config') + 1], path.join(work, 'client.json'));
+  assert.ok(args.includes('--insecure-skip-tls-verify'));
+  assert.ok(!args.includes('--ca-file'));
+  const r = await runPlugin(file, { HOME: home, KUBECRED_CONFIG: undefined });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(JSON.parse(r.stdout).status.clientCertificateData);
 });

@@ -17,8 +17,13 @@ export interface GlobalFlags {
 
 export interface FileConfig { server?: string; token?: string; caFile?: string }
 
+/** The config file chosen by --config or KUBECRED_CONFIG, if any (not the default). */
+export function chosenConfigPath(flags: GlobalFlags, env = process.env): string | undefined {
+  return flags.config ?? env.KUBECRED_CONFIG;
+}
+
 export function configPath(flags: GlobalFlags, env = process.env): string {
-  return flags.config ?? env.KUBECRED_CONFIG ?? path.join(os.homedir(), '.config', 'kubecred', 'config.json');
+  return chosenConfigPath(flags, env) ?? path.join(os.homedir(), '.config', 'kubecred', 'config.json');
 }
 
 export function readFileConfig(file: string): FileConfig {

@@ -8,7 +8,7 @@ import { enc } from '../client/native-client.ts';
 import { UsageError } from './exit-codes.ts';
 import { print } from './output.ts';
 import { withClient } from './run-action.ts';
-import { resolveTarget } from './client-config.ts';
+import { chosenConfigPath, resolveTarget } from './client-config.ts';
 import { cacheFile, defaultCacheDir, execKubeconfig, runExecPlugin } from './exec-plugin.ts';
 
 const output = (c: Command) => c.option('--output <format>', 'table, json or yaml', 'table');
@@ -18,6 +18,13 @@ function intOption(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   if (!/^-?\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number (got ${v})`);
   return Number(v);
+}
+
+/** The server's range for temporary credentials: checked here, so a kubeconfig is never written whose plugin always fails. */
+function minutesOption(v: string, flag: string): number {
+  const n = intOption(v, flag)!;
+  if (n < 15 || n > 4320) throw new UsageError(`${flag} must be from 15 to 4320 minutes (got ${v})`);
+  return n;
 }
 
 function limitOption(v: string): number {
@@ -49,19 +56,27 @@ export function registerKubeconfigCommands(program: Command): void {
     .option('--exec', 'write a kubeconfig that runs `kubecred credential exec` for short-lived certificates (tokens on token clusters) instead of holding one')
     .option('--exec-minutes <minutes>', 'with --exec: validity of each short-lived certificate (15 to 4320)', '15')
     .option('--output <format>', 'summary format when writing to a file: table, json or yaml', 'table')
+    .addHelpText('after', `
+With --exec, the kubeconfig's plugin gets this command's --server, --ca-file, --config (as an absolute
+path) and --insecure-skip-tls-verify, but never a token: it reads the kubecred token from KUBECRED_TOKEN
+or the config file (\`kubecred login\`), so a --token given here is not written into the kubeconfig.`)
     .action(withClient(async (client, o, format) => {
       if (o.exec) {
-        const minutes = intOption(o.execMinutes, '--exec-minutes')!;
+        const minutes = minutesOption(o.execMinutes, '--exec-minutes');
         const c = await client.get<{ id: string; name: string; publicEndpoint: string | null; privateEndpoint: string | null; serverCaPem: string | null }>(`/v1/clusters/${enc(o.cluster)}`);
         const server = o.private ? c.privateEndpoint : c.publicEndpoint;
         if (!server) throw new UsageError(`cluster ${c.name} has no ${o.private ? 'private' : 'public'} endpoint`);
         const target = resolveTarget(o);
+        const config = chosenConfigPath(o);
         const args = ['credential', 'exec', '--cluster', c.id, '--minutes', String(minutes), '--server', target.server!,
-          ...(target.caFile ? ['--ca-file', path.resolve(target.caFile)] : []), ...(o.principal ? ['--principal', o.principal] : [])];
+          ...(target.caFile ? ['--ca-file', path.resolve(target.caFile)] : []), ...(o.principal ? ['--principal', o.principal] : []),
+          // kubectl runs the plugin from anywhere, so a relative --config would point elsewhere.
+          ...(config ? ['--config', path.resolve(config)] : []), ...(o.insecureSkipTlsVerify ? ['--insecure-skip-tls-verify'] : [])];
         // The plugin keeps refusing once it has seen its credential revoked; getting the kubeconfig again is
         // how a user who should still have access says so, so forget what it cached for this cluster.
         for (const cluster of new Set([c.id, o.cluster])) fs.rmSync(cacheFile(defaultCacheDir(), target.server!, cluster, o.principal), { force: true });
         const text = execKubeconfig({ clusterName: c.name, server, caPem: c.serverCaPem, command: process.execPath, args: [path.resolve(process.argv[1]), ...args] });
+        if (o.token) process.stderr.write('note: --token is not written into the kubeconfig; the plugin reads KUBECRED_TOKEN or the config file (`kubecred login`)\n');
         if (!o.out) return void process.stdout.write(text);
         writePrivateFile(o.out, text);
         return print({ file: o.out, cluster: c.id, mode: 'exec', certificateMinutes: minutes }, format);
@@ -87,7 +102,7 @@ export function registerKubeconfigCommands(program: Command): void {
     .option('--cache-dir <dir>', 'where certificates are cached (0600 files)')
     .action(withClient(async (client, o) => {
       const { server } = resolveTarget(o);
-      process.stdout.write(await runExecPlugin(client, { server: server!, cluster: o.cluster, principal: o.principal, minutes: intOption(o.minutes, '--minutes')!, cacheDir: o.cacheDir ?? defaultCacheDir() }) + '\n');
+      process.stdout.write(await runExecPlugin(client, { server: server!, cluster: o.cluster, principal: o.principal, minutes: minutesOption(o.minutes, '--minutes'), cacheDir: o.cacheDir ?? defaultCacheDir() }) + '\n');
     }));
   output(cred.command('list').description('list issued kubeconfigs, newest first')
     .option('--cluster <cluster>', 'on this cluster')

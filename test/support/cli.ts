@@ -5,7 +5,7 @@ import { BIN, type ServerProcess } from './server-process.ts';
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-export function cli(server: Pick<ServerProcess, 'url' | 'caFile'> | null, token: string | null, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function cli(server: Pick<ServerProcess, 'url' | 'caFile'> | null, token: string | null, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], {
       env: {
@@ -17,6 +17,7 @@ export function cli(server: Pick<ServerProcess, 'url' | 'caFile'> | null, token:
         ...env,
       },
       maxBuffer: 16 * 1024 * 1024,
+      cwd,
     }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
