@@ -153,3 +153,15 @@ test('kubeconfig get --exec refuses --exec-minutes outside 15..4320 up front, an
   assert.equal(r.code, 0, r.stderr);
   assert.ok(JSON.parse(r.stdout).status.clientCertificateData);
 });
+
+test('login --ca-file with a relative path saves it absolute, so the saved login works from any directory', async () => {
+  fs.mkdirSync(path.join(work, 'ca'), { recursive: true });
+  fs.copyFileSync(srv.caFile, path.join(work, 'ca', 'server.crt'));
+  const noEnv = { KUBECRED_SERVER: undefined, KUBECRED_TOKEN: undefined, KUBECRED_CA_FILE: undefined, KUBECRED_CONFIG: undefined };
+  const l = await cli(null, null, ['login', '--server', srv.url, '--token', srv.rootToken, '--ca-file', 'ca/server.crt', '--config', 'login.json'], noEnv, work);
+  assert.equal(l.code, 0, l.stderr);
+  const saved = JSON.parse(fs.readFileSync(path.join(work, 'login.json'), 'utf8'));
+  assert.equal(saved.caFile, path.join(work, 'ca', 'server.crt'));
+  const who = await cli(null, null, ['whoami', '--config', path.join(work, 'login.json'), '--output', 'json'], noEnv);
+  assert.equal(who.code, 0, who.stderr);
+});

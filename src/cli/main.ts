@@ -1,6 +1,7 @@
 // The `kubecred` command line: the server commands and a thin client of the native API.
 // Parsing and printing only; every decision is the server's.
 
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadServerConfig } from '../config/server-config.ts';
 import { configPath, writeFileConfig, type GlobalFlags } from './client-config.ts';
@@ -101,7 +102,8 @@ program.command('login').description('save the server address, token and CA for 
       return;
     }
     const file = configPath(g);
-    writeFileConfig(file, { server: g.server, token: g.token, caFile: g.caFile });
+    // Later commands run from other directories: a relative CA path would point elsewhere there.
+    writeFileConfig(file, { server: g.server, token: g.token, caFile: g.caFile && path.resolve(g.caFile) });
     process.stdout.write(`saved to ${file}\n`);
   });
 
