@@ -165,3 +165,13 @@ test('login --ca-file with a relative path saves it absolute, so the saved login
   const who = await cli(null, null, ['whoami', '--config', path.join(work, 'login.json'), '--output', 'json'], noEnv);
   assert.equal(who.code, 0, who.stderr);
 });
+
+test('kubeconfig get --csr with no such file and backup into no such directory are usage errors naming what was given', async () => {
+  const csr = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--csr', '/nonexistent.csr']);
+  assert.equal(csr.code, 2, csr.stderr);
+  assert.match(csr.stderr, /cannot read --csr \/nonexistent\.csr \(ENOENT\)/);
+  const backup = await cli(null, null, ['backup', '/nonexistent-dir/b.db', '--data-dir', srv.dataDir]);
+  assert.equal(backup.code, 2, backup.stderr);
+  assert.match(backup.stderr, /cannot write <file> \/nonexistent-dir\/b\.db: there is no directory \/nonexistent-dir/);
+  assert.doesNotMatch(backup.stderr, /partial/);
+});

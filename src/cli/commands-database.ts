@@ -63,7 +63,13 @@ and the key is useless without the backup. For PostgreSQL use pg_dump (see docs/
 export async function backupSqlite(source: string, target: string, progress?: (done: number, total: number) => void) {
   if (fs.existsSync(target)) throw new UsageError(`${target} exists; give a new file name`);
   const partial = `${target}.partial-${process.pid}`;
-  fs.closeSync(fs.openSync(partial, 'wx', 0o600));
+  try {
+    fs.closeSync(fs.openSync(partial, 'wx', 0o600));
+  } catch (e) {
+    // Said about <file> as given: the partial copy's name is ours, not the user's.
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `cannot write <file> ${target}: there is no directory ${path.dirname(target)}` : `cannot write <file> ${target} (${code ?? (e as Error).message})`);
+  }
   const db = new BetterSqlite3(source, { readonly: true, fileMustExist: true });
   try {
     await db.backup(partial, {

@@ -33,6 +33,14 @@ function limitOption(v: string): number {
   return n;
 }
 
+function readFlagFile(file: string, flag: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${flag} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
 /** Writes a file holding credentials: created 0600, replaced atomically. */
 function writePrivateFile(file: string, content: string): void {
   const dir = path.dirname(path.resolve(file));
@@ -84,7 +92,7 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
       const body = {
         endpoint: o.private ? 'private' : 'public',
         temporaryMinutes: intOption(o.temporary, '--temporary'),
-        csr: o.csr ? fs.readFileSync(o.csr, 'utf8') : undefined,
+        csr: o.csr ? readFlagFile(o.csr, '--csr') : undefined,
         principalId: o.principal,
       };
       const res = await client.post<KubeconfigAnswer>(`/v1/clusters/${enc(o.cluster)}/kubeconfig`, body);
