@@ -175,3 +175,11 @@ test('kubeconfig get --csr with no such file and backup into no such directory a
   assert.match(backup.stderr, /cannot write <file> \/nonexistent-dir\/b\.db: there is no directory \/nonexistent-dir/);
   assert.doesNotMatch(backup.stderr, /partial/);
 });
+
+test('a --server that is not an http(s) URL is a usage error (2), not an unreachable server (7)', async () => {
+  for (const server of ['foo', 'localhost:7443']) {
+    const r = await cli(srv, srv.rootToken, ['whoami', '--server', server]);
+    assert.equal(r.code, 2, `${server}: ${r.stderr}`);
+    assert.match(r.stderr, /is not an http\(s\) URL.*--server/);
+  }
+});

@@ -56,6 +56,14 @@ export function clientFrom(flags: GlobalFlags, env = process.env): NativeClient 
   const { server, token, caFile } = resolveTarget(flags, env);
   if (!server) throw new UsageError('no server given: pass --server https://HOST:7443, set KUBECRED_SERVER, or run `kubecred login`');
   if (!token) throw new UsageError('no token given: pass --token, set KUBECRED_TOKEN, or run `kubecred login`');
+  // A malformed address is a mistake in what was typed, not a server that did not answer.
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(server).protocol;
+  } catch { /* reported below */ }
+  if (protocol !== 'https:' && protocol !== 'http:') {
+    throw new UsageError(`server address ${JSON.stringify(server)} is not an http(s) URL: give --server (or KUBECRED_SERVER) like https://127.0.0.1:7443`);
+  }
   let caPem: string | undefined;
   if (caFile) {
     try {
