@@ -176,6 +176,17 @@ test('kubeconfig get --csr with no such file and backup into no such directory a
   assert.doesNotMatch(backup.stderr, /partial/);
 });
 
+test('kubeconfig get --out or --cert-out into no such directory is a usage error before anything is issued', async () => {
+  const count = async () => (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
+  const before = await count();
+  for (const args of [['--out', '/nonexistent-dir/k.yaml'], ['--temporary', '15', '--cert-out', '/nonexistent-dir/c.pem']]) {
+    const r = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', ...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /cannot write --(out|cert-out) \/nonexistent-dir\/.*: there is no directory \/nonexistent-dir/);
+  }
+  assert.equal(await count(), before, 'no credential was minted');
+});
+
 test('a --server that is not an http(s) URL is a usage error (2), not an unreachable server (7)', async () => {
   for (const server of ['foo', 'localhost:7443']) {
     const r = await cli(srv, srv.rootToken, ['whoami', '--server', server]);

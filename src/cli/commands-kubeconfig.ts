@@ -49,6 +49,13 @@ function writePrivateFile(file: string, content: string): void {
   fs.renameSync(tmp, file);
 }
 
+/** Checked before anything is issued: a credential minted and then not written would be lost to its holder. */
+function checkWritableDir(file: string | undefined, flag: string): void {
+  if (file === undefined) return;
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`cannot write ${flag} ${file}: there is no directory ${dir}`);
+}
+
 interface KubeconfigAnswer { kubeconfig: string; certificatePem: string; expiration: string; reused: boolean; credential: Record<string, unknown> }
 
 export function registerKubeconfigCommands(program: Command): void {
@@ -69,6 +76,8 @@ With --exec, the kubeconfig's plugin gets this command's --server, --ca-file, --
 path) and --insecure-skip-tls-verify, but never a token: it reads the kubecred token from KUBECRED_TOKEN
 or the config file (\`kubecred login\`), so a --token given here is not written into the kubeconfig.`)
     .action(withClient(async (client, o, format) => {
+      checkWritableDir(o.out, '--out');
+      checkWritableDir(o.certOut, '--cert-out');
       if (o.exec) {
         const minutes = minutesOption(o.execMinutes, '--exec-minutes');
         const c = await client.get<{ id: string; name: string; publicEndpoint: string | null; privateEndpoint: string | null; serverCaPem: string | null }>(`/v1/clusters/${enc(o.cluster)}`);
