@@ -194,3 +194,28 @@ test('a --server that is not an http(s) URL is a usage error (2), not an unreach
     assert.match(r.stderr, /is not an http\(s\) URL.*--server/);
   }
 });
+
+test('-o is --output on every command that prints data (kubeconfig get keeps -o for the file it writes)', async () => {
+  for (const cmd of [['cluster', 'list'], ['credential', 'list'], ['credential', 'show', 'x'], ['audit', 'list'], ['revoke'], ['validity', 'show'], ['init'], ['migrate'], ['backup', 'f'], ['account', 'create', 'n'], ['project', 'list'], ['token', 'create']]) {
+    const h = await cli(null, null, [...cmd, '--help']);
+    assert.equal(h.code, 0, `${cmd.join(' ')} --help`);
+    assert.match(h.stdout, /-o, --output <format>/, `${cmd.join(' ')} takes -o, --output`);
+  }
+  const listed = await cli(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '-o', 'json']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok(Array.isArray(JSON.parse(listed.stdout)));
+  assert.match((await cli(null, null, ['kubeconfig', 'get', '--help'])).stdout, /-o, --out <file>/);
+});
+
+test('a wrong --state, --kind or webhook duration is a usage error naming the flag and what it takes', async () => {
+  const state = await cli(srv, srv.rootToken, ['credential', 'list', '--state', 'bogus']);
+  assert.equal(state.code, 2);
+  assert.match(state.stderr, /--state must be active, revoked, superseded or expired \(got bogus\)/);
+  const kind = await cli(srv, srv.rootToken, ['credential', 'list', '--kind', 'x']);
+  assert.equal(kind.code, 2);
+  assert.match(kind.stderr, /--kind must be default, temporary or csr/);
+  const timeout = await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', tempDir(), '--timeout', '1m']);
+  assert.equal(timeout.code, 2);
+  assert.match(timeout.stderr, /--timeout must be a duration like 3s or 500ms \(got 1m\)/);
+  assert.match((await cli(null, null, ['login', '--help'])).stdout, /--server, --token and --ca-file/);
+});

@@ -8,13 +8,12 @@ import type { Command } from 'commander';
 import { loadStorageLocation } from '../config/server-config.ts';
 import { describeStore, openStore } from '../storage/open-store.ts';
 import { UsageError } from './exit-codes.ts';
-import { parseFormat, print } from './output.ts';
+import { outputOption, parseFormat, print } from './output.ts';
 import { reportError } from './run-action.ts';
 import { storageOptions } from './server-options.ts';
 
 export function registerDatabaseCommands(program: Command): void {
-  storageOptions(program.command('migrate').description('apply pending schema migrations to the database, then exit'))
-    .option('--output <format>', 'table, json or yaml', 'table')
+  outputOption(storageOptions(program.command('migrate').description('apply pending schema migrations to the database, then exit')))
     .addHelpText('after', '\nSafe to run while servers are up and from several places at once: a lock lets one apply each step.')
     .action(async (o) => {
       try {
@@ -35,8 +34,7 @@ export function registerDatabaseCommands(program: Command): void {
       }
     });
 
-  storageOptions(program.command('backup <file>').description('copy the SQLite database to <file> while the server runs (an online, consistent backup)'))
-    .option('--output <format>', 'table, json or yaml', 'table')
+  outputOption(storageOptions(program.command('backup <file>').description('copy the SQLite database to <file> while the server runs (an online, consistent backup)')))
     .addHelpText('after', `
 The copy holds sealed CA keys and token hashes: it is written mode 0600. Keep the master key
 (<data-dir>/master.key or KUBECRED_MASTER_KEY) apart from it; a backup is useless without that key

@@ -6,12 +6,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
 import { UsageError } from './exit-codes.ts';
-import { print } from './output.ts';
+import { outputOption, print } from './output.ts';
 import { withClient } from './run-action.ts';
 import { chosenConfigPath, resolveTarget } from './client-config.ts';
 import { cacheFile, defaultCacheDir, execKubeconfig, runExecPlugin } from './exec-plugin.ts';
 
-const output = (c: Command) => c.option('--output <format>', 'table, json or yaml', 'table');
 const CRED_COLS = ['id', 'clusterId', 'principalId', 'kind', 'status', 'current', 'notAfter', 'serial'];
 
 function intOption(v: string | undefined, flag: string): number | undefined {
@@ -31,6 +30,11 @@ function limitOption(v: string): number {
   const n = intOption(v, '--limit')!;
   if (n < 1) throw new UsageError(`--limit must be at least 1 (got ${v})`);
   return n;
+}
+
+/** Checked here: the server's answer would name its query parameter and schema, not the flag. */
+function oneOf(v: string | undefined, flag: string, allowed: string[]): void {
+  if (v !== undefined && !allowed.includes(v)) throw new UsageError(`${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)} (got ${v})`);
 }
 
 function readFlagFile(file: string, flag: string): string {
@@ -121,20 +125,22 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
       const { server } = resolveTarget(o);
       process.stdout.write(await runExecPlugin(client, { server: server!, cluster: o.cluster, principal: o.principal, minutes: minutesOption(o.minutes, '--minutes'), cacheDir: o.cacheDir ?? defaultCacheDir() }) + '\n');
     }));
-  output(cred.command('list').description('list issued kubeconfigs, newest first')
+  outputOption(cred.command('list').description('list issued kubeconfigs, newest first')
     .option('--cluster <cluster>', 'on this cluster')
     .option('--principal <principal>', 'of this principal')
     .option('--state <state>', 'active, revoked, superseded or expired')
     .option('--kind <kind>', 'default, temporary or csr')
     .option('--limit <n>', 'at most this many', '500'))
     .action(withClient(async (client, o, format) => {
+      oneOf(o.state, '--state', ['active', 'revoked', 'superseded', 'expired']);
+      oneOf(o.kind, '--kind', ['default', 'temporary', 'csr']);
       const items = await client.all('/v1/credentials', { cluster: o.cluster, principal: o.principal, status: o.state, kind: o.kind }, limitOption(o.limit));
       print(items, format, CRED_COLS);
     }));
-  output(cred.command('show <id>').description('show one credential, with its certificate'))
+  outputOption(cred.command('show <id>').description('show one credential, with its certificate'))
     .action(withClient(async (client, _o, format, id: string) => print(await client.get(`/v1/credentials/${enc(id)}`), format)));
 
-  output(program.command('revoke').description("revoke every active kubeconfig of a principal on a cluster (and reset its custom validity)")
+  outputOption(program.command('revoke').description("revoke every active kubeconfig of a principal on a cluster (and reset its custom validity)")
     .requiredOption('--cluster <cluster>', 'cluster ID or name')
     .option('--principal <principal>', 'whose (default: yours)')
     .option('--reason <text>', 'why, for the audit trail'))
@@ -145,7 +151,7 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
     }));
 
   const validity = program.command('validity').description("custom validity of a principal's default kubeconfig (root only)");
-  output(validity.command('set').description('set the validity in hours (1 to 876000); supersedes the current default kubeconfig')
+  outputOption(validity.command('set').description('set the validity in hours (1 to 876000); supersedes the current default kubeconfig')
     .requiredOption('--cluster <cluster>', 'cluster ID or name')
     .requiredOption('--principal <principal>', 'principal ID or name')
     .requiredOption('--hours <hours>', 'validity in hours'))
@@ -155,13 +161,13 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
       if (format === 'table') process.stdout.write(`validity set to ${hours} h; superseded ${res.superseded.length} default kubeconfig(s)\n`);
       else print(res, format);
     }));
-  output(validity.command('show').description('show the custom validity (none: the 3-year default)')
+  outputOption(validity.command('show').description('show the custom validity (none: the 3-year default)')
     .requiredOption('--cluster <cluster>', 'cluster ID or name')
     .requiredOption('--principal <principal>', 'principal ID or name'))
     .action(withClient(async (client, o, format) => print(await client.get(`/v1/clusters/${enc(o.cluster)}/validity/${enc(o.principal)}`), format)));
 
   const audit = program.command('audit').description('the audit trail');
-  output(audit.command('list').description('audit events, newest first')
+  outputOption(audit.command('list').description('audit events, newest first')
     .option('--action <action>', 'e.g. IssueKubeconfig, RevokeKubeconfig, kubecred:GetKubeconfig')
     .option('--actor <principal>', 'by this principal (ID or name)')
     .option('--resource <id>', 'about this object ID')

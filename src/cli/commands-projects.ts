@@ -2,20 +2,18 @@
 // Parsing and printing only; the server decides who may do it (the account root).
 
 import type { Command } from 'commander';
-import { print } from './output.ts';
+import { outputOption, print } from './output.ts';
 import { withClient } from './run-action.ts';
 
 const COLS = ['projectId', 'vendor', 'region', 'createdAt'];
 
 export function registerProjectCommands(program: Command): void {
   const project = program.command('project').description('vendor project IDs (Huawei Cloud CCE) mapped to your account');
-  project.command('add <projectId>').description('map a Huawei Cloud project ID to your account (root only)')
+  outputOption(project.command('add <projectId>').description('map a Huawei Cloud project ID to your account (root only)'))
     .requiredOption('--region <region>', 'the region the project belongs to, e.g. cn-north-4')
-    .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(withClient(async (client, o, format, projectId: string) => {
       print(await client.post('/v1/projects', { projectId, region: o.region }), format, format === 'table' ? COLS : undefined);
     }));
-  project.command('list').description("list your account's project IDs (root only)")
-    .option('-o, --output <format>', 'table, json or yaml', 'table')
+  outputOption(project.command('list').description("list your account's project IDs (root only)"))
     .action(withClient(async (client, _o, format) => print((await client.get<{ items: unknown[] }>('/v1/projects')).items, format, COLS)));
 }

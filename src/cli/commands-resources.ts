@@ -7,7 +7,7 @@ import { resolveTarget } from './client-config.ts';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
 import { UsageError } from './exit-codes.ts';
-import { print } from './output.ts';
+import { outputOption, print } from './output.ts';
 import { withClient } from './run-action.ts';
 
 const readFile = (file: string, flag: string) => {
@@ -18,14 +18,13 @@ const readFile = (file: string, flag: string) => {
   }
 };
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-const output = (c: Command) => c.option('-o, --output <format>', 'table, json or yaml', 'table');
 
 const CLUSTER_COLS = ['id', 'name', 'kind', 'region', 'publicEndpoint', 'privateEndpoint', 'clientCaSource'];
 const PRINCIPAL_COLS = ['id', 'name', 'kind', 'groups', 'isRoot'];
 
 export function registerResourceCommands(program: Command): void {
   const cluster = program.command('cluster').description('register and manage clusters');
-  output(cluster.command('create <name>').description('register a cluster; its client CA is generated unless --ca-cert/--ca-key import one')
+  outputOption(cluster.command('create <name>').description('register a cluster; its client CA is generated unless --ca-cert/--ca-key import one')
     .option('--public-endpoint <url>', 'public API server address, https://HOST:PORT')
     .option('--private-endpoint <url>', 'private API server address, https://HOST:PORT')
     .option('--server-ca <file>', 'CA bundle (PEM) clients trust for the API server')
@@ -48,13 +47,13 @@ export function registerResourceCommands(program: Command): void {
       };
       print(await client.post('/v1/clusters', body), format, format === 'table' ? CLUSTER_COLS : undefined);
     }));
-  output(cluster.command('list').description('list clusters'))
+  outputOption(cluster.command('list').description('list clusters'))
     .action(withClient(async (client, _o, format) => print(await client.all('/v1/clusters'), format, CLUSTER_COLS)));
-  output(cluster.command('show <cluster>').description('show a cluster (ID or name)'))
+  outputOption(cluster.command('show <cluster>').description('show a cluster (ID or name)'))
     .action(withClient(async (client, _o, format, id: string) => print(await client.get(`/v1/clusters/${enc(id)}`), format)));
   cluster.command('ca <cluster>').description("print the cluster's client CA certificate (for kube-apiserver --client-ca-file)")
     .action(withClient(async (client, _o, _f, id: string) => void process.stdout.write(await client.get<string>(`/v1/clusters/${enc(id)}/client-ca.pem`))));
-  output(cluster.command('delete <cluster>').description('delete a cluster and revoke every credential on it'))
+  outputOption(cluster.command('delete <cluster>').description('delete a cluster and revoke every credential on it'))
     .action(withClient(async (client, _o, format, id: string) => print(await client.delete(`/v1/clusters/${enc(id)}`), format)));
 
   cluster.command('kube-config <cluster>').description('write the kube-apiserver files that make revocation take effect (authorization webhook, client CA, flags, notes)')
@@ -67,7 +66,9 @@ export function registerResourceCommands(program: Command): void {
     .option('--token-cache-ttl <duration>', 'token clusters: how long kube-apiserver caches a TokenReview answer (bounds revocation delay)', '10s')
     .action(withClient(async (client, o, _format, id: string) => {
       if (o.failurePolicy !== 'Deny' && o.failurePolicy !== 'NoOpinion') throw new UsageError('--failure-policy must be Deny or NoOpinion');
-      if (!/^\d+(ms|s|m)$/.test(o.tokenCacheTtl) || !/^\d+(ms|s|m)$/.test(o.unauthorizedTtl) || !/^\d+(ms|s)$/.test(o.timeout)) throw new UsageError('durations look like 10s, 500ms or 1m');
+      // kube-apiserver's authorization config caps the webhook timeout at 30 s, so it takes no minutes.
+      const durations = [['--token-cache-ttl', o.tokenCacheTtl, /^\d+(ms|s|m)$/, '10s, 500ms or 1m'], ['--unauthorized-ttl', o.unauthorizedTtl, /^\d+(ms|s|m)$/, '10s, 500ms or 1m'], ['--timeout', o.timeout, /^\d+(ms|s)$/, '3s or 500ms']] as const;
+      for (const [flag, v, form, like] of durations) if (!form.test(v)) throw new UsageError(`${flag} must be a duration like ${like} (got ${v})`);
       const c = await client.get<{ id: string; name: string; clientCaPem: string; credentialType: 'x509' | 'token' }>(`/v1/clusters/${enc(id)}`);
       const { token } = await client.post<{ token: string }>(`/v1/clusters/${enc(c.id)}/webhook-tokens`);
       const { server, caFile } = resolveTarget(o);
@@ -86,30 +87,30 @@ export function registerResourceCommands(program: Command): void {
     }));
 
   const principal = program.command('principal').description('users and roles, with their Kubernetes groups');
-  output(principal.command('create <name>').description('create a user or role')
+  outputOption(principal.command('create <name>').description('create a user or role')
     .option('--kind <kind>', 'user or role', 'user')
     .option('-g, --group <group>', 'Kubernetes group its certificates carry (repeatable)', collect, []))
     .action(withClient(async (client, o, format, name: string) => print(await client.post('/v1/principals', { name, kind: o.kind, groups: o.group }), format, format === 'table' ? PRINCIPAL_COLS : undefined)));
-  output(principal.command('list').description('list principals'))
+  outputOption(principal.command('list').description('list principals'))
     .action(withClient(async (client, _o, format) => print(await client.all('/v1/principals'), format, PRINCIPAL_COLS)));
-  output(principal.command('show <principal>').description('show a principal (ID or name)'))
+  outputOption(principal.command('show <principal>').description('show a principal (ID or name)'))
     .action(withClient(async (client, _o, format, id: string) => print(await client.get(`/v1/principals/${enc(id)}`), format)));
-  output(principal.command('update <principal>').description("replace a principal's groups (applies to kubeconfigs issued afterwards)")
+  outputOption(principal.command('update <principal>').description("replace a principal's groups (applies to kubeconfigs issued afterwards)")
     .option('-g, --group <group>', 'Kubernetes group (repeatable; none clears them)', collect, []))
     .action(withClient(async (client, o, format, id: string) => print(await client.patch(`/v1/principals/${enc(id)}`, { groups: o.group }), format)));
-  output(principal.command('delete <principal>').description('delete a principal, revoking its kubeconfigs, tokens and access keys'))
+  outputOption(principal.command('delete <principal>').description('delete a principal, revoking its kubeconfigs, tokens and access keys'))
     .action(withClient(async (client, _o, format, id: string) => print(await client.delete(`/v1/principals/${enc(id)}`), format)));
 
   const self = async (client: { get<T>(p: string): Promise<T> }, p?: string) => p ?? (await client.get<{ principal: { id: string } }>('/v1/whoami')).principal.id;
 
-  output(program.command('whoami').description('show the principal behind your token'))
+  outputOption(program.command('whoami').description('show the principal behind your token'))
     .action(withClient(async (client, _o, format) => {
       const w = await client.get<{ accountId: string; principal: Record<string, unknown> }>('/v1/whoami');
       print({ accountId: w.accountId, ...w.principal }, format);
     }));
 
   const token = program.command('token').description('bearer tokens for the native API');
-  output(token.command('create').description('create a bearer token (printed once)')
+  outputOption(token.command('create').description('create a bearer token (printed once)')
     .option('--principal <principal>', 'for this principal (default: yourself)')
     .option('--name <name>', 'a name to recognise it by')
     .option('--expires-in-days <days>', 'expire after this many days'))
@@ -119,12 +120,12 @@ export function registerResourceCommands(program: Command): void {
     }));
 
   const ak = program.command('accesskey').description('access key pairs, for the Alibaba Cloud and Huawei Cloud surfaces');
-  output(ak.command('create').description('create an access key pair (secret printed once)')
+  outputOption(ak.command('create').description('create an access key pair (secret printed once)')
     .option('--principal <principal>', 'for this principal (default: yourself)'))
     .action(withClient(async (client, o, format) => print(await client.post(`/v1/principals/${enc(await self(client, o.principal))}/access-keys`), format)));
 
   const policy = program.command('policy').description('policy documents and their attachments');
-  output(policy.command('create <name>').description('create a policy from a JSON document')
+  outputOption(policy.command('create <name>').description('create a policy from a JSON document')
     .option('-f, --file <file>', 'the policy document (JSON)')
     .option('--document <json>', 'the policy document inline')
     .option('--description <text>', 'what it is for'))
@@ -139,7 +140,7 @@ export function registerResourceCommands(program: Command): void {
       }
       print(await client.post('/v1/policies', { name, description: o.description, document }), format, format === 'table' ? ['id', 'name', 'description'] : undefined);
     }));
-  output(policy.command('list').description('list policies, or those attached to --principal')
+  outputOption(policy.command('list').description('list policies, or those attached to --principal')
     .option('--principal <principal>', 'only those attached to this principal'))
     .action(withClient(async (client, o, format) => {
       const items = o.principal
@@ -147,8 +148,8 @@ export function registerResourceCommands(program: Command): void {
         : await client.all('/v1/policies');
       print(items, format, ['id', 'name', 'description']);
     }));
-  output(policy.command('attach <policy>').description('attach a policy (ID or name) to a principal').requiredOption('--principal <principal>', 'the principal'))
+  outputOption(policy.command('attach <policy>').description('attach a policy (ID or name) to a principal').requiredOption('--principal <principal>', 'the principal'))
     .action(withClient(async (client, o, format, p: string) => print(await client.post(`/v1/principals/${enc(o.principal)}/policies`, { policy: p }), format)));
-  output(policy.command('detach <policy>').description('detach a policy from a principal').requiredOption('--principal <principal>', 'the principal'))
+  outputOption(policy.command('detach <policy>').description('detach a policy from a principal').requiredOption('--principal <principal>', 'the principal'))
     .action(withClient(async (client, o, format, p: string) => print(await client.delete(`/v1/principals/${enc(o.principal)}/policies/${enc(p)}`), format)));
 }

@@ -10,7 +10,7 @@ import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
 import { registerProjectCommands } from './commands-projects.ts';
 import { registerResourceCommands } from './commands-resources.ts';
 import { Exit } from './exit-codes.ts';
-import { parseFormat, print } from './output.ts';
+import { outputOption, parseFormat, print } from './output.ts';
 import { reportError } from './run-action.ts';
 import { createAccountInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
 import { serverOptions } from './server-options.ts';
@@ -59,8 +59,7 @@ serverOptions(program.command('serve').description('start the server; initialize
     }
   });
 
-serverOptions(program.command('init').description('initialize the data directory (master key, database, first account) without serving'))
-  .option('--output <format>', 'table, json or yaml', 'table')
+outputOption(serverOptions(program.command('init').description('initialize the data directory (master key, database, first account) without serving')))
   .action(async (o) => {
     try {
       const config = loadServerConfig(o);
@@ -79,8 +78,7 @@ serverOptions(program.command('init').description('initialize the data directory
   });
 
 const account = program.command('account').description('tenants (run on the server machine, against its data directory)');
-serverOptions(account.command('create <name>').description('create another account with its own root, printing its secrets once'))
-  .option('--output <format>', 'table, json or yaml', 'table')
+outputOption(serverOptions(account.command('create <name>').description('create another account with its own root, printing its secrets once')))
   .action(async (name: string, o) => {
     try {
       const config = loadServerConfig(o);
@@ -94,6 +92,7 @@ serverOptions(account.command('create <name>').description('create another accou
   });
 
 program.command('login').description('save the server address, token and CA for later commands (file mode 0600)')
+  .addHelpText('after', '\nGive the global options --server, --token and --ca-file (see `kubecred --help`), e.g.\n  kubecred login --server https://127.0.0.1:7443 --token kc1.… --ca-file ~/.kubecred/tls/server.crt')
   .action((_o, cmd: Command) => {
     const g = cmd.optsWithGlobals() as GlobalFlags;
     if (!g.server || !g.token) {

@@ -6,6 +6,10 @@ import { UsageError } from './exit-codes.ts';
 
 export type Format = 'table' | 'json' | 'yaml';
 
+/** `-o, --output` on every command that prints data (but `kubeconfig get`, whose -o is the file to write). */
+export const outputOption = <C extends { option(flags: string, description: string, defaultValue: string): C }>(c: C): C =>
+  c.option('-o, --output <format>', 'table, json or yaml', 'table');
+
 export function parseFormat(v: string | undefined): Format {
   const f = (v ?? 'table').toLowerCase();
   if (f !== 'table' && f !== 'json' && f !== 'yaml') throw new UsageError(`--output must be table, json or yaml (got ${v})`);
