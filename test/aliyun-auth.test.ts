@@ -69,6 +69,18 @@ test('a malformed Authorization header is IncompleteSignature; an RPC call witho
   assert.ok(rpc.json.HostId);
 });
 
+test('what the router refuses before any route answers in the vendor shape: an over-long ClusterId, a path that is not valid percent-encoding', async () => {
+  const e = await sdkError(client().describeClusterUserKubeconfigWithOptions('c'.repeat(129), new Cs.DescribeClusterUserKubeconfigRequest({}), {}, new $dara.RuntimeOptions({})));
+  assertVendorError(e, 'InvalidParameter', 400, /longer than 128 characters/);
+  const r = await rawRequest(srv, 'GET', '/k8s/%ff/user_config');
+  assert.equal(r.status, 400);
+  assert.equal(r.json.code, 'InvalidParameter');
+  assert.match(r.json.message, /percent-encod/);
+  assert.match(r.json.requestId, /^req_[0-9a-f]{24}$/);
+  assert.equal(r.headers['x-acs-request-id'], r.json.requestId);
+  assert.equal(r.headers['x-request-id'], r.json.requestId);
+});
+
 test('an unknown access key is InvalidAccessKeyId.NotFound', async () => {
   const e = await sdkError(describe({}, client({ id: 'KCUNKNOWNKEY000000000000', secret: 'x' })));
   assertVendorError(e, 'InvalidAccessKeyId.NotFound', 404, /access key/);

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { cliJson, cli } from './support/cli.ts';
-import { rawRequest, type RawResponse } from './support/http.ts';
+import { rawExchange, rawRequest, type RawResponse } from './support/http.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
@@ -73,6 +73,47 @@ test('bad input gets a clear coded error with a request ID and changes nothing',
   assertError(await call('GET', '/v1/credentials?cursor=%%%'), 400, 'VALIDATION_FAILED', /cursor/);
   assertError(await call('GET', '/v1/audit?since=yesterday'), 400, 'VALIDATION_FAILED', /since/);
   assert.deepEqual(await snapshot(), before);
+});
+
+/** The server's log lines (JSON), once one with this request ID has been written: stdout is read asynchronously. */
+async function logLinesOf(requestId: string) {
+  for (let i = 0; i < 50 && !srv.logs().includes(requestId); i++) await new Promise((r) => setTimeout(r, 40));
+  return srv.logs().trim().split('\n').map((line) => JSON.parse(line)).filter((l) => l.requestId === requestId);
+}
+
+test('what the router refuses before any route (bad percent-encoding, an over-long segment) is coded, with a request ID and an access-log line', async () => {
+  const bad = await call('GET', '/v1/clusters/%ff');
+  assertError(bad, 400, 'VALIDATION_FAILED', /percent-encod/);
+  assertError(await call('POST', '/kube/clusters/%ff/authorize', { token: null, body: '{}' }), 400, 'VALIDATION_FAILED', /percent-encod/);
+  assertError(await call('GET', '/nowhere/%ff', { token: null }), 400, 'VALIDATION_FAILED', /percent-encod/);
+  const [line] = await logLinesOf(bad.json.requestId);
+  assert.deepEqual({ msg: line?.msg, statusCode: line?.statusCode, url: line?.url }, { msg: 'request completed', statusCode: 400, url: '/v1/clusters/%ff' });
+  // An ID or name as long as the schemas allow (128) reaches the route; a longer one is refused by the router.
+  assertError(await call('GET', `/v1/clusters/${'a'.repeat(128)}`), 404, 'NOT_FOUND');
+  assertError(await call('GET', `/v1/clusters/${'a'.repeat(129)}`), 400, 'VALIDATION_FAILED', /longer than 128 characters/);
+  const m = await call('GET', '/metrics', { token: null });
+  assert.match(m.body, /kubecred_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="400"\} [1-9]/);
+});
+
+test('what Node\'s HTTP parser refuses is a coded 400 JSON answer with a request ID, and the headers stay out of the log', async () => {
+  const auth = `Authorization: Bearer ${srv.rootToken}\r\n`;
+  const cases: [string, RegExp][] = [
+    [`GET /v1/clusters HTTP/1.1\r\nHost: x\r\n${auth}X-Note: a\x01b\r\n\r\n`, /character HTTP does not allow/],
+    [`POST /v1/principals HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, /Content-Length or with Transfer-Encoding: chunked, never both/],
+  ];
+  for (const [bytes, message] of cases) {
+    const r = await rawExchange(srv, bytes);
+    assert.equal(r.status, 400, r.body);
+    assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(r.json?.code, 'VALIDATION_FAILED', r.body);
+    assert.match(r.json.message, message);
+    assert.match(r.json.requestId, /^req_[0-9a-f]{24}$/);
+    assert.equal(r.headers['x-request-id'], r.json.requestId);
+    const [line] = await logLinesOf(r.json.requestId);
+    assert.equal(line?.statusCode, 400);
+    assert.match(String(line?.code), /^HPE_/);
+  }
+  assert.ok(!srv.logs().includes(srv.rootToken), 'the refused request\'s Authorization reached the log');
 });
 
 test('unknown IDs and another account\'s IDs are NOT_FOUND, and change nothing', async () => {

@@ -72,6 +72,21 @@ test('an unknown cluster is 404 CCE.01404001', async () => {
   assertSdkError(e, 404, 'CCE.01404001', /cluster "cls_doesnotexist" was not found/);
 });
 
+test('what the router refuses before any route is 400 CCE.01400001 in CCE shape with X-Request-Id', async () => {
+  // An over-long cluster ID through the SDK: the router refuses it, and the SDK still reads code, message and request ID.
+  const long = await sdkError(createCert(alice(), 'c'.repeat(129), 30));
+  assertSdkError(long, 400, 'CCE.01400001', /longer than 128 characters/);
+  // A path the SDK would never send: not valid percent-encoding, on a CCE operation and on no operation at all.
+  for (const path of [`/api/v3/projects/%ff/clusters/${env.cluster.id}/clustercert`, '/api/v3/%ff']) {
+    const r = await rawRequest(srv, 'POST', path, { body: '{"duration":1}', headers: { 'x-auth-token': env.alice.token } });
+    assert.equal(r.status, 400, path);
+    assert.equal(r.json.kind, 'Status', path);
+    assert.equal(r.json.error_code, 'CCE.01400001', path);
+    assert.match(r.json.error_msg, /percent-encod/);
+    assert.match(String(r.headers['x-request-id']), /^req_[0-9a-f]{24}$/);
+  }
+});
+
 test('a project not mapped to the account is 404 and names the command that maps it', async () => {
   const e = await sdkError(createCert(cceClient(srv, env.alice.ak, env.alice.sk, 'ffffffffffffffffffffffffffffffff'), env.cluster.id, 30));
   assertSdkError(e, 404, 'CCE.01404001', /kubecred project add/);

@@ -2,7 +2,7 @@
 // the embedded store's commits, disk syncs and checkpoints. A registry per app (not prom-client's global
 // one), so several servers can live in one test process.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store, StoreStats } from '../core/store-port.ts';
 
@@ -45,11 +45,14 @@ export function createMetrics(store?: Pick<Store, 'stats'>) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Also called for the router's own refusals, which run no hooks (server.ts frameworkErrors). */
+export function observeRequest(metrics: Metrics, req: FastifyRequest, reply: FastifyReply): void {
+  metrics.requestDuration.observe(
+    { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+    reply.elapsedTime / 1000,
+  );
+}
+
 export function registerMetricsHooks(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (req, reply) => {
-    metrics.requestDuration.observe(
-      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
+  app.addHook('onResponse', async (req, reply) => observeRequest(metrics, req, reply));
 }

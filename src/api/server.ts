@@ -1,19 +1,21 @@
 // Builds the Fastify app: request IDs, logging, limits, OpenAPI, and one plugin per API surface.
 // It listens on nothing itself; the caller (kubecred serve, a test) decides where and how.
 
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Authority } from '../core/authority.ts';
-import { createMetrics, registerMetricsHooks, type Metrics } from './metrics.ts';
+import { createMetrics, observeRequest, registerMetricsHooks, type Metrics } from './metrics.ts';
 import { aliyunPlugin } from './aliyun/aliyun-plugin.ts';
 import { huaweicloudCcePlugin } from './huaweicloud/cce-plugin.ts';
 import { nativePlugin } from './native/native-plugin.ts';
 import { nativeErrorHandler } from './native/native-errors.ts';
-import { sharedSchemas } from './native/schemas.ts';
+import { ID_MAX_LENGTH, sharedSchemas } from './native/schemas.ts';
 import { opsRoutes, type ReadinessCheck } from './ops-routes.ts';
 import { kubePlugin } from './kube/kube-plugin.ts';
 import { consolePlugin } from './console/console-plugin.ts';
-import { newRequestId, registerRequestContext } from './request-context.ts';
+import { newRequestId, registerRequestContext, REQUEST_ID_HEADER } from './request-context.ts';
 
 export interface AppOptions {
   authority: Authority;
@@ -26,6 +28,8 @@ export interface AppOptions {
   /** Conditions besides the store answering that /readyz reports (e.g. the replicas' change feed). */
   readiness?: ReadinessCheck[];
 }
+
+const REQUEST_TIMEOUT_MS = 30_000;
 
 const LOG_LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
@@ -70,6 +74,60 @@ class LazyChildLogger {
   child(bindings: Record<string, unknown>, opts?: Record<string, unknown>) { return this.#real().child(bindings, opts); }
 }
 
+type ErrorHandler = (err: unknown, req: FastifyRequest, reply: FastifyReply) => unknown;
+
+/**
+ * Which surface a URL belongs to, for errors the router raises before any route matched (a path segment that
+ * is not valid percent-encoding, or too long): each route's pattern is kept with the plugin it was added in,
+ * whose error handler (read when needed) answers in that surface's shape. Derived from the routes themselves
+ * so that a new route or surface needs nothing here.
+ */
+function surfaceOfUrl(app: FastifyInstance) {
+  const routes: { pattern: RegExp; prefix: string; owner: FastifyInstance }[] = [];
+  const segment = (s: string) => (s === '*' ? '.*' : s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  app.addHook('onRoute', function (this: FastifyInstance, r) {
+    routes.push({ pattern: new RegExp(`^${r.url.split('/').map(segment).join('/')}$`), prefix: r.prefix, owner: this });
+  });
+  return (url: string): ErrorHandler => {
+    const path = url.split('?')[0]!;
+    // No route matches: a plugin's prefix (/api/v3) still says whose URL it is; otherwise the native shape.
+    const route = routes.find((r) => r.pattern.test(path)) ?? routes.find((r) => r.prefix !== '' && path.startsWith(`${r.prefix}/`));
+    return (route?.owner ?? app).errorHandler as ErrorHandler;
+  };
+}
+
+/** Short, actionable answers for what Node's HTTP parser refuses, by the parser's error code. */
+const FRAMING = 'frame the body with one Content-Length or with Transfer-Encoding: chunked, never both';
+const PARSER_ERRORS: Record<string, string> = {
+  HPE_INVALID_HEADER_TOKEN: 'a header name or value holds a character HTTP does not allow (e.g. a control character); remove it',
+  HPE_INVALID_TRANSFER_ENCODING: FRAMING,
+  HPE_INVALID_CONTENT_LENGTH: FRAMING,
+  HPE_UNEXPECTED_CONTENT_LENGTH: FRAMING,
+  HPE_INVALID_URL: 'the request path holds a character a URL does not allow; percent-encode it',
+};
+
+/**
+ * Node's HTTP parser refused the bytes before a request existed, so no route, hook or surface applies: the
+ * answer is the native shape, written straight to the socket, which is then closed (the stream cannot be
+ * trusted past the error). No request ID exists yet; one is generated here so the answer and the log line
+ * share it. Never logs err.rawPacket: it holds the headers, Authorization included.
+ */
+function answerClientError(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const requestId = newRequestId();
+  // The HTTP status stays the one clients and proxies know for these two (retry / shrink); the code is the nearest stable one.
+  const [status, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'VALIDATION_FAILED', `the request was not received completely within ${REQUEST_TIMEOUT_MS / 1000} s; send it again`]
+    : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'PAYLOAD_TOO_LARGE', `the request line and headers are larger than ${http.maxHeaderSize / 1024} KiB; send fewer or smaller headers`]
+    : [400, 'VALIDATION_FAILED', `the request is not well-formed HTTP: ${PARSER_ERRORS[err.code ?? ''] ?? 'check the request line and headers'}`];
+  this.log.info({ requestId, statusCode: status, code: err.code, remoteAddress: socket.remoteAddress }, 'request refused by the HTTP parser');
+  // As Node itself does: write if the socket still can, then destroy it.
+  const body = JSON.stringify({ code, message, requestId });
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n`
+    + `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
+}
+
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -78,13 +136,27 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     trustProxy: opts.trustProxy ?? false,
     genReqId: newRequestId,
     requestIdHeader: false,
+    // Path IDs and names may be as long as the schemas allow (IdParam: 128); the router refuses longer ones itself.
+    routerOptions: { maxParamLength: ID_MAX_LENGTH },
+    // The router's own refusals (bad percent-encoding, an over-long segment) come before any route or hook:
+    // give them what the hooks would have (X-Request-Id, an access-log line, metrics) and the shape of the
+    // surface the URL belongs to.
+    frameworkErrors: (err, req, reply) => {
+      reply.header(REQUEST_ID_HEADER, req.id);
+      reply.raw.once('finish', () => {
+        logAccess(req, reply);
+        observeRequest(metrics, req, reply);
+      });
+      return handlerFor(req.url)(err, req, reply);
+    },
+    clientErrorHandler: answerClientError,
     // One access-log line per request, written when it completes (below), instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     childLoggerFactory: (logger, bindings, opts) =>
       new LazyChildLogger(logger, bindings as Record<string, unknown>, opts as Record<string, unknown>) as unknown as FastifyBaseLogger,
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000,
-    requestTimeout: 30_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     return503OnClosing: true,
     ajv: {
       // A string "60" where a number belongs is an error, not something to guess at; unknown fields too.
@@ -92,18 +164,23 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     },
   }) as unknown as FastifyInstance;
 
+  const logAccess = (req: FastifyRequest, reply: FastifyReply) => {
+    if (!opts.logger) return;
+    // A route may lower its own access-log level (the webhooks: kube-apiserver calls them for every API request).
+    const level = (req.routeOptions.config as { accessLogLevel?: 'info' | 'debug' } | undefined)?.accessLogLevel ?? 'info';
+    const at = reply.statusCode >= 400 ? 'info' : level;
+    if ((LOG_LEVELS[req.log.level] ?? 0) <= LOG_LEVELS[at]!) {
+      req.log[at]({ method: req.method, url: req.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
+    }
+  };
   if (opts.logger) {
     app.addHook('onResponse', (req, reply, done) => {
-      // A route may lower its own access-log level (the webhooks: kube-apiserver calls them for every API request).
-      const level = (req.routeOptions.config as { accessLogLevel?: 'info' | 'debug' } | undefined)?.accessLogLevel ?? 'info';
-      const at = reply.statusCode >= 400 ? 'info' : level;
-      if ((LOG_LEVELS[req.log.level] ?? 0) <= LOG_LEVELS[at]!) {
-        req.log[at]({ method: req.method, url: req.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
-      }
+      logAccess(req, reply);
       done();
     });
   }
 
+  const handlerFor = surfaceOfUrl(app);
   const metrics = createMetrics(opts.authority.store);
   registerRequestContext(app);
   registerMetricsHooks(app, metrics);

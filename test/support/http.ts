@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
+import tls from 'node:tls';
 
 export interface RawResponse { status: number; headers: http.IncomingHttpHeaders; body: string; raw: Buffer; json: any }
 
@@ -28,5 +29,32 @@ export function rawRequest(server: { url: string; caFile: string }, method: stri
     req.on('error', reject);
     if (opts.body !== undefined) req.write(opts.body);
     req.end();
+  });
+}
+
+/**
+ * Sends bytes as they are, over TLS, for what no HTTP client will send (a control character in a header, both
+ * Content-Length and Transfer-Encoding), and reads the answer until the server closes the connection.
+ */
+export function rawExchange(server: { url: string; caFile: string }, bytes: string): Promise<RawResponse> {
+  const url = new URL(server.url);
+  const ca = fs.readFileSync(server.caFile, 'utf8');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = tls.connect({ host: url.hostname, port: Number(url.port), ca }, () => socket.write(bytes));
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+      const headers: http.IncomingHttpHeaders = {};
+      for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+      const body = text.slice(end + 4);
+      let json: any;
+      try { json = JSON.parse(body); } catch { json = undefined; }
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body, raw, json });
+    });
   });
 }

@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, isKubecredError, type ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
+import { ID_MAX_LENGTH } from './schemas.ts';
 
 export const statusOf: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
@@ -39,6 +40,11 @@ export function toWireError(err: unknown): WireError {
       return { code: 'VALIDATION_FAILED', message: 'the body is empty but Content-Type says JSON; send {} or drop the header' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { code: 'VALIDATION_FAILED', message: 'Content-Length does not match the body' };
+    // The router's own refusals (server.ts frameworkErrors), before any route matched.
+    case 'FST_ERR_BAD_URL':
+      return { code: 'VALIDATION_FAILED', message: 'the URL path is not valid percent-encoded UTF-8 (e.g. %ff); encode each path segment with encodeURIComponent' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { code: 'VALIDATION_FAILED', message: `a path segment is longer than ${ID_MAX_LENGTH} characters, the longest ID or name kubecred takes; check the URL` };
   }
   if (fe instanceof SyntaxError || fe?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return { code: 'VALIDATION_FAILED', message: 'the body is not valid JSON' };

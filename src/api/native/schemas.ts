@@ -19,7 +19,10 @@ export const errorResponses = {
   409: Type.Ref('Error'), 413: Type.Ref('Error'), 415: Type.Ref('Error'), 422: Type.Ref('Error'), 500: Type.Ref('Error'),
 };
 
-export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+/** The longest ID or name a path may carry; the router refuses longer path segments before routing (server.ts). */
+export const ID_MAX_LENGTH = 128;
+
+export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH }) });
 
 export const PageQuery = {
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'Items per page, 1-500 (default 50)' })),
