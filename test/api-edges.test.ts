@@ -58,7 +58,9 @@ test('bad input gets a clear coded error with a request ID and changes nothing',
   assertError(await call('POST', kc, { body: '[]' }), 400, 'VALIDATION_FAILED');
   assertError(await call('POST', kc, { body: '{"csr": "-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\\n-----END CERTIFICATE REQUEST-----"}' }), 400, 'CSR_INVALID');
   assertError(await call('POST', kc, { body: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
-  assertError(await call('POST', kc, { body: JSON.stringify({ csr: 'A'.repeat(2 * 1024 * 1024) }) }), 413, 'PAYLOAD_TOO_LARGE');
+  assertError(await call('POST', kc, { body: JSON.stringify({ csr: 'A'.repeat(2 * 1024 * 1024) }) }), 413, 'PAYLOAD_TOO_LARGE', /1 MiB limit/);
+  // The webhooks have their own, smaller limit, and the message names the one that applied.
+  assertError(await call('POST', `/kube/clusters/${clusterId}/authorize`, { token: null, body: JSON.stringify({ pad: 'A'.repeat(300 * 1024) }) }), 413, 'PAYLOAD_TOO_LARGE', /256 KiB limit/);
   assertError(await call('PUT', `/v1/clusters/${clusterId}/validity/root`, { body: '{"hours": 0}' }), 400, 'VALIDATION_FAILED', /hours/);
   assertError(await call('PUT', `/v1/clusters/${clusterId}/validity/root`, { body: '{"hours": 876001}' }), 400, 'VALIDATION_FAILED');
   assertError(await call('PUT', `/v1/clusters/${clusterId}/validity/root`, { body: '{"hours": 1.5}' }), 400, 'VALIDATION_FAILED');

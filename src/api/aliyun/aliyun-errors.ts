@@ -51,7 +51,7 @@ const simple: Partial<Record<ErrorCode, { code: string; status: number }>> = {
   INTERNAL: { code: 'InternalError', status: 500 },
 };
 
-function map(err: unknown, style: ApiStyle): Mapped {
+function map(err: unknown, style: ApiStyle, req: FastifyRequest): Mapped {
   if (err instanceof AliyunError) return { code: err.vendorCode, status: err.status, message: err.message };
   if (isKubecredError(err)) {
     if (err.code === 'NOT_FOUND') return { code: notFoundCode(style, err.details?.kind), status: 404, message: err.message };
@@ -60,7 +60,7 @@ function map(err: unknown, style: ApiStyle): Mapped {
       return { code: 'Forbidden.RAM', status: 403, message: `User not authorized to operate on the specified resource: ${err.message}`, denied };
     }
   }
-  const w = toWireError(err);
+  const w = toWireError(err, req);
   const m = simple[w.code] ?? { code: 'InternalError', status: 500 };
   return { ...m, message: m.status >= 500 ? 'The request processing has failed due to some unknown error; quote the request ID.' : w.message };
 }
@@ -68,7 +68,7 @@ function map(err: unknown, style: ApiStyle): Mapped {
 export function aliyunErrorHandler(metrics: Metrics) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const style = styleOf(req);
-    const m = map(err, style);
+    const m = map(err, style, req);
     if (m.status >= 500) {
       const e = err as Error & { code?: string };
       req.log.error({ err: { type: e?.name, code: e?.code, message: String(e?.message ?? '').slice(0, 300) } }, 'request failed');

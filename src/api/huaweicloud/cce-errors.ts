@@ -37,7 +37,7 @@ export function cceErrorBody(code: ErrorCode, message: string) {
 
 export function cceErrorHandler(metrics: Metrics) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const wire = toWireError(err);
+    const wire = toWireError(err, req);
     const { status } = cceErrorOf[wire.code];
     if (status >= 500) {
       const e = err as Error & { code?: string };

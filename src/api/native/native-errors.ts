@@ -26,14 +26,24 @@ export const statusOf: Record<ErrorCode, number> = {
 
 export interface WireError { code: ErrorCode; message: string; details?: Record<string, unknown> }
 
-/** Classifies anything thrown into a stable code and a message safe to show. */
-export function toWireError(err: unknown): WireError {
+/** 262144 → "256 KiB": limits are set in whole KiB or MiB, and read better that way. */
+const sizeText = (bytes: number) =>
+  bytes % 1048576 === 0 ? `${bytes / 1048576} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
+
+/**
+ * Classifies anything thrown into a stable code and a message safe to show. `req` lets a message name what
+ * applied to this request: the body limit is per route (the webhooks take 256 KiB, the rest the server's).
+ */
+export function toWireError(err: unknown, req?: FastifyRequest): WireError {
   if (isKubecredError(err)) return { code: err.code, message: err.message, details: err.details };
   const fe = err as FastifyError & { validation?: unknown; validationContext?: string };
   if (fe?.validation) return { code: 'VALIDATION_FAILED', message: `${fe.message}; see /openapi.json for the expected shape` };
   switch (fe?.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is larger than the 1 MiB limit' };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      // The error carries no limit; Fastify records the one it applied (the route's, else the server's) here.
+      const limit = req?.routeOptions.bodyLimit;
+      return { code: 'PAYLOAD_TOO_LARGE', message: limit ? `the request body is larger than this endpoint's ${sizeText(limit)} limit` : 'the request body is larger than allowed' };
+    }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the body as application/json' };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -56,7 +66,7 @@ export function toWireError(err: unknown): WireError {
 
 export function nativeErrorHandler(metrics: Metrics) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const wire = toWireError(err);
+    const wire = toWireError(err, req);
     const status = statusOf[wire.code];
     if (status >= 500) {
       // Name, code and message only: stacks and causes may carry SQL or key material.
