@@ -58,6 +58,10 @@ test('bad input gets a clear coded error with a request ID and changes nothing',
   assertError(await call('POST', kc, { body: '[]' }), 400, 'VALIDATION_FAILED');
   assertError(await call('POST', kc, { body: '{"csr": "-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\\n-----END CERTIFICATE REQUEST-----"}' }), 400, 'CSR_INVALID');
   assertError(await call('POST', kc, { body: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  // text/plain too (Fastify parses it by default), on the native routes, the console's sign-in and the webhooks.
+  for (const [path, body] of [['/v1/principals', '{"name": "plain"}'], ['/v1/sessions', '{"token": "kc1.x.y"}'], [`/kube/clusters/${clusterId}/authorize`, '{}']] as const) {
+    assertError(await call('POST', path, { body, headers: { 'content-type': 'text/plain; charset=utf-8' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/);
+  }
   assertError(await call('POST', kc, { body: JSON.stringify({ csr: 'A'.repeat(2 * 1024 * 1024) }) }), 413, 'PAYLOAD_TOO_LARGE', /1 MiB limit/);
   // The webhooks have their own, smaller limit, and the message names the one that applied.
   assertError(await call('POST', `/kube/clusters/${clusterId}/authorize`, { token: null, body: JSON.stringify({ pad: 'A'.repeat(300 * 1024) }) }), 413, 'PAYLOAD_TOO_LARGE', /256 KiB limit/);

@@ -164,6 +164,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     },
   }) as unknown as FastifyInstance;
 
+  // Every kubecred route takes JSON: without Fastify's default text/plain parser, a text/plain body gets the
+  // same 415 "send the body as application/json" as any other type, instead of a schema error ("body must be
+  // object"). Here rather than in the native plugin so /v1/sessions (the console's) and the webhooks get it
+  // too; the vendor surfaces, which take other types, install their own parsers.
+  app.removeContentTypeParser('text/plain');
+
   const logAccess = (req: FastifyRequest, reply: FastifyReply) => {
     if (!opts.logger) return;
     // A route may lower its own access-log level (the webhooks: kube-apiserver calls them for every API request).
