@@ -81,6 +81,23 @@ test('bad input gets a clear coded error with a request ID and changes nothing',
   assert.deepEqual(await snapshot(), before);
 });
 
+test('audit since and until take only real RFC 3339 date-times, with Z or any offset', async () => {
+  for (const [param, value] of [['since', '0'], ['since', '2026-02-31T00:00:00Z'], ['since', '2026-01-01'], ['until', '2026-01-01T00:00:00'], ['until', '2026-01-01T24:00:00Z'], ['since', '2026-01-01T00:00:00+24:00']]) {
+    assertError(await call('GET', `/v1/audit?${param}=${encodeURIComponent(value!)}`), 400, 'VALIDATION_FAILED', new RegExp(`^${param} must be an RFC 3339 date-time with Z or an offset`));
+  }
+  const newest = (await call('GET', '/v1/audit?limit=1')).json.items[0];
+  const at = Date.parse(newest.at);
+  // The same instant written with other offsets: since is inclusive, so it finds the event, and a millisecond later does not.
+  const withOffset = (ms: number, minutes: number, sign: string) => `${new Date(ms + Number(`${sign}1`) * minutes * 60_000).toISOString().slice(0, 23)}${sign}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+  const found = await call('GET', `/v1/audit?since=${encodeURIComponent(withOffset(at, 330, '+'))}`);
+  assert.equal(found.status, 200, found.body);
+  assert.ok(found.json.items.some((e: any) => e.id === newest.id), found.body);
+  const later = await call('GET', `/v1/audit?since=${encodeURIComponent(withOffset(at + 1, 180, '-'))}`);
+  assert.equal(later.status, 200, later.body);
+  assert.ok(!later.json.items.some((e: any) => e.id === newest.id), later.body);
+  assert.equal((await call('GET', '/v1/audit?since=2024-02-29t00:00:00.5z&until=2099-12-31T23:59:59.999999999Z')).status, 200);
+});
+
 /** The server's log lines (JSON), once one with this request ID has been written: stdout is read asynchronously. */
 async function logLinesOf(requestId: string) {
   for (let i = 0; i < 50 && !srv.logs().includes(requestId); i++) await new Promise((r) => setTimeout(r, 40));
