@@ -53,6 +53,9 @@ test('bad input gets a clear coded error with a request ID and changes nothing',
   assertError(await call('POST', kc, { body: '{"temporaryMinutes": 14}' }), 400, 'VALIDATION_FAILED', /temporaryMinutes/);
   assertError(await call('POST', kc, { body: '{"temporaryMinutes": 4321}' }), 400, 'VALIDATION_FAILED');
   assertError(await call('POST', kc, { body: '{"temporaryMinutes": 1e400}' }), 400, 'VALIDATION_FAILED');
+  // Valid JSON that the parser refuses for safety: say which key, not "not valid JSON".
+  assertError(await call('POST', '/v1/principals', { body: '{"name": "proto", "__proto__": {"isRoot": true}}' }), 400, 'VALIDATION_FAILED', /"__proto__" key/);
+  assertError(await call('POST', '/v1/principals', { body: '{"name": "ctor", "constructor": {"prototype": {}}}' }), 400, 'VALIDATION_FAILED', /"__proto__" key \(or a "constructor" holding "prototype"\)/);
   assertError(await call('POST', kc, { body: '{"endpoint": "intranet"}' }), 400, 'VALIDATION_FAILED', /endpoint/);
   assertError(await call('POST', kc, { body: '{"surprise": true}' }), 400, 'VALIDATION_FAILED', /additional/i);
   assertError(await call('POST', kc, { body: '[]' }), 400, 'VALIDATION_FAILED');

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Authority } from '../core/authority.ts';
+import { invalid } from '../core/errors.ts';
 import { createMetrics, observeRequest, registerMetricsHooks, type Metrics } from './metrics.ts';
 import { aliyunPlugin } from './aliyun/aliyun-plugin.ts';
 import { huaweicloudCcePlugin } from './huaweicloud/cce-plugin.ts';
@@ -96,6 +97,15 @@ function surfaceOfUrl(app: FastifyInstance) {
   };
 }
 
+const parsesAsJson = (text: string) => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** Short, actionable answers for what Node's HTTP parser refuses, by the parser's error code. */
 const FRAMING = 'frame the body with one Content-Length or with Transfer-Encoding: chunked, never both';
 const PARSER_ERRORS: Record<string, string> = {
@@ -169,6 +179,20 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // object"). Here rather than in the native plugin so /v1/sessions (the console's) and the webhooks get it
   // too; the vendor surfaces, which take other types, install their own parsers.
   app.removeContentTypeParser('text/plain');
+
+  // Fastify's JSON parser refuses a "__proto__" key (or constructor.prototype), rightly, but reports it as
+  // "not valid JSON" and drops the cause. Its own parser, wrapped: only when it refuses is the body parsed
+  // again, plainly; if that succeeds the JSON was fine and the forbidden key is what to name.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body: string, done) => {
+    parseJson(req, body, (err, value) => {
+      if (err && (err as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY' && parsesAsJson(body)) {
+        return done(invalid('the body has a "__proto__" key (or a "constructor" holding "prototype"), which kubecred refuses anywhere in a body; remove it'), undefined);
+      }
+      done(err, value);
+    });
+  });
 
   const logAccess = (req: FastifyRequest, reply: FastifyReply) => {
     if (!opts.logger) return;
