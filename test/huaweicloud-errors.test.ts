@@ -101,6 +101,10 @@ test('a duration out of range is 400 CCE.01400001 and issues nothing', async () 
   const early = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: JSON.stringify({ expire_at: new Date(Date.now() + 60_000).toISOString().slice(0, 19) + 'Z' }), headers: { 'x-auth-token': env.alice.token } });
   assert.equal(early.status, 400);
   assert.match(early.json.error_msg, /expire_at must be from 15 minutes to 1827 days ahead/);
+  // JSON reads 1e400 as Infinity: it is out of range, not "null".
+  const huge = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: '{"duration": 1e400}', headers: { 'x-auth-token': env.alice.token } });
+  assert.equal(huge.status, 400);
+  assert.match(huge.json.error_msg, /^duration must be .*; got a number out of range$/);
   const missing = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: '{}', headers: { 'x-auth-token': env.alice.token } });
   assert.match(missing.json.error_msg, /give "duration"/);
   assert.equal(await issuedCount(), before);

@@ -38,6 +38,13 @@ export function isKubecredError(e: unknown): e is KubecredError {
   return e instanceof KubecredError;
 }
 
+/**
+ * The value a caller sent, for "got ..." in a message. JSON reads a number beyond double range (1e400) as
+ * Infinity, which JSON.stringify would show as null: say what it was instead.
+ */
+export const shownValue = (v: unknown): string =>
+  typeof v === 'number' && !Number.isFinite(v) ? 'a number out of range' : JSON.stringify(v) ?? String(v);
+
 export const invalid = (message: string, details?: Record<string, unknown>) =>
   new KubecredError('VALIDATION_FAILED', message, { details });
 

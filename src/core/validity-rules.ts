@@ -1,7 +1,7 @@
 // Validity as claims with a minimum, a maximum and a default (the smallstep way): how long each kind of
 // kubeconfig lives and when a default one is renewed. Pure functions of their inputs and the clock.
 
-import { invalid } from './errors.ts';
+import { invalid, shownValue } from './errors.ts';
 
 export const TEMPORARY_MINUTES = { min: 15, max: 4320 } as const;
 export const CUSTOM_VALIDITY_HOURS = { min: 1, max: 876000 } as const;
@@ -15,7 +15,7 @@ const HOUR_MS = 3600 * 1000;
 
 function checkInteger(value: number, range: { min: number; max: number }, field: string, unit: string): number {
   if (!Number.isInteger(value) || value < range.min || value > range.max) {
-    throw invalid(`${field} must be a whole number of ${unit} from ${range.min} to ${range.max}; got ${JSON.stringify(value)}`, { field, min: range.min, max: range.max });
+    throw invalid(`${field} must be a whole number of ${unit} from ${range.min} to ${range.max}; got ${shownValue(value)}`, { field, min: range.min, max: range.max });
   }
   return value;
 }

@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authority } from '../../core/authority.ts';
-import { invalid, isKubecredError, KubecredError } from '../../core/errors.ts';
+import { invalid, isKubecredError, KubecredError, shownValue } from '../../core/errors.ts';
 import { findCluster } from '../../core/lookup.ts';
 import type { Metrics } from '../metrics.ts';
 import { actorOf } from '../request-context.ts';
@@ -47,7 +47,7 @@ function notAfterOf(body: Record<string, unknown>, now: Date): { notAfter: Date;
   const d = body.duration;
   if (d === undefined || d === null) throw invalid('give "duration" (days: -1, or 1 to 1827) or "expire_at"', { field: 'duration' });
   if (typeof d !== 'number' || !Number.isInteger(d) || !(d === -1 || (d >= 1 && d <= MAX_DAYS))) {
-    throw invalid(`duration must be -1 (the maximum, ${MAX_DAYS} days) or a whole number of days from 1 to ${MAX_DAYS}; got ${JSON.stringify(d)}`, { field: 'duration' });
+    throw invalid(`duration must be -1 (the maximum, ${MAX_DAYS} days) or a whole number of days from 1 to ${MAX_DAYS}; got ${shownValue(d)}`, { field: 'duration' });
   }
   return { notAfter: new Date(now.getTime() + (d === -1 ? MAX_DAYS : d) * DAY_MS), field: 'duration' };
 }
