@@ -8,9 +8,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import CsModule, * as Cs from '@alicloud/cs20151215';
-import { $OpenApiUtil } from '@alicloud/openapi-core';
+import { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
+import * as $dara from '@darabonba/typescript';
 import OpenApiClientModule, * as OpenApiClient from '@alicloud/openapi-client';
 import { cliJson } from './support/cli.ts';
+import { rawRequest } from './support/http.ts';
 import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 import { rejectionOf } from './support/rejection.ts';
 
@@ -165,7 +167,24 @@ test('UpdateK8sClusterUserConfigExpire is root-only, refuses 0 and 876001 hours,
   for (const hours of [0, 876001]) {
     const e = await sdkError(ack(rootKey()).updateK8sClusterUserConfigExpire(prod.id, new Cs.UpdateK8sClusterUserConfigExpireRequest({ expireHour: hours, user: alice.id })));
     assert.equal(e.code, 'InvalidParameter', `${hours} hours`);
+    // Named as sent (expire_hour), not as core calls it (hours).
+    assert.match(e.message, /The specified parameter "expire_hour" is not valid: must be a whole number of hours from 1 to 876000; got \d+/, `${hours} hours`);
   }
+  // A number beyond double range (the SDK cannot send one: sign the raw body) is said to be out of range, not "null".
+  const body = '{"expire_hour": 1e400, "user": "' + alice.id + '"}';
+  const req = new $dara.Request();
+  req.method = 'POST';
+  req.pathname = `/k8s/${prod.id}/user_config/expire`;
+  req.headers = {
+    host: endpoint(), 'x-acs-version': '2015-12-15', 'x-acs-action': 'UpdateK8sClusterUserConfigExpire', 'x-acs-date': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    'x-acs-signature-nonce': crypto.randomUUID(), 'content-type': 'application/json; charset=utf-8', 'x-acs-content-sha256': crypto.createHash('sha256').update(body).digest('hex'),
+  };
+  req.query = {};
+  req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256']!, srv.accessKeyId, srv.accessKeySecret);
+  const huge = await rawRequest(srv, 'POST', req.pathname, { body, headers: req.headers });
+  assert.equal(huge.status, 400, huge.body);
+  assert.equal(huge.json.code, 'InvalidParameter');
+  assert.match(huge.json.message, /"expire_hour" is not valid: .*got a number out of range$/);
   const ok = await ack(rootKey()).updateK8sClusterUserConfigExpire(prod.id, new Cs.UpdateK8sClusterUserConfigExpireRequest({ expireHour: 48, user: alice.id }));
   assert.equal(ok.statusCode, 200);
   const k = await ack(aliceKey).describeClusterUserKubeconfig(prod.id, new Cs.DescribeClusterUserKubeconfigRequest({}));

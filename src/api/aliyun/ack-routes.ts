@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IssuedKubeconfig } from '../../core/credential-service.ts';
 import { actorOf } from '../request-context.ts';
-import { invalidParameter, missingParameter, noteVendorAction } from './aliyun-errors.ts';
+import { asParameter, invalidParameter, missingParameter, noteVendorAction } from './aliyun-errors.ts';
 import type { AliyunDeps } from './aliyun-plugin.ts';
 import { splitUrl } from './request-auth.ts';
 import { jsonBody, optionalBool, optionalInt, rfc3339 } from './wire-params.ts';
@@ -57,7 +57,8 @@ export function ackRoutes(deps: AliyunDeps) {
       if (b.expire_hour === undefined || b.expire_hour === null) throw missingParameter('expire_hour');
       if (typeof b.user !== 'string' || b.user === '') throw missingParameter('user');
       if (typeof b.expire_hour !== 'number') throw invalidParameter('expire_hour', 'expected a number of hours');
-      await authority.credentials.setValidity(actorOf(req), { clusterId: req.params.ClusterId, principalId: b.user, hours: b.expire_hour, clusterKind: KIND });
+      const hours = b.expire_hour;
+      await asParameter('expire_hour', 'hours', () => authority.credentials.setValidity(actorOf(req), { clusterId: req.params.ClusterId, principalId: b.user as string, hours, clusterKind: KIND }));
       return {};
     });
 

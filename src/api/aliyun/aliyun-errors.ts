@@ -21,6 +21,21 @@ export const missingParameter = (name: string) =>
 export const invalidParameter = (name: string, why: string) =>
   new AliyunError('InvalidParameter', 400, `The specified parameter "${name}" is not valid: ${why}`);
 
+/**
+ * Core names its own fields (`hours`): a refusal of one is said with the parameter the caller sent
+ * (`expire_hour`), in the vendor's InvalidParameter form. Core's message starts with its field name.
+ */
+export async function asParameter<T>(name: string, coreField: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (isKubecredError(e) && e.code === 'VALIDATION_FAILED' && e.details?.field === coreField) {
+      throw invalidParameter(name, e.message.startsWith(`${coreField} `) ? e.message.slice(coreField.length + 1) : e.message);
+    }
+    throw e;
+  }
+}
+
 // RPC requests are served at "/" only; everything else on this surface is ROA.
 export const styleOf = (req: FastifyRequest): ApiStyle => (req.url === '/' || req.url.startsWith('/?') ? 'rpc' : 'roa');
 
