@@ -126,6 +126,9 @@ test('TemporaryDurationMinutes is honoured; 14 and 4321 are refused with Invalid
     assert.equal(e.code, 'InvalidParameter');
     assert.equal(e.statusCode, 400);
     assert.match(e.message, /15 to 4320/);
+    // Named as sent, not as core calls it (temporaryMinutes).
+    assert.match(e.message, /The specified parameter "TemporaryDurationMinutes" is not valid/);
+    assert.doesNotMatch(e.message, /temporaryMinutes/);
     assert.match(e.requestId, /^req_/);
   }
 });
