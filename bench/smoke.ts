@@ -1,4 +1,4 @@
-// A quick check that every bench table still runs (tiny counts, about a minute); exits non-zero on any
+// A quick check that every bench table still runs (tiny counts, about 30 seconds); exits non-zero on any
 // failure. Run with `node --import tsx bench/smoke.ts`; it is not part of `npm test`.
 
 import { runBench } from './lib/bench.ts';
