@@ -38,6 +38,20 @@ function assertVendorError(e: any, code: string, status: number, message: RegExp
 
 const isoNow = (offsetMs = 0) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** A DescribeClusterUserKubeconfig GET signed by hand (ACS3), to be sent as raw bytes (altered or again). */
+function signedKubeconfigGet(minutes: string) {
+  const req = new $dara.Request();
+  req.method = 'GET';
+  req.pathname = `/k8s/${prod.id}/user_config`;
+  req.query = { TemporaryDurationMinutes: minutes };
+  req.headers = {
+    host: new URL(srv.url).host, 'x-acs-version': '2015-12-15', 'x-acs-action': 'DescribeClusterUserKubeconfig', 'x-acs-date': isoNow(),
+    'x-acs-signature-nonce': crypto.randomUUID(), 'x-acs-content-sha256': crypto.createHash('sha256').update('').digest('hex'),
+  };
+  req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256'], srv.accessKeyId, srv.accessKeySecret);
+  return req;
+}
+
 before(async () => {
   srv = await startServerProcess();
   ca = fs.readFileSync(srv.caFile, 'utf8');
@@ -140,15 +154,7 @@ test('a reused x-acs-signature-nonce is SignatureNonceUsed, also after the serve
 });
 
 test('an exact replay of the same signed bytes is refused: the nonce, not the signature, is what is remembered', async () => {
-  const req = new $dara.Request();
-  req.method = 'GET';
-  req.pathname = `/k8s/${prod.id}/user_config`;
-  req.query = { TemporaryDurationMinutes: '15' };
-  req.headers = {
-    host: new URL(srv.url).host, 'x-acs-version': '2015-12-15', 'x-acs-action': 'DescribeClusterUserKubeconfig', 'x-acs-date': isoNow(),
-    'x-acs-signature-nonce': crypto.randomUUID(), 'x-acs-content-sha256': crypto.createHash('sha256').update('').digest('hex'),
-  };
-  req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256'], srv.accessKeyId, srv.accessKeySecret);
+  const req = signedKubeconfigGet('15');
   const first = await rawRequest(srv, 'GET', `${req.pathname}?TemporaryDurationMinutes=15`, { headers: req.headers });
   assert.equal(first.status, 200, first.body);
   const replay = await rawRequest(srv, 'GET', `${req.pathname}?TemporaryDurationMinutes=15`, { headers: req.headers });
@@ -158,15 +164,7 @@ test('an exact replay of the same signed bytes is refused: the nonce, not the si
 
 test('a query parameter given twice is InvalidParameter: a signed value cannot be overridden by a copy the signature does not cover', async () => {
   const countBefore = (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
-  const req = new $dara.Request();
-  req.method = 'GET';
-  req.pathname = `/k8s/${prod.id}/user_config`;
-  req.query = { TemporaryDurationMinutes: '60' };
-  req.headers = {
-    host: new URL(srv.url).host, 'x-acs-version': '2015-12-15', 'x-acs-action': 'DescribeClusterUserKubeconfig', 'x-acs-date': isoNow(),
-    'x-acs-signature-nonce': crypto.randomUUID(), 'x-acs-content-sha256': crypto.createHash('sha256').update('').digest('hex'),
-  };
-  req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256'], srv.accessKeyId, srv.accessKeySecret);
+  const req = signedKubeconfigGet('60');
   // Signed for 60 minutes; a copy asking for three days is put in front of the signed one.
   for (const query of ['TemporaryDurationMinutes=4320&TemporaryDurationMinutes=60', 'TemporaryDurationMinutes=60&TemporaryDurationMinutes=60']) {
     const r = await rawRequest(srv, 'GET', `${req.pathname}?${query}`, { headers: req.headers });
