@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ with Node's test runner (Node 20 has no globbing in --test).
 // Extra arguments are passed through, e.g. `npm test -- --test-name-pattern=revocation`.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildServer } from './build-server.mjs';
@@ -51,5 +51,24 @@ const walk = (dir) => {
 for (const d of ['src', 'test']) walk(path.join(root, d));
 found.sort();
 const args = process.argv.slice(2);
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...args, ...found], { cwd: root, stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// Node's runner reports a test file as one passing entry named by its path when the file reported no tests
+// of its own: it defined none, or its process ended before running them (a crash in a before() hook outside
+// any test can end it with status 0). Either way its tests did not run, so that is a failure here.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...args, ...found], { cwd: root, stdio: ['inherit', 'pipe', 'inherit'] });
+const silent = [];
+let pending = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  const lines = (pending + chunk.toString('utf8')).split('\n');
+  pending = lines.pop();
+  for (const line of lines) {
+    const m = /^ok \d+ - (\S+\.test\.ts)$/.exec(line);
+    if (m && path.isAbsolute(m[1])) silent.push(path.relative(root, m[1]));
+  }
+});
+const status = await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+if (silent.length) {
+  process.stdout.write(`\n${silent.length} test file(s) ran no tests (they crashed before their tests, or define none): ${silent.join(', ')}\n`);
+  process.exit(1);
+}
+process.exit(status);

