@@ -180,4 +180,5 @@ test('a query parameter given twice is InvalidParameter: a signed value cannot b
   // Sent as signed, the request works.
   const ok = await rawRequest(srv, 'GET', `${req.pathname}?TemporaryDurationMinutes=60`, { headers: req.headers });
   assert.equal(ok.status, 200, ok.body);
+  assert.equal(ok.headers['cache-control'], 'no-store', 'the kubeconfig holds a private key: no cache may keep it');
 });

@@ -172,7 +172,10 @@ test('healthz, readyz and metrics answer; every response carries X-Request-Id', 
   assert.match(String(h.headers['x-request-id']), /^req_/);
   const r = await call('GET', '/readyz', { token: null });
   assert.deepEqual(r.json, { status: 'ready', store: 'sqlite' });
-  await call('POST', `/v1/clusters/${clusterId}/kubeconfig`, { body: '{"temporaryMinutes": 15}' });
+  const issued = await call('POST', `/v1/clusters/${clusterId}/kubeconfig`, { body: '{"temporaryMinutes": 15}' });
+  // A bearer caller's kubeconfig (private key inside) is no more cacheable than the console's; nor is a refusal.
+  assert.equal(issued.headers['cache-control'], 'no-store');
+  assert.equal((await call('GET', '/v1/clusters', { token: null })).headers['cache-control'], 'no-store');
   const m = await call('GET', '/metrics', { token: null });
   assert.match(m.body, /kubecred_kubeconfigs_issued_total\{kind="temporary"\} [1-9]/);
   assert.match(m.body, /kubecred_http_request_duration_seconds_bucket\{.*route="\/v1\/clusters\/:id\/kubeconfig"/);

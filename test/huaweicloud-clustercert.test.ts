@@ -74,6 +74,7 @@ test('a plain HTTPS request with X-Auth-Token fetches a certificate too; duratio
   assert.equal(r.status, 200, r.body);
   assert.match(String(r.headers['port-id']), /^crd_/);
   assert.match(String(r.headers['x-request-id']), /^req_/);
+  assert.equal(r.headers['cache-control'], 'no-store', 'the answer holds a private key: no cache may keep it');
   assert.ok(Math.abs(new Date(certOf(r.json).validTo).getTime() - (Date.now() + 1827 * DAY)) < 120_000);
   const end = new Date(Date.now() + 3 * DAY);
   const goTime = `${end.toISOString().slice(0, 10)} ${end.toISOString().slice(11, 19)} +0000 UTC`;

@@ -24,6 +24,8 @@ export async function aliyunPlugin(app: FastifyInstance, deps: AliyunDeps): Prom
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-acs-request-id', req.id);
+    // Kubeconfigs with private keys travel in these answers: no cache may keep them.
+    reply.header('cache-control', 'no-store');
     return payload;
   });
   // preHandler: after the body is read (ACS3 hashes it, RPC v1 signs form fields), before any route.

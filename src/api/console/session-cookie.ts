@@ -58,10 +58,7 @@ export function refuseCrossSite(req: FastifyRequest): void {
 }
 
 /** Authenticates a /v1 call made with the console's cookie; changes also need the CSRF header. */
-export async function consoleCaller(req: FastifyRequest, reply: FastifyReply, sessions: ConsoleSessions, cookie: string): Promise<SessionCaller> {
+export async function consoleCaller(req: FastifyRequest, sessions: ConsoleSessions, cookie: string): Promise<SessionCaller> {
   refuseCrossSite(req);
-  const caller = await sessions.check(cookie, { change: !SAFE_METHODS.has(req.method), csrfToken: csrfHeaderOf(req) });
-  // Answers to the console may hold kubeconfigs: no cache anywhere may keep them.
-  reply.header('cache-control', 'no-store');
-  return caller;
+  return sessions.check(cookie, { change: !SAFE_METHODS.has(req.method), csrfToken: csrfHeaderOf(req) });
 }

@@ -18,6 +18,10 @@ export async function huaweicloudCcePlugin(app: FastifyInstance, deps: CceDeps):
   // Keep the bytes as received: the signature is over them, and JSON is parsed only after authentication.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Kubeconfigs with private keys travel in these answers: no cache may keep them (errors included).
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
   app.addHook('preValidation', async (req) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     req.actor = await authenticateCce(deps.authority, req, raw);

@@ -20,11 +20,14 @@ export interface NativeDeps {
 export async function nativePlugin(app: FastifyInstance, deps: NativeDeps): Promise<void> {
   app.setErrorHandler(nativeErrorHandler(deps.metrics));
   app.addHook('onRequest', async (req, reply) => {
+    // Answers may hold kubeconfigs, tokens or access-key secrets: no cache anywhere may keep them, whoever asked
+    // (errors included, so it is set before authentication).
+    reply.header('cache-control', 'no-store');
     const h = req.headers.authorization;
     // The web console's session cookie counts only when no Authorization header is sent: bearer callers are unaffected.
     const cookie = h === undefined ? readSessionCookie(req) : undefined;
     const who = cookie !== undefined
-      ? await consoleCaller(req, reply, deps.authority.consoleSessions, cookie)
+      ? await consoleCaller(req, deps.authority.consoleSessions, cookie)
       : await deps.authority.authenticator.bearer(typeof h === 'string' && /^Bearer /i.test(h) ? h.slice(7).trim() : undefined);
     req.actor = { accountId: who.accountId, principal: who.principal, requestId: req.id, sourceIp: req.ip ?? null, surface: cookie !== undefined ? 'console' : 'native' };
   });
