@@ -228,6 +228,12 @@ test('a token kubeconfig works through the TokenReview webhook and gets 401 afte
     }
     const csr = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'tokens', '--csr', '/dev/null']);
     assert.notEqual(csr.code, 0);
+    // The revoked token kubeconfigs have serials but no certificates: the cluster's CRL lists none of them.
+    const tokensId = (await cliJson(srv, srv.rootToken, ['cluster', 'show', 'tokens'])).id;
+    const crl = await rawRequest(srv, 'GET', `/clusters/${tokensId}/crl`);
+    assert.equal(crl.status, 200);
+    const crlText = execFileSync('openssl', ['crl', '-inform', 'DER', '-noout', '-text'], { input: crl.raw, encoding: 'utf8' });
+    assert.match(crlText, /No Revoked Certificates/);
   } finally {
     await tokFront.close();
   }

@@ -19,7 +19,8 @@ export function makeCrlService(deps: { store: Store; clock: Clock; issuer: Crede
       const now = deps.clock.now();
       return buildCrl({
         ca: deps.issuer.caFor(cluster),
-        entries: rows.map((c) => ({
+        // A token kubeconfig has a serial but no certificate: a CRL names certificates only.
+        entries: rows.filter((c) => c.type === 'x509').map((c) => ({
           serialHex: c.serialHex,
           revokedAt: c.revokedAt ?? c.supersededAt ?? now,
           reason: c.state === 'superseded' ? CrlReason.superseded : CrlReason.unspecified,
