@@ -49,6 +49,6 @@ const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
 console.log(`${scenario} c=${concurrency}: ${r.requests} requests, ${r.rps.toFixed(0)} req/s, server CPU ${r.cpuPerReqUs.toFixed(0)} µs/req, p50 ${(r.p50us / 1000).toFixed(2)} ms, p99 ${(r.p99us / 1000).toFixed(2)} ms, errors ${r.errors} ${r.firstError ?? ''}`);
 if (!file) throw new Error(`no profile written in ${profDir}`);
 // Only the samples of the measured run (both processes read the same CLOCK_MONOTONIC).
-console.log(render(summarize(path.join(profDir, file), 30, { fromUs, toUs }), r.requests));
+console.log(render(summarize(path.join(profDir, file), Number(process.env.PROF_TOP ?? 30), { fromUs, toUs }), r.requests));
 console.log(`profile: ${path.join(profDir, file)}`);
 fs.rmSync(env.kc.dataDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 // Prometheus metrics of one server instance: request latency by route, issuance and revocation counts, and
-// the embedded store's commits, disk syncs and checkpoints. A registry per app (not prom-client's global
+// the embedded store's commits, disk syncs, checkpoints and row cache. A registry per app (not prom-client's global
 // one), so several servers can live in one test process.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -23,6 +23,8 @@ function registerStoreStats(registry: Registry, store: Pick<Store, 'stats'>): vo
   counter('kubecred_store_wal_sync_seconds_total', 'Time from the start of each sync to its completion reaching the event loop: the disk\'s latency, plus the wait for a busy event loop', (s) => s.syncSeconds);
   counter('kubecred_store_checkpoints_total', 'Background checkpoints of the write-ahead log into the database file', (s) => s.checkpoints);
   counter('kubecred_store_wal_restarts_total', 'Restarts of the write-ahead log made in the background', (s) => s.walRestarts);
+  counter('kubecred_store_row_cache_hits_total', 'Token, principal and cluster reads answered from memory', (s) => s.rowCacheHits);
+  counter('kubecred_store_row_cache_misses_total', 'Token, principal and cluster reads that went to the database (first read, or after a write to those tables)', (s) => s.rowCacheMisses);
 }
 
 export function createMetrics(store?: Pick<Store, 'stats'>) {

@@ -185,6 +185,9 @@ export interface StoreStats {
   checkpoints: number;
   walRestarts: number;
   checkpointError: string | null;
+  /** Token, principal and cluster reads answered from memory, and those that went to the database. */
+  rowCacheHits: number;
+  rowCacheMisses: number;
 }
 
 export interface Store extends Repos {

@@ -12,6 +12,8 @@ const RESOLVED = Promise.resolve();
 export class Gate {
   #held = false;
   #waiters: Array<() => void> = [];
+  /** Told each time the writer is given up, before anyone else gets it (no transaction is open then). */
+  onRelease: (() => void) | null = null;
 
   get held(): boolean {
     return this.#held;
@@ -26,6 +28,7 @@ export class Gate {
   }
 
   release(): void {
+    this.onRelease?.();
     const next = this.#waiters.shift();
     // Hand the gate straight to the next waiter, so nobody can slip in between.
     if (next) next();

@@ -8,6 +8,7 @@ import type { Repos, RevokeWhere } from '../../core/store-port.ts';
 import { isUniqueViolation } from '../kysely-repos.ts';
 import { clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow } from '../row-mappers.ts';
 import type { ClustersTable, CredentialsTable, PrincipalsTable, ApiTokensTable, WebhookTokensTable } from '../schema.ts';
+import type { RowCache } from './row-cache.ts';
 import { readOutside, writeOutside, type Connection, type Connections } from './sqlite-driver.ts';
 
 const CREDENTIAL_COLUMNS = [
@@ -51,40 +52,43 @@ const attempt = <T>(fn: () => T): Promise<T> => {
 /**
  * Overrides of `base`'s hot methods. In a group commit (`inGroup`) the group already holds the gate and
  * everything runs on the writer, seeing the transaction's own writes; outside one, reads go to the
- * reader (committed data only) and writes wait their turn at the gate, then for the disk.
+ * reader (committed data only), the token, principal and cluster rows through `cache`, and writes wait
+ * their turn at the gate, then for the disk.
  */
-export function hotRepos(base: Repos, c: Connections, inGroup: boolean): Repos {
+export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: RowCache): Repos {
   const read = <T>(fn: (conn: Connection) => T): Promise<T> => (inGroup ? attempt(() => fn(c.writer)) : readOutside(c, fn));
   const write = <T>(fn: () => T): Promise<T> => (inGroup ? attempt(fn) : writeOutside(c, fn));
   const one = <R>(sql: string, ...params: unknown[]) => read((conn) => conn.statement(sql).get(...params) as R | undefined);
+  // Inside a transaction a read must see that transaction's own writes: never from the cache.
+  const cached = <T extends object>(key: string, load: () => Promise<T | undefined>) => (cache && !inGroup ? cache.get(key, load) : load());
   const stmt = (sql: string): BetterSqlite3.Statement => c.writer.statement(sql);
 
   return {
     ...base,
     tokens: {
       ...base.tokens,
-      get: async (id) => {
+      get: (id) => cached(`token:${id}`, async () => {
         const r = await one<ApiTokensTable>(SQL.token, id);
         return r && tokenFromRow(r);
-      },
+      }),
     },
     principals: {
       ...base.principals,
-      get: async (accountId, id) => {
+      get: (accountId, id) => cached(`principal:${accountId}:${id}`, async () => {
         const r = await one<PrincipalsTable>(SQL.principal, accountId, id);
         return r && principalFromRow(r);
-      },
+      }),
     },
     clusters: {
       ...base.clusters,
-      get: async (accountId, id) => {
+      get: (accountId, id) => cached(`cluster:${accountId}:${id}`, async () => {
         const r = await one<ClustersTable>(SQL.cluster, accountId, id);
         return r && clusterFromRow(r);
-      },
-      getAnyAccount: async (id) => {
+      }),
+      getAnyAccount: (id) => cached(`cluster:${id}`, async () => {
         const r = await one<ClustersTable>(SQL.clusterAnyAccount, id);
         return r && clusterFromRow(r);
-      },
+      }),
     },
     credentials: {
       ...base.credentials,
@@ -112,13 +116,13 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean): Repos {
     },
     webhookTokens: {
       ...base.webhookTokens,
-      get: async (id) => {
+      get: (id) => cached(`webhook-token:${id}`, async () => {
         const r = await one<WebhookTokensTable>(SQL.webhookToken, id);
         return r && {
           id: r.id, clusterId: r.cluster_id, secretHash: r.secret_hash, createdAt: new Date(Number(r.created_at)),
           revokedAt: r.revoked_at === null ? null : new Date(Number(r.revoked_at)),
         };
-      },
+      }),
     },
     audit: {
       ...base.audit,

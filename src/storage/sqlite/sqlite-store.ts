@@ -15,6 +15,7 @@ import { hotRepos } from './sqlite-hot-repos.ts';
 import { Connection, Gate, KubecredSqliteDialect, type Connections } from './sqlite-driver.ts';
 import { WalSync } from './wal-sync.ts';
 import { Checkpointer } from './checkpointer.ts';
+import { RowCache } from './row-cache.ts';
 
 export interface SqliteOptions {
   /** File path, or ':memory:' for tests of storage alone. */
@@ -69,16 +70,20 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
     raw.close();
     throw e;
   }
-  return sqliteStore(c, db, migrations, wal);
+  // After the migrations, which may still rebuild the cached tables.
+  const cache = new RowCache();
+  cache.watch(raw);
+  gate.onRelease = () => cache.settle();
+  return sqliteStore(c, db, migrations, wal, cache);
 }
 
-function sqliteStore(c: Connections, db: Kysely<Database>, migrations: MigrationReport, wal: WalSync | null): SqliteStore {
+function sqliteStore(c: Connections, db: Kysely<Database>, migrations: MigrationReport, wal: WalSync | null, cache: RowCache): SqliteStore {
   // Members of a group commit run while the group holds the gate: their queries go straight to the writer.
   const inGroup = new Kysely<Database>({ dialect: new KubecredSqliteDialect(c, 'group-member') });
   const group = makeGroupCommit(c, hotRepos(kyselyRepos(inGroup), c, true));
   let closed = false;
   return {
-    ...hotRepos(kyselyRepos(db), c, false),
+    ...hotRepos(kyselyRepos(db), c, false, cache),
     dialect: 'sqlite',
     migrations,
     stats: () => {
@@ -86,6 +91,7 @@ function sqliteStore(c: Connections, db: Kysely<Database>, migrations: Migration
       return {
         ...group.stats, syncs: wal?.syncs ?? 0, syncSeconds: wal?.seconds ?? 0,
         checkpoints: k?.runs ?? 0, walRestarts: k?.restarts ?? 0, checkpointError: k?.lastError ?? null,
+        rowCacheHits: cache.hits, rowCacheMisses: cache.misses,
       };
     },
     transaction: (fn) => group.transaction(fn),
