@@ -1,27 +1,17 @@
 // Per-request facts every surface needs: a request ID generated here (never trusted from the caller),
 // echoed in X-Request-Id on every response, good or bad, and the caller's source address.
 
-import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../core/actor.ts';
+import { randomBytesPooled } from '../core/random-pool.ts';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-// Request IDs come from a pool of CSPRNG bytes refilled every 341 IDs. crypto.randomBytes per request cost
-// ~10 µs of CPU and, worse, a job object (a weak global handle) and a fresh ArrayBuffer each time, which every
-// scavenge then had to process: ~0.8 of each ~2 ms scavenge pause on the webhook path.
-const ID_BYTES = 12;
-const pool = Buffer.alloc(ID_BYTES * 341);
-let poolAt = pool.length;
-
+// Request IDs come from the pool of CSPRNG bytes: crypto.randomBytes per request cost ~10 µs of CPU and, worse,
+// a job object (a weak global handle) and a fresh ArrayBuffer each time, which every scavenge then had to
+// process: ~0.8 of each ~2 ms scavenge pause on the webhook path.
 export function newRequestId(): string {
-  if (poolAt === pool.length) {
-    crypto.randomFillSync(pool);
-    poolAt = 0;
-  }
-  const id = `req_${pool.toString('hex', poolAt, poolAt + ID_BYTES)}`;
-  poolAt += ID_BYTES;
-  return id;
+  return `req_${randomBytesPooled(12).toString('hex')}`;
 }
 
 declare module 'fastify' {

@@ -12,8 +12,8 @@ import { checkGroupsForCluster } from './group-rules.ts';
 import { generateKeyPair } from '../pki/keys.ts';
 import { issueClientCertificate, loadCa, type LoadedCa } from '../pki/client-cert.ts';
 import { parseCsr } from '../pki/csr.ts';
+import { randomSerial } from '../pki/x509.ts';
 import { sha256Hex } from '../pki/fingerprint.ts';
-import crypto from 'node:crypto';
 
 export interface Minted {
   credential: Credential;
@@ -49,7 +49,7 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
     if (cluster.credentialType === 'token') {
       if (csrPem !== undefined) throw new KubecredError('CSR_INVALID', `cluster ${cluster.name} issues token kubeconfigs: there is no certificate to sign a CSR for`, { details: { field: 'csr' } });
       const token = `${TOKEN_KUBECONFIG_PREFIX}.${id}.${deps.ids.secret(32)}`;
-      return { keySource: 'generated' as const, serialHex: crypto.randomBytes(16).toString('hex'), fingerprintSha256: sha256Hex(Buffer.from(token)), certPem: '', secret: token, keyPem: null, token };
+      return { keySource: 'generated' as const, serialHex: randomSerial().toString('hex'), fingerprintSha256: sha256Hex(Buffer.from(token)), certPem: '', secret: token, keyPem: null, token };
     }
     const key = csrPem === undefined ? generateKeyPair('ec-p256') : null;
     const publicKeyDer = key ? key.publicKeyDer : parseCsr(csrPem!).publicKeyDer;

@@ -1,8 +1,8 @@
 // Identifiers and secrets: time-ordered IDs (so keyset paging follows creation order) and random secrets.
 // The only place core draws randomness; tests may inject their own Ids.
 
-import crypto from 'node:crypto';
 import type { Ids } from './ports.ts';
+import { randomBytesPooled } from './random-pool.ts';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lowercase
 
@@ -34,10 +34,10 @@ export function randomIds(now: () => number = Date.now): Ids {
       lastMs = ms;
       const time = Buffer.alloc(8);
       time.writeBigUInt64BE(BigInt(ms) * 1024n + BigInt(counter & 1023));
-      return `${prefix}_${base32(time.subarray(1), 12)}${base32(crypto.randomBytes(10), 14)}`;
+      return `${prefix}_${base32(time.subarray(1), 12)}${base32(randomBytesPooled(10), 14)}`;
     },
     secret(bytes) {
-      return crypto.randomBytes(bytes).toString('base64url');
+      return randomBytesPooled(bytes).toString('base64url');
     },
   };
 }

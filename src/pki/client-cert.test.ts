@@ -8,6 +8,7 @@ import { createClientCa, importClientCa } from './ca.ts';
 import { issueClientCertificate, loadCa, type CaMaterial, type IssuedCert, type LoadedCa } from './client-cert.ts';
 import { parseCsr } from './csr.ts';
 import { generateKeyPair, type KeyAlgorithm, type KeyPair } from './keys.ts';
+import { randomSerial } from './x509.ts';
 import { DAY, extensionValue, openssl, opensslKey, opensslSelfSigned, read, scratch } from './testkit.ts';
 
 const s = scratch();
@@ -158,4 +159,19 @@ test('timing note: µs per issueClientCertificate (EC CA), printed not asserted'
     const us = Number(process.hrtime.bigint() - t0) / N / 1000;
     console.log(`issueClientCertificate, EC CA, ${label}: ${us.toFixed(1)} µs/cert over ${N}`);
   }
+});
+
+test('serials lead with the time, so they sort by issuance, and carry 80 random bits', () => {
+  const t = Date.parse('2026-11-24T01:00:00Z');
+  const a = randomSerial(t);
+  const b = randomSerial(t);
+  const later = randomSerial(t + 1);
+  assert.equal(a.length, 16);
+  assert.equal(a[0]! & 0x80, 0, 'positive without a pad byte');
+  assert.equal(a.readUIntBE(0, 6), t);
+  assert.notDeepEqual(a.subarray(6), b.subarray(6), 'same millisecond, different random part');
+  assert.ok(Buffer.compare(later, a) > 0 && Buffer.compare(later, b) > 0);
+  // The random part is not the pool's zeroed leftovers.
+  const tails = new Set(Array.from({ length: 1000 }, () => randomSerial(t).subarray(6).toString('hex')));
+  assert.equal(tails.size, 1000);
 });
