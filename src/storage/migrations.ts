@@ -254,6 +254,25 @@ const m008: Migration = {
   },
 };
 
+/**
+ * Inventory pages filtered to a rare state or kind (revoked or superseded; default or CSR kubeconfigs) read only
+ * the matching rows, newest first, instead of walking back through every newer temporary kubeconfig: on a store
+ * of a million mostly temporary credentials such a page had grown to ~40 ms. Partial, so the bulk never enters
+ * them: a temporary kubeconfig (active when issued) is written to none, and issuance costs no more B-trees; a
+ * revocation adds its rows to two. Queries name the index's own condition (kysely-repos.ts, credentials.list),
+ * which both SQLite and PostgreSQL need to see that a partial index applies.
+ */
+const m009: Migration = {
+  async up(db: Kysely<any>) {
+    const settled = [sql.ref('state'), '<>', 'active'] as const;
+    const kinds = [sql.ref('kind'), '<>', 'temporary'] as const;
+    await db.schema.createIndex('credentials_settled_by_cluster').on('credentials').columns(['account_id', 'cluster_id', 'state', 'id']).where(...settled).execute();
+    await db.schema.createIndex('credentials_settled_by_account').on('credentials').columns(['account_id', 'state', 'id']).where(...settled).execute();
+    await db.schema.createIndex('credentials_kind_by_cluster').on('credentials').columns(['account_id', 'cluster_id', 'kind', 'id']).where(...kinds).execute();
+    await db.schema.createIndex('credentials_kind_by_account').on('credentials').columns(['account_id', 'kind', 'id']).where(...kinds).execute();
+  },
+};
+
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
@@ -261,7 +280,7 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
   return {
     '001_initial': m001(dialect), '002_vendor_auth': m002, '003_webhook_tokens': m003, '004_token_kubeconfigs': m004,
     '005_console_sessions': m005, '006_replicas': m006(dialect), '007_credentials_by_holder': m007,
-    '008_credentials_unexpired': m008,
+    '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
   };
 }
 

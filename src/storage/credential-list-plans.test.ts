@@ -1,0 +1,44 @@
+// Which index SQLite picks for each inventory filter. A page filtered to a rare state or kind must be read
+// from its partial index (migration 009), not by walking back through every newer credential: the plan is
+// asked of the very SQL the repository sends, captured through Kysely's query log.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, type CompiledQuery } from 'kysely';
+import type { CredentialFilter } from '../core/store-port.ts';
+import { kyselyRepos } from './kysely-repos.ts';
+import { migrateToLatest } from './migrate.ts';
+
+test('inventory filters on a rare state or kind are answered from their partial indexes', async () => {
+  const raw = new BetterSqlite3(':memory:');
+  const sent: CompiledQuery[] = [];
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: raw }), log: (e) => void (e.level === 'query' && sent.push(e.query)) });
+  try {
+    await migrateToLatest(db, 'sqlite');
+    const repos = kyselyRepos(db);
+    const planOf = async (f: Omit<CredentialFilter, 'accountId' | 'now'>): Promise<string> => {
+      sent.length = 0;
+      await repos.credentials.list({ accountId: 'acc_1', now: new Date(), ...f }, { limit: 50, cursor: null });
+      const q = sent.find((s) => /from "credentials"/.test(s.sql))!;
+      return (raw.prepare(`explain query plan ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[]).map((r) => r.detail).join('; ');
+    };
+    const cases: Array<[Omit<CredentialFilter, 'accountId' | 'now'>, RegExp]> = [
+      [{ clusterId: 'cls_1', status: 'revoked' }, /USING INDEX credentials_settled_by_cluster \(account_id=\? AND cluster_id=\? AND state=\?\)/],
+      [{ status: 'superseded' }, /USING INDEX credentials_settled_by_account \(account_id=\? AND state=\?\)/],
+      [{ clusterId: 'cls_1', kind: 'default' }, /USING INDEX credentials_kind_by_cluster \(account_id=\? AND cluster_id=\? AND kind=\?\)/],
+      [{ kind: 'csr' }, /USING INDEX credentials_kind_by_account \(account_id=\? AND kind=\?\)/],
+      // The common filters keep the plain indexes, newest first.
+      [{ clusterId: 'cls_1' }, /USING INDEX credentials_by_cluster \(account_id=\? AND cluster_id=\?\)/],
+      [{ clusterId: 'cls_1', status: 'active' }, /USING INDEX credentials_by_cluster \(account_id=\? AND cluster_id=\?\)/],
+      [{ kind: 'temporary' }, /USING INDEX credentials_by_account \(account_id=\?\)/],
+    ];
+    for (const [filter, expected] of cases) {
+      const plan = await planOf(filter);
+      assert.match(plan, expected, `${JSON.stringify(filter)}: ${plan}`);
+      assert.doesNotMatch(plan, /TEMP B-TREE/, `${JSON.stringify(filter)} sorts nothing: ${plan}`);
+    }
+  } finally {
+    await db.destroy();
+  }
+});
