@@ -4,9 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { MAX_PEM_BYTES, parseCsr } from './csr.ts';
 import { derToPem, pemToDer } from './fingerprint.ts';
 import { openssl, read, scratch } from './testkit.ts';
+import { inspectSpki } from './x509.ts';
 
 const s = scratch();
 let n = 0;
@@ -75,4 +77,28 @@ test('rejects unsupported keys and weak signature hashes', () => {
   ];
   for (const args of cases) assert.throws(() => parseCsr(makeCsr(args).csrPem), isCsrInvalid, args.join(' '));
   assert.throws(() => parseCsr(makeCsr(['-newkey', 'rsa:2048', '-sha1']).csrPem), /not supported/);
+});
+
+test('named-curve keys are read from their coordinates, other encodings by OpenSSL, and a point off the curve is refused', () => {
+  for (const curve of ['P-256', 'P-384']) {
+    const { csrPem } = makeCsr(['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${curve}`, ...(curve === 'P-384' ? ['-sha384'] : [])]);
+    const { publicKeyDer } = parseCsr(csrPem);
+    const fast = inspectSpki(publicKeyDer);
+    assert.ok(typeof fast !== 'string');
+    assert.ok(fast.key.equals(crypto.createPublicKey({ key: publicKeyDer, format: 'der', type: 'spki' })), `${curve}: the same key as OpenSSL's`);
+    // The same prefix with a point that is not on the curve.
+    const off = Buffer.from(publicKeyDer);
+    off[off.length - 1]! ^= 0x01;
+    assert.equal(inspectSpki(off), 'the public key is not a valid SubjectPublicKeyInfo');
+  }
+  // A compressed point is valid SPKI too, and goes to OpenSSL's decoder.
+  const keyPath = s.file('compressed.key');
+  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', keyPath]);
+  const spkiPath = s.file('compressed.spki');
+  openssl(['ec', '-in', keyPath, '-conv_form', 'compressed', '-pubout', '-outform', 'DER', '-out', spkiPath]);
+  const compressed = fs.readFileSync(spkiPath);
+  assert.equal(compressed.length, 59);
+  const info = inspectSpki(compressed);
+  assert.ok(typeof info !== 'string' && info.family === 'ec');
+  assert.ok(info.key.equals(crypto.createPublicKey(read(keyPath))));
 });

@@ -8,7 +8,7 @@ import type { PageRequest, Repos } from '../core/store-port.ts';
 import type { Database } from './schema.ts';
 import {
   accessKeyFromRow, accessKeyToRow, auditFromRow, clusterFromRow, clusterToRow, credentialFromRow, credentialToRow,
-  policyFromRow, principalFromRow, principalToRow, tokenFromRow, tokenToRow,
+  policyFromRow, principalFromRow, principalToRow, tokenFromRow, tokenToRow, validityFromRow,
 } from './row-mappers.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -219,7 +219,7 @@ export function kyselyRepos(db: Db): Repos {
     validity: {
       get: async (clusterId, principalId) => {
         const r = await db.selectFrom('validity_overrides').selectAll().where('cluster_id', '=', clusterId).where('principal_id', '=', principalId).executeTakeFirst();
-        return r && { clusterId: r.cluster_id, principalId: r.principal_id, hours: Number(r.hours), setBy: r.set_by, setAt: new Date(Number(r.set_at)) };
+        return r && validityFromRow(r);
       },
       put: async (v) => {
         const row = { cluster_id: v.clusterId, principal_id: v.principalId, hours: v.hours, set_by: v.setBy, set_at: v.setAt.getTime() };

@@ -3,10 +3,10 @@
 
 import type {
   AccessKey, ApiToken, AuditEvent, Cluster, Credential, CredentialKind, CredentialState, KeyAlgorithm,
-  Principal, PrincipalKind, ClusterKind, StoredPolicy,
+  Principal, PrincipalKind, ClusterKind, StoredPolicy, ValidityOverride,
 } from '../core/model.ts';
 import type {
-  AccessKeysTable, ApiTokensTable, AuditEventsTable, ClustersTable, CredentialsTable, PoliciesTable, PrincipalsTable,
+  AccessKeysTable, ApiTokensTable, AuditEventsTable, ClustersTable, CredentialsTable, PoliciesTable, PrincipalsTable, ValidityOverridesTable,
 } from './schema.ts';
 
 export const CLUSTER_RECORD_VERSION = 1;
@@ -91,4 +91,8 @@ export const auditFromRow = (r: AuditEventsTable & { seq: number }): AuditEvent 
   seq: Number(r.seq), id: r.id, accountId: r.account_id, at: d(r.at), actorId: r.actor_id, action: r.action,
   resourceType: r.resource_type, resourceId: r.resource_id, outcome: r.outcome as AuditEvent['outcome'],
   sourceIp: r.source_ip, requestId: r.request_id, detail: JSON.parse(r.detail),
+});
+
+export const validityFromRow = (r: ValidityOverridesTable): ValidityOverride => ({
+  clusterId: r.cluster_id, principalId: r.principal_id, hours: Number(r.hours), setBy: r.set_by, setAt: d(r.set_at),
 });

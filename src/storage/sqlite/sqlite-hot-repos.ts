@@ -6,8 +6,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { KubecredError } from '../../core/errors.ts';
 import type { Repos, RevokeWhere } from '../../core/store-port.ts';
 import { isUniqueViolation } from '../kysely-repos.ts';
-import { clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow } from '../row-mappers.ts';
-import type { ClustersTable, CredentialsTable, PrincipalsTable, ApiTokensTable, WebhookTokensTable } from '../schema.ts';
+import { clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow, validityFromRow } from '../row-mappers.ts';
+import type { ClustersTable, CredentialsTable, PrincipalsTable, ApiTokensTable, ValidityOverridesTable, WebhookTokensTable } from '../schema.ts';
 import type { RowCache } from './row-cache.ts';
 import { readOutside, writeOutside, type Connection, type Connections } from './sqlite-driver.ts';
 
@@ -25,6 +25,8 @@ const SQL = {
   cluster: 'select * from "clusters" where "account_id" = ? and "id" = ? and "deleted_at" is null',
   clusterAnyAccount: 'select * from "clusters" where "id" = ? and "deleted_at" is null',
   credentialAnyAccount: 'select * from "credentials" where "id" = ?',
+  currentDefault: 'select * from "credentials" where "cluster_id" = ? and "principal_id" = ? and "is_current" = 1',
+  validity: 'select * from "validity_overrides" where "cluster_id" = ? and "principal_id" = ?',
   webhookToken: 'select * from "webhook_tokens" where "id" = ?',
 };
 
@@ -96,6 +98,10 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
         const r = await one<CredentialsTable>(SQL.credentialAnyAccount, id);
         return r && credentialFromRow(r);
       },
+      currentDefault: async (clusterId, principalId) => {
+        const r = await one<CredentialsTable>(SQL.currentDefault, clusterId, principalId);
+        return r && credentialFromRow(r);
+      },
       revoke: (w, by, reason, at) => {
         const sql = w.states.length ? revokeSql(w) : null;
         if (!sql) return base.credentials.revoke(w, by, reason, at);
@@ -113,6 +119,13 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
           throw e;
         }
       }),
+    },
+    validity: {
+      ...base.validity,
+      get: async (clusterId, principalId) => {
+        const r = await one<ValidityOverridesTable>(SQL.validity, clusterId, principalId);
+        return r && validityFromRow(r);
+      },
     },
     webhookTokens: {
       ...base.webhookTokens,

@@ -86,8 +86,12 @@ test('the prepared hot statements answer exactly what the Kysely repositories an
     resourceId: creds[0]!.id, outcome: 'success', sourceIp: '127.0.0.1', requestId: 'req_x', detail: { a: 1, nested: { b: [1, 2] } },
   }));
 
+  await store.validity.put({ clusterId: f.cluster.id, principalId: f.principal.id, hours: 72, setBy: f.principal.id, setAt: new Date(T0 + 8) });
+
   const ref = reference();
   try {
+    assert.equal((await store.credentials.currentDefault(f.cluster.id, f.principal.id))?.id, creds[1]!.id);
+    assert.equal((await store.validity.get(f.cluster.id, f.principal.id))?.hours, 72);
     const cases: Array<[string, (r: Repos) => Promise<unknown>]> = [
       ['tokens.get', (r) => r.tokens.get(tokenId)],
       ['tokens.get unknown', (r) => r.tokens.get('tok_none')],
@@ -102,6 +106,10 @@ test('the prepared hot statements answer exactly what the Kysely repositories an
       ['webhookTokens.get unknown', (r) => r.webhookTokens.get('wht_none')],
       ...creds.map((c, i): [string, (r: Repos) => Promise<unknown>] => [`credentials.getAnyAccount ${i}`, (r) => r.credentials.getAnyAccount(c.id)]),
       ['credentials.getAnyAccount unknown', (r) => r.credentials.getAnyAccount('crd_none')],
+      ['credentials.currentDefault', (r) => r.credentials.currentDefault(f.cluster.id, f.principal.id)],
+      ['credentials.currentDefault none', (r) => r.credentials.currentDefault(f.deletedCluster.id, f.principal.id)],
+      ['validity.get', (r) => r.validity.get(f.cluster.id, f.principal.id)],
+      ['validity.get none', (r) => r.validity.get(f.deletedCluster.id, f.principal.id)],
     ];
     for (const [name, q] of cases) assert.deepEqual(await q(store), await q(ref.repos), name);
     for (const [i, c] of creds.entries()) assert.deepEqual(await store.credentials.getAnyAccount(c.id), c, `credential ${i} round-trips`);
