@@ -115,6 +115,16 @@ test('serve on a port already in use exits non-zero at once, saying so and sugge
   }
 });
 
+test('a second serve on a running server\'s data directory exits non-zero at once, saying why, and the first keeps serving', async () => {
+  const r = await serveExpectingFailure(['--port', '0', '--data-dir', srv.dataDir]);
+  assert.equal(r.signal, null, `serve hung (killed after ${r.ms} ms): ${r.stderr}`);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /another kubecred server is running on .*kubecred\.db; stop it first/);
+  assert.match(r.stderr, /PostgreSQL/);
+  const whoami = await cliJson(srv, srv.rootToken, ['cluster', 'list']);
+  assert.ok(Array.isArray(whoami));
+});
+
 test('--limit limits: credential list and audit list print at most that many rows; --limit 0 is a usage error', async () => {
   const issued = await Promise.all([1, 2, 3].map(() => cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '15'])));
   for (const r of issued) assert.equal(r.code, 0, r.stderr);

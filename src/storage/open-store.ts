@@ -8,9 +8,12 @@ export interface StoreLocation {
   databaseFile: string;
 }
 
-/** `listen`: follow other replicas' changes (a server); one-shot commands leave it off. */
+/**
+ * `listen`: this is a server. On PostgreSQL it follows other replicas' changes; on SQLite it takes the file's
+ * owner lock (one server per file). One-shot commands leave it off.
+ */
 export async function openStore(where: StoreLocation, opts: { listen?: boolean } = {}): Promise<Store> {
-  if (!where.databaseUrl) return openSqliteStore({ file: where.databaseFile });
+  if (!where.databaseUrl) return openSqliteStore({ file: where.databaseFile, exclusive: opts.listen ?? false });
   // Loaded only when asked for: pg and the PostgreSQL store cost ~130 ms of every SQLite start otherwise
   // (the bundle keeps them in a chunk of their own).
   const { openPostgresStore } = await import('./postgres/postgres-store.ts');

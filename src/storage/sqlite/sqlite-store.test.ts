@@ -333,3 +333,17 @@ test('under a steady stream of commits the WAL stays small: restarted every few 
   assert.equal((await store.credentials.list({ accountId: f.accountId, now: new Date(T0) }, { limit: 1 })).items.length, 1);
   await store.close();
 });
+
+test('a server holds its file: a second server on it is refused at once, one-shot openers are not, and the lock goes with the first', async () => {
+  const file = path.join(dir, `owned-${n++}.db`);
+  const first = await openSqliteStore({ file, exclusive: true });
+  await assert.rejects(openSqliteStore({ file, exclusive: true }),
+    (e: unknown) => e instanceof KubecredError && e.code === 'CONFLICT' && /another kubecred server is running/.test(e.message));
+  // A backup or `account create` opens the store without the lock, while the server runs.
+  const oneShot = await openSqliteStore({ file });
+  await oneShot.close();
+  assert.equal(fs.statSync(`${file}-owner`).mode & 0o777, 0o600);
+  await first.close();
+  const second = await openSqliteStore({ file, exclusive: true });
+  await second.close();
+});

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
+import { KubecredError } from '../../core/errors.ts';
 import type { Store, StoreStats } from '../../core/store-port.ts';
 import { migrateToLatest, type MigrationReport } from '../migrate.ts';
 import type { Database } from '../schema.ts';
@@ -20,6 +21,33 @@ import { RowCache } from './row-cache.ts';
 export interface SqliteOptions {
   /** File path, or ':memory:' for tests of storage alone. */
   file: string;
+  /**
+   * A server: holds the file's owner lock for as long as the store is open, so that a second server started on
+   * the same file stops at once. Each would keep answering from what it holds in memory (the revocation index,
+   * cached tokens and principals) and never see the other's revocations. One-shot commands (backup, account
+   * create) need no lock.
+   */
+  exclusive?: boolean;
+}
+
+/**
+ * An exclusive lock on `<file>-owner`, an empty SQLite database kept in an open EXCLUSIVE transaction. The
+ * lock is a POSIX lock, which the kernel drops when the process ends however it ends (kill -9 included), and
+ * which SQLite also enforces between connections of one process.
+ */
+function takeOwnerLock(file: string): BetterSqlite3.Database {
+  const lockFile = `${file}-owner`;
+  if (!fs.existsSync(lockFile)) fs.closeSync(fs.openSync(lockFile, 'a', 0o600));
+  const lock = new BetterSqlite3(lockFile);
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('begin exclusive');
+    return lock;
+  } catch (e) {
+    lock.close();
+    if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e;
+    throw new KubecredError('CONFLICT', `another kubecred server is running on ${file}; stop it first (two servers on one SQLite file would each miss the other's revocations), or run several replicas on PostgreSQL (--database-url)`, { cause: e });
+  }
 }
 
 /** The SQLite Store always counts its commits, syncs and checkpoints (zero syncs and checkpoints for ':memory:'). */
@@ -31,7 +59,14 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
     // The database holds sealed keys and token hashes: nobody else may read it.
     if (!fs.existsSync(opts.file)) fs.closeSync(fs.openSync(opts.file, 'a', 0o600));
   }
-  const raw = new BetterSqlite3(opts.file);
+  const owner = opts.exclusive && opts.file !== ':memory:' ? takeOwnerLock(opts.file) : null;
+  let raw: BetterSqlite3.Database;
+  try {
+    raw = new BetterSqlite3(opts.file);
+  } catch (e) {
+    owner?.close();
+    throw e;
+  }
   raw.pragma('journal_mode = WAL');
   // A certificate answered to a client must survive a power cut, not only a process crash: nothing is answered
   // until the WAL holding it has been fdatasync'ed (wal-sync.ts), which is what synchronous=FULL would do inside
@@ -68,16 +103,17 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
     }
   } catch (e) {
     raw.close();
+    owner?.close();
     throw e;
   }
   // After the migrations, which may still rebuild the cached tables.
   const cache = new RowCache();
   cache.watch(raw);
   gate.onRelease = () => cache.settle();
-  return sqliteStore(c, db, migrations, wal, cache);
+  return sqliteStore(c, db, migrations, wal, cache, owner);
 }
 
-function sqliteStore(c: Connections, db: Kysely<Database>, migrations: MigrationReport, wal: WalSync | null, cache: RowCache): SqliteStore {
+function sqliteStore(c: Connections, db: Kysely<Database>, migrations: MigrationReport, wal: WalSync | null, cache: RowCache, owner: BetterSqlite3.Database | null): SqliteStore {
   // Members of a group commit run while the group holds the gate: their queries go straight to the writer.
   const inGroup = new Kysely<Database>({ dialect: new KubecredSqliteDialect(c, 'group-member') });
   const group = makeGroupCommit(c, hotRepos(kyselyRepos(inGroup), c, true));
@@ -114,6 +150,7 @@ function sqliteStore(c: Connections, db: Kysely<Database>, migrations: Migration
       wal?.close();
       await db.destroy();
       await inGroup.destroy();
+      owner?.close();
     },
   };
 }
