@@ -179,7 +179,7 @@ export function diskProbe(dir: string, n = 200): DiskProbe {
 }
 
 /** kubecred's store counters from its /metrics (commits, transactions, WAL syncs and their seconds). */
-async function storeCounters(env: Env): Promise<Record<'commits' | 'transactions' | 'syncs' | 'syncSeconds', number>> {
+async function storeCounters(env: Env): Promise<Record<'commits' | 'transactions' | 'syncs' | 'syncSeconds' | 'cacheHits' | 'cacheMisses', number>> {
   const agent = makeAgent(env.target, 1);
   try {
     const r = await send(env.target, agent, { method: 'GET', path: '/metrics' });
@@ -187,6 +187,7 @@ async function storeCounters(env: Env): Promise<Record<'commits' | 'transactions
     return {
       commits: value('kubecred_store_commits_total'), transactions: value('kubecred_store_transactions_total'),
       syncs: value('kubecred_store_wal_syncs_total'), syncSeconds: value('kubecred_store_wal_sync_seconds_total'),
+      cacheHits: value('kubecred_store_row_cache_hits_total'), cacheMisses: value('kubecred_store_row_cache_misses_total'),
     };
   } finally {
     agent.destroy();
@@ -258,7 +259,7 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
       const k = await runLoad({ target: env.target, pid: env.kc.pid, concurrency: c, durationMs: plan.runMs, warmupMs: plan.warmupMs, call: () => issueCall(env, TEMPORARY), check: issueCheck(true) });
       const s1 = await storeCounters(env);
       const syncs = s1.syncs - s0.syncs;
-      storeNotes.push(`c=${c}: ${fmt((s1.transactions - s0.transactions) / (s1.commits - s0.commits), 1)} per COMMIT, a WAL sync per ${fmt((s1.transactions - s0.transactions) / syncs, 1)} issuances, a sync's start to its completion on the event loop ${ms(((s1.syncSeconds - s0.syncSeconds) / syncs) * 1e6)} ms on average`);
+      storeNotes.push(`c=${c}: ${fmt((s1.transactions - s0.transactions) / (s1.commits - s0.commits), 1)} per COMMIT, a WAL sync per ${fmt((s1.transactions - s0.transactions) / syncs, 1)} issuances, a sync's start to its completion on the event loop ${ms(((s1.syncSeconds - s0.syncSeconds) / syncs) * 1e6)} ms on average, token/principal/cluster reads from memory ${fmt((100 * (s1.cacheHits - s0.cacheHits)) / (s1.cacheHits - s0.cacheHits + s1.cacheMisses - s0.cacheMisses), 1)} %`);
       rows.push(row('kubecred temporary kubeconfig', c, k));
       results.kubecred.set(c, k);
       const e = bad(`kubecred temporary c=${c}`, k);
