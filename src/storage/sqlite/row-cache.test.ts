@@ -129,3 +129,15 @@ test('any write to a cached table empties the cache, also an insert of another r
     await store.close();
   }
 });
+
+test('one method\'s cached row is never another\'s: an account-and-ID key does not answer an ID that looks like one', async () => {
+  const { store, accountId, cluster } = await fixture();
+  try {
+    await store.clusters.get(accountId, cluster.id);
+    assert.equal(await store.clusters.getAnyAccount(`${accountId}:${cluster.id}`), undefined);
+    assert.equal(await store.clusters.getAnyAccount(`${accountId}\u0000${cluster.id}`), undefined);
+    assert.equal((await store.clusters.getAnyAccount(cluster.id))?.id, cluster.id);
+  } finally {
+    await store.close();
+  }
+});

@@ -62,32 +62,33 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
   const write = <T>(fn: () => T): Promise<T> => (inGroup ? attempt(fn) : writeOutside(c, fn));
   const one = <R>(sql: string, ...params: unknown[]) => read((conn) => conn.statement(sql).get(...params) as R | undefined);
   // Inside a transaction a read must see that transaction's own writes: never from the cache.
-  const cached = <T extends object>(key: string, load: () => Promise<T | undefined>) => (cache && !inGroup ? cache.get(key, load) : load());
+  // Keys join the method and its arguments with NUL, which no ID contains: one method's key is never another's.
+  const cached = <T extends object>(key: string[], load: () => Promise<T | undefined>) => (cache && !inGroup ? cache.get(key.join('\u0000'), load) : load());
   const stmt = (sql: string): BetterSqlite3.Statement => c.writer.statement(sql);
 
   return {
     ...base,
     tokens: {
       ...base.tokens,
-      get: (id) => cached(`token:${id}`, async () => {
+      get: (id) => cached(['token', id], async () => {
         const r = await one<ApiTokensTable>(SQL.token, id);
         return r && tokenFromRow(r);
       }),
     },
     principals: {
       ...base.principals,
-      get: (accountId, id) => cached(`principal:${accountId}:${id}`, async () => {
+      get: (accountId, id) => cached(['principal', accountId, id], async () => {
         const r = await one<PrincipalsTable>(SQL.principal, accountId, id);
         return r && principalFromRow(r);
       }),
     },
     clusters: {
       ...base.clusters,
-      get: (accountId, id) => cached(`cluster:${accountId}:${id}`, async () => {
+      get: (accountId, id) => cached(['cluster', accountId, id], async () => {
         const r = await one<ClustersTable>(SQL.cluster, accountId, id);
         return r && clusterFromRow(r);
       }),
-      getAnyAccount: (id) => cached(`cluster:${id}`, async () => {
+      getAnyAccount: (id) => cached(['cluster-any-account', id], async () => {
         const r = await one<ClustersTable>(SQL.clusterAnyAccount, id);
         return r && clusterFromRow(r);
       }),
@@ -129,7 +130,7 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
     },
     webhookTokens: {
       ...base.webhookTokens,
-      get: (id) => cached(`webhook-token:${id}`, async () => {
+      get: (id) => cached(['webhook-token', id], async () => {
         const r = await one<WebhookTokensTable>(SQL.webhookToken, id);
         return r && {
           id: r.id, clusterId: r.cluster_id, secretHash: r.secret_hash, createdAt: new Date(Number(r.created_at)),

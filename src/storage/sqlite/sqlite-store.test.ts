@@ -347,3 +347,10 @@ test('a server holds its file: a second server on it is refused at once, one-sho
   const second = await openSqliteStore({ file, exclusive: true });
   await second.close();
 });
+
+test('a server that fails to open its file gives the owner lock back, so the next attempt names the real error', async () => {
+  const bad = path.join(dir, `not-a-db-${n++}.db`);
+  fs.writeFileSync(bad, Buffer.alloc(4096, 7));
+  await assert.rejects(openSqliteStore({ file: bad, exclusive: true }), /not a database/);
+  await assert.rejects(openSqliteStore({ file: bad, exclusive: true }), /not a database/);
+});

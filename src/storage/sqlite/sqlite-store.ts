@@ -60,57 +60,63 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
     if (!fs.existsSync(opts.file)) fs.closeSync(fs.openSync(opts.file, 'a', 0o600));
   }
   const owner = opts.exclusive && opts.file !== ':memory:' ? takeOwnerLock(opts.file) : null;
-  let raw: BetterSqlite3.Database;
   try {
-    raw = new BetterSqlite3(opts.file);
+    return await openConnections(opts.file, owner);
   } catch (e) {
+    // Whatever failed (not a database, a migration, a pragma), the lock must not outlive the attempt.
     owner?.close();
     throw e;
   }
-  raw.pragma('journal_mode = WAL');
-  // A certificate answered to a client must survive a power cut, not only a process crash: nothing is answered
-  // until the WAL holding it has been fdatasync'ed (wal-sync.ts), which is what synchronous=FULL would do inside
-  // COMMIT. Doing it ourselves, on libuv's thread pool, keeps the event loop running during the disk's latency
-  // and lets a whole group commit share one sync; SQLite itself then needs only NORMAL (the WAL is still synced
-  // before every checkpoint, the database file after). An in-memory database has nothing to sync.
-  const file = opts.file === ':memory:' ? null : opts.file;
-  raw.pragma(file ? 'synchronous = NORMAL' : 'synchronous = FULL');
-  raw.pragma('foreign_keys = ON');
-  raw.pragma('busy_timeout = 5000');
-  // Each member of a group commit runs in a savepoint, whose undo pages would otherwise go to a temp file.
-  raw.pragma('temp_store = MEMORY');
-  // A worker thread checkpoints (checkpointer.ts); SQLite's own, in-COMMIT checkpoint is only the fallback
-  // should the worker fail or fall far behind (20,000 pages, 80 MB of WAL).
-  if (file) raw.pragma('wal_autocheckpoint = 20000');
-  // The writer also answers most reads (sqlite-driver.ts): a 32 MB page cache instead of SQLite's 2 MB keeps the
-  // hot index pages of a million-credential inventory in memory.
-  raw.pragma('cache_size = -32768');
-  const gate = new Gate();
-  const wal = file ? new WalSync(`${file}-wal`) : null;
-  const c: Connections = { writer: new Connection(raw), reader: null, gate, durable: wal && (() => wal.sync()), failure: () => wal?.failed ?? null };
-  const db = new Kysely<Database>({ dialect: new KubecredSqliteDialect(c, 'store') });
-  let migrations: MigrationReport;
+}
+
+async function openConnections(location: string, owner: BetterSqlite3.Database | null): Promise<SqliteStore> {
+  const raw = new BetterSqlite3(location);
+  let reader: BetterSqlite3.Database | null = null;
   try {
-    migrations = await migrateToLatest(db, 'sqlite');
+    raw.pragma('journal_mode = WAL');
+    // A certificate answered to a client must survive a power cut, not only a process crash: nothing is answered
+    // until the WAL holding it has been fdatasync'ed (wal-sync.ts), which is what synchronous=FULL would do inside
+    // COMMIT. Doing it ourselves, on libuv's thread pool, keeps the event loop running during the disk's latency
+    // and lets a whole group commit share one sync; SQLite itself then needs only NORMAL (the WAL is still synced
+    // before every checkpoint, the database file after). An in-memory database has nothing to sync.
+    const file = location === ':memory:' ? null : location;
+    raw.pragma(file ? 'synchronous = NORMAL' : 'synchronous = FULL');
+    raw.pragma('foreign_keys = ON');
+    raw.pragma('busy_timeout = 5000');
+    // Each member of a group commit runs in a savepoint, whose undo pages would otherwise go to a temp file.
+    raw.pragma('temp_store = MEMORY');
+    // A worker thread checkpoints (checkpointer.ts); SQLite's own, in-COMMIT checkpoint is only the fallback
+    // should the worker fail or fall far behind (20,000 pages, 80 MB of WAL).
+    if (file) raw.pragma('wal_autocheckpoint = 20000');
+    // The writer also answers most reads (sqlite-driver.ts): a 32 MB page cache instead of SQLite's 2 MB keeps the
+    // hot index pages of a million-credential inventory in memory.
+    raw.pragma('cache_size = -32768');
+    const gate = new Gate();
+    const wal = file ? new WalSync(`${file}-wal`) : null;
+    const c: Connections = { writer: new Connection(raw), reader: null, gate, durable: wal && (() => wal.sync()), failure: () => wal?.failed ?? null };
+    const db = new Kysely<Database>({ dialect: new KubecredSqliteDialect(c, 'store') });
+    const migrations = await migrateToLatest(db, 'sqlite');
     if (file) {
       // Opened after the migrations so it never holds a stale schema; WAL lets it read while the writer commits.
-      const reader = new BetterSqlite3(file, { readonly: true });
+      reader = new BetterSqlite3(file, { readonly: true });
       reader.pragma('busy_timeout = 5000');
       c.reader = new Connection(reader);
+    }
+    // After the migrations, which may still rebuild the cached tables.
+    const cache = new RowCache();
+    cache.watch(raw);
+    gate.onRelease = () => cache.settle();
+    if (file) {
       const checkpointer = new Checkpointer(file, gate);
       c.checkpointer = checkpointer;
       c.committed = () => checkpointer.noteCommit();
     }
+    return sqliteStore(c, db, migrations, wal, cache, owner);
   } catch (e) {
+    reader?.close();
     raw.close();
-    owner?.close();
     throw e;
   }
-  // After the migrations, which may still rebuild the cached tables.
-  const cache = new RowCache();
-  cache.watch(raw);
-  gate.onRelease = () => cache.settle();
-  return sqliteStore(c, db, migrations, wal, cache, owner);
 }
 
 function sqliteStore(c: Connections, db: Kysely<Database>, migrations: MigrationReport, wal: WalSync | null, cache: RowCache, owner: BetterSqlite3.Database | null): SqliteStore {
