@@ -79,6 +79,7 @@ export async function runBench(plan: Plan, o: BenchOptions): Promise<{ summary: 
         `store: ${fmt(c.principals)} principals, ${loaded.clusters.length} clusters, ${fmt(c.holders)} (cluster, principal) holders; credentials by kind ${Object.entries(c.byKind).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')};`,
         `by state ${Object.entries(c.byState).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; ${fmt(c.activeUnexpired)} active and unexpired; ${fmt(c.auditEvents)} audit events (see docs/performance.md for the rows)`,
         'the revocation index holds the credentials that had not expired at start-up (kube-apiserver rejects expired certificates before any webhook)',
+        ...(loaded.now ? [`reused store, as loaded above; now, after earlier runs' issuances and revocations: ${fmt(loaded.now.credentials)} credentials (${fmt(loaded.now.revoked)} revoked), ${fmt(loaded.now.auditEvents)} audit events`] : []),
       ]));
       print(table('Table 3b. Issuance on the scale store (same run)', ['row', 'conc', 'requests', 'req/s', 'server CPU µs/req', 'server CPU %', 'p50 ms', 'p99 ms', 'gen CPU %'], [onScale]));
       print(rev.text);

@@ -43,6 +43,8 @@ export interface BulkLoaded {
   active: Sample[];
   revoked: Sample[];
   seconds: number;
+  /** A reused store, as it is now: earlier runs' issuances and revocations have added to what was loaded. */
+  now?: { credentials: number; auditEvents: number; revoked: number };
 }
 
 const DAY = 86_400_000;

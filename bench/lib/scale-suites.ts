@@ -50,6 +50,11 @@ function keepUsableSamples(loaded: BulkLoaded, minutes: number, log: (s: string)
     });
     if (loaded.active.length < before) log(`scale store: ${before - loaded.active.length} of ${before} active samples were revoked since or expire within ${minutes} min; using the other ${loaded.active.length}`);
     if (!loaded.active.length) throw new Error('no active sample of the scale store is usable any more: load a new one (another --scale-dir)');
+    const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    loaded.now = {
+      credentials: count('SELECT count(*) AS n FROM credentials'), auditEvents: count('SELECT count(*) AS n FROM audit_events'),
+      revoked: count("SELECT count(*) AS n FROM credentials WHERE state = 'revoked' AND state <> 'active'"),
+    };
   } finally {
     db.close();
   }
