@@ -5,12 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
+import { TEMPORARY_MINUTES } from '../core/validity-rules.ts';
 import { UsageError } from './exit-codes.ts';
+import { readFlagFile } from './flag-files.ts';
 import { outputOption, print } from './output.ts';
 import { withClient } from './run-action.ts';
 import { chosenConfigPath, resolveTarget } from './client-config.ts';
 import { cacheFile, defaultCacheDir, execKubeconfig, runExecPlugin } from './exec-plugin.ts';
 
+const MINUTES_RANGE = `${TEMPORARY_MINUTES.min} to ${TEMPORARY_MINUTES.max}`;
 const CRED_COLS = ['id', 'clusterId', 'principalId', 'kind', 'status', 'current', 'notAfter', 'serial'];
 
 function intOption(v: string | undefined, flag: string): number | undefined {
@@ -22,7 +25,8 @@ function intOption(v: string | undefined, flag: string): number | undefined {
 /** The server's range for temporary credentials: checked here, so a kubeconfig is never written whose plugin always fails. */
 function minutesOption(v: string, flag: string): number {
   const n = intOption(v, flag)!;
-  if (n < 15 || n > 4320) throw new UsageError(`${flag} must be from 15 to 4320 minutes (got ${v})`);
+  const { min, max } = TEMPORARY_MINUTES;
+  if (n < min || n > max) throw new UsageError(`${flag} must be from ${min} to ${max} minutes (got ${v})`);
   return n;
 }
 
@@ -35,14 +39,6 @@ function limitOption(v: string): number {
 /** Checked here: the server's answer would name its query parameter and schema, not the flag. */
 function oneOf(v: string | undefined, flag: string, allowed: string[]): void {
   if (v !== undefined && !allowed.includes(v)) throw new UsageError(`${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)} (got ${v})`);
-}
-
-function readFlagFile(file: string, flag: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${flag} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
 }
 
 /** Writes a file holding credentials: created 0600, replaced atomically. */
@@ -67,13 +63,13 @@ export function registerKubeconfigCommands(program: Command): void {
   kc.command('get').description('get your kubeconfig for a cluster: the default one, a temporary one, or one for your own key (--csr)')
     .requiredOption('--cluster <cluster>', 'cluster ID or name')
     .option('--private', 'use the private API endpoint')
-    .option('--temporary <minutes>', 'a temporary kubeconfig valid 15 to 4320 minutes')
+    .option('--temporary <minutes>', `a temporary kubeconfig valid ${MINUTES_RANGE} minutes`)
     .option('--csr <file>', 'sign this CSR (PEM); the private key never leaves your machine')
     .option('--principal <principal>', "another principal's kubeconfig (needs GetUserKubeconfig)")
     .option('-o, --out <file>', 'write the kubeconfig to this file (mode 0600) instead of stdout')
     .option('--cert-out <file>', 'with --csr: also write the signed certificate here')
     .option('--exec', 'write a kubeconfig that runs `kubecred credential exec` for short-lived certificates (tokens on token clusters) instead of holding one')
-    .option('--exec-minutes <minutes>', 'with --exec: validity of each short-lived certificate (15 to 4320)', '15')
+    .option('--exec-minutes <minutes>', `with --exec: validity of each short-lived certificate (${MINUTES_RANGE})`, String(TEMPORARY_MINUTES.min))
     .option('--output <format>', 'summary format when writing to a file: table, json or yaml', 'table')
     .addHelpText('after', `
 With --exec, the kubeconfig's plugin gets this command's --server, --ca-file, --config (as an absolute
@@ -118,7 +114,7 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
   const cred = program.command('credential').description('the inventory of issued kubeconfigs, and the kubectl exec plugin');
   cred.command('exec').description('exec credential plugin for kubectl (client.authentication.k8s.io/v1): prints a short-lived certificate (a token on token clusters), cached until shortly before expiry')
     .requiredOption('--cluster <cluster>', 'cluster ID or name')
-    .option('--minutes <minutes>', 'validity of each certificate (15 to 4320)', '15')
+    .option('--minutes <minutes>', `validity of each certificate (${MINUTES_RANGE})`, String(TEMPORARY_MINUTES.min))
     .option('--principal <principal>', "another principal's credential (needs GetUserKubeconfig)")
     .option('--cache-dir <dir>', 'where certificates are cached (0600 files)')
     .action(withClient(async (client, o) => {

@@ -7,16 +7,10 @@ import { resolveTarget } from './client-config.ts';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
 import { UsageError } from './exit-codes.ts';
+import { readFlagFile } from './flag-files.ts';
 import { outputOption, print } from './output.ts';
 import { withClient } from './run-action.ts';
 
-const readFile = (file: string, flag: string) => {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`cannot read ${flag} ${file}`);
-  }
-};
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 const CLUSTER_COLS = ['id', 'name', 'kind', 'region', 'publicEndpoint', 'privateEndpoint', 'clientCaSource'];
@@ -40,8 +34,8 @@ export function registerResourceCommands(program: Command): void {
       if (Boolean(o.caCert) !== Boolean(o.caKey)) throw new UsageError('importing a client CA needs both --ca-cert and --ca-key');
       const body = {
         name, kind: o.kind, region: o.region, publicEndpoint: o.publicEndpoint, privateEndpoint: o.privateEndpoint,
-        serverCaPem: o.serverCa ? readFile(o.serverCa, '--server-ca') : undefined,
-        ...(o.caCert ? { clientCaCertPem: readFile(o.caCert, '--ca-cert'), clientCaKeyPem: readFile(o.caKey, '--ca-key') } : { clientCaAlgorithm: o.caAlgorithm }),
+        serverCaPem: o.serverCa ? readFlagFile(o.serverCa, '--server-ca') : undefined,
+        ...(o.caCert ? { clientCaCertPem: readFlagFile(o.caCert, '--ca-cert'), clientCaKeyPem: readFlagFile(o.caKey, '--ca-key') } : { clientCaAlgorithm: o.caAlgorithm }),
         allowSystemGroups: o.allowSystemGroups ? true : undefined,
         credentialType: o.tokenKubeconfigs ? 'token' : undefined,
       };
@@ -74,7 +68,7 @@ export function registerResourceCommands(program: Command): void {
       const { server, caFile } = resolveTarget(o);
       const files = kubeConfigFiles({
         clusterId: c.id, clusterName: c.name, kubecredUrl: o.webhookUrl ?? server,
-        kubecredCaPem: caFile ? readFile(caFile, '--ca-file') : null, webhookToken: token, clientCaPem: c.clientCaPem,
+        kubecredCaPem: caFile ? readFlagFile(caFile, '--ca-file') : null, webhookToken: token, clientCaPem: c.clientCaPem,
         installDir: o.installDir, unauthorizedTtl: o.unauthorizedTtl, failurePolicy: o.failurePolicy, timeout: o.timeout,
         credentialType: c.credentialType, tokenCacheTtl: o.tokenCacheTtl,
       });
@@ -130,7 +124,7 @@ export function registerResourceCommands(program: Command): void {
     .option('--document <json>', 'the policy document inline')
     .option('--description <text>', 'what it is for'))
     .action(withClient(async (client, o, format, name: string) => {
-      const text = o.file ? readFile(o.file, '--file') : o.document;
+      const text = o.file ? readFlagFile(o.file, '--file') : o.document;
       if (!text) throw new UsageError('give the document with --file or --document');
       let document: unknown;
       try {
