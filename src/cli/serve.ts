@@ -33,7 +33,7 @@ async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; 
   const deadline = Date.now() + (opts.waitForDatabaseMs ?? 0);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openStore(config, opts);
+      return await openStore(config, { ...opts, progress: (line) => process.stderr.write(`kubecred: ${line}\n`) });
     } catch (e) {
       if (!(e instanceof KubecredError && e.code === 'UNAVAILABLE') || Date.now() >= deadline) throw e;
       process.stderr.write(`kubecred: waiting for the database (${describeStore(config)}) to answer, attempt ${attempt}\n`);

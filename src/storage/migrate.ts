@@ -2,15 +2,25 @@
 // Several replicas may start at once; Kysely's Migrator takes a lock table so only one applies each step.
 
 import { Migrator, type Kysely } from 'kysely';
-import { migrationProvider, type SqlDialect } from './migrations.ts';
+import { migrationProvider, slowMigrations, type SqlDialect } from './migrations.ts';
 
 export interface MigrationReport {
   applied: string[];
   current: string[];
 }
 
-export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect): Promise<MigrationReport> {
+/** `progress` hears, before an upgrade of an existing database, which migrations it applies and which take long. */
+export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect, progress?: (line: string) => void): Promise<MigrationReport> {
   const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  if (progress) {
+    const all = await migrator.getMigrations();
+    const pending = all.filter((m) => !m.executedAt).map((m) => m.name);
+    const slow = slowMigrations(dialect);
+    // A new database gets every migration in a moment: nothing to say.
+    if (pending.length > 0 && pending.length < all.length) {
+      progress(`applying database migrations ${pending.map((n) => (slow[n] ? `${n} (${slow[n]})` : n)).join(', ')}`);
+    }
+  }
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -273,6 +273,48 @@ const m009: Migration = {
   },
 };
 
+/**
+ * No unique index on the fingerprint. A fingerprint is the SHA-256 of a certificate, and the certificate's serial is
+ * unique already (its own index), so this index guaranteed nothing more; no query reads by it either (the webhook
+ * finds fingerprints in memory, the revocation index). Keyed by a hash, it was the one B-tree that every issuance
+ * wrote at a random leaf: on a store of a million credentials those leaves no longer fit the page cache, and each
+ * issuance paid a read and a separate page in the commit for it.
+ *
+ * PostgreSQL drops the constraint. SQLite cannot drop an inline UNIQUE: the table is rebuilt the documented way
+ * (sqlite.org/lang_altertable.html#otheralter: create the new table, copy, drop, rename, recreate the indexes) in
+ * one transaction, so a crash leaves the old table whole; about a minute per million credentials, once.
+ */
+const FINGERPRINT_UNIQUE = '"fingerprint_sha256" text not null unique';
+const m010 = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<any>) {
+    if (dialect === 'postgres') {
+      await sql`alter table credentials drop constraint credentials_fingerprint_sha256_key`.execute(db);
+      return;
+    }
+    await db.transaction().execute(async (tx) => {
+      const table = await sql<{ sql: string }>`select sql from sqlite_master where type = 'table' and name = 'credentials'`.execute(tx);
+      const create = table.rows[0]!.sql;
+      // Already rebuilt: a crash came after this transaction committed and before the migration was recorded.
+      if (!create.includes(FINGERPRINT_UNIQUE)) return;
+      const rebuilt = create.replace(/^CREATE TABLE "credentials"/, 'CREATE TABLE "credentials_rebuilt"').replace(FINGERPRINT_UNIQUE, '"fingerprint_sha256" text not null');
+      if (!rebuilt.startsWith('CREATE TABLE "credentials_rebuilt"')) throw new Error('unexpected definition of the credentials table');
+      const dependents = await sql<{ sql: string }>`select sql from sqlite_master where tbl_name = 'credentials' and type in ('index', 'trigger') and sql is not null`.execute(tx);
+      await sql.raw(rebuilt).execute(tx);
+      // Same definition, so the same columns in the same order.
+      await sql`insert into credentials_rebuilt select * from credentials`.execute(tx);
+      await sql`drop table credentials`.execute(tx);
+      await sql`alter table credentials_rebuilt rename to credentials`.execute(tx);
+      for (const d of dependents.rows) await sql.raw(d.sql).execute(tx);
+    });
+  },
+});
+
+/** Migrations that take long on a large store, per dialect, and what to tell whoever waits for them. */
+export function slowMigrations(dialect: SqlDialect): Record<string, string> {
+  if (dialect === 'postgres') return {};
+  return { '010_credentials_fingerprint_not_unique': 'rebuilds the credentials table, about a minute per million credentials' };
+}
+
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
@@ -281,6 +323,7 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '001_initial': m001(dialect), '002_vendor_auth': m002, '003_webhook_tokens': m003, '004_token_kubeconfigs': m004,
     '005_console_sessions': m005, '006_replicas': m006(dialect), '007_credentials_by_holder': m007,
     '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
+    '010_credentials_fingerprint_not_unique': m010(dialect),
   };
 }
 

@@ -18,6 +18,8 @@ export interface PostgresOptions {
   poolSize?: number;
   /** Listen for other replicas' credential changes (off for one-shot commands such as migrate). */
   listen?: boolean;
+  /** Hears which migrations an upgrade applies. */
+  progress?: (line: string) => void;
 }
 
 export function postgresPool(url: string, max = 10): pg.Pool {
@@ -44,7 +46,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let migrations;
   try {
-    migrations = await guardErrors(() => migrateToLatest(db, 'postgres'), toDomainError)();
+    migrations = await guardErrors(() => migrateToLatest(db, 'postgres', opts.progress), toDomainError)();
   } catch (e) {
     await db.destroy();
     throw e;

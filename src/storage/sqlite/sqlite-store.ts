@@ -28,6 +28,8 @@ export interface SqliteOptions {
    * create) need no lock.
    */
   exclusive?: boolean;
+  /** Hears which migrations an upgrade applies, before a slow one starts. */
+  progress?: (line: string) => void;
 }
 
 /**
@@ -61,7 +63,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
   }
   const owner = opts.exclusive && opts.file !== ':memory:' ? takeOwnerLock(opts.file) : null;
   try {
-    return await openConnections(opts.file, owner);
+    return await openConnections(opts.file, owner, opts.progress);
   } catch (e) {
     // Whatever failed (not a database, a migration, a pragma), the lock must not outlive the attempt.
     owner?.close();
@@ -69,7 +71,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
   }
 }
 
-async function openConnections(location: string, owner: BetterSqlite3.Database | null): Promise<SqliteStore> {
+async function openConnections(location: string, owner: BetterSqlite3.Database | null, progress?: (line: string) => void): Promise<SqliteStore> {
   const raw = new BetterSqlite3(location);
   let reader: BetterSqlite3.Database | null = null;
   try {
@@ -95,7 +97,7 @@ async function openConnections(location: string, owner: BetterSqlite3.Database |
     const wal = file ? new WalSync(`${file}-wal`) : null;
     const c: Connections = { writer: new Connection(raw), reader: null, gate, durable: wal && (() => wal.sync()), failure: () => wal?.failed ?? null };
     const db = new Kysely<Database>({ dialect: new KubecredSqliteDialect(c, 'store') });
-    const migrations = await migrateToLatest(db, 'sqlite');
+    const migrations = await migrateToLatest(db, 'sqlite', progress);
     if (file) {
       // Opened after the migrations so it never holds a stale schema; WAL lets it read while the writer commits.
       reader = new BetterSqlite3(file, { readonly: true });

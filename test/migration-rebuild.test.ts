@@ -1,0 +1,202 @@
+// Migration 010 on a store written by the schema before it (009): SQLite rebuilds the credentials table without
+// the fingerprint's unique index. Through the real CLI and server: every row and every other index survives, the
+// upgrade says what it is doing, a kill -9 in the middle leaves the old table whole and the next run completes
+// it, a rebuild that committed before its migration was recorded is not redone, and a server then serves from
+// the rebuilt table. PostgreSQL only drops the constraint.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from '../src/storage/migrations.ts';
+import { cli } from './support/cli.ts';
+import { startPostgres } from './support/postgres.ts';
+import { api } from './support/replicas.ts';
+import { BIN, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+
+const REBUILD = '010_credentials_fingerprint_not_unique';
+let source: ServerProcess;
+let sourceDb: string;
+
+before(async () => {
+  source = await startServerProcess();
+  const cluster = (await api(source, 'POST', '/v1/clusters', { name: 'prod', publicEndpoint: 'https://203.0.113.5:6443' })).json;
+  assert.equal((await api(source, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, {})).status, 200);
+  for (let i = 0; i < 3; i++) assert.equal((await api(source, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, { temporaryMinutes: 60 })).status, 200);
+  await source.stop();
+  sourceDb = path.join(source.dataDir, 'kubecred.db');
+});
+after(() => source?.stop());
+
+/** A data directory as 009 left it: the source's key and TLS files, and every row of its database under schema 009. */
+async function storeAt009(extraCredentials = 0): Promise<string> {
+  const dir = tempDir('kubecred-at009-');
+  for (const f of ['master.key', 'tls']) fs.cpSync(path.join(source.dataDir, f), path.join(dir, f), { recursive: true });
+  const file = path.join(dir, 'kubecred.db');
+  const raw = new BetterSqlite3(file);
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: raw }) });
+  const { error } = await new Migrator({ db, provider: migrationProvider('sqlite') }).migrateTo('009_credentials_rare_filters');
+  assert.ifError(error);
+  assert.match(tableSql(raw), /"fingerprint_sha256" text not null unique/);
+  raw.exec(`attach '${sourceDb}' as src`);
+  const tables = (raw.prepare("select name from main.sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%'").all() as Array<{ name: string }>).map((t) => t.name);
+  raw.transaction(() => {
+    for (const t of tables) raw.exec(`insert into main."${t}" select * from src."${t}"`);
+    if (extraCredentials > 0) {
+      // Copies of one credential with their own ID, serial and fingerprint: a table big enough to take a while.
+      const cols = (raw.pragma('table_info(credentials)') as Array<{ name: string }>).map((c) => c.name);
+      const value = (c: string) => ({
+        id: "'crd_bulk' || n.i", serial_hex: "printf('%040x', n.i)", fingerprint_sha256: "printf('%064x', n.i)", is_current: '0',
+      } as Record<string, string>)[c] ?? `seed."${c}"`;
+      raw.exec(`with recursive n(i) as (select 1 union all select i + 1 from n where i < ${extraCredentials})
+        insert into main.credentials (${cols.map((c) => `"${c}"`).join(', ')})
+        select ${cols.map(value).join(', ')} from (select * from main.credentials limit 1) seed, n`);
+    }
+  })();
+  raw.exec('detach src');
+  await db.destroy();
+  return dir;
+}
+
+function tableSql(raw: BetterSqlite3.Database): string {
+  return (raw.prepare("select sql from sqlite_master where type = 'table' and name = 'credentials'").get() as { sql: string }).sql;
+}
+
+function inspect(dir: string) {
+  const raw = new BetterSqlite3(path.join(dir, 'kubecred.db'), { readonly: true });
+  try {
+    const indexes = (raw.pragma('index_list(credentials)') as Array<{ name: string; unique: number; partial: number }>).map((i) => {
+      const cols = (raw.pragma(`index_info("${i.name}")`) as Array<{ name: string }>).map((c) => c.name).join(',');
+      return `${i.name.startsWith('sqlite_autoindex') ? 'auto' : i.name} ${i.unique ? 'unique ' : ''}(${cols})${i.partial ? ' partial' : ''}`;
+    }).sort();
+    return {
+      rows: raw.prepare('select * from credentials order by id').all(),
+      indexes,
+      applied: (raw.prepare('select name from kysely_migration order by name').all() as Array<{ name: string }>).map((m) => m.name),
+      integrity: raw.pragma('integrity_check', { simple: true }),
+      foreignKeys: raw.pragma('foreign_key_check'),
+      tableSql: tableSql(raw),
+    };
+  } finally {
+    raw.close();
+  }
+}
+
+test('migration 010 rebuilds a 009 store: same rows, same indexes but the fingerprint\'s, serials still unique; a server serves from it', async () => {
+  const dir = await storeAt009();
+  const before = inspect(dir);
+  assert.ok(before.indexes.includes('auto unique (fingerprint_sha256)'));
+  const r = await cli(null, null, ['migrate', '--data-dir', dir, '--output', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).applied, [REBUILD]);
+  assert.match(r.stderr, new RegExp(`applying database migrations ${REBUILD} \\(rebuilds the credentials table, about a minute per million credentials\\)`));
+
+  const now = inspect(dir);
+  assert.equal(now.integrity, 'ok');
+  assert.deepEqual(now.foreignKeys, []);
+  assert.ok(now.applied.includes(REBUILD));
+  assert.equal(now.rows.length, 4);
+  assert.deepEqual(now.rows, before.rows);
+  assert.deepEqual(now.indexes, before.indexes.filter((i) => i !== 'auto unique (fingerprint_sha256)'));
+  assert.ok(now.indexes.includes('auto unique (serial_hex)'));
+  // The same schema as a store created at 010 from the start (the source).
+  assert.deepEqual(now.indexes, inspect(source.dataDir).indexes);
+  assert.equal(now.tableSql, inspect(source.dataDir).tableSql);
+
+  const raw = new BetterSqlite3(path.join(dir, 'kubecred.db'));
+  const dup = { ...(raw.prepare('select * from credentials limit 1').get() as Record<string, unknown>), id: 'crd_duplicate_serial', is_current: 0, fingerprint_sha256: 'f'.repeat(64) };
+  assert.throws(() => raw.prepare(`insert into credentials (${Object.keys(dup).map((k) => `"${k}"`).join(', ')}) values (${Object.keys(dup).map(() => '?').join(', ')})`).run(...Object.values(dup)), /UNIQUE constraint failed: credentials.serial_hex/);
+  raw.close();
+
+  const srv = await startServerProcess({ dataDir: dir, previous: source });
+  try {
+    const list = await api(srv, 'GET', '/v1/credentials');
+    assert.equal(list.status, 200);
+    assert.equal(list.json.items.length, 4);
+    const cluster = list.json.items[0].clusterId;
+    const issued = await api(srv, 'POST', `/v1/clusters/${cluster}/kubeconfig`, { temporaryMinutes: 15 });
+    assert.equal(issued.status, 200, JSON.stringify(issued.json));
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('kill -9 during the rebuild leaves the 009 table whole; the next migrate completes it; a recorded-late rebuild is not redone', async () => {
+  const dir = await storeAt009(20_000);
+  const before = inspect(dir);
+  assert.equal(before.rows.length, 20_004);
+
+  const child = spawn(process.execPath, [BIN, 'migrate', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECRED_CONFIG: '/nonexistent' } });
+  let err = '';
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (err.includes('applying database migrations')) resolve();
+    });
+    child.on('exit', () => reject(new Error(`migrate ended before it announced the rebuild: ${err}`)));
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGKILL');
+  assert.equal(await exited, 'SIGKILL', `the rebuild of 20,000 rows finished within 300 ms (${err}): the kill must land in the middle`);
+
+  const killed = inspect(dir);
+  assert.equal(killed.integrity, 'ok');
+  assert.ok(!killed.applied.includes(REBUILD));
+  assert.match(killed.tableSql, /"fingerprint_sha256" text not null unique/, 'the old table, whole');
+  assert.deepEqual(killed.indexes, before.indexes);
+  assert.deepEqual(killed.rows, before.rows);
+
+  const again = await cli(null, null, ['migrate', '--data-dir', dir, '--output', 'json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(JSON.parse(again.stdout).applied, [REBUILD]);
+  const done = inspect(dir);
+  assert.equal(done.integrity, 'ok');
+  assert.deepEqual(done.rows, before.rows);
+  assert.doesNotMatch(done.tableSql, /fingerprint_sha256" text not null unique/);
+
+  // The rebuild committed, then the process died before Kysely recorded the migration: the next run finds the
+  // table already rebuilt and only records it.
+  const raw = new BetterSqlite3(path.join(dir, 'kubecred.db'));
+  raw.prepare('delete from kysely_migration where name = ?').run(REBUILD);
+  raw.close();
+  const third = await cli(null, null, ['migrate', '--data-dir', dir, '--output', 'json']);
+  assert.equal(third.code, 0, third.stderr);
+  assert.deepEqual(JSON.parse(third.stdout).applied, [REBUILD]);
+  const last = inspect(dir);
+  assert.deepEqual(last.rows, before.rows);
+  assert.deepEqual(last.indexes, done.indexes);
+});
+
+test('on PostgreSQL, migration 010 drops the fingerprint\'s unique constraint and keeps the serial\'s', async () => {
+  const postgres = await startPostgres();
+  try {
+    const url = await postgres.createDatabase('at009');
+    const pool = new pg.Pool({ connectionString: url });
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider('postgres') }).migrateTo('009_credentials_rare_filters');
+    assert.ifError(error);
+    await db.destroy();
+    const constraints = async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        return (await c.query("select conname from pg_constraint where conrelid = 'credentials'::regclass and contype = 'u' order by conname")).rows.map((r) => r.conname);
+      } finally {
+        await c.end();
+      }
+    };
+    assert.deepEqual(await constraints(), ['credentials_fingerprint_sha256_key', 'credentials_serial_hex_key']);
+    const r = await cli(null, null, ['migrate', '--database', url, '--output', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).applied, [REBUILD]);
+    assert.match(r.stderr, new RegExp(`applying database migrations ${REBUILD}\n`));
+    assert.deepEqual(await constraints(), ['credentials_serial_hex_key']);
+  } finally {
+    await postgres.destroy();
+  }
+});
