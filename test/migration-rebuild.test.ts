@@ -80,6 +80,8 @@ function inspect(dir: string) {
       integrity: raw.pragma('integrity_check', { simple: true }),
       foreignKeys: raw.pragma('foreign_key_check'),
       tableSql: tableSql(raw),
+      pages: raw.pragma('page_count', { simple: true }) as number,
+      free: raw.pragma('freelist_count', { simple: true }) as number,
     };
   } finally {
     raw.close();
@@ -158,6 +160,9 @@ test('kill -9 during the rebuild leaves the 009 table whole; the next migrate co
   assert.equal(done.integrity, 'ok');
   assert.deepEqual(done.rows, before.rows);
   assert.doesNotMatch(done.tableSql, /fingerprint_sha256" text not null unique/);
+  // The rebuilt table and its indexes fill fewer pages than before (one index fewer); the old table's pages stay
+  // in the file as free pages, which later writes reuse.
+  assert.ok(done.pages - done.free < before.pages - before.free, `${done.pages - done.free} pages in use, ${before.pages - before.free} before`);
 
   // The rebuild committed, then the process died before Kysely recorded the migration: the next run finds the
   // table already rebuilt and only records it.
@@ -170,6 +175,22 @@ test('kill -9 during the rebuild leaves the 009 table whole; the next migrate co
   const last = inspect(dir);
   assert.deepEqual(last.rows, before.rows);
   assert.deepEqual(last.indexes, done.indexes);
+});
+
+test('kubecred serve upgrades a 009 store itself, says so, and serves with the rebuild checkpointed out of the WAL', async () => {
+  const dir = await storeAt009(5_000);
+  const srv = await startServerProcess({ dataDir: dir, previous: source });
+  try {
+    assert.match(srv.stderr(), /applying database migrations 010_credentials_fingerprint_not_unique \(rebuilds the credentials table/);
+    // The rebuild wrote megabytes of pages through the WAL; they are in the database file before the server answers.
+    const wal = fs.statSync(path.join(dir, 'kubecred.db-wal')).size;
+    assert.ok(wal < 256 * 1024, `WAL of ${wal} bytes after the upgrade`);
+    const list = await api(srv, 'GET', '/v1/credentials?limit=10');
+    assert.equal(list.status, 200);
+    assert.equal(list.json.items.length, 10);
+  } finally {
+    await srv.stop();
+  }
 });
 
 test('on PostgreSQL, migration 010 drops the fingerprint\'s unique constraint and keeps the serial\'s', async () => {

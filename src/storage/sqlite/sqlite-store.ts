@@ -98,6 +98,9 @@ async function openConnections(location: string, owner: BetterSqlite3.Database |
     const c: Connections = { writer: new Connection(raw), reader: null, gate, durable: wal && (() => wal.sync()), failure: () => wal?.failed ?? null };
     const db = new Kysely<Database>({ dialect: new KubecredSqliteDialect(c, 'store') });
     const migrations = await migrateToLatest(db, 'sqlite', progress);
+    // A migration that rebuilt a table leaves its pages in the WAL (2 GB for a million credentials): copy them into the
+    // database file and empty the WAL now, once, rather than serve with every read consulting a WAL that size.
+    if (file && migrations.applied.length > 0) raw.pragma('wal_checkpoint(TRUNCATE)');
     if (file) {
       // Opened after the migrations so it never holds a stale schema; WAL lets it read while the writer commits.
       reader = new BetterSqlite3(file, { readonly: true });
