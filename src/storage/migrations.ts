@@ -305,10 +305,13 @@ const m010 = (dialect: SqlDialect): Migration => ({
 
 async function rebuildCredentialsTable(db: Kysely<any>): Promise<void> {
   await db.transaction().execute(async (tx) => {
+    const unique = await sql<{ name: string }>`select l.name from pragma_index_list('credentials') l where l."unique" = 1
+      and (select group_concat(i.name) from pragma_index_info(l.name) i) = 'fingerprint_sha256'`.execute(tx);
+    // Already rebuilt: a crash came after this transaction committed and before the migration was recorded.
+    if (unique.rows.length === 0) return;
     const table = await sql<{ sql: string }>`select sql from sqlite_master where type = 'table' and name = 'credentials'`.execute(tx);
     const create = table.rows[0]!.sql;
-    // Already rebuilt: a crash came after this transaction committed and before the migration was recorded.
-    if (!create.includes(FINGERPRINT_UNIQUE)) return;
+    if (!create.includes(FINGERPRINT_UNIQUE)) throw new Error('the credentials table is not defined the way kubecred defined it; restore the database from a backup kubecred made');
     const rebuilt = create.replace(/^CREATE TABLE "credentials"/, 'CREATE TABLE "credentials_rebuilt"').replace(FINGERPRINT_UNIQUE, '"fingerprint_sha256" text not null');
     if (!rebuilt.startsWith('CREATE TABLE "credentials_rebuilt"')) throw new Error('unexpected definition of the credentials table');
     const dependents = await sql<{ type: string; name: string; sql: string }>`select type, name, sql from sqlite_master where tbl_name = 'credentials' and type in ('index', 'trigger') and sql is not null`.execute(tx);
