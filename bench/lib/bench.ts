@@ -75,11 +75,11 @@ export async function runBench(plan: Plan, o: BenchOptions): Promise<{ summary: 
         ['server RSS at the end', `${fmt(rssEnd)} MB`, '< 300', 'after the webhook, issuance and inventory runs'],
         ...inv.rows,
       ];
-      print(table(`Table 3. Scale: ${fmt(c.credentials)} credentials (${fmt(c.dbMb)} MB of SQLite)`, ['', 'measured', 'target', 'notes'], scaleRows, [
+      print(table(`Table 3. Scale: ${fmt(c.credentials)} credentials (${fmt(loaded.now?.dbMb ?? c.dbMb)} MB of SQLite)`, ['', 'measured', 'target', 'notes'], scaleRows, [
         `store: ${fmt(c.principals)} principals, ${loaded.clusters.length} clusters, ${fmt(c.holders)} (cluster, principal) holders; credentials by kind ${Object.entries(c.byKind).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')};`,
         `by state ${Object.entries(c.byState).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; ${fmt(c.activeUnexpired)} active and unexpired; ${fmt(c.auditEvents)} audit events (see docs/performance.md for the rows)`,
         'the revocation index holds the credentials that had not expired at start-up (kube-apiserver rejects expired certificates before any webhook)',
-        ...(loaded.now ? [`reused store, as loaded above; now, after earlier runs' issuances and revocations: ${fmt(loaded.now.credentials)} credentials (${fmt(loaded.now.revoked)} revoked), ${fmt(loaded.now.auditEvents)} audit events`] : []),
+        ...(loaded.now ? [`reused store, as loaded above; now, after earlier runs' issuances and revocations: ${fmt(loaded.now.credentials)} credentials (${fmt(loaded.now.revoked)} revoked), ${fmt(loaded.now.auditEvents)} audit events; loaded as ${fmt(c.dbMb)} MB, now ${fmt(loaded.now.dbMb)} MB`] : []),
       ]));
       print(table('Table 3b. Issuance on the scale store (same run)', ['row', 'conc', 'requests', 'req/s', 'server CPU µs/req', 'server CPU %', 'p50 ms', 'p99 ms', 'gen CPU %'], [onScale]));
       print(rev.text);

@@ -44,7 +44,7 @@ export interface BulkLoaded {
   revoked: Sample[];
   seconds: number;
   /** A reused store, as it is now: earlier runs' issuances and revocations have added to what was loaded. */
-  now?: { credentials: number; auditEvents: number; revoked: number };
+  now?: { credentials: number; auditEvents: number; revoked: number; dbMb: number };
 }
 
 const DAY = 86_400_000;
@@ -91,7 +91,7 @@ function idMaker() {
   };
 }
 
-function dirSizeMb(dir: string): number {
+export function dirSizeMb(dir: string): number {
   return fs.readdirSync(dir).filter((f) => f.startsWith('kubecred.db')).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0) / 1048576;
 }
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import path from 'node:path';
-import { bulkLoad, type BulkLoaded } from './bulk-load.ts';
+import { bulkLoad, dirSizeMb, type BulkLoaded } from './bulk-load.ts';
 import { makeAgent, percentile, runLoad, send, type Call, type LoadResult, type Target } from './load.ts';
 import { rssMb, startBareFastify, startKubecred, tempDir, BIN, ROOT, type Kubecred } from './proc.ts';
 import { bad, HEAD, issueCall, issueCheck, json, row, TEMPORARY, type Plan } from './suites.ts';
@@ -54,6 +54,7 @@ function keepUsableSamples(loaded: BulkLoaded, minutes: number, log: (s: string)
     loaded.now = {
       credentials: count('SELECT count(*) AS n FROM credentials'), auditEvents: count('SELECT count(*) AS n FROM audit_events'),
       revoked: count("SELECT count(*) AS n FROM credentials WHERE state = 'revoked' AND state <> 'active'"),
+      dbMb: dirSizeMb(loaded.dataDir),
     };
   } finally {
     db.close();
