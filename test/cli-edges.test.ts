@@ -119,7 +119,7 @@ test('a second serve on a running server\'s data directory exits non-zero at onc
   const r = await serveExpectingFailure(['--port', '0', '--data-dir', srv.dataDir]);
   assert.equal(r.signal, null, `serve hung (killed after ${r.ms} ms): ${r.stderr}`);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /another kubecred server is running on .*kubecred\.db; stop it first/);
+  assert.match(r.stderr, /another kubecred server or migration is using .*kubecred\.db; stop it first/);
   assert.match(r.stderr, /PostgreSQL/);
   const whoami = await cliJson(srv, srv.rootToken, ['cluster', 'list']);
   assert.ok(Array.isArray(whoami));

@@ -134,7 +134,11 @@ test('kill -9 during the rebuild leaves the 009 table whole; the next migrate co
 
   const child = spawn(process.execPath, [BIN, 'migrate', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECRED_CONFIG: '/nonexistent' } });
   let err = '';
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  let gone = false;
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => {
+    gone = true;
+    resolve(signal ?? code);
+  }));
   await new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (d) => {
       err += d;
@@ -142,9 +146,25 @@ test('kill -9 during the rebuild leaves the 009 table whole; the next migrate co
     });
     child.on('exit', () => reject(new Error(`migrate ended before it announced the rebuild: ${err}`)));
   });
-  await new Promise((r) => setTimeout(r, 300));
+  // Killed once the rebuild's transaction is seen holding the write lock for 50 ms on end (the migrator's own
+  // bookkeeping writes take well under a millisecond), whatever the machine's speed.
+  const probe = new BetterSqlite3(path.join(dir, 'kubecred.db'), { timeout: 0 });
+  let busySince = 0;
+  while (!gone) {
+    try {
+      probe.exec('begin immediate');
+      probe.exec('rollback');
+      busySince = 0;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e;
+      busySince ||= Date.now();
+      if (Date.now() - busySince >= 50) break;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
   child.kill('SIGKILL');
-  assert.equal(await exited, 'SIGKILL', `the rebuild of 20,000 rows finished within 300 ms (${err}): the kill must land in the middle`);
+  probe.close();
+  assert.equal(await exited, 'SIGKILL', `the rebuild finished before it was seen holding the write lock (${err})`);
 
   const killed = inspect(dir);
   assert.equal(killed.integrity, 'ok');
@@ -177,6 +197,32 @@ test('kill -9 during the rebuild leaves the 009 table whole; the next migrate co
   assert.deepEqual(last.indexes, done.indexes);
 });
 
+test('a migration that fails says why, and kubecred migrate will not run beside a server on the same SQLite file', async () => {
+  // A credential whose cluster is gone (only possible by hand): the copy into the rebuilt table fails its foreign key.
+  const dir = await storeAt009();
+  const raw = new BetterSqlite3(path.join(dir, 'kubecred.db'));
+  raw.pragma('foreign_keys = off');
+  raw.exec(`create temp table orphan as select * from main.credentials limit 1;
+    update temp.orphan set id = 'crd_orphan', serial_hex = 'ff', fingerprint_sha256 = 'ff', is_current = 0, cluster_id = 'cls_gone';
+    insert into main.credentials select * from temp.orphan;`);
+  raw.close();
+  const failed = await cli(null, null, ['migrate', '--data-dir', dir]);
+  assert.notEqual(failed.code, 0);
+  assert.match(failed.stderr, /database migration 010_credentials_fingerprint_not_unique failed: FOREIGN KEY constraint failed/);
+  assert.doesNotMatch(failed.stderr, /\bat .*\.(ts|js|mjs):\d|insert into|select \*/i, 'no stack or SQL');
+  assert.ok(!inspect(dir).applied.includes(REBUILD));
+
+  const srv = await startServerProcess({ dataDir: (await storeAt009()), previous: source });
+  try {
+    const beside = await cli(null, null, ['migrate', '--data-dir', srv.dataDir]);
+    assert.notEqual(beside.code, 0);
+    assert.match(beside.stderr, /another kubecred server or migration is using .*kubecred\.db; stop it first/);
+    assert.equal((await api(srv, 'GET', '/v1/credentials?limit=1')).status, 200);
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('kubecred serve upgrades a 009 store itself, says so, and serves with the rebuild checkpointed out of the WAL', async () => {
   const dir = await storeAt009(5_000);
   const srv = await startServerProcess({ dataDir: dir, previous: source });
@@ -193,7 +239,7 @@ test('kubecred serve upgrades a 009 store itself, says so, and serves with the r
   }
 });
 
-test('on PostgreSQL, migration 010 drops the fingerprint\'s unique constraint and keeps the serial\'s', async () => {
+test('on PostgreSQL, migration 010 drops the fingerprint\'s unique constraint and keeps the serial\'s; behind a lock it gives up after its lock timeout, saying so', async () => {
   const postgres = await startPostgres();
   try {
     const url = await postgres.createDatabase('at009');
@@ -212,6 +258,21 @@ test('on PostgreSQL, migration 010 drops the fingerprint\'s unique constraint an
       }
     };
     assert.deepEqual(await constraints(), ['credentials_fingerprint_sha256_key', 'credentials_serial_hex_key']);
+    // Someone holds a lock on the table (a long pg_dump, say): the migration gives up after its lock timeout,
+    // says so, and leaves the constraint, instead of queueing every replica's use of the table behind it.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('lock table credentials in access share mode');
+    const t0 = Date.now();
+    const blocked = await cli(null, null, ['migrate', '--database', url]);
+    await holder.query('rollback');
+    await holder.end();
+    assert.notEqual(blocked.code, 0);
+    assert.match(blocked.stderr, /database migration 010_credentials_fingerprint_not_unique failed: canceling statement due to lock timeout/);
+    assert.ok(Date.now() - t0 < 30_000);
+    assert.deepEqual(await constraints(), ['credentials_fingerprint_sha256_key', 'credentials_serial_hex_key']);
+
     const r = await cli(null, null, ['migrate', '--database', url, '--output', 'json']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).applied, [REBUILD]);

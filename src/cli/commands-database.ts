@@ -14,13 +14,13 @@ import { storageOptions } from './server-options.ts';
 
 export function registerDatabaseCommands(program: Command): void {
   outputOption(storageOptions(program.command('migrate').description('apply pending schema migrations to the database, then exit')))
-    .addHelpText('after', '\nSafe to run while servers are up and from several places at once: a lock lets one apply each step.')
+    .addHelpText('after', '\nOn PostgreSQL, safe to run while servers are up and from several places at once: an advisory lock lets one\napply each step. On SQLite, stop the server first (it applies pending migrations itself when it starts):\nmigrate refuses to run beside it, since a migration may rebuild a table for a minute or more.')
     .action(async (o) => {
       try {
         const format = parseFormat(o.output);
         const config = loadStorageLocation(o);
         if (!config.databaseUrl) fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-        const store = await openStore(config, { progress: (line) => process.stderr.write(`kubecred: ${line}\n`) });
+        const store = await openStore(config, { exclusive: true, progress: (line) => process.stderr.write(`kubecred: ${line}\n`) });
         await store.close();
         const result = { database: describeStore(config), applied: store.migrations.applied, current: store.migrations.current };
         if (format === 'table') {

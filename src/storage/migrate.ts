@@ -1,5 +1,6 @@
 // Applies the migrations of migrations.ts to a database of either dialect: at start, and by `kubecred migrate`.
-// Several replicas may start at once; Kysely's Migrator takes a lock table so only one applies each step.
+// Several PostgreSQL replicas may start at once: Kysely's Migrator holds an advisory lock while it applies them.
+// SQLite has one writer: a server's owner lock (sqlite-store.ts) keeps `kubecred migrate` and a second server out.
 
 import { Migrator, type Kysely } from 'kysely';
 import { migrationProvider, slowMigrations, type SqlDialect } from './migrations.ts';
@@ -24,8 +25,14 @@ export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect, prog
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed`, { cause: error });
+    throw new Error(`database migration ${failed} failed: ${reason(error)}`, { cause: error });
   }
   const current = (await migrator.getMigrations()).filter((m) => m.executedAt).map((m) => m.name);
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName), current };
+}
+
+/** The database's own words (disk full, lock timeout, a refusal of ours): its first line, never a stack. */
+function reason(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0]!.slice(0, 300);
 }

@@ -274,9 +274,9 @@ const m009: Migration = {
 };
 
 /**
- * No unique index on the fingerprint. A fingerprint is the SHA-256 of a certificate, and the certificate's serial is
- * unique already (its own index), so this index guaranteed nothing more; no query reads by it either (the webhook
- * finds fingerprints in memory, the revocation index). Keyed by a hash, it was the one B-tree that every issuance
+ * No unique index on the fingerprint. A fingerprint is the SHA-256 of a certificate whose serial is unique already
+ * (its own index), or of a token that holds the credential's own unique ID, so this index guaranteed nothing more;
+ * no query reads by it either (the webhook finds fingerprints in memory, the revocation index). Keyed by a hash, it was the one B-tree that every issuance
  * wrote at a random leaf: on a store of a million credentials those leaves no longer fit the page cache, and each
  * issuance paid a read and a separate page in the commit for it.
  *
@@ -288,7 +288,10 @@ const FINGERPRINT_UNIQUE = '"fingerprint_sha256" text not null unique';
 const m010 = (dialect: SqlDialect): Migration => ({
   async up(db: Kysely<any>) {
     if (dialect === 'postgres') {
-      await sql`alter table credentials drop constraint credentials_fingerprint_sha256_key`.execute(db);
+      // DROP CONSTRAINT waits for every lock on the table (a long pg_dump, say), and every replica's reads and
+      // writes of credentials would queue behind it: give up after 10 s instead, and let the next start retry.
+      await sql`set local lock_timeout = '10s'`.execute(db);
+      await sql`alter table credentials drop constraint if exists credentials_fingerprint_sha256_key`.execute(db);
       return;
     }
     // The new indexes are sorted in temporary files, not in memory (the store keeps temp_store = MEMORY for its
@@ -311,7 +314,9 @@ async function rebuildCredentialsTable(db: Kysely<any>): Promise<void> {
     if (unique.rows.length === 0) return;
     const table = await sql<{ sql: string }>`select sql from sqlite_master where type = 'table' and name = 'credentials'`.execute(tx);
     const create = table.rows[0]!.sql;
-    if (!create.includes(FINGERPRINT_UNIQUE)) throw new Error('the credentials table is not defined the way kubecred defined it; restore the database from a backup kubecred made');
+    if (!create.includes(FINGERPRINT_UNIQUE)) {
+      throw new Error('the credentials table is not defined the way migrations 001 and 004 defined it (changed by hand?), so it is not rebuilt; put that definition back, then start again');
+    }
     const rebuilt = create.replace(/^CREATE TABLE "credentials"/, 'CREATE TABLE "credentials_rebuilt"').replace(FINGERPRINT_UNIQUE, '"fingerprint_sha256" text not null');
     if (!rebuilt.startsWith('CREATE TABLE "credentials_rebuilt"')) throw new Error('unexpected definition of the credentials table');
     const dependents = await sql<{ type: string; name: string; sql: string }>`select type, name, sql from sqlite_master where tbl_name = 'credentials' and type in ('index', 'trigger') and sql is not null`.execute(tx);

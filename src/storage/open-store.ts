@@ -10,10 +10,11 @@ export interface StoreLocation {
 
 /**
  * `listen`: this is a server. On PostgreSQL it follows other replicas' changes; on SQLite it takes the file's
- * owner lock (one server per file). One-shot commands leave it off.
+ * owner lock (one server per file). `exclusive`: take that lock without being a server (`kubecred migrate`).
+ * Other one-shot commands leave both off.
  */
-export async function openStore(where: StoreLocation, opts: { listen?: boolean; progress?: (line: string) => void } = {}): Promise<Store> {
-  if (!where.databaseUrl) return openSqliteStore({ file: where.databaseFile, exclusive: opts.listen ?? false, progress: opts.progress });
+export async function openStore(where: StoreLocation, opts: { listen?: boolean; exclusive?: boolean; progress?: (line: string) => void } = {}): Promise<Store> {
+  if (!where.databaseUrl) return openSqliteStore({ file: where.databaseFile, exclusive: (opts.exclusive || opts.listen) ?? false, progress: opts.progress });
   // Loaded only when asked for: pg and the PostgreSQL store cost ~130 ms of every SQLite start otherwise
   // (the bundle keeps them in a chunk of their own).
   const { openPostgresStore } = await import('./postgres/postgres-store.ts');

@@ -208,13 +208,15 @@ class RoutedDriver implements Driver {
   }
 
   async rollbackTransaction(conn: DatabaseConnection): Promise<void> {
-    this.#end(conn, 'rollback');
+    // SQLite may have rolled back already (disk full, I/O error): a ROLLBACK then would fail, and its error
+    // would replace the one that says why.
+    this.#end(conn, this.#c.writer.raw.inTransaction ? 'rollback' : null);
   }
 
-  #end(conn: DatabaseConnection, sql: string): void {
+  #end(conn: DatabaseConnection, sql: 'commit' | 'rollback' | null): void {
     const rc = conn as RoutedConnection;
     try {
-      this.#c.writer.statement(sql).run();
+      if (sql) this.#c.writer.statement(sql).run();
     } finally {
       // A failed COMMIT leaves the transaction open: roll it back before anyone else may write.
       if (this.#c.writer.raw.inTransaction) {

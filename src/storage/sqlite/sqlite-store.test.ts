@@ -338,7 +338,7 @@ test('a server holds its file: a second server on it is refused at once, one-sho
   const file = path.join(dir, `owned-${n++}.db`);
   const first = await openSqliteStore({ file, exclusive: true });
   await assert.rejects(openSqliteStore({ file, exclusive: true }),
-    (e: unknown) => e instanceof KubecredError && e.code === 'CONFLICT' && /another kubecred server is running/.test(e.message));
+    (e: unknown) => e instanceof KubecredError && e.code === 'CONFLICT' && /another kubecred server or migration is using/.test(e.message));
   // A backup or `account create` opens the store without the lock, while the server runs.
   const oneShot = await openSqliteStore({ file });
   await oneShot.close();
