@@ -118,7 +118,7 @@ test('serve on a port already in use exits non-zero at once, saying so and sugge
 test('a second serve on a running server\'s data directory exits non-zero at once, saying why, and the first keeps serving', async () => {
   const r = await serveExpectingFailure(['--port', '0', '--data-dir', srv.dataDir]);
   assert.equal(r.signal, null, `serve hung (killed after ${r.ms} ms): ${r.stderr}`);
-  assert.notEqual(r.code, 0);
+  assert.equal(r.code, 5, 'exit 5: conflict');
   assert.match(r.stderr, /another kubecred server or migration is using .*kubecred\.db; stop it first/);
   assert.match(r.stderr, /PostgreSQL/);
   const whoami = await cliJson(srv, srv.rootToken, ['cluster', 'list']);

@@ -197,7 +197,7 @@ test('kill -9 during the rebuild leaves the 009 table whole; the next migrate co
   assert.deepEqual(last.indexes, done.indexes);
 });
 
-test('a migration that fails says why, and kubecred migrate will not run beside a server on the same SQLite file', async () => {
+test('a migration that fails says why; a one-shot command does not upgrade a schema; kubecred migrate will not run beside a server on the same SQLite file', async () => {
   // A credential whose cluster is gone (only possible by hand): the copy into the rebuilt table fails its foreign key.
   const dir = await storeAt009();
   const raw = new BetterSqlite3(path.join(dir, 'kubecred.db'));
@@ -212,7 +212,14 @@ test('a migration that fails says why, and kubecred migrate will not run beside 
   assert.doesNotMatch(failed.stderr, /\bat .*\.(ts|js|mjs):\d|insert into|select \*/i, 'no stack or SQL');
   assert.ok(!inspect(dir).applied.includes(REBUILD));
 
-  const srv = await startServerProcess({ dataDir: (await storeAt009()), previous: source });
+  // A one-shot command of a newer kubecred (here account create) never upgrades the schema under a server.
+  const older = await storeAt009();
+  const oneShot = await cli(null, null, ['account', 'create', 'second', '--data-dir', older]);
+  assert.equal(oneShot.code, 5, oneShot.stderr);
+  assert.match(oneShot.stderr, /the database's schema is older than this kubecred's \(pending migrations: 010_credentials_fingerprint_not_unique\); upgrade it first/);
+  assert.ok(!inspect(older).applied.includes(REBUILD));
+
+  const srv = await startServerProcess({ dataDir: older, previous: source });
   try {
     const beside = await cli(null, null, ['migrate', '--data-dir', srv.dataDir]);
     assert.notEqual(beside.code, 0);

@@ -20,7 +20,7 @@ export function registerDatabaseCommands(program: Command): void {
         const format = parseFormat(o.output);
         const config = loadStorageLocation(o);
         if (!config.databaseUrl) fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-        const store = await openStore(config, { exclusive: true, progress: (line) => process.stderr.write(`kubecred: ${line}\n`) });
+        const store = await openStore(config, { exclusive: true, migrate: { progress: (line) => process.stderr.write(`kubecred: ${line}\n`) } });
         await store.close();
         const result = { database: describeStore(config), applied: store.migrations.applied, current: store.migrations.current };
         if (format === 'table') {

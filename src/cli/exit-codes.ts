@@ -28,6 +28,7 @@ export function exitCodeFor(e: unknown): number {
   if (e instanceof DeniedError) return Exit.DENIED;
   if (e instanceof UsageError || e instanceof ConfigError) return Exit.USAGE;
   if (e instanceof KubecredError && e.code === 'UNAVAILABLE') return Exit.UNREACHABLE;
+  if (e instanceof KubecredError && e.code === 'CONFLICT') return Exit.CONFLICT;
   return Exit.ERROR;
 }
 

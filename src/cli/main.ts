@@ -3,13 +3,13 @@
 
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadServerConfig } from '../config/server-config.ts';
+import { loadServerConfig } from '../config/server-config.ts';
 import { configPath, writeFileConfig, type GlobalFlags } from './client-config.ts';
 import { registerDatabaseCommands } from './commands-database.ts';
 import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
 import { registerProjectCommands } from './commands-projects.ts';
 import { registerResourceCommands } from './commands-resources.ts';
-import { Exit } from './exit-codes.ts';
+import { Exit, exitCodeFor } from './exit-codes.ts';
 import { outputOption, parseFormat, print } from './output.ts';
 import { reportError } from './run-action.ts';
 import { createAccountInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
@@ -55,7 +55,7 @@ serverOptions(program.command('serve').description('start the server; initialize
       process.on('SIGINT', () => stop('SIGINT'));
     } catch (e) {
       process.stderr.write(`error: ${(e as Error).message}\n`);
-      process.exitCode = e instanceof ConfigError ? Exit.USAGE : Exit.ERROR;
+      process.exitCode = exitCodeFor(e);
     }
   });
 

@@ -30,10 +30,11 @@ export interface Prepared {
 /** Creates what is missing in the data directory and opens the store; safe to run again. */
 /** A server started before its database (a pod before PostgreSQL) waits for it a while, saying so. */
 async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; waitForDatabaseMs?: number }) {
+  // A server upgrades its database (saying so); one-shot commands (init, account create) refuse an older one.
   const deadline = Date.now() + (opts.waitForDatabaseMs ?? 0);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openStore(config, { ...opts, progress: (line) => process.stderr.write(`kubecred: ${line}\n`) });
+      return await openStore(config, { listen: opts.listen, migrate: { upgrade: opts.listen ?? false, progress: (line) => process.stderr.write(`kubecred: ${line}\n`) } });
     } catch (e) {
       if (!(e instanceof KubecredError && e.code === 'UNAVAILABLE') || Date.now() >= deadline) throw e;
       process.stderr.write(`kubecred: waiting for the database (${describeStore(config)}) to answer, attempt ${attempt}\n`);

@@ -3,6 +3,7 @@
 // SQLite has one writer: a server's owner lock (sqlite-store.ts) keeps `kubecred migrate` and a second server out.
 
 import { Migrator, type Kysely } from 'kysely';
+import { KubecredError } from '../core/errors.ts';
 import { migrationProvider, slowMigrations, type SqlDialect } from './migrations.ts';
 
 export interface MigrationReport {
@@ -10,16 +11,29 @@ export interface MigrationReport {
   current: string[];
 }
 
-/** `progress` hears, before an upgrade of an existing database, which migrations it applies and which take long. */
-export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect, progress?: (line: string) => void): Promise<MigrationReport> {
+export interface MigrateOptions {
+  /** Hears, before an upgrade of an existing database, which migrations it applies and which take long. */
+  progress?: (line: string) => void;
+  /**
+   * false: a database some migrations behind is refused, not upgraded. Only `serve` and `migrate` upgrade, so
+   * that a one-shot command run with a newer kubecred never rebuilds a table under a running older server.
+   * A new database gets every migration either way.
+   */
+  upgrade?: boolean;
+}
+
+export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect, opts: MigrateOptions = {}): Promise<MigrationReport> {
   const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
-  if (progress) {
+  if (opts.progress || opts.upgrade === false) {
     const all = await migrator.getMigrations();
     const pending = all.filter((m) => !m.executedAt).map((m) => m.name);
-    const slow = slowMigrations(dialect);
-    // A new database gets every migration in a moment: nothing to say.
+    // A new database gets every migration in a moment: nothing to say, nothing to refuse.
     if (pending.length > 0 && pending.length < all.length) {
-      progress(`applying database migrations ${pending.map((n) => (slow[n] ? `${n} (${slow[n]})` : n)).join(', ')}`);
+      if (opts.upgrade === false) {
+        throw new KubecredError('CONFLICT', `the database's schema is older than this kubecred's (pending migrations: ${pending.join(', ')}); upgrade it first: start the server, or stop it and run kubecred migrate`);
+      }
+      const slow = slowMigrations(dialect);
+      opts.progress?.(`applying database migrations ${pending.map((n) => (slow[n] ? `${n} (${slow[n]})` : n)).join(', ')}`);
     }
   }
   const { error, results } = await migrator.migrateToLatest();

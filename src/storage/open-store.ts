@@ -1,6 +1,7 @@
 // Opens the configured Store: PostgreSQL when a database URL is given, else the embedded SQLite file.
 
 import type { Store } from '../core/store-port.ts';
+import type { MigrateOptions } from './migrate.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 
 export interface StoreLocation {
@@ -13,12 +14,12 @@ export interface StoreLocation {
  * owner lock (one server per file). `exclusive`: take that lock without being a server (`kubecred migrate`).
  * Other one-shot commands leave both off.
  */
-export async function openStore(where: StoreLocation, opts: { listen?: boolean; exclusive?: boolean; progress?: (line: string) => void } = {}): Promise<Store> {
-  if (!where.databaseUrl) return openSqliteStore({ file: where.databaseFile, exclusive: (opts.exclusive || opts.listen) ?? false, progress: opts.progress });
+export async function openStore(where: StoreLocation, opts: { listen?: boolean; exclusive?: boolean; migrate?: MigrateOptions } = {}): Promise<Store> {
+  if (!where.databaseUrl) return openSqliteStore({ file: where.databaseFile, exclusive: (opts.exclusive || opts.listen) ?? false, migrate: opts.migrate });
   // Loaded only when asked for: pg and the PostgreSQL store cost ~130 ms of every SQLite start otherwise
   // (the bundle keeps them in a chunk of their own).
   const { openPostgresStore } = await import('./postgres/postgres-store.ts');
-  return openPostgresStore({ url: where.databaseUrl, listen: opts.listen ?? false, progress: opts.progress });
+  return openPostgresStore({ url: where.databaseUrl, listen: opts.listen ?? false, migrate: opts.migrate });
 }
 
 /** A database URL with its password replaced, for messages. */

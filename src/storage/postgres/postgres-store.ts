@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Store } from '../../core/store-port.ts';
 import { kyselyRepos } from '../kysely-repos.ts';
 import { guardErrors, mapRepoErrors } from '../map-errors.ts';
-import { migrateToLatest } from '../migrate.ts';
+import { migrateToLatest, type MigrateOptions } from '../migrate.ts';
 import type { Database } from '../schema.ts';
 import { pgChangeFeed } from './pg-change-feed.ts';
 import { toDomainError } from './pg-errors.ts';
@@ -18,8 +18,8 @@ export interface PostgresOptions {
   poolSize?: number;
   /** Listen for other replicas' credential changes (off for one-shot commands such as migrate). */
   listen?: boolean;
-  /** Hears which migrations an upgrade applies. */
-  progress?: (line: string) => void;
+  /** Whether pending migrations may be applied to an existing database, and who hears about it. */
+  migrate?: MigrateOptions;
 }
 
 export function postgresPool(url: string, max = 10): pg.Pool {
@@ -46,7 +46,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let migrations;
   try {
-    migrations = await guardErrors(() => migrateToLatest(db, 'postgres', opts.progress), toDomainError)();
+    migrations = await guardErrors(() => migrateToLatest(db, 'postgres', opts.migrate), toDomainError)();
   } catch (e) {
     await db.destroy();
     throw e;

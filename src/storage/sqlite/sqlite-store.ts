@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { KubecredError } from '../../core/errors.ts';
 import type { Store, StoreStats } from '../../core/store-port.ts';
-import { migrateToLatest, type MigrationReport } from '../migrate.ts';
+import { migrateToLatest, type MigrateOptions, type MigrationReport } from '../migrate.ts';
 import type { Database } from '../schema.ts';
 import { kyselyRepos } from '../kysely-repos.ts';
 import { makeGroupCommit } from './group-commit.ts';
@@ -28,8 +28,8 @@ export interface SqliteOptions {
    * create) need no lock.
    */
   exclusive?: boolean;
-  /** Hears which migrations an upgrade applies, before a slow one starts. */
-  progress?: (line: string) => void;
+  /** Whether pending migrations may be applied to an existing database, and who hears about it. */
+  migrate?: MigrateOptions;
 }
 
 /**
@@ -63,7 +63,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
   }
   const owner = opts.exclusive && opts.file !== ':memory:' ? takeOwnerLock(opts.file) : null;
   try {
-    return await openConnections(opts.file, owner, opts.progress);
+    return await openConnections(opts.file, owner, opts.migrate);
   } catch (e) {
     // Whatever failed (not a database, a migration, a pragma), the lock must not outlive the attempt.
     owner?.close();
@@ -71,7 +71,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<SqliteStore>
   }
 }
 
-async function openConnections(location: string, owner: BetterSqlite3.Database | null, progress?: (line: string) => void): Promise<SqliteStore> {
+async function openConnections(location: string, owner: BetterSqlite3.Database | null, migrate?: MigrateOptions): Promise<SqliteStore> {
   const raw = new BetterSqlite3(location);
   let reader: BetterSqlite3.Database | null = null;
   try {
@@ -97,7 +97,7 @@ async function openConnections(location: string, owner: BetterSqlite3.Database |
     const wal = file ? new WalSync(`${file}-wal`) : null;
     const c: Connections = { writer: new Connection(raw), reader: null, gate, durable: wal && (() => wal.sync()), failure: () => wal?.failed ?? null };
     const db = new Kysely<Database>({ dialect: new KubecredSqliteDialect(c, 'store') });
-    const migrations = await migrateToLatest(db, 'sqlite', progress);
+    const migrations = await migrateToLatest(db, 'sqlite', migrate);
     // A migration that rebuilt a table leaves its pages in the WAL (2 GB for a million credentials): copy them into the
     // database file and empty the WAL now, once, rather than serve with every read consulting a WAL that size.
     if (file && migrations.applied.length > 0) raw.pragma('wal_checkpoint(TRUNCATE)');
