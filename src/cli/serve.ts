@@ -27,7 +27,6 @@ export interface Prepared {
   bootstrap: BootstrapResult | null;
 }
 
-/** Creates what is missing in the data directory and opens the store; safe to run again. */
 /** A server started before its database (a pod before PostgreSQL) waits for it a while, saying so. */
 async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; waitForDatabaseMs?: number }) {
   // A server upgrades its database (saying so); one-shot commands (init, account create) refuse an older one.
@@ -43,6 +42,7 @@ async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; 
   }
 }
 
+/** Creates what is missing in the data directory and opens the store; safe to run again. */
 export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number } = {}): Promise<Prepared> {
   ensureDataDir(config.dataDir);
   const sealer = aesGcmSealer(loadOrCreateMasterKey(config.dataDir, config.masterKeyBase64));

@@ -276,9 +276,9 @@ const m009: Migration = {
 /**
  * No unique index on the fingerprint. A fingerprint is the SHA-256 of a certificate whose serial is unique already
  * (its own index), or of a token that holds the credential's own unique ID, so this index guaranteed nothing more;
- * no query reads by it either (the webhook finds fingerprints in memory, the revocation index). Keyed by a hash, it was the one B-tree that every issuance
- * wrote at a random leaf: on a store of a million credentials those leaves no longer fit the page cache, and each
- * issuance paid a read and a separate page in the commit for it.
+ * no query reads by it either (the webhook finds fingerprints in memory, the revocation index). Keyed by a hash,
+ * it was the one B-tree that every issuance wrote at a random leaf: on a store of a million credentials those
+ * leaves no longer fit the page cache, and each issuance paid a read and a separate page in the commit for it.
  *
  * PostgreSQL drops the constraint. SQLite cannot drop an inline UNIQUE: the table is rebuilt the documented way
  * (sqlite.org/lang_altertable.html#otheralter: create the new table, copy, drop, rename, recreate the indexes) in
