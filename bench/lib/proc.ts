@@ -176,7 +176,10 @@ export interface BareFastify extends Child {
 /** The bare Fastify references (bare-fastify.ts), pinned like the servers, on kubecred's TLS certificate. */
 export async function startBareFastify(kc: Pick<Kubecred, 'dataDir' | 'caPem'>): Promise<BareFastify> {
   const tls = path.join(kc.dataDir, 'tls');
-  const bare = wrap(spawnPinned(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'bare-fastify.ts'), path.join(tls, 'server.crt'), path.join(tls, 'server.key'), path.join(kc.dataDir, 'bare-ring')]));
+  // The durable route's ring file, in a directory of its own beside kubecred's fresh ones (the same disk).
+  const ringDir = tempDir('kubecred-bare-');
+  const child = wrap(spawnPinned(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'bare-fastify.ts'), path.join(tls, 'server.crt'), path.join(tls, 'server.key'), path.join(ringDir, 'ring')]));
+  const bare = { ...child, stop: () => child.stop().finally(() => fs.rmSync(ringDir, { recursive: true, force: true })) };
   try {
     return { ...bare, target: { url: (await waitFor(bare, /serving on (\S+)/))[1]!, ca: kc.caPem } };
   } catch (e) {
