@@ -294,17 +294,24 @@ const m010 = (dialect: SqlDialect): Migration => ({
       await sql`alter table credentials drop constraint if exists credentials_fingerprint_sha256_key`.execute(db);
       return;
     }
-    // The new indexes are sorted in temporary files, not in memory (the store keeps temp_store = MEMORY for its
-    // savepoints): on a million credentials the process peaks at 140 MB instead of 800 MB, over a container's limit.
-    const { rows: [was] } = await sql<{ temp_store: number }>`pragma temp_store`.execute(db);
-    await sql`pragma temp_store = file`.execute(db);
-    try {
-      await rebuildCredentialsTable(db);
-    } finally {
-      await sql.raw(`pragma temp_store = ${Number(was?.temp_store ?? 0)}`).execute(db);
-    }
+    await sortingOnDisk(db, () => rebuildCredentialsTable(db));
   },
 });
+
+/**
+ * Runs `build` with SQLite sorting new indexes in temporary files, not in memory (the store keeps temp_store = MEMORY
+ * for its savepoints): building indexes over a million credentials then peaks at ~140 MB instead of ~800 MB, which
+ * would be over a container's memory limit.
+ */
+async function sortingOnDisk(db: Kysely<any>, build: () => Promise<void>): Promise<void> {
+  const { rows: [was] } = await sql<{ temp_store: number }>`pragma temp_store`.execute(db);
+  await sql`pragma temp_store = file`.execute(db);
+  try {
+    await build();
+  } finally {
+    await sql.raw(`pragma temp_store = ${Number(was?.temp_store ?? 0)}`).execute(db);
+  }
+}
 
 async function rebuildCredentialsTable(db: Kysely<any>): Promise<void> {
   await db.transaction().execute(async (tx) => {
@@ -331,10 +338,41 @@ async function rebuildCredentialsTable(db: Kysely<any>): Promise<void> {
   });
 }
 
+/**
+ * The inventory's three listing indexes (by account, by cluster, by principal: newest first) also carry each
+ * credential's state and expiry, after its ID. A page filtered by status (active or expired: a test of both, against
+ * the clock) is then filtered inside the index, and reads from the table only the rows it answers with. Before, it
+ * read the table row of every newer credential it skipped: listing expired kubeconfigs on a store whose newest
+ * ~11,000 credentials were still valid took 16-20 ms (96 ms with a cold cache), and 2-3 ms after. Listing the
+ * active ones of a cluster that has been quiet longer than its kubeconfigs last was the same walk. Same B-trees as
+ * before (each index replaced under its own name), so an issuance writes no more of them.
+ */
+const LISTING_INDEXES = [
+  { name: 'credentials_by_account', columns: ['account_id', 'id', 'state', 'not_after'] },
+  { name: 'credentials_by_cluster', columns: ['account_id', 'cluster_id', 'id', 'state', 'not_after'] },
+  { name: 'credentials_by_principal', columns: ['account_id', 'principal_id', 'id', 'state', 'not_after'] },
+];
+const m011 = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<any>) {
+    const build = async () => {
+      // Each old index goes first, so the new one reuses its pages.
+      for (const i of LISTING_INDEXES) {
+        await db.schema.dropIndex(i.name).execute();
+        await db.schema.createIndex(i.name).on('credentials').columns(i.columns).execute();
+      }
+    };
+    if (dialect === 'sqlite') return sortingOnDisk(db, build);
+    // As in 010: a long lock holder makes the migration fail and be retried at the next start, not queue every replica.
+    await sql`set local lock_timeout = '10s'`.execute(db);
+    await build();
+  },
+});
+
 /** Migrations that take long on a large store, per dialect, and what to tell whoever waits for them. */
 export function slowMigrations(dialect: SqlDialect): Record<string, string> {
-  if (dialect === 'postgres') return {};
-  return { '010_credentials_fingerprint_not_unique': 'rebuilds the credentials table, about a minute per million credentials' };
+  const indexes = { '011_credentials_listing_by_status': 'rebuilds three indexes of the credentials table, about 20 seconds per million credentials' };
+  if (dialect === 'postgres') return indexes;
+  return { '010_credentials_fingerprint_not_unique': 'rebuilds the credentials table, about a minute per million credentials', ...indexes };
 }
 
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
@@ -345,7 +383,7 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '001_initial': m001(dialect), '002_vendor_auth': m002, '003_webhook_tokens': m003, '004_token_kubeconfigs': m004,
     '005_console_sessions': m005, '006_replicas': m006(dialect), '007_credentials_by_holder': m007,
     '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
-    '010_credentials_fingerprint_not_unique': m010(dialect),
+    '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
   };
 }
 
