@@ -64,7 +64,7 @@ export async function runBench(plan: Plan, o: BenchOptions): Promise<{ summary: 
         bp ? `${bp.p99us >= 2000 ? 'out of reach' : 'within reach'}: the bare route paced the same has ${ms(bp.p99us)} ms` : '-']);
 
       log('scale: issuance and inventory on the scale store');
-      const onScale = await issuanceOnScale(kc, loaded, plan, failures);
+      const onScale = await issuanceOnScale(kc, loaded, plan, log, failures);
       const inv = await inventory(kc, loaded, plan.inventoryRequests, failures);
       const rev = await revocationTable(kc, loaded, plan, failures);
       const rssEnd = rssMb(kc.pid);

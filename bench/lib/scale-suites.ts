@@ -7,7 +7,7 @@ import path from 'node:path';
 import { bulkLoad, dirSizeMb, type BulkLoaded } from './bulk-load.ts';
 import { makeAgent, percentile, runLoad, send, type Call, type LoadResult, type Target } from './load.ts';
 import { rssMb, startBareFastify, startKubecred, tempDir, BIN, ROOT, type Kubecred } from './proc.ts';
-import { bad, HEAD, issueCall, issueCheck, json, row, TEMPORARY, type Plan } from './suites.ts';
+import { bad, HEAD, issueCall, issueCheck, json, prewarm, row, TEMPORARY, type Plan } from './suites.ts';
 import { fmt, ms, table, type Cell } from './table.ts';
 import { execFileSync } from 'node:child_process';
 
@@ -280,13 +280,15 @@ export async function revocationTable(kc: Kubecred, loaded: BulkLoaded, plan: Pl
   };
 }
 
-export function issuanceOnScale(kc: Kubecred, loaded: BulkLoaded, plan: Plan, failures: string[]): Promise<Cell[]> {
+export async function issuanceOnScale(kc: Kubecred, loaded: BulkLoaded, plan: Plan, log: (s: string) => void, failures: string[]): Promise<Cell[]> {
   const target: Target = { url: kc.url, ca: kc.caPem };
   const c = loaded.clusters[0]!;
-  return runLoad({ target, pid: kc.pid, concurrency: 16, durationMs: plan.runMs, warmupMs: plan.warmupMs, call: () => issueCall({ kc: { ...kc, rootToken: loaded.rootToken }, clusterId: c.id }, TEMPORARY), check: issueCheck(true) })
-    .then((r) => {
-      const e = bad('issuance on the scale store', r);
-      if (e) failures.push(e);
-      return row(`kubecred temporary kubeconfig, ${fmt(loaded.counts.credentials)}-credential store`, 16, r);
-    });
+  const call = () => issueCall({ kc: { ...kc, rootToken: loaded.rootToken }, clusterId: c.id }, TEMPORARY);
+  // This server has answered only webhook calls so far: its issuance path gets Table 1's unmeasured requests first,
+  // so that the row measures it optimized, as Table 1 does (with 2 s of warm-up alone it came out 400 to 830 µs).
+  await prewarm(target, plan.prewarmRequests, call, log, 'kubecred on the scale store');
+  const r = await runLoad({ target, pid: kc.pid, concurrency: 16, durationMs: plan.runMs, warmupMs: plan.warmupMs, call, check: issueCheck(true) });
+  const e = bad('issuance on the scale store', r);
+  if (e) failures.push(e);
+  return row(`kubecred temporary kubeconfig, ${fmt(loaded.counts.credentials)}-credential store`, 16, r);
 }

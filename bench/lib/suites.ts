@@ -190,7 +190,7 @@ async function storeCounters(env: Env): Promise<Record<'commits' | 'transactions
 }
 
 /** Sends `n` requests (not measured) so the server is in its steady state before the measured rows. */
-async function prewarm(target: Target, n: number, call: (i: number) => Call, log: (s: string) => void, what: string): Promise<void> {
+export async function prewarm(target: Target, n: number, call: (i: number) => Call, log: (s: string) => void, what: string): Promise<void> {
   if (n <= 0) return;
   log(`issuance: warming ${what} with ${n} requests`);
   const t0 = Date.now();
