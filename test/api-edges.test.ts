@@ -183,6 +183,9 @@ test('healthz, readyz and metrics answer; every response carries X-Request-Id', 
   assert.match(m.body, /^kubecred_store_commits_total [1-9]/m);
   assert.match(m.body, /^kubecred_store_wal_syncs_total [1-9]/m);
   assert.match(m.body, /^kubecred_store_wal_sync_seconds_total (?!0\n)[0-9.e-]+$/m);
+  // The revocation index holds at least the kubeconfig just issued.
+  assert.ok(Number(/^kubecred_revocation_index_credentials (\d+)$/m.exec(m.body)?.[1]) >= 1, m.body);
+  assert.ok(Number(/^kubecred_revocation_index_bytes (\d+)$/m.exec(m.body)?.[1]) > 0);
 });
 
 test('the OpenAPI document is valid and describes every /v1 route', async () => {

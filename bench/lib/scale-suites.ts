@@ -61,7 +61,14 @@ function keepUsableSamples(loaded: BulkLoaded, minutes: number, log: (s: string)
   }
 }
 
-export interface StartupResult { emptyMs: number[]; scaleMs: number[]; rssAfterStartMb: number; kc: Kubecred }
+export interface StartupResult {
+  emptyMs: number[];
+  scaleMs: number[];
+  rssAfterStartMb: number;
+  /** The revocation index the server loaded at its start (its /metrics): it grows with the unexpired credentials. */
+  index: { credentials: number; mb: number };
+  kc: Kubecred;
+}
 
 /** Spawn to "serving on", on an initialized empty data directory (the boot floor) and on the scale store. */
 export async function startup(loaded: BulkLoaded, rounds: number, log: (s: string) => void): Promise<StartupResult> {
@@ -91,7 +98,19 @@ export async function startup(loaded: BulkLoaded, rounds: number, log: (s: strin
   }
   // Let the post-start scan connection time out and the heap settle before reading RSS.
   await new Promise((r) => setTimeout(r, 6000));
-  return { emptyMs, scaleMs, rssAfterStartMb: rssMb(kc!.pid), kc: kc! };
+  return { emptyMs, scaleMs, rssAfterStartMb: rssMb(kc!.pid), index: await indexSize(kc!), kc: kc! };
+}
+
+async function indexSize(kc: Kubecred): Promise<StartupResult['index']> {
+  const target: Target = { url: kc.url, ca: kc.caPem };
+  const agent = makeAgent(target, 1);
+  try {
+    const body = (await send(target, agent, { method: 'GET', path: '/metrics' })).body;
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1] ?? NaN);
+    return { credentials: value('kubecred_revocation_index_credentials'), mb: value('kubecred_revocation_index_bytes') / 1e6 };
+  } finally {
+    agent.destroy();
+  }
 }
 
 const sar = (user: string, fp: string) => JSON.stringify({

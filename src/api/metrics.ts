@@ -1,9 +1,9 @@
-// Prometheus metrics of one server instance: request latency by route, issuance and revocation counts, and
-// the embedded store's commits, disk syncs, checkpoints and row cache. A registry per app (not prom-client's global
+// Prometheus metrics of one server instance: request latency by route, issuance and revocation counts, the
+// revocation index's size, and the embedded store's commits, disk syncs, checkpoints and row cache. A registry per app (not prom-client's global
 // one), so several servers can live in one test process.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store, StoreStats } from '../core/store-port.ts';
 
 /** The store's own counters, read when Prometheus scrapes (a store without them, PostgreSQL, adds none). */
@@ -27,10 +27,25 @@ function registerStoreStats(registry: Registry, store: Pick<Store, 'stats'>): vo
   counter('kubecred_store_row_cache_misses_total', 'Token, principal and cluster reads that went to the database (first read, or after a write to those tables)', (s) => s.rowCacheMisses);
 }
 
-export function createMetrics(store?: Pick<Store, 'stats'>) {
+/** What the webhook decides from, held in memory: it grows with the credentials that have not expired yet. */
+export interface IndexSize { readonly size: number; readonly bytes: number }
+
+function registerIndexSize(registry: Registry, index: IndexSize): void {
+  const gauge = (name: string, help: string, pick: (i: IndexSize) => number) => new Gauge({
+    name, help, registers: [registry],
+    collect() {
+      this.set(pick(index));
+    },
+  });
+  gauge('kubecred_revocation_index_credentials', 'Credentials in the in-memory revocation index the webhook decides from (every one not yet expired when loaded or issued since)', (i) => i.size);
+  gauge('kubecred_revocation_index_bytes', 'Bytes of the revocation index\'s arrays', (i) => i.bytes);
+}
+
+export function createMetrics(store?: Pick<Store, 'stats'>, index?: IndexSize) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kubecred_process_' });
   if (store) registerStoreStats(registry, store);
+  if (index) registerIndexSize(registry, index);
   return {
     registry,
     requestDuration: new Histogram({

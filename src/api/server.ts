@@ -211,7 +211,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   }
 
   const handlerFor = surfaceOfUrl(app);
-  const metrics = createMetrics(opts.authority.store);
+  const metrics = createMetrics(opts.authority.store, opts.authority.index);
   registerRequestContext(app);
   registerMetricsHooks(app, metrics);
   for (const s of sharedSchemas) app.addSchema(s);
