@@ -379,12 +379,24 @@ export function slowMigrations(dialect: SqlDialect): Record<string, string> {
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
 export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
-  return {
+  const all: Record<string, Migration> = {
     '001_initial': m001(dialect), '002_vendor_auth': m002, '003_webhook_tokens': m003, '004_token_kubeconfigs': m004,
     '005_console_sessions': m005, '006_replicas': m006(dialect), '007_credentials_by_holder': m007,
     '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
     '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
   };
+  return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, name in OWN_TRANSACTION ? m : atomic(m)])) : all;
 }
+
+/** SQLite migrations that open their own transaction (a table rebuild that checks what it finds first). */
+const OWN_TRANSACTION = { '010_credentials_fingerprint_not_unique': true };
+
+/**
+ * Kysely runs SQLite's migrations outside any transaction (its adapter declares no transactional DDL; on PostgreSQL
+ * the pending ones run in one). A migration of several statements that died half-way there (a kill -9, a startup probe giving up
+ * on a long index build) would leave some of its tables or indexes behind, and every later start would stop at the
+ * first "already exists". SQLite's DDL is transactional: each runs whole or not at all.
+ */
+const atomic = (m: Migration): Migration => ({ up: (db) => db.transaction().execute((tx) => m.up(tx)) });
 
 export const migrationProvider = (dialect: SqlDialect): MigrationProvider => ({ getMigrations: async () => migrationsFor(dialect) });
