@@ -1,29 +1,56 @@
-// On SQLite every migration runs whole or not at all: Kysely runs them outside any transaction there, and a
-// migration of several statements that stopped half-way would leave objects behind that its next run trips over.
+// On SQLite a migration that stops half-way leaves nothing of itself behind, and one that committed but was not
+// recorded runs again without tripping over what it made: Kysely runs SQLite's migrations outside any transaction
+// and records each one only after it. Through the store's own Kysely dialect.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator } from 'kysely';
 import { migrateToLatest } from './migrate.ts';
 import { migrationProvider } from './migrations.ts';
+import { Connection, Gate, KubecredSqliteDialect, type Connections } from './sqlite/sqlite-driver.ts';
+
+function open() {
+  const raw = new BetterSqlite3(':memory:');
+  const c: Connections = { writer: new Connection(raw), reader: null, gate: new Gate(), durable: null };
+  return { raw, db: new Kysely<any>({ dialect: new KubecredSqliteDialect(c, 'store') }) };
+}
+
+const partial = (raw: BetterSqlite3.Database) => (raw.pragma('index_list(credentials)') as Array<{ name: string }>)
+  .map((i) => i.name).filter((n) => /settled|kind_by/.test(n)).sort();
+const ALL_009 = ['credentials_kind_by_account', 'credentials_kind_by_cluster', 'credentials_settled_by_account', 'credentials_settled_by_cluster'];
 
 test('a SQLite migration that fails half-way leaves nothing of itself behind, and runs whole once the cause is gone', async () => {
-  const raw = new BetterSqlite3(':memory:');
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: raw }) });
+  const { raw, db } = open();
   try {
     const { error } = await new Migrator({ db, provider: migrationProvider('sqlite') }).migrateTo('008_credentials_unexpired');
     assert.ifError(error);
-    const indexes = () => (raw.pragma('index_list(credentials)') as Array<{ name: string }>).map((i) => i.name).filter((n) => /settled|kind_by/.test(n)).sort();
-    // 009 creates four partial indexes; the last of them is in the way, so its fourth statement fails.
-    raw.exec('create index credentials_kind_by_account on credentials (account_id)');
-    await assert.rejects(migrateToLatest(db, 'sqlite'), /database migration 009_credentials_rare_filters failed: index credentials_kind_by_account already exists/);
-    assert.deepEqual(indexes(), ['credentials_kind_by_account'], 'the three indexes 009 had created before it failed are gone with it');
+    // 009 builds four partial indexes; a table in the way of the last name makes its fourth statement fail.
+    raw.exec('create table credentials_kind_by_account (x)');
+    await assert.rejects(migrateToLatest(db, 'sqlite'), /database migration 009_credentials_rare_filters failed: there is already a table named credentials_kind_by_account/);
+    assert.deepEqual(partial(raw), [], 'the three indexes 009 had built before it failed are gone with it');
+    assert.equal(raw.inTransaction, false);
 
-    raw.exec('drop index credentials_kind_by_account');
+    raw.exec('drop table credentials_kind_by_account');
     const report = await migrateToLatest(db, 'sqlite');
     assert.deepEqual(report.applied, ['009_credentials_rare_filters', '010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status']);
-    assert.deepEqual(indexes(), ['credentials_kind_by_account', 'credentials_kind_by_cluster', 'credentials_settled_by_account', 'credentials_settled_by_cluster']);
+    assert.deepEqual(partial(raw), ALL_009);
+  } finally {
+    await db.destroy();
+  }
+});
+
+test('SQLite migrations that committed and then died before Kysely recorded them are recorded at the next start', async () => {
+  const { raw, db } = open();
+  try {
+    await migrateToLatest(db, 'sqlite');
+    const indexes = () => (raw.prepare("select name, sql from sqlite_master where type = 'index' and sql is not null order by name").all());
+    const before = indexes();
+    // As if the process had died right after each of 007-011 committed, before its row was written.
+    raw.prepare("delete from kysely_migration where name >= '007'").run();
+    const report = await migrateToLatest(db, 'sqlite');
+    assert.deepEqual(report.applied, ['007_credentials_by_holder', '008_credentials_unexpired', '009_credentials_rare_filters', '010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status']);
+    assert.deepEqual(indexes(), before, 'the same indexes, defined the same way');
   } finally {
     await db.destroy();
   }

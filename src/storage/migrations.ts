@@ -1,6 +1,9 @@
 // Schema migrations, written once with Kysely's schema builder so every SQL backend gets the same tables.
-// Never edit a migration that has shipped: add a new one. The one dialect difference (the audit
-// sequence column) is spelled per dialect; test/storage-schema.test.ts fails if the schemas drift.
+// Never edit a migration that has shipped: add a new one. (One exception, which changes no schema: 007-009, which
+// only build indexes and take seconds on a large store, say IF NOT EXISTS, so that one that committed and died
+// before Kysely recorded it is only recorded at the next start, instead of failing every start after.)
+// The one dialect difference (the audit sequence column) is spelled per dialect; test/storage-schema.test.ts
+// fails if the schemas drift.
 
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
@@ -237,7 +240,7 @@ const m006 = (dialect: SqlDialect): Migration => ({
 /** Revocation and supersession find a holder's credentials without the account: index them by (cluster, principal). */
 const m007: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema.createIndex('credentials_by_holder').on('credentials').columns(['cluster_id', 'principal_id', 'state']).execute();
+    await db.schema.createIndex('credentials_by_holder').ifNotExists().on('credentials').columns(['cluster_id', 'principal_id', 'state']).execute();
   },
 };
 
@@ -249,7 +252,7 @@ const m007: Migration = {
  */
 const m008: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema.createIndex('credentials_unexpired').on('credentials')
+    await db.schema.createIndex('credentials_unexpired').ifNotExists().on('credentials')
       .columns(['not_after', 'id', 'cluster_id', 'principal_id', 'state', 'fingerprint_sha256']).execute();
   },
 };
@@ -266,10 +269,10 @@ const m009: Migration = {
   async up(db: Kysely<any>) {
     const settled = [sql.ref('state'), '<>', 'active'] as const;
     const kinds = [sql.ref('kind'), '<>', 'temporary'] as const;
-    await db.schema.createIndex('credentials_settled_by_cluster').on('credentials').columns(['account_id', 'cluster_id', 'state', 'id']).where(...settled).execute();
-    await db.schema.createIndex('credentials_settled_by_account').on('credentials').columns(['account_id', 'state', 'id']).where(...settled).execute();
-    await db.schema.createIndex('credentials_kind_by_cluster').on('credentials').columns(['account_id', 'cluster_id', 'kind', 'id']).where(...kinds).execute();
-    await db.schema.createIndex('credentials_kind_by_account').on('credentials').columns(['account_id', 'kind', 'id']).where(...kinds).execute();
+    await db.schema.createIndex('credentials_settled_by_cluster').ifNotExists().on('credentials').columns(['account_id', 'cluster_id', 'state', 'id']).where(...settled).execute();
+    await db.schema.createIndex('credentials_settled_by_account').ifNotExists().on('credentials').columns(['account_id', 'state', 'id']).where(...settled).execute();
+    await db.schema.createIndex('credentials_kind_by_cluster').ifNotExists().on('credentials').columns(['account_id', 'cluster_id', 'kind', 'id']).where(...kinds).execute();
+    await db.schema.createIndex('credentials_kind_by_account').ifNotExists().on('credentials').columns(['account_id', 'kind', 'id']).where(...kinds).execute();
   },
 };
 
@@ -354,17 +357,29 @@ const LISTING_INDEXES = [
 ];
 const m011 = (dialect: SqlDialect): Migration => ({
   async up(db: Kysely<any>) {
-    const build = async () => {
-      // Each old index goes first, so the new one reuses its pages.
-      for (const i of LISTING_INDEXES) {
-        await db.schema.dropIndex(i.name).execute();
-        await db.schema.createIndex(i.name).on('credentials').columns(i.columns).execute();
-      }
-    };
-    if (dialect === 'sqlite') return sortingOnDisk(db, build);
-    // As in 010: a long lock holder makes the migration fail and be retried at the next start, not queue every replica.
+    if (dialect === 'sqlite') {
+      // One index at a time, each old one dropped first so the new one reuses its pages, each pair in a transaction
+      // of its own: building all three in one held ~280 MB at its peak on a million credentials, one at a time 134 MB.
+      // Repeatable: a run that stopped after some pairs, or before it was recorded, only builds them again.
+      return sortingOnDisk(db, async () => {
+        for (const i of LISTING_INDEXES) {
+          await db.transaction().execute(async (tx) => {
+            await tx.schema.dropIndex(i.name).ifExists().execute();
+            await tx.schema.createIndex(i.name).on('credentials').columns(i.columns).execute();
+          });
+        }
+      });
+    }
+    // PostgreSQL: the new indexes are built under other names first, which only makes writes wait (CREATE INDEX's
+    // SHARE lock). DROP INDEX takes the table's ACCESS EXCLUSIVE lock, which stops every replica's reads too and is
+    // held until the migrations commit: it comes last, with the renames, just before. As in 010, a long lock holder
+    // makes the migration fail and be retried at the next start rather than queue every replica behind it.
     await sql`set local lock_timeout = '10s'`.execute(db);
-    await build();
+    for (const i of LISTING_INDEXES) await db.schema.createIndex(`${i.name}_011`).on('credentials').columns(i.columns).execute();
+    for (const i of LISTING_INDEXES) {
+      await db.schema.dropIndex(i.name).ifExists().execute();
+      await sql`alter index ${sql.id(`${i.name}_011`)} rename to ${sql.id(i.name)}`.execute(db);
+    }
   },
 });
 
@@ -388,8 +403,8 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
   return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, name in OWN_TRANSACTION ? m : atomic(m)])) : all;
 }
 
-/** SQLite migrations that open their own transaction (a table rebuild that checks what it finds first). */
-const OWN_TRANSACTION = { '010_credentials_fingerprint_not_unique': true };
+/** SQLite migrations that open their own transactions, and are repeatable (they check what they find first). */
+const OWN_TRANSACTION = { '010_credentials_fingerprint_not_unique': true, '011_credentials_listing_by_status': true };
 
 /**
  * Kysely runs SQLite's migrations outside any transaction (its adapter declares no transactional DDL; on PostgreSQL
