@@ -7,7 +7,9 @@
 // issuer can here before it answers: it writes the certificate into a preallocated file (overwriting in a
 // ring, as a WAL does, so no sync has to change the file's size) and answers once an fdatasync begun after
 // that write has completed, on libuv's thread pool, one sync shared by every request that wrote before it
-// began (group commit). No database, no index, no audit record: the bound for any issuer that syncs.
+// began (group commit). No database, no index, no audit record: the cheapest durable issuer measured here (one
+// fdatasync per request, in parallel, was no faster at concurrency 2 and slower at 16; a synchronous fdatasync on
+// the event loop cost ~12 % less CPU at concurrency 1 for the same req/s, and would stall every other request).
 
 import fs from 'node:fs';
 import Fastify from 'fastify';

@@ -94,8 +94,8 @@ export async function runBench(plan: Plan, o: BenchOptions): Promise<{ summary: 
     }
   }
   const notes = [
-    'on this machine: whether the target is within reach of any issuer (or webhook) measured in the same run: the durable bound (HTTPS, key and certificate, synced to a',
-    '  ring file before the answer; Table 1), the bare route paced like kubecred; "within reach" does not mean kubecred reaches it',
+    'on this machine: whether the cheapest issuer (or webhook) measured in the same run reaches the target: the durable bound (HTTPS, key and certificate, synced to a',
+    '  ring file before the answer, nothing else; Table 1), the bare route paced like kubecred; "within reach" does not mean kubecred reaches it',
   ];
   return { summary: table('Against issue 9\'s targets (this run)', ['target', 'goal', 'measured', 'status', 'on this machine'], summary.map((r) => (r.length < 5 ? [...r, '-'] : r)), notes), failures };
 }
