@@ -59,7 +59,7 @@ export interface IssuanceResults {
   bound: Map<number, LoadResult>;
   /**
    * The same bare issuer made durable the cheapest way it can be here: each certificate written to a ring file and
-   * answered after a shared fdatasync begun after the write (a lower bound for any issuer that syncs before it answers).
+   * answered after a shared fdatasync begun after the write (the cheapest durable issuer measured here).
    */
   durableBound: Map<number, LoadResult>;
   floorCpuUs: number;
@@ -341,7 +341,7 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
   notes.push('  on libuv\'s thread pool, one sync shared by every request that wrote before it began: the cheapest durable issuer measured here (no database, index, audit record or auth; see docs/performance.md)');
   let out = table('Table 1. Issuance over HTTPS (EC P-256), fresh data directory', HEAD, rows, notes);
   if (compare.length) {
-    out += '\n' + table('Table 1b. kubecred vs cfssl, same run (issue 9 targets), beside what this machine allows any issuer', ['', 'CPU ratio', 'target', 'req/s ratio', 'target', 'p99 ms', 'target', 'CPU vs +certdb', 'req/s vs +certdb', 'bound CPU ratio', 'durable bound CPU ratio', 'durable bound req/s ratio', 'durable bound p99 ms'], compare, [
+    out += '\n' + table('Table 1b. kubecred vs cfssl, same run (issue 9 targets), beside the cheapest issuers measured on this machine', ['', 'CPU ratio', 'target', 'req/s ratio', 'target', 'p99 ms', 'target', 'CPU vs +certdb', 'req/s vs +certdb', 'bound CPU ratio', 'durable bound CPU ratio', 'durable bound req/s ratio', 'durable bound p99 ms'], compare, [
       'bound CPU ratio: the bare issuer\'s CPU per certificate / cfssl\'s; above 0.33, HTTPS plus the key and the certificate alone already cost more than the CPU target allows',
       'durable bound ratios: the durable bare issuer (Table 1) / cfssl; a CPU ratio above 0.33 or a req/s ratio below 1.5 means that even it, an issuer that syncs what it issues and does',
       '  nothing else, misses that target on this machine at that concurrency (likewise a p99 of 3 ms or more for the concurrency-1 p99 target)',
