@@ -24,10 +24,15 @@ app.post('/authorize', async () => constant);
 
 const start = new Date();
 const ca = loadCa(await createClientCa({ commonName: 'bare issuer CA', algorithm: 'ec-p256', notBefore: start, notAfter: new Date(start.getTime() + 86400e3) }));
-app.post('/issue', async () => {
+/** What a temporary kubeconfig carries: a fresh key and a 15-minute certificate from the template. */
+const mint = () => {
   const key = generateKeyPair('ec-p256');
   const now = new Date();
   const cert = issueClientCertificate({ ca, publicKeyDer: key.publicKeyDer, commonName: 'bench-user', organizations: ['dev'], notBefore: now, notAfter: new Date(now.getTime() + 15 * 60e3) });
+  return { key, cert };
+};
+app.post('/issue', async () => {
+  const { key, cert } = mint();
   return { certificate: cert.certPem, privateKey: key.privateKeyPem };
 });
 
@@ -50,9 +55,7 @@ const sync = (): void => {
   });
 };
 app.post('/issue-durable', async () => {
-  const key = generateKeyPair('ec-p256');
-  const now = new Date();
-  const cert = issueClientCertificate({ ca, publicKeyDer: key.publicKeyDer, commonName: 'bench-user', organizations: ['dev'], notBefore: now, notAfter: new Date(now.getTime() + 15 * 60e3) });
+  const { key, cert } = mint();
   if (offset + cert.certDer.length > RING) offset = 0;
   offset += fs.writeSync(ring, cert.certDer, 0, cert.certDer.length, offset);
   await new Promise<void>((resolve) => {

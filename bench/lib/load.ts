@@ -56,6 +56,17 @@ export function send(target: Target, agent: http.Agent, call: Call): Promise<Rep
 }
 
 /** What a paced run saw besides the latencies: how well the schedule was kept, and who waited for a CPU. */
+/** One scrape of a kubecred server's /metrics: a sample's value by name (NaN when absent). */
+export async function scrapeMetrics(target: Target): Promise<(name: string) => number> {
+  const agent = makeAgent(target, 1);
+  try {
+    const body = (await send(target, agent, { method: 'GET', path: '/metrics' })).body;
+    return (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1] ?? NaN);
+  } finally {
+    agent.destroy();
+  }
+}
+
 export interface PacedStats {
   /** Requests per second asked for. */
   rate: number;

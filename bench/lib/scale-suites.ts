@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import path from 'node:path';
 import { bulkLoad, dirSizeMb, type BulkLoaded } from './bulk-load.ts';
-import { makeAgent, percentile, runLoad, send, type Call, type LoadResult, type Target } from './load.ts';
+import { makeAgent, percentile, runLoad, scrapeMetrics, send, type Call, type LoadResult, type Target } from './load.ts';
 import { rssMb, startBareFastify, startKubecred, tempDir, BIN, ROOT, type Kubecred } from './proc.ts';
 import { bad, HEAD, issueCall, issueCheck, json, prewarm, row, TEMPORARY, type Plan } from './suites.ts';
 import { fmt, ms, table, type Cell } from './table.ts';
@@ -102,15 +102,8 @@ export async function startup(loaded: BulkLoaded, rounds: number, log: (s: strin
 }
 
 async function indexSize(kc: Kubecred): Promise<StartupResult['index']> {
-  const target: Target = { url: kc.url, ca: kc.caPem };
-  const agent = makeAgent(target, 1);
-  try {
-    const body = (await send(target, agent, { method: 'GET', path: '/metrics' })).body;
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1] ?? NaN);
-    return { credentials: value('kubecred_revocation_index_credentials'), mb: value('kubecred_revocation_index_bytes') / 1e6 };
-  } finally {
-    agent.destroy();
-  }
+  const value = await scrapeMetrics({ url: kc.url, ca: kc.caPem });
+  return { credentials: value('kubecred_revocation_index_credentials'), mb: value('kubecred_revocation_index_bytes') / 1e6 };
 }
 
 const sar = (user: string, fp: string) => JSON.stringify({

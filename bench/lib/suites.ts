@@ -9,7 +9,7 @@ import { createClientCa } from '../../src/pki/ca.ts';
 import { issueClientCertificate, loadCa } from '../../src/pki/client-cert.ts';
 import { generateKeyPair } from '../../src/pki/keys.ts';
 import { ensureCfssl, NEWCERT_BODY, startCfssl } from './cfssl.ts';
-import { makeAgent, runLoad, send, type Call, type LoadResult, type Reply, type Target } from './load.ts';
+import { makeAgent, runLoad, scrapeMetrics, send, type Call, type LoadResult, type Reply, type Target } from './load.ts';
 import { BIN, startBareFastify, startKubecred, tempDir, type Kubecred, type StartOptions } from './proc.ts';
 import { fmt, ms, table, type Cell } from './table.ts';
 
@@ -175,18 +175,12 @@ export function diskProbe(dir: string, n = 200): DiskProbe {
 
 /** kubecred's store counters from its /metrics (commits, transactions, WAL syncs and their seconds). */
 async function storeCounters(env: Env): Promise<Record<'commits' | 'transactions' | 'syncs' | 'syncSeconds' | 'cacheHits' | 'cacheMisses', number>> {
-  const agent = makeAgent(env.target, 1);
-  try {
-    const r = await send(env.target, agent, { method: 'GET', path: '/metrics' });
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(r.body)?.[1] ?? NaN);
-    return {
-      commits: value('kubecred_store_commits_total'), transactions: value('kubecred_store_transactions_total'),
-      syncs: value('kubecred_store_wal_syncs_total'), syncSeconds: value('kubecred_store_wal_sync_seconds_total'),
-      cacheHits: value('kubecred_store_row_cache_hits_total'), cacheMisses: value('kubecred_store_row_cache_misses_total'),
-    };
-  } finally {
-    agent.destroy();
-  }
+  const value = await scrapeMetrics(env.target);
+  return {
+    commits: value('kubecred_store_commits_total'), transactions: value('kubecred_store_transactions_total'),
+    syncs: value('kubecred_store_wal_syncs_total'), syncSeconds: value('kubecred_store_wal_sync_seconds_total'),
+    cacheHits: value('kubecred_store_row_cache_hits_total'), cacheMisses: value('kubecred_store_row_cache_misses_total'),
+  };
 }
 
 /** Sends `n` requests (not measured) so the server is in its steady state before the measured rows. */
@@ -321,7 +315,7 @@ export async function issuanceTable(env: Env, plan: Plan, failures: string[]): P
   const disk1 = diskProbe(env.kc.dataDir);
   const disk = disk1.meanUs < disk0.meanUs ? disk1 : disk0;
   results.disk = disk;
-  // What no issuer could do better on this machine: the bare issuer's CPU, and the durable bare issuer's CPU and req/s.
+  // The cheapest issuers measured here beside cfssl: the bare issuer's CPU, and the durable bare issuer's CPU, req/s and p99.
   plan.concurrencies.forEach((c, i) => {
     const f = results.cfssl.get(c);
     const b = results.bound.get(c);

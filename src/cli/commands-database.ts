@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { loadStorageLocation } from '../config/server-config.ts';
 import { describeStore, openStore } from '../storage/open-store.ts';
 import { UsageError } from './exit-codes.ts';
-import { outputOption, parseFormat, print } from './output.ts';
+import { outputOption, parseFormat, print, say } from './output.ts';
 import { reportError } from './run-action.ts';
 import { storageOptions } from './server-options.ts';
 
@@ -20,7 +20,7 @@ export function registerDatabaseCommands(program: Command): void {
         const format = parseFormat(o.output);
         const config = loadStorageLocation(o);
         if (!config.databaseUrl) fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-        const store = await openStore(config, { exclusive: true, migrate: { progress: (line) => process.stderr.write(`kubecred: ${line}\n`) } });
+        const store = await openStore(config, { exclusive: true, migrate: { progress: say } });
         await store.close();
         const result = { database: describeStore(config), applied: store.migrations.applied, current: store.migrations.current };
         if (format === 'table') {

@@ -10,7 +10,7 @@ import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
 import { registerProjectCommands } from './commands-projects.ts';
 import { registerResourceCommands } from './commands-resources.ts';
 import { Exit, exitCodeFor } from './exit-codes.ts';
-import { outputOption, parseFormat, print } from './output.ts';
+import { outputOption, parseFormat, print, say } from './output.ts';
 import { reportError } from './run-action.ts';
 import { createAccountInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
 import { serverOptions } from './server-options.ts';
@@ -41,12 +41,12 @@ serverOptions(program.command('serve').description('start the server; initialize
     try {
       const config = loadServerConfig(o);
       const server = await startServer(config, { onBootstrap: (b) => printBootstrap(b, config.dataDir, process.stderr) });
-      process.stderr.write(`kubecred: serving on ${server.url}${server.caFile ? ` (TLS certificate: ${server.caFile})` : ''}\n`);
+      say(`serving on ${server.url}${server.caFile ? ` (TLS certificate: ${server.caFile})` : ''}`);
       let closing = false;
       const stop = (signal: string) => {
         if (closing) return;
         closing = true;
-        process.stderr.write(`kubecred: ${signal}, finishing requests in flight\n`);
+        say(`${signal}, finishing requests in flight`);
         const force = setTimeout(() => process.exit(1), 10_000);
         force.unref();
         server.close().then(() => process.exit(0), () => process.exit(1));
@@ -67,7 +67,7 @@ outputOption(serverOptions(program.command('init').description('initialize the d
       const { store, bootstrap } = await prepareDataDir(config);
       await store.close();
       if (!bootstrap) {
-        process.stderr.write(`kubecred: ${config.dataDir} is already initialized; nothing to do\n`);
+        say(`${config.dataDir} is already initialized; nothing to do`);
         return;
       }
       if (format === 'table') printBootstrap(bootstrap, config.dataDir, process.stdout);

@@ -6,6 +6,9 @@ import { UsageError } from './exit-codes.ts';
 
 export type Format = 'table' | 'json' | 'yaml';
 
+/** A status or progress line for whoever watches (`kubecred: ...` on stderr), never data. */
+export const say = (line: string): void => void process.stderr.write(`kubecred: ${line}\n`);
+
 /** `-o, --output` on every command that prints data (but `kubeconfig get`, whose -o is the file to write). */
 export const outputOption = <C extends { option(flags: string, description: string, defaultValue: string): C }>(c: C): C =>
   c.option('-o, --output <format>', 'table, json or yaml', 'table');

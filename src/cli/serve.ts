@@ -20,6 +20,7 @@ import { checkMasterKey } from '../core/master-key-check.ts';
 import { KubecredError } from '../core/errors.ts';
 import { describeStore, openStore } from '../storage/open-store.ts';
 import { VERSION } from './version.ts';
+import { say } from './output.ts';
 
 export interface Prepared {
   store: Store;
@@ -33,10 +34,10 @@ async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; 
   const deadline = Date.now() + (opts.waitForDatabaseMs ?? 0);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openStore(config, { listen: opts.listen, migrate: { upgrade: opts.listen ?? false, progress: (line) => process.stderr.write(`kubecred: ${line}\n`) } });
+      return await openStore(config, { listen: opts.listen, migrate: { upgrade: opts.listen ?? false, progress: say } });
     } catch (e) {
       if (!(e instanceof KubecredError && e.code === 'UNAVAILABLE') || Date.now() >= deadline) throw e;
-      process.stderr.write(`kubecred: waiting for the database (${describeStore(config)}) to answer, attempt ${attempt}\n`);
+      say(`waiting for the database (${describeStore(config)}) to answer, attempt ${attempt}`);
       await new Promise((r) => setTimeout(r, 2000));
     }
   }

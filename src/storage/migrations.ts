@@ -400,17 +400,17 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
     '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
   };
-  return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, name in OWN_TRANSACTION ? m : atomic(m)])) : all;
+  return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, OWN_TRANSACTION.has(name) ? m : atomic(m)])) : all;
 }
 
 /** SQLite migrations that open their own transactions, and are repeatable (they check what they find first). */
-const OWN_TRANSACTION = { '010_credentials_fingerprint_not_unique': true, '011_credentials_listing_by_status': true };
+const OWN_TRANSACTION = new Set(['010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status']);
 
 /**
- * Kysely runs SQLite's migrations outside any transaction (its adapter declares no transactional DDL; on PostgreSQL
- * the pending ones run in one). A migration of several statements that died half-way there (a kill -9, a startup probe giving up
- * on a long index build) would leave some of its tables or indexes behind, and every later start would stop at the
- * first "already exists". SQLite's DDL is transactional: each runs whole or not at all.
+ * Kysely runs SQLite's migrations outside any transaction (its adapter declares no transactional DDL; on
+ * PostgreSQL the pending ones run in one). A migration of several statements that died half-way there (a kill -9,
+ * a startup probe giving up on a long index build) would leave some of its tables or indexes behind, and every
+ * later start would stop at the first "already exists". SQLite's DDL is transactional: each runs whole or not at all.
  */
 const atomic = (m: Migration): Migration => ({ up: (db) => db.transaction().execute((tx) => m.up(tx)) });
 
