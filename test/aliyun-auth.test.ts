@@ -100,6 +100,25 @@ test('an unknown access key is InvalidAccessKeyId.NotFound', async () => {
   assertVendorError(e, 'InvalidAccessKeyId.NotFound', 404, /access key/);
 });
 
+test("a revoked access key is refused like an unknown one, at once; the principal's other key keeps working", async () => {
+  const principal = await cliJson(srv, srv.rootToken, ['principal', 'create', 'ak-holder']);
+  await cliJson(srv, srv.rootToken, ['policy', 'create', 'ak-holder-kubeconfig', '--document', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['cs:DescribeClusterUserKubeconfig'], Resource: '*' }] })]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'ak-holder-kubeconfig', '--principal', principal.id]);
+  const one = await cliJson(srv, srv.rootToken, ['accesskey', 'create', '--principal', principal.id]);
+  const two = await cliJson(srv, srv.rootToken, ['accesskey', 'create', '--principal', principal.id]);
+  const keyOne = { id: one.accessKeyId, secret: one.accessKeySecret };
+  assert.match((await describe({}, client(keyOne))).body!.config!, /client-certificate-data/);
+  const listed = await cliJson(srv, srv.rootToken, ['accesskey', 'list', '--principal', principal.id]);
+  assert.deepEqual(listed.map((k: any) => [k.accessKeyId, k.status]).sort(), [[one.accessKeyId, 'active'], [two.accessKeyId, 'active']].sort());
+  assert.ok(!JSON.stringify(listed).includes(one.accessKeySecret), 'no secret in the listing');
+  assert.deepEqual(await cliJson(srv, srv.rootToken, ['accesskey', 'revoke', one.accessKeyId, '--principal', principal.id]), { revoked: true });
+  assertVendorError(await sdkError(describe({}, client(keyOne))), 'InvalidAccessKeyId.NotFound', 404, /access key/);
+  assert.match((await describe({}, client({ id: two.accessKeyId, secret: two.accessKeySecret }))).body!.config!, /client-certificate-data/);
+  assert.equal((await cliJson(srv, srv.rootToken, ['accesskey', 'list', '--principal', principal.id])).find((k: any) => k.accessKeyId === one.accessKeyId).status, 'revoked');
+  const events = await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'RevokeAccessKey']);
+  assert.deepEqual(events.map((e: any) => e.detail.accessKeyId), [one.accessKeyId]);
+});
+
 test('a bad signature is SignatureDoesNotMatch, and changes nothing', async () => {
   const e = await sdkError(describe({}, client({ id: srv.accessKeyId, secret: 'not-the-secret' })));
   assertVendorError(e, 'SignatureDoesNotMatch', 400, /signature/i);

@@ -135,13 +135,49 @@ test('audit list shows issuance, revocation and the denial, with filters', async
   assert.match(unknown.stderr, /principal/);
 });
 
+test('tokens are listed without secrets and revoked one by one; the root keeps its last usable token', async () => {
+  const ci = await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'alice', '--name', 'ci']);
+  const laptop = await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'alice', '--name', 'laptop', '--expires-in-days', '30']);
+  assert.equal((await cli(srv, ci.token, ['whoami'])).code, 0);
+  const listed = await cliJson(srv, srv.rootToken, ['token', 'list', '--principal', 'alice']);
+  const byId = new Map<string, any>(listed.map((t: any) => [t.id, t]));
+  assert.deepEqual(Object.keys(byId.get(ci.id)).sort(), ['createdAt', 'expiresAt', 'id', 'name', 'principalId', 'revokedAt', 'status']);
+  assert.equal(byId.get(ci.id).status, 'active');
+  assert.equal(byId.get(laptop.id).expiresAt, laptop.expiresAt);
+  assert.ok(!JSON.stringify(listed).includes(ci.token.split('.').pop()), 'no secret in the listing');
+  // Alice lists her own and revokes one herself; the other keeps working.
+  assert.deepEqual((await cliJson(srv, ci.token, ['token', 'list'])).map((t: any) => t.id).sort(), listed.map((t: any) => t.id).sort());
+  assert.deepEqual(await cliJson(srv, laptop.token, ['token', 'revoke', ci.id]), { revoked: true });
+  const refused = await cli(srv, ci.token, ['whoami']);
+  assert.equal(refused.code, 3, refused.stderr);
+  assert.equal((await cli(srv, laptop.token, ['whoami'])).code, 0);
+  assert.deepEqual(await cliJson(srv, srv.rootToken, ['token', 'revoke', ci.id, '--principal', 'alice']), { revoked: false }, 'again: nothing to do');
+  assert.equal((await cliJson(srv, srv.rootToken, ['token', 'list', '--principal', 'alice'])).find((t: any) => t.id === ci.id).status, 'revoked');
+  const table = await cli(srv, srv.rootToken, ['token', 'list', '--principal', 'alice']);
+  assert.match(table.stdout, /^ID\s+NAME\s+STATUS/m);
+  // Someone else's token, or one that does not exist, is not found under this principal.
+  const rootTokens = await cliJson(srv, srv.rootToken, ['token', 'list']);
+  assert.equal((await cli(srv, srv.rootToken, ['token', 'revoke', rootTokens[0].id, '--principal', 'alice'])).code, 4);
+  assert.equal((await cli(srv, srv.rootToken, ['token', 'revoke', 'tok_nope'])).code, 4);
+  // Alice may not revoke the root's tokens (no policy lets her).
+  assert.equal((await cli(srv, laptop.token, ['token', 'revoke', rootTokens[0].id, '--principal', 'root'])).code, 3);
+  // The root's last usable token stays; once it has another, the old one can go.
+  const last = await cli(srv, srv.rootToken, ['token', 'revoke', rootTokens[0].id]);
+  assert.equal(last.code, 5, last.stderr);
+  assert.match(last.stderr, /last usable token.*token create/);
+  const spare = await cliJson(srv, srv.rootToken, ['token', 'create', '--name', 'spare']);
+  assert.deepEqual(await cliJson(srv, srv.rootToken, ['token', 'revoke', spare.id]), { revoked: true });
+  const actions = (await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'RevokeToken'])).map((e: any) => e.detail.tokenId);
+  assert.deepEqual(actions.sort(), [ci.id, spare.id].sort(), 'each revocation audited once');
+});
+
 test('exit codes: unknown cluster 4, bad token 3, unreachable server 7, usage 2; --help works on every command', async () => {
   assert.equal((await cli(srv, srv.rootToken, ['cluster', 'show', 'nope'])).code, 4);
   assert.equal((await cli(srv, 'kc1.tok_00000000000000000000000000.' + 'x'.repeat(43), ['cluster', 'list'])).code, 3);
   assert.equal((await cli({ url: 'https://127.0.0.1:1', caFile: srv.caFile }, srv.rootToken, ['cluster', 'list'])).code, 7);
   assert.equal((await cli(srv, srv.rootToken, ['kubeconfig', 'get'])).code, 2);
   assert.equal((await cli(srv, srv.rootToken, ['cluster', 'list', '--output', 'xml'])).code, 2);
-  for (const cmd of [[], ['serve'], ['init'], ['cluster'], ['cluster', 'create'], ['principal', 'create'], ['kubeconfig', 'get'], ['credential', 'list'], ['revoke'], ['validity', 'set'], ['audit', 'list'], ['policy', 'attach'], ['token', 'create'], ['accesskey', 'create']]) {
+  for (const cmd of [[], ['serve'], ['init'], ['cluster'], ['cluster', 'create'], ['principal', 'create'], ['kubeconfig', 'get'], ['credential', 'list'], ['revoke'], ['validity', 'set'], ['audit', 'list'], ['policy', 'attach'], ['token', 'create'], ['token', 'list'], ['token', 'revoke'], ['accesskey', 'create'], ['accesskey', 'list'], ['accesskey', 'revoke']]) {
     const r = await cli(null, null, [...cmd, '--help']);
     assert.equal(r.code, 0, `${cmd.join(' ')} --help`);
     assert.match(r.stdout, /Usage: kubecred/);

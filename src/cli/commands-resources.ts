@@ -15,6 +15,8 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 const CLUSTER_COLS = ['id', 'name', 'kind', 'region', 'publicEndpoint', 'privateEndpoint', 'clientCaSource'];
 const PRINCIPAL_COLS = ['id', 'name', 'kind', 'groups', 'isRoot'];
+const TOKEN_COLS = ['id', 'name', 'status', 'createdAt', 'expiresAt', 'revokedAt'];
+const ACCESS_KEY_COLS = ['accessKeyId', 'status', 'createdAt', 'revokedAt'];
 
 export function registerResourceCommands(program: Command): void {
   const cluster = program.command('cluster').description('register and manage clusters');
@@ -112,11 +114,23 @@ export function registerResourceCommands(program: Command): void {
       const days = o.expiresInDays === undefined ? undefined : Number(o.expiresInDays);
       print(await client.post(`/v1/principals/${enc(await self(client, o.principal))}/tokens`, { name: o.name, expiresInDays: days }), format);
     }));
+  outputOption(token.command('list').description("list a principal's tokens (never their secrets)")
+    .option('--principal <principal>', 'whose (default: yours)'))
+    .action(withClient(async (client, o, format) => print(await client.all(`/v1/principals/${enc(await self(client, o.principal))}/tokens`), format, TOKEN_COLS)));
+  outputOption(token.command('revoke <token-id>').description('revoke a token now; requests and console sessions using it are refused from then on')
+    .option('--principal <principal>', 'whose (default: yours)'))
+    .action(withClient(async (client, o, format, id: string) => print(await client.delete(`/v1/principals/${enc(await self(client, o.principal))}/tokens/${enc(id)}`), format)));
 
   const ak = program.command('accesskey').description('access key pairs, for the Alibaba Cloud and Huawei Cloud surfaces');
   outputOption(ak.command('create').description('create an access key pair (secret printed once)')
     .option('--principal <principal>', 'for this principal (default: yourself)'))
     .action(withClient(async (client, o, format) => print(await client.post(`/v1/principals/${enc(await self(client, o.principal))}/access-keys`), format)));
+  outputOption(ak.command('list').description("list a principal's access keys (never their secrets)")
+    .option('--principal <principal>', 'whose (default: yours)'))
+    .action(withClient(async (client, o, format) => print(await client.all(`/v1/principals/${enc(await self(client, o.principal))}/access-keys`), format, ACCESS_KEY_COLS)));
+  outputOption(ak.command('revoke <access-key-id>').description('revoke an access key now; the vendor surfaces refuse its signatures from then on')
+    .option('--principal <principal>', 'whose (default: yours)'))
+    .action(withClient(async (client, o, format, id: string) => print(await client.delete(`/v1/principals/${enc(await self(client, o.principal))}/access-keys/${enc(id)}`), format)));
 
   const policy = program.command('policy').description('policy documents and their attachments');
   outputOption(policy.command('create <name>').description('create a policy from a JSON document')

@@ -128,12 +128,15 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     const authority = makeAuthority({ store, clock, ids: randomIds(), sealer });
     // Enforcement must know every revocation before the first review arrives (the CVE-2022-41316 lesson).
     const loadedAt = clock.now();
-    await authority.loadIndex();
+    const loadStarted = performance.now();
+    const indexed = await authority.loadIndex();
+    const loadMs = Math.round(performance.now() - loadStarted);
     const logger = config.logLevel === 'silent' ? false : pino({
       level: config.logLevel,
       // Belt and braces: nothing below should ever hold these, but if it does it is cut out.
       redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.accessKeySecret', '*.kubeconfig', '*.keyPem'], censor: '[redacted]' },
     }, opts.logStream ?? process.stdout);
+    (logger || undefined)?.info({ credentials: indexed, ms: loadMs }, 'revocation index loaded: every unexpired credential, whatever its state');
     // Replicas: other servers' revocations reach this one's index through the database's change feed.
     const sync = await authority.followOtherServers(loadedAt, (e) => (logger || undefined)?.warn({ err: { message: String((e as Error)?.message).slice(0, 200) } }, 'revocation index catch-up failed; retrying'));
     const stopFeedAndStore = async () => {

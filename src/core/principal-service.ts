@@ -13,7 +13,7 @@ import { checkName } from './input-rules.ts';
 import type { Page, Principal, PrincipalKind } from './model.ts';
 import type { Clock, Ids, Sealer } from './ports.ts';
 import type { PageRequest, Store } from './store-port.ts';
-import { principalView, type PrincipalView } from './views.ts';
+import { accessKeyView, principalView, tokenView, type AccessKeyView, type PrincipalView, type TokenView } from './views.ts';
 
 type Deps = { store: Store; clock: Clock; ids: Ids; sealer: Sealer; authorizer: Authorizer; audit: AuditWriter };
 
@@ -21,6 +21,17 @@ export interface NewToken { id: string; principalId: string; name: string; token
 export interface NewAccessKey { accessKeyId: string; accessKeySecret: string; principalId: string }
 
 const MAX_TOKEN_DAYS = 3650;
+
+/** Every item of a paged listing. */
+async function allOf<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  for (let cursor: string | null = null; ;) {
+    const page: Page<T> = await list({ limit: 500, cursor });
+    items.push(...page.items);
+    if (!page.next) return items;
+    cursor = page.next;
+  }
+}
 
 export function makePrincipalService(deps: Deps) {
   const { store, clock, ids, sealer, authorizer, audit } = deps;
@@ -104,6 +115,37 @@ export function makePrincipalService(deps: Deps) {
       return { id, principalId: p.id, name, token: formatToken(id, secret), expiresAt: expiresAt?.toISOString() ?? null };
     },
 
+    /** A principal's tokens, without their secrets. Everyone may list their own. */
+    async listTokens(actor: Actor, principalId: string, page: PageRequest): Promise<Page<TokenView>> {
+      const p = await load(actor, principalId);
+      if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.ListTokens, target(actor, p.id));
+      const res = await store.tokens.listForPrincipal(p.id, page);
+      const now = clock.now();
+      return { items: res.items.map((t) => tokenView(t, now)), next: res.next };
+    },
+
+    /**
+     * Revokes one token at once: requests and console sessions made with it are refused from then on. Everyone
+     * may revoke their own. The root's last usable token is kept: nothing else could sign in as the root again.
+     */
+    async revokeToken(actor: Actor, principalId: string, tokenId: string): Promise<{ revoked: boolean }> {
+      const p = await load(actor, principalId);
+      if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.RevokeToken, target(actor, p.id));
+      return store.transaction(async (tx) => {
+        const token = await tx.tokens.get(tokenId);
+        if (!token || token.principalId !== p.id) throw new KubecredError('NOT_FOUND', `token ${JSON.stringify(tokenId)} of principal ${p.id} not found; list them with \`kubecred token list --principal ${p.id}\``);
+        const now = clock.now();
+        if (p.isRoot && !token.revokedAt) {
+          const usable = (await allOf((page) => tx.tokens.listForPrincipal(p.id, page)))
+            .filter((t) => t.id !== token.id && !t.revokedAt && !(t.expiresAt && t.expiresAt.getTime() <= now.getTime()));
+          if (usable.length === 0) throw new KubecredError('CONFLICT', "this is the account root's last usable token; create another with `kubecred token create` first, then revoke this one");
+        }
+        const revoked = await tx.tokens.revoke(p.id, token.id, now);
+        if (revoked) await audit.record(tx, actor, actor.accountId, { action: 'RevokeToken', resourceType: 'principal', resourceId: p.id, detail: { tokenId: token.id, name: token.name } });
+        return { revoked };
+      });
+    },
+
     async createAccessKey(actor: Actor, principalId: string): Promise<NewAccessKey> {
       const p = await load(actor, principalId);
       await authorizer.check(actor, Actions.CreateAccessKey, target(actor, p.id));
@@ -114,6 +156,27 @@ export function makePrincipalService(deps: Deps) {
         await audit.record(tx, actor, actor.accountId, { action: 'CreateAccessKey', resourceType: 'principal', resourceId: p.id, detail: { accessKeyId } });
       });
       return { accessKeyId, accessKeySecret, principalId: p.id };
+    },
+
+    /** A principal's access keys, without their secrets. Everyone may list their own. */
+    async listAccessKeys(actor: Actor, principalId: string, page: PageRequest): Promise<Page<AccessKeyView>> {
+      const p = await load(actor, principalId);
+      if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.ListAccessKeys, target(actor, p.id));
+      const res = await store.accessKeys.listForPrincipal(p.id, page);
+      return { items: res.items.map(accessKeyView), next: res.next };
+    },
+
+    /** Revokes one access key at once: the vendor surfaces refuse its signatures from then on. Everyone may revoke their own. */
+    async revokeAccessKey(actor: Actor, principalId: string, accessKeyId: string): Promise<{ revoked: boolean }> {
+      const p = await load(actor, principalId);
+      if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.RevokeAccessKey, target(actor, p.id));
+      return store.transaction(async (tx) => {
+        const key = await tx.accessKeys.get(accessKeyId);
+        if (!key || key.principalId !== p.id) throw new KubecredError('NOT_FOUND', `access key ${JSON.stringify(accessKeyId)} of principal ${p.id} not found; list them with \`kubecred accesskey list --principal ${p.id}\``);
+        const revoked = await tx.accessKeys.revoke(p.id, key.id, clock.now());
+        if (revoked) await audit.record(tx, actor, actor.accountId, { action: 'RevokeAccessKey', resourceType: 'principal', resourceId: p.id, detail: { accessKeyId: key.id } });
+        return { revoked };
+      });
     },
   };
 }

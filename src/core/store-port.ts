@@ -71,11 +71,19 @@ export interface Repos {
   tokens: {
     insert(t: ApiToken): Promise<void>;
     get(id: string): Promise<ApiToken | undefined>;
+    /** A principal's tokens, revoked and expired ones too, by ID. */
+    listForPrincipal(principalId: string, page: PageRequest): Promise<Page<ApiToken>>;
+    /** Marks one token revoked; false when it was already revoked (or is not the principal's). */
+    revoke(principalId: string, id: string, at: Date): Promise<boolean>;
     revokeForPrincipal(principalId: string, at: Date): Promise<number>;
   };
   accessKeys: {
     insert(k: AccessKey): Promise<void>;
     get(id: string): Promise<AccessKey | undefined>;
+    /** A principal's access keys, revoked ones too, by ID. */
+    listForPrincipal(principalId: string, page: PageRequest): Promise<Page<AccessKey>>;
+    /** Marks one access key revoked; false when it was already revoked (or is not the principal's). */
+    revoke(principalId: string, id: string, at: Date): Promise<boolean>;
     revokeForPrincipal(principalId: string, at: Date): Promise<number>;
   };
   clusters: {

@@ -1,7 +1,7 @@
 // What callers may see of core records: secrets, sealed keys and internal flags stripped,
 // `expired` derived from the clock. Every surface builds its answers from these.
 
-import { credentialStatus, type Cluster, type Credential, type Principal, type CredentialStatus } from './model.ts';
+import { credentialStatus, type AccessKey, type ApiToken, type Cluster, type Credential, type Principal, type CredentialStatus } from './model.ts';
 
 export interface CredentialView {
   id: string; type: Credential['type']; clusterId: string; principalId: string; kind: Credential['kind']; keySource: Credential['keySource'];
@@ -44,4 +44,25 @@ export interface PrincipalView {
 
 export const principalView = (p: Principal): PrincipalView => ({
   id: p.id, kind: p.kind, name: p.name, groups: p.groups, isRoot: p.isRoot, createdAt: p.createdAt.toISOString(),
+});
+
+/** A bearer token as its owner and the account's admins may see it: never its secret or hash. */
+export interface TokenView {
+  id: string; principalId: string; name: string; status: 'active' | 'expired' | 'revoked';
+  createdAt: string; expiresAt: string | null; revokedAt: string | null;
+}
+
+export const tokenView = (t: ApiToken, now: Date): TokenView => ({
+  id: t.id, principalId: t.principalId, name: t.name,
+  status: t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt.getTime() <= now.getTime() ? 'expired' : 'active',
+  createdAt: t.createdAt.toISOString(), expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt),
+});
+
+/** An access key as its owner and the account's admins may see it: never its secret. */
+export interface AccessKeyView {
+  accessKeyId: string; principalId: string; status: 'active' | 'revoked'; createdAt: string; revokedAt: string | null;
+}
+
+export const accessKeyView = (k: AccessKey): AccessKeyView => ({
+  accessKeyId: k.id, principalId: k.principalId, status: k.revokedAt ? 'revoked' : 'active', createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt),
 });

@@ -7,8 +7,8 @@ import type { CredentialState, Page } from '../core/model.ts';
 import type { PageRequest, Repos } from '../core/store-port.ts';
 import type { Database } from './schema.ts';
 import {
-  accessKeyFromRow, accessKeyToRow, auditFromRow, clusterFromRow, clusterToRow, credentialFromRow, credentialToRow,
-  policyFromRow, principalFromRow, principalToRow, tokenFromRow, tokenToRow, validityFromRow,
+  accessKeyFromRow, accessKeyToRow, auditFromRow, clusterFromRow, clusterToRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS,
+  indexedFromRow, policyFromRow, principalFromRow, principalToRow, tokenFromRow, tokenToRow, validityFromRow,
 } from './row-mappers.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -42,11 +42,6 @@ async function insertOrConflict(run: () => Promise<unknown>, what: string): Prom
     throw e;
   }
 }
-
-const indexedFromRow = (r: { id: string; cluster_id: string; principal_id: string; fingerprint_sha256: string; state: string; not_after: number }) => ({
-  id: r.id, clusterId: r.cluster_id, principalId: r.principal_id, fingerprintSha256: r.fingerprint_sha256,
-  state: r.state as CredentialState, notAfter: new Date(Number(r.not_after)),
-});
 
 export function kyselyRepos(db: Db): Repos {
   return {
@@ -90,6 +85,17 @@ export function kyselyRepos(db: Db): Repos {
         const r = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
         return r && tokenFromRow(r);
       },
+      listForPrincipal: async (principalId, page) => {
+        let q = db.selectFrom('api_tokens').selectAll().where('principal_id', '=', principalId);
+        const after = decodeCursor(page.cursor);
+        if (after) q = q.where('id', '>', after);
+        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
+        return pageOf(rows, page.limit, tokenFromRow, (r) => r.id);
+      },
+      revoke: async (principalId, id, at) => {
+        const res = await db.updateTable('api_tokens').set({ revoked_at: at.getTime() }).where('id', '=', id).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
+      },
       revokeForPrincipal: async (principalId, at) => {
         const res = await db.updateTable('api_tokens').set({ revoked_at: at.getTime() }).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
         return Number(res.numUpdatedRows);
@@ -101,6 +107,17 @@ export function kyselyRepos(db: Db): Repos {
       get: async (id) => {
         const r = await db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
         return r && accessKeyFromRow(r);
+      },
+      listForPrincipal: async (principalId, page) => {
+        let q = db.selectFrom('access_keys').selectAll().where('principal_id', '=', principalId);
+        const after = decodeCursor(page.cursor);
+        if (after) q = q.where('id', '>', after);
+        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
+        return pageOf(rows, page.limit, accessKeyFromRow, (r) => r.id);
+      },
+      revoke: async (principalId, id, at) => {
+        const res = await db.updateTable('access_keys').set({ revoked_at: at.getTime() }).where('id', '=', id).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
       },
       revokeForPrincipal: async (principalId, at) => {
         const res = await db.updateTable('access_keys').set({ revoked_at: at.getTime() }).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
@@ -140,7 +157,7 @@ export function kyselyRepos(db: Db): Repos {
         return r && credentialFromRow(r);
       },
       scan: async (afterId, limit) => {
-        let q = db.selectFrom('credentials').select(['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after']);
+        let q = db.selectFrom('credentials').select(INDEXED_COLUMNS);
         if (afterId) q = q.where('id', '>', afterId);
         const rows = await q.orderBy('id').limit(limit).execute();
         return rows.map(indexedFromRow);
@@ -151,7 +168,7 @@ export function kyselyRepos(db: Db): Repos {
       // index range (given beside not_after > now, SQLite seeks by not_after only and rereads every page before).
       // (A cursor not later than now is behind every unexpired row: it bounds nothing.)
       scanUnexpired: async (now, after, limit) => {
-        const q = db.selectFrom('credentials').select(['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after']);
+        const q = db.selectFrom('credentials').select(INDEXED_COLUMNS);
         const from = after && after.notAfter.getTime() > now.getTime() ? after : null;
         const rows = await (from
           ? q.where((eb) => eb(eb.refTuple('not_after', 'id'), '>', eb.tuple(from.notAfter.getTime(), from.id)))
@@ -161,7 +178,7 @@ export function kyselyRepos(db: Db): Repos {
       },
       changedSince: async (since) => {
         const t = since.getTime();
-        const rows = await db.selectFrom('credentials').select(['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after'])
+        const rows = await db.selectFrom('credentials').select(INDEXED_COLUMNS)
           .where((eb) => eb.or([eb('issued_at', '>=', t), eb('revoked_at', '>=', t), eb('superseded_at', '>=', t)]))
           .orderBy('id').execute();
         return rows.map(indexedFromRow);

@@ -8,6 +8,7 @@ import type {
 import type {
   AccessKeysTable, ApiTokensTable, AuditEventsTable, ClustersTable, CredentialsTable, PoliciesTable, PrincipalsTable, ValidityOverridesTable,
 } from './schema.ts';
+import type { IndexedCredential } from '../core/store-port.ts';
 
 export const CLUSTER_RECORD_VERSION = 1;
 export const CREDENTIAL_RECORD_VERSION = 1;
@@ -80,6 +81,13 @@ export const credentialToRow = (c: Credential): CredentialsTable => ({
   issued_at: ms(c.issuedAt), issued_by: c.issuedBy, request_id: c.requestId, revoked_at: msn(c.revokedAt),
   revoked_by: c.revokedBy, revoke_reason: c.revokeReason, superseded_at: msn(c.supersededAt),
   v: CREDENTIAL_RECORD_VERSION,
+});
+
+/** The columns the revocation index needs (IndexedCredential), as the scans select them. */
+export const INDEXED_COLUMNS = ['id', 'cluster_id', 'principal_id', 'fingerprint_sha256', 'state', 'not_after'] as const;
+export const indexedFromRow = (r: Pick<CredentialsTable, (typeof INDEXED_COLUMNS)[number]>): IndexedCredential => ({
+  id: r.id, clusterId: r.cluster_id, principalId: r.principal_id, fingerprintSha256: r.fingerprint_sha256,
+  state: r.state as CredentialState, notAfter: d(r.not_after),
 });
 
 export const policyFromRow = (r: PoliciesTable): StoredPolicy => ({

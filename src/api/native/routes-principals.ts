@@ -5,8 +5,8 @@ import { Type } from '@sinclair/typebox';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
 import {
-  AttachBody, CreatePrincipalBody, CreateTokenBody, errorResponses, IdParam, NewAccessKey, NewToken, pageOf, PageQuery,
-  pageRequest, UpdatePrincipalBody,
+  AttachBody, CreatePrincipalBody, CreateTokenBody, errorResponses, ID_MAX_LENGTH, IdParam, NewAccessKey, NewToken, pageOf, PageQuery,
+  pageRequest, Revoked, UpdatePrincipalBody,
 } from './schemas.ts';
 
 export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => async (app) => {
@@ -51,6 +51,22 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   app.post('/principals/:id/access-keys', {
     schema: { tags, summary: 'Create an access key pair for the vendor surfaces (secret shown once)', params: IdParam, response: { 201: NewAccessKey, ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(await authority.principals.createAccessKey(actorOf(req), req.params.id)));
+
+  app.get('/principals/:id/tokens', {
+    schema: { tags, summary: "List a principal's bearer tokens (never their secrets)", params: IdParam, querystring: Type.Object(PageQuery), response: { 200: pageOf(Type.Ref('Token')), ...errorResponses } },
+  }, async (req) => authority.principals.listTokens(actorOf(req), req.params.id, pageRequest(req.query)));
+
+  app.delete('/principals/:id/tokens/:tokenId', {
+    schema: { tags, summary: 'Revoke a bearer token now (its console sessions end too)', params: Type.Object({ id: IdParam.properties.id, tokenId: Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH }) }), response: { 200: Revoked, ...errorResponses } },
+  }, async (req) => authority.principals.revokeToken(actorOf(req), req.params.id, req.params.tokenId));
+
+  app.get('/principals/:id/access-keys', {
+    schema: { tags, summary: "List a principal's access keys (never their secrets)", params: IdParam, querystring: Type.Object(PageQuery), response: { 200: pageOf(Type.Ref('AccessKey')), ...errorResponses } },
+  }, async (req) => authority.principals.listAccessKeys(actorOf(req), req.params.id, pageRequest(req.query)));
+
+  app.delete('/principals/:id/access-keys/:accessKeyId', {
+    schema: { tags, summary: 'Revoke an access key now (the vendor surfaces refuse its signatures)', params: Type.Object({ id: IdParam.properties.id, accessKeyId: Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH }) }), response: { 200: Revoked, ...errorResponses } },
+  }, async (req) => authority.principals.revokeAccessKey(actorOf(req), req.params.id, req.params.accessKeyId));
 
   app.get('/principals/:id/policies', {
     schema: { tags, summary: 'Policies attached to a principal', params: IdParam, response: { 200: Type.Object({ items: Type.Array(Type.Ref('Policy')) }), ...errorResponses } },

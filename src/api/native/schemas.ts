@@ -80,6 +80,19 @@ export const NewAccessKey = Type.Object({
   accessKeyId: Type.String(), accessKeySecret: Type.String({ description: 'Shown once' }), principalId: Type.String(),
 });
 
+export const Token = Type.Object({
+  id: Type.String(), principalId: Type.String(), name: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
+  createdAt: Time, expiresAt: Nullable(Time), revokedAt: Nullable(Time),
+}, { $id: 'Token', description: 'A bearer token, without its secret' });
+
+export const AccessKey = Type.Object({
+  accessKeyId: Type.String(), principalId: Type.String(), status: Type.Union([Type.Literal('active'), Type.Literal('revoked')]),
+  createdAt: Time, revokedAt: Nullable(Time),
+}, { $id: 'AccessKey', description: 'An access key, without its secret' });
+
+export const Revoked = Type.Object({ revoked: Type.Boolean({ description: 'False when it had already been revoked' }) });
+
 export const Credential = Type.Object({
   id: Type.String(), type: Type.Union([Type.Literal('x509'), Type.Literal('token')]), clusterId: Type.String(), principalId: Type.String(),
   kind: Type.Union([Type.Literal('default'), Type.Literal('temporary'), Type.Literal('csr')]),
@@ -138,7 +151,7 @@ export const AuditEvent = Type.Object({
   sourceIp: Nullable(Type.String()), requestId: Nullable(Type.String()), detail: Type.Record(Type.String(), Type.Unknown()),
 }, { $id: 'AuditEvent' });
 
-export const sharedSchemas = [ErrorBody, Cluster, Principal, Credential, Policy, AuditEvent];
+export const sharedSchemas = [ErrorBody, Cluster, Principal, Token, AccessKey, Credential, Policy, AuditEvent];
 
 export function pageRequest(q: { limit?: string; cursor?: string }): { limit: number; cursor: string | null } {
   const limit = q.limit === undefined ? 50 : Number(q.limit);

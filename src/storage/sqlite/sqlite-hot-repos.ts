@@ -1,12 +1,16 @@
-// The handful of Store methods every issuance or webhook call makes, as cached prepared statements on
-// SQLite instead of Kysely queries (query building costs 20-40 µs each). Same rows, same mappers, same
-// errors as kysely-repos.ts; sqlite-hot-repos.test.ts runs both side by side. Keep the two in step.
+// The handful of Store methods every issuance or webhook call makes, and the scan that loads the revocation
+// index at start, as cached prepared statements on SQLite instead of Kysely queries (query building costs
+// 20-40 µs each). Same rows, same mappers, same errors as kysely-repos.ts; the store contract
+// (test/support/store-contract.ts) holds the SQLite store, which uses these, and the PostgreSQL store, which
+// uses Kysely's, to the same answers. Keep the two in step.
 
 import type BetterSqlite3 from 'better-sqlite3';
 import { KubecredError } from '../../core/errors.ts';
 import type { Repos, RevokeWhere } from '../../core/store-port.ts';
 import { isUniqueViolation } from '../kysely-repos.ts';
-import { clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow, validityFromRow } from '../row-mappers.ts';
+import {
+  clusterFromRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS, indexedFromRow, principalFromRow, tokenFromRow, validityFromRow,
+} from '../row-mappers.ts';
 import type { ClustersTable, CredentialsTable, PrincipalsTable, ApiTokensTable, ValidityOverridesTable, WebhookTokensTable } from '../schema.ts';
 import type { RowCache } from './row-cache.ts';
 import { readOutside, writeOutside, type Connection, type Connections } from './sqlite-driver.ts';
@@ -17,7 +21,7 @@ const CREDENTIAL_COLUMNS = [
   'request_id', 'revoked_at', 'revoked_by', 'revoke_reason', 'superseded_at', 'v',
 ] as const;
 
-const SQL = {
+export const HOT_SQL = {
   insertCredential: `insert into "credentials" (${CREDENTIAL_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${CREDENTIAL_COLUMNS.map(() => '?').join(', ')})`,
   appendAudit: 'insert into "audit_events" ("id", "account_id", "at", "actor_id", "action", "resource_type", "resource_id", "outcome", "source_ip", "request_id", "detail") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   token: 'select * from "api_tokens" where "id" = ?',
@@ -28,6 +32,9 @@ const SQL = {
   currentDefault: 'select * from "credentials" where "cluster_id" = ? and "principal_id" = ? and "is_current" = 1',
   validity: 'select * from "validity_overrides" where "cluster_id" = ? and "principal_id" = ?',
   webhookToken: 'select * from "webhook_tokens" where "id" = ?',
+  // As kysely-repos.ts's scanUnexpired (whose comment says why the later pages bound by the row value alone).
+  unexpiredFirst: `select ${INDEXED_COLUMNS.map((c) => `"${c}"`).join(', ')} from "credentials" where "not_after" > ? order by "not_after", "id" limit ?`,
+  unexpiredNext: `select ${INDEXED_COLUMNS.map((c) => `"${c}"`).join(', ')} from "credentials" where ("not_after", "id") > (?, ?) order by "not_after", "id" limit ?`,
 };
 
 // The credential indexes all start with account_id, which RevokeWhere does not carry: taken from the
@@ -71,36 +78,43 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
     tokens: {
       ...base.tokens,
       get: (id) => cached(['token', id], async () => {
-        const r = await one<ApiTokensTable>(SQL.token, id);
+        const r = await one<ApiTokensTable>(HOT_SQL.token, id);
         return r && tokenFromRow(r);
       }),
     },
     principals: {
       ...base.principals,
       get: (accountId, id) => cached(['principal', accountId, id], async () => {
-        const r = await one<PrincipalsTable>(SQL.principal, accountId, id);
+        const r = await one<PrincipalsTable>(HOT_SQL.principal, accountId, id);
         return r && principalFromRow(r);
       }),
     },
     clusters: {
       ...base.clusters,
       get: (accountId, id) => cached(['cluster', accountId, id], async () => {
-        const r = await one<ClustersTable>(SQL.cluster, accountId, id);
+        const r = await one<ClustersTable>(HOT_SQL.cluster, accountId, id);
         return r && clusterFromRow(r);
       }),
       getAnyAccount: (id) => cached(['cluster-any-account', id], async () => {
-        const r = await one<ClustersTable>(SQL.clusterAnyAccount, id);
+        const r = await one<ClustersTable>(HOT_SQL.clusterAnyAccount, id);
         return r && clusterFromRow(r);
       }),
     },
     credentials: {
       ...base.credentials,
       getAnyAccount: async (id) => {
-        const r = await one<CredentialsTable>(SQL.credentialAnyAccount, id);
+        const r = await one<CredentialsTable>(HOT_SQL.credentialAnyAccount, id);
         return r && credentialFromRow(r);
       },
+      scanUnexpired: (now, after, limit) => {
+        const from = after && after.notAfter.getTime() > now.getTime() ? after : null;
+        return read((conn) => {
+          const rows = (from ? conn.statement(HOT_SQL.unexpiredNext).all(from.notAfter.getTime(), from.id, limit) : conn.statement(HOT_SQL.unexpiredFirst).all(now.getTime(), limit)) as CredentialsTable[];
+          return rows.map(indexedFromRow);
+        });
+      },
       currentDefault: async (clusterId, principalId) => {
-        const r = await one<CredentialsTable>(SQL.currentDefault, clusterId, principalId);
+        const r = await one<CredentialsTable>(HOT_SQL.currentDefault, clusterId, principalId);
         return r && credentialFromRow(r);
       },
       revoke: (w, by, reason, at) => {
@@ -114,7 +128,7 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
       insert: (cred) => write(() => {
         const row = credentialToRow(cred);
         try {
-          stmt(SQL.insertCredential).run(CREDENTIAL_COLUMNS.map((k) => row[k]));
+          stmt(HOT_SQL.insertCredential).run(CREDENTIAL_COLUMNS.map((k) => row[k]));
         } catch (e) {
           if (isUniqueViolation(e)) throw new KubecredError('CONFLICT', 'a current default kubeconfig for this cluster and principal already exists', { cause: e });
           throw e;
@@ -124,14 +138,14 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
     validity: {
       ...base.validity,
       get: async (clusterId, principalId) => {
-        const r = await one<ValidityOverridesTable>(SQL.validity, clusterId, principalId);
+        const r = await one<ValidityOverridesTable>(HOT_SQL.validity, clusterId, principalId);
         return r && validityFromRow(r);
       },
     },
     webhookTokens: {
       ...base.webhookTokens,
       get: (id) => cached(['webhook-token', id], async () => {
-        const r = await one<WebhookTokensTable>(SQL.webhookToken, id);
+        const r = await one<WebhookTokensTable>(HOT_SQL.webhookToken, id);
         return r && {
           id: r.id, clusterId: r.cluster_id, secretHash: r.secret_hash, createdAt: new Date(Number(r.created_at)),
           revokedAt: r.revoked_at === null ? null : new Date(Number(r.revoked_at)),
@@ -141,7 +155,7 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
     audit: {
       ...base.audit,
       append: (e) => write(() => {
-        stmt(SQL.appendAudit).run(e.id, e.accountId, e.at.getTime(), e.actorId, e.action, e.resourceType, e.resourceId, e.outcome,
+        stmt(HOT_SQL.appendAudit).run(e.id, e.accountId, e.at.getTime(), e.actorId, e.action, e.resourceType, e.resourceId, e.outcome,
           e.sourceIp, e.requestId, JSON.stringify(e.detail));
       }),
     },
