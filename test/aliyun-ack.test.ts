@@ -163,6 +163,19 @@ test('DescribeSubaccountK8sClusterUserConfig: the root fetches a user\'s kubecon
   assert.equal(e.code, 'Forbidden.RAM');
 });
 
+test("DescribeSubaccountK8sClusterUserConfig never hands the root's kubeconfig to anyone but the root, whatever the policies say", async () => {
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'helpdesk']);
+  await cliJson(srv, srv.rootToken, ['policy', 'create', 'subaccount-configs', '--document', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['cs:DescribeSubaccountK8sClusterUserConfig'], Resource: '*' }] })]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'subaccount-configs', '--principal', 'helpdesk']);
+  const key = await cliJson(srv, srv.rootToken, ['accesskey', 'create', '--principal', 'helpdesk']);
+  const rootId = (await cliJson(srv, srv.rootToken, ['whoami'])).id;
+  const ofBob = await ack(key).describeSubaccountK8sClusterUserConfig(prod.id, bob.id, new Cs.DescribeSubaccountK8sClusterUserConfigRequest({}));
+  assert.equal(cnOf(await certOf(ofBob.body!.config!)), bob.id);
+  const ofRoot = await sdkError(ack(key).describeSubaccountK8sClusterUserConfig(prod.id, rootId, new Cs.DescribeSubaccountK8sClusterUserConfigRequest({})));
+  assert.equal(ofRoot.code, 'Forbidden.RAM');
+  assert.match(ofRoot.message, /only the account's root/);
+});
+
 test('UpdateK8sClusterUserConfigExpire is root-only, refuses 0 and 876001 hours, and sets the next kubeconfig\'s validity', async () => {
   const denied = await sdkError(ack(aliceKey).updateK8sClusterUserConfigExpire(prod.id, new Cs.UpdateK8sClusterUserConfigExpireRequest({ expireHour: 24, user: alice.id })));
   assert.equal(denied.code, 'Forbidden.RAM');

@@ -38,8 +38,11 @@ function assertVendorError(e: any, code: string, status: number, message: RegExp
 
 const isoNow = (offsetMs = 0) => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** A DescribeClusterUserKubeconfig GET signed by hand (ACS3), to be sent as raw bytes (altered or again). */
-function signedKubeconfigGet(minutes: string) {
+/**
+ * A DescribeClusterUserKubeconfig GET signed by hand (ACS3), to be sent as raw bytes (altered or again).
+ * `unsigned`: headers left out of the signature and added after signing.
+ */
+function signedKubeconfigGet(minutes: string, unsigned: Record<string, string> = {}) {
   const req = new $dara.Request();
   req.method = 'GET';
   req.pathname = `/k8s/${prod.id}/user_config`;
@@ -48,7 +51,9 @@ function signedKubeconfigGet(minutes: string) {
     host: new URL(srv.url).host, 'x-acs-version': '2015-12-15', 'x-acs-action': 'DescribeClusterUserKubeconfig', 'x-acs-date': isoNow(),
     'x-acs-signature-nonce': crypto.randomUUID(), 'x-acs-content-sha256': crypto.createHash('sha256').update('').digest('hex'),
   };
+  for (const name of Object.keys(unsigned)) delete req.headers[name];
   req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256'], srv.accessKeyId, srv.accessKeySecret);
+  Object.assign(req.headers, unsigned);
   return req;
 }
 
@@ -120,10 +125,10 @@ test("a revoked access key is refused like an unknown one, at once; the principa
 });
 
 test('a bad signature is SignatureDoesNotMatch, and changes nothing', async () => {
+  const before = (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
   const e = await sdkError(describe({}, client({ id: srv.accessKeyId, secret: 'not-the-secret' })));
   assertVendorError(e, 'SignatureDoesNotMatch', 400, /signature/i);
-  const issued = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod']);
-  assert.equal(issued.length, 0);
+  assert.equal((await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length, before);
 });
 
 test('a body that does not match x-acs-content-sha256 is refused as a bad signature', async () => {
@@ -170,6 +175,14 @@ test('a reused x-acs-signature-nonce is SignatureNonceUsed, also after the serve
   assertVendorError(afterRestart, 'SignatureNonceUsed', 400, /nonce/);
   const fresh = await describe();
   assert.equal(fresh.statusCode, 200);
+});
+
+test('every x-acs-* header must be signed: one left out of the signature (the RPC operation, say) is IncompleteSignature', async () => {
+  const req = signedKubeconfigGet('15', { 'x-acs-action': 'DescribeClusterUserKubeconfig' });
+  const r = await rawRequest(srv, 'GET', `${req.pathname}?TemporaryDurationMinutes=15`, { headers: req.headers });
+  assert.equal(r.status, 400, r.body);
+  assert.equal(r.json.code, 'IncompleteSignature');
+  assert.match(r.json.message, /x-acs-action must be signed/);
 });
 
 test('an exact replay of the same signed bytes is refused: the nonce, not the signature, is what is remembered', async () => {

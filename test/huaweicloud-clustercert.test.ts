@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startFakeApiserver, type FakeApiserver } from './support/fake-apiserver.ts';
 import { rawRequest } from './support/http.ts';
-import { cceClient, createCert, PROJECT_ID, revokeCert, setupCce } from './support/huaweicloud-sdk.ts';
+import { cli, cliJson } from './support/cli.ts';
+import { cceClient, createCert, PROJECT_ID, revokeCert, sdkError, setupCce } from './support/huaweicloud-sdk.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
@@ -102,4 +103,69 @@ test('the account root revokes an agency (role) with agencyId', async () => {
   const root = cceClient(srv, srv.accessKeyId, srv.accessKeySecret, PROJECT_ID);
   const r = await revokeCert(root, env.cluster.id, { agencyId: role.id });
   assert.equal(r.httpStatusCode, 200);
+});
+
+test("who may revoke whom: ACK's self-only revoke grants nothing here; CCE's revoke reaches other users but never the root", async () => {
+  // carol holds exactly docs/aliyun.md's example: her own kubeconfigs through ACK.
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'carol']);
+  await cliJson(srv, srv.rootToken, ['policy', 'create', 'ack-self', '--document', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['cs:DescribeClusterUserKubeconfig', 'cs:RevokeK8sClusterKubeConfig'], Resource: 'acs:cs:*:*:cluster/*' }] })]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'ack-self', '--principal', 'carol']);
+  const carolKey = await cliJson(srv, srv.rootToken, ['accesskey', 'create', '--principal', 'carol']);
+  const carolToken = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'carol'])).token;
+  const dave = await cliJson(srv, srv.rootToken, ['principal', 'create', 'dave']);
+  await rawRequest(srv, 'POST', `/v1/clusters/${env.cluster.id}/kubeconfig`, { token: srv.rootToken, body: '{}' });
+  await rawRequest(srv, 'POST', `/v1/clusters/${env.cluster.id}/kubeconfig`, { token: srv.rootToken, body: JSON.stringify({ principalId: dave.id }) });
+  const rootId = (await rawRequest(srv, 'GET', '/v1/whoami', { token: srv.rootToken })).json.principal.id;
+
+  const carolCce = cceClient(srv, carolKey.accessKeyId, carolKey.accessKeySecret, PROJECT_ID);
+  for (const userId of [dave.id, rootId]) {
+    const e = await sdkError(revokeCert(carolCce, env.cluster.id, { userId }));
+    assert.equal(e.httpStatusCode, 403, `carol revoking ${userId} through CCE`);
+  }
+  const native = await cli(srv, carolToken, ['revoke', '--cluster', env.cluster.id, '--principal', 'dave']);
+  assert.equal(native.code, 3, native.stderr);
+  assert.match(native.stderr, /RevokeUserKubeconfig/);
+  assert.equal((await inventory(dave.id, 'active')).length, 1, "dave's kubeconfig survived");
+  assert.equal((await inventory(rootId, 'active')).length, 1, "the root's kubeconfig survived");
+  // Her own: allowed through each surface her policy names (ACK's action also covers the native revoke of her own).
+  assert.equal((await cli(srv, carolToken, ['revoke', '--cluster', env.cluster.id])).code, 0);
+
+  // alice holds CCE's revoke: other users' kubeconfigs, but not the root's.
+  const alice = cceClient(srv, env.alice.ak, env.alice.sk, PROJECT_ID);
+  assert.equal((await revokeCert(alice, env.cluster.id, { userId: dave.id })).httpStatusCode, 200);
+  assert.equal((await inventory(dave.id, 'active')).length, 0);
+  const onRoot = await sdkError(revokeCert(alice, env.cluster.id, { userId: rootId }));
+  assert.equal(onRoot.httpStatusCode, 403);
+  assert.equal((await inventory(rootId, 'active')).length, 1);
+  const denials = (await rawRequest(srv, 'GET', '/v1/audit?outcome=denied&action=kubecred:RevokeUserKubeconfig', { token: srv.rootToken })).json.items;
+  assert.ok(denials.length >= 3, 'each refusal audited');
+
+});
+
+test('a name in userId or agencyId must name that kind of principal; a service mesh is not a CCE cluster', async () => {
+  const root = cceClient(srv, srv.accessKeyId, srv.accessKeySecret, PROJECT_ID);
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'deployer', '--kind', 'role']);
+  for (const [body, field] of [[{ agencyId: 'alice' }, 'agencyId'], [{ userId: 'deployer' }, 'userId']] as const) {
+    const e = await sdkError(revokeCert(root, env.cluster.id, body));
+    assert.equal(e.httpStatusCode, 400, JSON.stringify(body));
+    assert.match(e.errorMsg, new RegExp(field === 'agencyId' ? 'userId' : 'agencyId'));
+  }
+  const mesh = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'mesh', '--kind', 'service-mesh', '--public-endpoint', 'https://203.0.113.40:6443', '--region', 'cn-north-4']);
+  const get = await sdkError(createCert(root, mesh.id, 1));
+  assert.equal(get.httpStatusCode, 404);
+  const revoke = await sdkError(revokeCert(root, mesh.id, { userId: env.alice.id }));
+  assert.equal(revoke.httpStatusCode, 404);
+});
+
+test('a token cluster answers a kubeconfig carrying its bearer token, which kubectl reads', async () => {
+  const tok = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'tokens', '--token-kubeconfigs', '--public-endpoint', 'https://203.0.113.30:6443', '--region', 'cn-north-4']);
+  const res = await createCert(cceClient(srv, env.alice.ak, env.alice.sk, PROJECT_ID), tok.id, 1);
+  assert.deepEqual(Object.keys(res.users[0].user), ['token']);
+  assert.match(res.users[0].user.token, /^kct1\./);
+  delete res.httpStatusCode;
+  delete res['Port-ID'];
+  const file = path.join(env.work, 'cce-token.kubeconfig');
+  fs.writeFileSync(file, JSON.stringify(res), { mode: 0o600 });
+  const view = JSON.parse(await kubectl('config', 'view', '--kubeconfig', file, '--raw', '-o', 'json'));
+  assert.equal(view.users[0].user.token, res.users[0].user.token);
 });

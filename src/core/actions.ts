@@ -20,7 +20,10 @@ export const Actions = {
   GetKubeconfig: a('GetKubeconfig', ['cs:DescribeClusterUserKubeconfig', 'cs:DescribeClusterV2UserKubeconfig', 'servicemesh:DescribeServiceMeshKubeconfig', 'cce:cluster:createClusterCert']),
   GetUserKubeconfig: a('GetUserKubeconfig', ['cs:DescribeSubaccountK8sClusterUserConfig']),
   ListCredentials: a('ListCredentials', ['cs:ListClusterKubeconfigStates', 'cs:ListUserKubeConfigStates']),
+  /** One's own kubeconfigs on a cluster (ACK's and ASM's revocations only ever revoke the caller's). */
   RevokeKubeconfig: a('RevokeKubeconfig', ['cs:RevokeK8sClusterKubeConfig', 'servicemesh:RevokeKubeconfig', 'cce:cluster:revokeClusterCert']),
+  /** Another principal's kubeconfigs on a cluster (CCE's revocation names the user or agency). */
+  RevokeUserKubeconfig: a('RevokeUserKubeconfig', ['cce:cluster:revokeClusterCert']),
   SetValidity: a('SetKubeconfigValidity', ['cs:UpdateK8sClusterUserConfigExpire'], true),
   CleanPrincipalAccess: a('CleanPrincipalAccess', ['cs:CleanClusterUserPermissions', 'cs:CleanUserPermissions']),
   CreatePrincipal: a('CreatePrincipal', ['ram:CreateUser']),

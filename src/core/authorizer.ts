@@ -56,6 +56,10 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>;
       const refusal = await decide(actor, action, target);
       if (refusal) await deny(actor, action, target, refusal.code, refusal.why);
     },
+    /** Refuses whatever the policies say (a rule core enforces itself): audited like any denial. */
+    refuse(actor: Actor, action: ActionDef, target: AuthzTarget, why: string): Promise<never> {
+      return deny(actor, action, target, 'ACCESS_DENIED', why);
+    },
     /** For filtering lists: no audit record, no error. */
     async allows(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<boolean> {
       return (await decide(actor, action, target)) === null;

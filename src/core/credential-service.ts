@@ -49,12 +49,6 @@ export function makeCredentialService(deps: Deps) {
   const { store, clock, authorizer, issuer, audit } = deps;
 
   /** `kind`, when given, hides clusters of the other kind (a vendor surface serves only one). */
-  async function loadCluster(repos: Pick<Repos, 'clusters'>, actor: Actor, clusterId: string, kind?: ClusterKind): Promise<Cluster> {
-    const c = await findCluster(repos, actor.accountId, clusterId);
-    if (kind !== undefined && c.kind !== kind) throw notFound('cluster', clusterId);
-    return c;
-  }
-
   async function loadPrincipal(repos: Pick<Repos, 'principals'>, actor: Actor, principalId: string | undefined): Promise<Principal> {
     if (principalId === undefined || principalId === actor.principal.id || principalId === actor.principal.name) return actor.principal;
     return findPrincipal(repos, actor.accountId, principalId);
@@ -95,19 +89,29 @@ export function makeCredentialService(deps: Deps) {
     return issuer.defaultKubeconfig(tx, actor, cluster, principal);
   }
 
-  async function authorizeFor(actor: Actor, cluster: Cluster, principal: Principal, action: ActionDef, minutes?: number) {
+  /**
+   * `own` is the action on the caller's own kubeconfigs, `others` the one on another principal's. Nobody but the
+   * root acts on the root's: its kubeconfigs are not revokable by others (the states lists say so), and handing
+   * its key to a policy holder would make them the root on the cluster.
+   */
+  async function authorizeFor(actor: Actor, cluster: Cluster, principal: Principal, own: ActionDef, others: ActionDef, minutes?: number) {
     const other = principal.id !== actor.principal.id;
-    await authorizer.check(actor, other ? Actions.GetUserKubeconfig : action, clusterTarget(actor, cluster, { [ConditionKeys.KubeConfigDurationMinutes]: minutes }));
+    const action = other ? others : own;
+    const target = clusterTarget(actor, cluster, { [ConditionKeys.KubeConfigDurationMinutes]: minutes });
+    if (other && principal.isRoot && !actor.principal.isRoot) {
+      await authorizer.refuse(actor, action, target, `only the account's root may act on the root's kubeconfigs (${action.name} on ${target.resource})`);
+    }
+    await authorizer.check(actor, action, target);
   }
 
   return {
     async getKubeconfig(actor: Actor, req: KubeconfigRequest): Promise<IssuedKubeconfig> {
       validateRequest(req);
-      const cluster = await loadCluster(store, actor, req.clusterId, req.clusterKind);
+      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
       const principal = await loadPrincipal(store, actor, req.principalId);
       // An explicit validity is bounded by the same duration condition as a temporary one.
       const minutes = req.notAfter ? Math.ceil((req.notAfter.getTime() - clock.now().getTime()) / 60_000) : req.temporaryMinutes;
-      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, minutes);
+      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, minutes);
       endpointOf(cluster, req.endpoint); // fail before minting anything
       for (let attempt = 0; ; attempt++) {
         try {
@@ -122,7 +126,7 @@ export function makeCredentialService(deps: Deps) {
 
     async list(actor: Actor, q: ListCredentialsQuery, page: PageRequest): Promise<Page<CredentialView>> {
       // Names are accepted as well as IDs; the store filters by ID.
-      const cluster = q.clusterId ? await loadCluster(store, actor, q.clusterId) : undefined;
+      const cluster = q.clusterId ? await findCluster(store, actor.accountId, q.clusterId) : undefined;
       const principal = q.principalId ? await loadPrincipal(store, actor, q.principalId) : undefined;
       const ownOnly = principal?.id === actor.principal.id;
       if (!actor.principal.isRoot && !ownOnly) {
@@ -138,7 +142,7 @@ export function makeCredentialService(deps: Deps) {
       const c = await store.credentials.get(actor.accountId, id);
       if (!c) throw notFound('credential', id);
       if (c.principalId !== actor.principal.id) {
-        const cluster = await loadCluster(store, actor, c.clusterId).catch(() => null);
+        const cluster = await findCluster(store, actor.accountId, c.clusterId).catch(() => null);
         if (cluster) await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor, cluster));
         else if (!actor.principal.isRoot) throw notFound('credential', id);
       }
@@ -147,9 +151,9 @@ export function makeCredentialService(deps: Deps) {
 
     /** Revokes every active (and superseded) credential of (cluster, principal) and resets its custom validity. */
     async revoke(actor: Actor, req: { clusterId: string; principalId?: string; reason?: string; clusterKind?: ClusterKind }): Promise<CredentialView[]> {
-      const cluster = await loadCluster(store, actor, req.clusterId, req.clusterKind);
+      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
       const principal = await loadPrincipal(store, actor, req.principalId);
-      await authorizer.check(actor, Actions.RevokeKubeconfig, clusterTarget(actor, cluster));
+      await authorizeFor(actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
       const revoked = await store.transaction((tx) => revokeIn(tx, actor, cluster, principal, req.reason));
       const now = clock.now();
       return revoked.map((c) => credentialView(c, now));
@@ -157,10 +161,10 @@ export function makeCredentialService(deps: Deps) {
 
     /** Revokes and answers with a new default kubeconfig, in one transaction (the service-mesh API needs it). */
     async revokeAndReissue(actor: Actor, req: { clusterId: string; principalId?: string; endpoint: Endpoint; reason?: string; clusterKind?: ClusterKind }): Promise<IssuedKubeconfig & { revoked: CredentialView[] }> {
-      const cluster = await loadCluster(store, actor, req.clusterId, req.clusterKind);
+      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
       const principal = await loadPrincipal(store, actor, req.principalId);
-      await authorizer.check(actor, Actions.RevokeKubeconfig, clusterTarget(actor, cluster));
-      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig);
+      await authorizeFor(actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
+      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig);
       endpointOf(cluster, req.endpoint);
       const { revoked, minted } = await store.transaction(async (tx) => {
         const revoked = await revokeIn(tx, actor, cluster, principal, req.reason);
@@ -173,7 +177,7 @@ export function makeCredentialService(deps: Deps) {
     /** Root only. Supersedes the active default so the next request gets one with the new validity. */
     async setValidity(actor: Actor, req: { clusterId: string; principalId: string; hours: number; clusterKind?: ClusterKind }): Promise<{ superseded: CredentialView[] }> {
       checkCustomHours(req.hours);
-      const cluster = await loadCluster(store, actor, req.clusterId, req.clusterKind);
+      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
       await authorizer.check(actor, Actions.SetValidity, clusterTarget(actor, cluster));
       const principal = await loadPrincipal(store, actor, req.principalId);
       const superseded = await store.transaction(async (tx) => {
@@ -191,7 +195,7 @@ export function makeCredentialService(deps: Deps) {
     },
 
     async getValidity(actor: Actor, req: { clusterId: string; principalId?: string }): Promise<{ hours: number | null; setBy: string | null; setAt: string | null }> {
-      const cluster = await loadCluster(store, actor, req.clusterId);
+      const cluster = await findCluster(store, actor.accountId, req.clusterId);
       const principal = await loadPrincipal(store, actor, req.principalId);
       if (principal.id !== actor.principal.id) await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor, cluster));
       const v = await store.validity.get(cluster.id, principal.id);

@@ -2,12 +2,13 @@
 // (cls_, usr_, rol_), so a value without one is taken as a name.
 
 import { notFound } from './errors.ts';
-import type { Cluster, Principal } from './model.ts';
+import type { Cluster, ClusterKind, Principal } from './model.ts';
 import type { Repos } from './store-port.ts';
 
-export async function findCluster(repos: Pick<Repos, 'clusters'>, accountId: string, idOrName: string): Promise<Cluster> {
+/** `kind`: a surface that serves only one kind of cluster (ACK and CCE Kubernetes, ASM service meshes) does not see the other. */
+export async function findCluster(repos: Pick<Repos, 'clusters'>, accountId: string, idOrName: string, kind?: ClusterKind): Promise<Cluster> {
   const c = idOrName.startsWith('cls_') ? await repos.clusters.get(accountId, idOrName) : await repos.clusters.findByName(accountId, idOrName);
-  if (!c) throw notFound('cluster', idOrName);
+  if (!c || (kind !== undefined && c.kind !== kind)) throw notFound('cluster', idOrName);
   return c;
 }
 

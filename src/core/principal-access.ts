@@ -66,16 +66,10 @@ export function makePrincipalAccess(deps: Deps) {
     return out;
   }
 
-  async function loadCluster(actor: Actor, id: string, kind?: ClusterKind): Promise<Cluster> {
-    const c = await findCluster(store, actor.accountId, id);
-    if (kind !== undefined && c.kind !== kind) throw notFound('cluster', id);
-    return c;
-  }
-
   return {
     /** Every principal that was ever issued a kubeconfig on the cluster, with what it holds now. */
     async holdersOf(actor: Actor, clusterId: string, kind?: ClusterKind): Promise<Array<{ principal: PrincipalView & { deleted: boolean }; holding: Holding }>> {
-      const cluster = await loadCluster(actor, clusterId, kind);
+      const cluster = await findCluster(store, actor.accountId, clusterId, kind);
       await authorizer.check(actor, Actions.ListCredentials, target(actor, cluster));
       const byPrincipal = new Map<string, Credential[]>();
       for (const c of await credentialsWhere({ accountId: actor.accountId, clusterId: cluster.id })) {
@@ -122,7 +116,7 @@ export function makePrincipalAccess(deps: Deps) {
       const everything = req.clusterIds === undefined;
       const clusters = everything
         ? await allClusters(actor.accountId)
-        : await Promise.all([...new Set(req.clusterIds)].map((id) => loadCluster(actor, id, req.clusterKind)));
+        : await Promise.all([...new Set(req.clusterIds)].map((id) => findCluster(store, actor.accountId, id, req.clusterKind)));
       if (clusters.length === 0 && !everything) throw invalid('name at least one cluster', { field: 'clusters' });
       for (const c of clusters) await authorizer.check(actor, Actions.CleanPrincipalAccess, target(actor, c));
       if (everything && clusters.length === 0) {

@@ -99,6 +99,11 @@ function presented(req: FastifyRequest, now: Date): Presented {
   }
   if (auth.startsWith('ACS3-HMAC-SHA256 ')) {
     const a = parseAcs3(auth);
+    // ACS3 signs every x-acs-* header: one left out (x-acs-action, say, which picks the RPC operation) could be
+    // changed by anyone on the way without the signature noticing.
+    for (const name of Object.keys(req.headers)) {
+      if (name.startsWith('x-acs-') && !a.signedHeaders.includes(name)) throw incomplete(`the header ${name} must be signed (SignedHeaders lists every x-acs-* header)`);
+    }
     const dateMs = checkDate(header(req, 'x-acs-date'), 'x-acs-date', now, parseIso);
     const nonce = header(req, 'x-acs-signature-nonce');
     if (!nonce || !NONCE.test(nonce)) throw missingParameter('x-acs-signature-nonce');
@@ -128,7 +133,8 @@ function presented(req: FastifyRequest, now: Date): Presented {
 
 function presentedRpcV1(req: FastifyRequest, now: Date): Presented {
   const params = rpcParams(req);
-  for (const p of ['AccessKeyId', 'SignatureNonce', 'Timestamp']) if (!params.get(p)) throw missingParameter(p);
+  // Action and Version too: in this style they are signed only as parameters (the x-acs-* headers are not).
+  for (const p of ['AccessKeyId', 'SignatureNonce', 'Timestamp', 'Action', 'Version']) if (!params.get(p)) throw missingParameter(p);
   if ((params.get('SignatureMethod') ?? 'HMAC-SHA1') !== 'HMAC-SHA1') throw incomplete('SignatureMethod must be HMAC-SHA1');
   if ((params.get('SignatureVersion') ?? '1.0') !== '1.0') throw incomplete('SignatureVersion must be 1.0');
   const nonce = params.get('SignatureNonce')!;

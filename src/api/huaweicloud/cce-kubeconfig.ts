@@ -12,15 +12,17 @@ export interface CceKubeconfig {
   apiVersion: 'v1';
   preferences: Record<string, never>;
   clusters: { name: string; cluster: { server: string; 'certificate-authority-data'?: string } }[];
-  users: { name: string; user: { 'client-certificate-data': string; 'client-key-data'?: string } }[];
+  users: { name: string; user: { 'client-certificate-data': string; 'client-key-data'?: string } | { token: string } }[];
   contexts: { name: string; context: { cluster: string; user: string } }[];
   'current-context': string;
 }
 
 export function cceKubeconfig(cluster: Cluster, issued: IssuedKubeconfig): CceKubeconfig {
-  // The key is only in core's rendered kubeconfig; it is read from there, never stored here.
-  const rendered = parse(issued.kubeconfig) as { users?: { user?: { 'client-key-data'?: string } }[] };
+  // The key (or, on a token cluster, the bearer token) is only in core's rendered kubeconfig; it is read from
+  // there, never stored here.
+  const rendered = parse(issued.kubeconfig) as { users?: { user?: { 'client-key-data'?: string; token?: string } }[] };
   const keyData = rendered.users?.[0]?.user?.['client-key-data'];
+  const token = rendered.users?.[0]?.user?.token;
   // CCE marks its external cluster insecure-skip-tls-verify because the EIP is not in the server
   // certificate; kubecred has the cluster's CA bundle, so both entries verify the server instead.
   const ca = cluster.serverCaPem ? { 'certificate-authority-data': b64(cluster.serverCaPem) } : {};
@@ -39,7 +41,7 @@ export function cceKubeconfig(cluster: Cluster, issued: IssuedKubeconfig): CceKu
     apiVersion: 'v1',
     preferences: {},
     clusters,
-    users: [{ name: 'user', user: { 'client-certificate-data': b64(issued.certificatePem), ...(keyData ? { 'client-key-data': keyData } : {}) } }],
+    users: [{ name: 'user', user: token !== undefined ? { token } : { 'client-certificate-data': b64(issued.certificatePem), ...(keyData ? { 'client-key-data': keyData } : {}) } }],
     contexts,
     // As CCE: the public endpoint when there is one.
     'current-context': cluster.publicEndpoint ? 'external' : 'internal',

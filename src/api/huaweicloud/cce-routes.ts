@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authority } from '../../core/authority.ts';
 import { invalid, isKubecredError, KubecredError, shownValue } from '../../core/errors.ts';
-import { findCluster } from '../../core/lookup.ts';
+import { findCluster, findPrincipal } from '../../core/lookup.ts';
 import type { Metrics } from '../metrics.ts';
 import { actorOf } from '../request-context.ts';
 import { cceKubeconfig } from './cce-kubeconfig.ts';
@@ -62,7 +62,7 @@ function renameField<T>(field: string, run: () => Promise<T>): Promise<T> {
   });
 }
 
-function principalOf(body: Record<string, unknown>): string {
+function principalOf(body: Record<string, unknown>): { field: 'userId' | 'agencyId'; value: string } {
   const { userId, agencyId } = body;
   const given = [userId, agencyId].filter((v) => v !== undefined && v !== null);
   if (given.length !== 1) throw invalid('give exactly one of "userId" or "agencyId"', { field: given.length ? 'agencyId' : 'userId' });
@@ -72,7 +72,7 @@ function principalOf(body: Record<string, unknown>): string {
   // Agencies are kubecred roles and users are users: a swapped field is a mistake worth naming.
   if (field === 'userId' && v.startsWith('rol_')) throw invalid(`${v} is an agency (a kubecred role); send it as "agencyId"`, { field });
   if (field === 'agencyId' && v.startsWith('usr_')) throw invalid(`${v} is a user; send it as "userId"`, { field });
-  return v;
+  return { field, value: v };
 }
 
 export function cceRoutes(app: FastifyInstance, deps: { authority: Authority; metrics: Metrics }): void {
@@ -84,7 +84,7 @@ export function cceRoutes(app: FastifyInstance, deps: { authority: Authority; me
   app.post<{ Params: Params }>('/projects/:project_id/clusters/:cluster_id/clustercert', hidden, async (req, reply) => {
     const actor = actorOf(req);
     const { notAfter, field } = notAfterOf(jsonBody(req), authority.clock.now());
-    const cluster = await findCluster(authority.store, actor.accountId, req.params.cluster_id);
+    const cluster = await findCluster(authority.store, actor.accountId, req.params.cluster_id, 'kubernetes');
     const issued = await renameField(field, () => authority.credentials.getKubeconfig(actor, {
       clusterId: cluster.id, endpoint: cluster.privateEndpoint ? 'private' : 'public', notAfter,
     }));
@@ -97,8 +97,13 @@ export function cceRoutes(app: FastifyInstance, deps: { authority: Authority; me
 
   app.post<{ Params: Params }>('/projects/:project_id/clusters/:cluster_id/clustercertrevoke', hidden, async (req) => {
     const actor = actorOf(req);
-    const principalId = principalOf(jsonBody(req));
-    const revoked = await authority.credentials.revoke(actor, { clusterId: req.params.cluster_id, principalId, reason: 'revoked through the CCE clustercertrevoke API' });
+    const { field, value } = principalOf(jsonBody(req));
+    // A name is looked up like an ID, and must name the same kind of principal its field does.
+    const principal = await findPrincipal(authority.store, actor.accountId, value);
+    if ((field === 'userId') !== (principal.kind === 'user')) {
+      throw invalid(`${value} is ${principal.kind === 'user' ? 'a user; send it as "userId"' : 'an agency (a kubecred role); send it as "agencyId"'}`, { field });
+    }
+    const revoked = await authority.credentials.revoke(actor, { clusterId: req.params.cluster_id, clusterKind: 'kubernetes', principalId: principal.id, reason: 'revoked through the CCE clustercertrevoke API' });
     metrics.revoked.inc(revoked.length);
     return {};
   });
