@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { migrationProvider } from '../src/storage/migrations.ts';
+import { COMMITTED_TABLE, migrationProvider } from '../src/storage/migrations.ts';
 import { cli } from './support/cli.ts';
 import { startPostgres } from './support/postgres.ts';
 import { api } from './support/replicas.ts';
@@ -45,7 +45,7 @@ async function storeAt009(extraCredentials = 0): Promise<string> {
   assert.ifError(error);
   assert.match(tableSql(raw), /"fingerprint_sha256" text not null unique/);
   raw.exec(`attach '${sourceDb}' as src`);
-  const tables = (raw.prepare("select name from main.sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%'").all() as Array<{ name: string }>).map((t) => t.name);
+  const tables = (raw.prepare(`select name from main.sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' and name <> '${COMMITTED_TABLE}'`).all() as Array<{ name: string }>).map((t) => t.name);
   raw.transaction(() => {
     for (const t of tables) raw.exec(`insert into main."${t}" select * from src."${t}"`);
     if (extraCredentials > 0) {

@@ -400,18 +400,32 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
     '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
   };
-  return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, OWN_TRANSACTION.has(name) ? m : atomic(m)])) : all;
+  return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, OWN_TRANSACTION.has(name) ? m : atomic(name, m)])) : all;
 }
 
 /** SQLite migrations that open their own transactions, and are repeatable (they check what they find first). */
 const OWN_TRANSACTION = new Set(['010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status']);
 
+/** SQLite only: the migrations whose transaction committed, written in that transaction (see atomic). */
+export const COMMITTED_TABLE = 'kubecred_migrations_committed';
+
 /**
  * Kysely runs SQLite's migrations outside any transaction (its adapter declares no transactional DDL; on
- * PostgreSQL the pending ones run in one). A migration of several statements that died half-way there (a kill -9,
- * a startup probe giving up on a long index build) would leave some of its tables or indexes behind, and every
- * later start would stop at the first "already exists". SQLite's DDL is transactional: each runs whole or not at all.
+ * PostgreSQL the pending ones run in one, with their records) and records each one only after it has run.
+ * - A migration of several statements that died half-way (a kill -9, a startup probe giving up on a long index
+ *   build) would leave some of its tables or indexes behind: each runs in a transaction, whole or not at all.
+ * - One killed after its commit and before Kysely's record (a first start killed in its first quarter second
+ *   could do it) would meet its own tables at the next start and stop every start after at "already exists":
+ *   the transaction also notes the migration's name, and a noted migration is not run again, only recorded.
  */
-const atomic = (m: Migration): Migration => ({ up: (db) => db.transaction().execute((tx) => m.up(tx)) });
+const atomic = (name: string, m: Migration): Migration => ({
+  up: (db) => db.transaction().execute(async (tx) => {
+    await sql`create table if not exists ${sql.table(COMMITTED_TABLE)} (name text primary key)`.execute(tx);
+    const noted = await sql`select 1 from ${sql.table(COMMITTED_TABLE)} where name = ${name}`.execute(tx);
+    if (noted.rows.length > 0) return;
+    await m.up(tx);
+    await sql`insert into ${sql.table(COMMITTED_TABLE)} (name) values (${name})`.execute(tx);
+  }),
+});
 
 export const migrationProvider = (dialect: SqlDialect): MigrationProvider => ({ getMigrations: async () => migrationsFor(dialect) });
