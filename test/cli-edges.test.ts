@@ -224,8 +224,25 @@ test('a wrong --state, --kind or webhook duration is a usage error naming the fl
   const kind = await cli(srv, srv.rootToken, ['credential', 'list', '--kind', 'x']);
   assert.equal(kind.code, 2);
   assert.match(kind.stderr, /--kind must be default, temporary or csr/);
-  const timeout = await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', tempDir(), '--timeout', '1m']);
-  assert.equal(timeout.code, 2);
-  assert.match(timeout.stderr, /--timeout must be a duration like 3s or 500ms \(got 1m\)/);
+  // What kube-apiserver's AuthorizationConfiguration would refuse is refused here, before any file is written.
+  const refused: Array<[string[], RegExp]> = [
+    [['--timeout', '1m'], /--timeout must be at most 30s, kube-apiserver's limit \(got 1m\)/],
+    [['--timeout', '45s'], /--timeout must be at most 30s/],
+    [['--timeout', '0s'], /--timeout must be a duration above zero like 10s, 500ms or 1m \(got 0s\)/],
+    [['--unauthorized-ttl', '0ms'], /--unauthorized-ttl must be a duration above zero/],
+    [['--token-cache-ttl', '5h'], /--token-cache-ttl must be a duration above zero/],
+    [['--install-dir', 'etc/kubecred'], /--install-dir must be an absolute path/],
+    // serve's self-signed certificate covers loopback only: a webhook URL elsewhere could never verify.
+    [['--webhook-url', 'https://192.0.2.2:7443'], /valid for .*127\.0\.0\.1.*, not 192\.0\.2\.2.*--tls-cert/],
+    [['--webhook-url', 'https://kubecred.example:7443'], /not kubecred\.example/],
+  ];
+  for (const [flags, message] of refused) {
+    const out = tempDir();
+    const r = await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', out, ...flags]);
+    assert.equal(r.code, 2, flags.join(' '));
+    assert.match(r.stderr, message, flags.join(' '));
+    assert.deepEqual(fs.readdirSync(out), [], 'nothing written');
+  }
+  assert.equal((await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', tempDir(), '--webhook-url', 'https://localhost:7443', '--timeout', '30s'])).code, 0);
   assert.match((await cli(null, null, ['login', '--help'])).stdout, /--server, --token and --ca-file/);
 });

@@ -1,6 +1,8 @@
 // Client commands for clusters, principals, tokens, access keys and policies.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { kubeConfigFiles } from './kube-config-files.ts';
 import { resolveTarget } from './client-config.ts';
@@ -8,7 +10,7 @@ import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
 import { UsageError } from './exit-codes.ts';
 import { readFlagFile } from './flag-files.ts';
-import { outputOption, print } from './output.ts';
+import { outputOption, print, say } from './output.ts';
 import { withClient } from './run-action.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -17,6 +19,37 @@ const CLUSTER_COLS = ['id', 'name', 'kind', 'region', 'publicEndpoint', 'private
 const PRINCIPAL_COLS = ['id', 'name', 'kind', 'groups', 'isRoot'];
 const TOKEN_COLS = ['id', 'name', 'status', 'createdAt', 'expiresAt', 'revokedAt'];
 const ACCESS_KEY_COLS = ['accessKeyId', 'status', 'createdAt', 'revokedAt'];
+
+/** A duration as kube-apiserver's configuration takes it (10s, 500ms, 1m): above zero, and at most `maxMs`. */
+function checkDuration(flag: string, v: string, maxMs?: number): void {
+  const m = /^(\d+)(ms|s|m)$/.exec(v);
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
+  if (!(ms > 0)) throw new UsageError(`${flag} must be a duration above zero like 10s, 500ms or 1m (got ${v})`);
+  if (maxMs !== undefined && ms > maxMs) throw new UsageError(`${flag} must be at most ${maxMs / 1000}s, kube-apiserver's limit (got ${v})`);
+}
+
+/**
+ * When the CA given for kubecred is kubecred's own certificate (the self-signed one `serve` makes covers only
+ * loopback), kube-apiserver can only reach the webhook at a name that certificate covers: say so now, not in the
+ * apiserver's log after every request failed.
+ */
+function checkServerCertCovers(caPem: string | null, url: string): void {
+  const certs = caPem?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (certs.length !== 1) return;
+  let cert: crypto.X509Certificate;
+  try {
+    cert = new crypto.X509Certificate(certs[0]!);
+  } catch {
+    return;
+  }
+  // A CA carries no names of its own; a server's certificate does, and then it must cover the URL's host.
+  if (!cert.subjectAltName) return;
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  const covered = net.isIP(host) ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
+  if (!covered) {
+    throw new UsageError(`kubecred's certificate is valid for ${cert.subjectAltName.replace(/DNS:|IP Address:/g, '')}, not ${host}: kube-apiserver could not reach ${url}. Serve a certificate for ${host} (kubecred serve --tls-cert/--tls-key) and pass its CA with --ca-file, or give a --webhook-url it covers`);
+  }
+}
 
 export function registerResourceCommands(program: Command): void {
   const cluster = program.command('cluster').description('register and manage clusters');
@@ -62,24 +95,34 @@ export function registerResourceCommands(program: Command): void {
     .option('--token-cache-ttl <duration>', 'token clusters: how long kube-apiserver caches a TokenReview answer (bounds revocation delay)', '10s')
     .action(withClient(async (client, o, _format, id: string) => {
       if (o.failurePolicy !== 'Deny' && o.failurePolicy !== 'NoOpinion') throw new UsageError('--failure-policy must be Deny or NoOpinion');
-      // kube-apiserver's authorization config caps the webhook timeout at 30 s, so it takes no minutes.
-      const durations = [['--token-cache-ttl', o.tokenCacheTtl, /^\d+(ms|s|m)$/, '10s, 500ms or 1m'], ['--unauthorized-ttl', o.unauthorizedTtl, /^\d+(ms|s|m)$/, '10s, 500ms or 1m'], ['--timeout', o.timeout, /^\d+(ms|s)$/, '3s or 500ms']] as const;
-      for (const [flag, v, form, like] of durations) if (!form.test(v)) throw new UsageError(`${flag} must be a duration like ${like} (got ${v})`);
+      // kube-apiserver refuses an AuthorizationConfiguration whose timeout is not in (0, 30s], whose TTLs are not
+      // above zero, or whose webhook kubeconfig path is not absolute: its control plane would not come up.
+      checkDuration('--timeout', o.timeout, 30_000);
+      checkDuration('--unauthorized-ttl', o.unauthorizedTtl);
+      checkDuration('--token-cache-ttl', o.tokenCacheTtl);
+      if (!path.posix.isAbsolute(o.installDir)) throw new UsageError(`--install-dir must be an absolute path on the control-plane nodes (got ${o.installDir}); kube-apiserver refuses a relative kubeConfigFile`);
+      const { server, caFile } = resolveTarget(o);
+      const webhookUrl = o.webhookUrl ?? server;
+      const kubecredCaPem = caFile ? readFlagFile(caFile, '--ca-file') : null;
+      checkServerCertCovers(kubecredCaPem, webhookUrl);
       const c = await client.get<{ id: string; name: string; clientCaPem: string; credentialType: 'x509' | 'token' }>(`/v1/clusters/${enc(id)}`);
       const { token } = await client.post<{ token: string }>(`/v1/clusters/${enc(c.id)}/webhook-tokens`);
-      const { server, caFile } = resolveTarget(o);
       const files = kubeConfigFiles({
-        clusterId: c.id, clusterName: c.name, kubecredUrl: o.webhookUrl ?? server,
-        kubecredCaPem: caFile ? readFlagFile(caFile, '--ca-file') : null, webhookToken: token, clientCaPem: c.clientCaPem,
+        clusterId: c.id, clusterName: c.name, kubecredUrl: webhookUrl,
+        kubecredCaPem, webhookToken: token, clientCaPem: c.clientCaPem,
         installDir: o.installDir, unauthorizedTtl: o.unauthorizedTtl, failurePolicy: o.failurePolicy, timeout: o.timeout,
         credentialType: c.credentialType, tokenCacheTtl: o.tokenCacheTtl,
       });
       fs.mkdirSync(o.out, { recursive: true, mode: 0o700 });
       for (const [name, f] of Object.entries(files)) {
-        fs.writeFileSync(path.join(o.out, name), f.content, { mode: f.mode });
-        fs.chmodSync(path.join(o.out, name), f.mode);
-        process.stdout.write(`wrote ${path.join(o.out, name)}\n`);
+        // Created anew: writing into an existing 0644 file would leave the webhook token readable until the chmod.
+        const file = path.join(o.out, name);
+        fs.rmSync(file, { force: true });
+        fs.writeFileSync(file, f.content, { mode: f.mode, flag: 'wx' });
+        fs.chmodSync(file, f.mode);
+        process.stdout.write(`wrote ${file}\n`);
       }
+      if (!kubecredCaPem) say(`no CA for kubecred's certificate was given (--ca-file); kube-apiserver will check ${webhookUrl} against its system roots`);
     }));
 
   const principal = program.command('principal').description('users and roles, with their Kubernetes groups');
