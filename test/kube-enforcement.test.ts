@@ -135,6 +135,34 @@ test('before 1.32 (no credential ID), a kubecred principal with no active creden
   assert.match(denied.reason, /no active kubecred credential/);
 });
 
+test('a deleted cluster keeps denying the credentials its deletion revoked, and keeps its CRL', async () => {
+  const doomed = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'doomed', '--public-endpoint', 'https://192.0.2.77:6443']);
+  const dir = path.join(work, 'doomed-kube-config');
+  assert.equal((await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'doomed', '--out', dir])).code, 0);
+  const token = YAML.parse(fs.readFileSync(path.join(dir, 'authz-webhook.kubeconfig'), 'utf8')).users[0].user.token;
+  const issued = (await rawRequest(srv, 'POST', `/v1/clusters/${doomed.id}/kubeconfig`, { token: aliceToken, body: '{}' })).json.credential;
+  const review = () => rawRequest(srv, 'POST', `/kube/clusters/${doomed.id}/authorize`, {
+    token, body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: issued.principalId, groups: ['dev'], extra: { 'authentication.kubernetes.io/credential-id': [`X509SHA256=${issued.fingerprintSha256}`] }, resourceAttributes: { verb: 'get', resource: 'pods' } } }),
+  });
+  assert.deepEqual((await review()).json.status, { allowed: false }, 'active: no opinion');
+  assert.deepEqual(await cliJson(srv, srv.rootToken, ['cluster', 'delete', 'doomed']), { revoked: 1 });
+  // Until its API server stops trusting the client CA, the revoked certificate must stay refused, not fall back
+  // to the failure policy (a 401 would leave NoOpinion clusters to RBAC alone).
+  const after = await review();
+  assert.equal(after.status, 200, after.body);
+  assert.equal(after.json.status.denied, true);
+  assert.match(after.json.status.reason, /revoked/);
+  const crl = await rawRequest(srv, 'GET', `/clusters/${doomed.id}/crl`);
+  assert.equal(crl.status, 200);
+  const crlFile = path.join(work, 'doomed.crl');
+  fs.writeFileSync(crlFile, crl.raw);
+  const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-CAfile', path.join(dir, 'client-ca.crt'), '-verify', '-noout', '-text'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.match(text.toUpperCase(), new RegExp(`SERIAL NUMBER: ${issued.serial.toUpperCase()}`));
+  assert.doesNotMatch(text, /Unspecified/, 'RFC 5280: no reason code rather than unspecified');
+  // Its name is free again, and it is gone from the account's listings.
+  assert.ok(!(await cliJson(srv, srv.rootToken, ['cluster', 'list'])).some((c: any) => c.id === doomed.id));
+});
+
 test('the CRL lists revoked serials, carries a CRL number and nextUpdate, and openssl crl -verify accepts it', async () => {
   const crlFile = path.join(work, 'prod.crl');
   const r = await rawRequest(srv, 'GET', `/clusters/${cluster.id}/crl`);

@@ -92,7 +92,10 @@ export interface Repos {
     findByName(accountId: string, name: string): Promise<Cluster | undefined>;
     list(accountId: string, page: PageRequest): Promise<Page<Cluster>>;
     markDeleted(accountId: string, id: string, at: Date): Promise<void>;
-    /** By ID across accounts: for callers that are clusters, not principals (the webhooks, the CRL). */
+    /**
+     * By ID across accounts, deleted or not: for callers that are clusters, not principals (the webhooks, the CRL).
+     * A deleted cluster's API server may still trust its client CA: its revoked credentials must stay denied.
+     */
     getAnyAccount(id: string): Promise<Cluster | undefined>;
   };
   credentials: {

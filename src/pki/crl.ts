@@ -33,10 +33,11 @@ function bigintBytes(n: bigint): Buffer {
 export function buildCrl(i: CrlInput): Buffer {
   const family = i.ca.signatureAlgorithm === 'ecdsa-with-SHA256' ? 'ec' : 'rsa';
   const algId = signatureAlgorithmId(family);
+  // RFC 5280 5.3.1: the reason code is left out rather than given as unspecified (0).
   const revoked = i.entries.map((e) => der.sequence(
     der.integerFromBytes(Buffer.from(e.serialHex, 'hex')),
     der.time(e.revokedAt),
-    der.sequence(extension(OID_REASON_CODE, false, der.tlv(0x0a, Buffer.from([e.reason])))),
+    ...(e.reason === CrlReason.unspecified ? [] : [der.sequence(extension(OID_REASON_CODE, false, der.tlv(0x0a, Buffer.from([e.reason]))))]),
   ));
   const tbs = der.sequence(
     der.integerFromNumber(1), // v2

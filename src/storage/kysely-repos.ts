@@ -143,7 +143,7 @@ export function kyselyRepos(db: Db): Repos {
         return pageOf(rows, page.limit, clusterFromRow, (r) => r.id);
       },
       getAnyAccount: async (id) => {
-        const r = await db.selectFrom('clusters').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+        const r = await db.selectFrom('clusters').selectAll().where('id', '=', id).executeTakeFirst();
         return r && clusterFromRow(r);
       },
       markDeleted: async (accountId, id, at) => {

@@ -27,7 +27,7 @@ export const HOT_SQL = {
   token: 'select * from "api_tokens" where "id" = ?',
   principal: 'select * from "principals" where "account_id" = ? and "id" = ? and "deleted_at" is null',
   cluster: 'select * from "clusters" where "account_id" = ? and "id" = ? and "deleted_at" is null',
-  clusterAnyAccount: 'select * from "clusters" where "id" = ? and "deleted_at" is null',
+  clusterAnyAccount: 'select * from "clusters" where "id" = ?',
   credentialAnyAccount: 'select * from "credentials" where "id" = ?',
   currentDefault: 'select * from "credentials" where "cluster_id" = ? and "principal_id" = ? and "is_current" = 1',
   validity: 'select * from "validity_overrides" where "cluster_id" = ? and "principal_id" = ?',
