@@ -194,9 +194,82 @@ test('the OpenAPI document is valid and describes every /v1 route', async () => 
   const v = new Validator();
   const res = await v.validate(r.json);
   assert.equal(res.valid, true, JSON.stringify(res.errors)?.slice(0, 2000));
-  for (const p of ['/v1/clusters', '/v1/clusters/{id}/kubeconfig', '/v1/clusters/{id}/revocations', '/v1/clusters/{id}/validity/{principal}', '/v1/credentials', '/v1/principals', '/v1/policies', '/v1/audit']) {
+  for (const p of ['/v1/clusters', '/v1/clusters/{id}/kubeconfig', '/v1/clusters/{id}/revocations', '/v1/clusters/{id}/validity/{principal}', '/v1/credentials', '/v1/principals', '/v1/policies', '/v1/audit', '/v1/principals/{id}/tokens/{tokenId}']) {
     assert.ok(r.json.paths[p], `${p} is documented`);
   }
+  const ops = Object.entries(r.json.paths as Record<string, Record<string, any>>).flatMap(([path, o]) => Object.entries(o).map(([method, op]) => ({ path, method, op })));
+  const ids = ops.map((o) => o.op.operationId);
+  assert.ok(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]+$/.test(id)), 'every operation has an operationId');
+  assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+  const op = (method: string, path: string) => ops.find((o) => o.method === method && o.path === path)!.op;
+  assert.equal(op('post', '/v1/clusters/{id}/kubeconfig').operationId, 'postV1ClustersByIdKubeconfig');
+  // Security as each path really takes it: none for probes, metrics and the CRL, the webhook token for the webhooks.
+  for (const path of ['/healthz', '/readyz', '/metrics', '/clusters/{id}/crl']) assert.deepEqual(op('get', path).security, [], path);
+  assert.deepEqual(op('post', '/kube/clusters/{id}/authorize').security, [{ webhookToken: [] }]);
+  assert.equal(op('get', '/v1/clusters').security, undefined, 'the document-wide bearer token');
+  // A body is required only where it has required fields.
+  assert.equal(op('post', '/v1/clusters/{id}/kubeconfig').requestBody.required, false);
+  assert.equal(op('post', '/v1/clusters').requestBody.required, true);
+});
+
+test('a route whose body is optional takes none, or an empty one under a JSON Content-Type; body-less routes ignore an empty JSON body', async () => {
+  const alice = await cliJson(srv, srv.rootToken, ['principal', 'create', 'bodyless']);
+  const noBody = await call('POST', `/v1/principals/${alice.id}/tokens`);
+  assert.equal(noBody.status, 201, noBody.body);
+  const emptyJson = await call('POST', `/v1/clusters/${clusterId}/kubeconfig`, { headers: { 'content-type': 'application/json' } });
+  assert.equal(emptyJson.status, 200, emptyJson.body);
+  assert.equal((await call('POST', `/v1/principals/${alice.id}/access-keys`, { headers: { 'content-type': 'application/json' } })).status, 201);
+  assert.equal((await call('DELETE', `/v1/principals/${alice.id}`, { headers: { 'content-type': 'application/json' } })).status, 200);
+  // A required body still is: its fields say what is missing.
+  assertError(await call('POST', '/v1/clusters'), 400, 'VALIDATION_FAILED', /name/);
+});
+
+test('names that look like IDs, and endpoints with spaces or control characters, are refused', async () => {
+  for (const name of ['usr_alice', 'rol_x', 'pol_x', 'cls_x']) {
+    assertError(await call('POST', '/v1/principals', { body: JSON.stringify({ name }) }), 400, 'VALIDATION_FAILED', /usr_, rol_, cls_ or pol_/);
+  }
+  assertError(await call('POST', '/v1/clusters', { body: JSON.stringify({ name: 'cls_x', publicEndpoint: 'https://192.0.2.1:6443' }) }), 400, 'VALIDATION_FAILED', /may not start/);
+  assertError(await call('POST', '/v1/policies', { body: JSON.stringify({ name: 'pol_x', document: { Version: '1', Statement: [] } }) }), 400, 'VALIDATION_FAILED', /may not start/);
+  for (const ep of ['https://1.2.3.4:6443/a\n"b\ty', ' https://1.2.3.4:6443', 'https://1.2.3.4:6443\u0000']) {
+    assertError(await call('POST', '/v1/clusters', { body: JSON.stringify({ name: 'inj', publicEndpoint: ep }) }), 400, 'VALIDATION_FAILED', /spaces or control characters/);
+  }
+  assert.equal((await call('GET', '/v1/clusters/inj')).status, 404, 'nothing created');
+});
+
+test("a paging cursor is good for the listing that returned it only", async () => {
+  for (const name of ['page-a', 'page-b', 'page-c']) await cliJson(srv, srv.rootToken, ['principal', 'create', name]);
+  const first = (await call('GET', '/v1/principals?limit=1')).json;
+  assert.ok(first.next);
+  assert.equal((await call('GET', `/v1/principals?limit=1&cursor=${first.next}`)).status, 200);
+  for (const other of ['/v1/clusters', '/v1/credentials', '/v1/policies', '/v1/audit']) {
+    assertError(await call('GET', `${other}?cursor=${first.next}`), 400, 'VALIDATION_FAILED', /another listing \(principals/);
+  }
+});
+
+test('filtering the audit log by an action finds its refusals too', async () => {
+  const bob = await cliJson(srv, srv.rootToken, ['principal', 'create', 'audit-bob']);
+  const token = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'audit-bob'])).token;
+  assertError(await call('POST', `/v1/clusters/${clusterId}/revocations`, { token, body: '{}' }), 403, 'ACCESS_DENIED');
+  const events = (await call('GET', `/v1/audit?action=RevokeKubeconfig&actor=${bob.id}`)).json.items;
+  assert.deepEqual(events.map((e: any) => [e.action, e.outcome]), [['kubecred:RevokeKubeconfig', 'denied']]);
+  const exact = (await call('GET', `/v1/audit?action=kubecred:RevokeKubeconfig&actor=${bob.id}`)).json.items;
+  assert.equal(exact.length, 1);
+});
+
+test("whoever may fetch a cluster's kubeconfig may read the cluster (the exec plugin's kubeconfig is built from it)", async () => {
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'kc-only']);
+  await cliJson(srv, srv.rootToken, ['policy', 'create', 'kc-only', '--document', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['kubecred:GetKubeconfig'], Resource: '*' }] })]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'kc-only', '--principal', 'kc-only']);
+  const token = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'kc-only'])).token;
+  const r = await call('GET', `/v1/clusters/${clusterId}`, { token });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json.publicEndpoint, 'https://192.0.2.10:6443');
+  const exec = await cli(srv, token, ['kubeconfig', 'get', '--cluster', 'edge', '--exec']);
+  assert.equal(exec.code, 0, exec.stderr);
+  assert.match(exec.stdout, /command:/);
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'nothing-at-all']);
+  const none = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'nothing-at-all'])).token;
+  assertError(await call('GET', `/v1/clusters/${clusterId}`, { token: none }), 403, 'ACCESS_DENIED', /GetCluster/);
 });
 
 test('no secret appears in the server logs', async () => {

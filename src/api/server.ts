@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import { shapeOpenApi } from './openapi-shape.ts';
 import type { Authority } from '../core/authority.ts';
 import { invalid } from '../core/errors.ts';
 import { createMetrics, observeRequest, registerMetricsHooks, type Metrics } from './metrics.ts';
@@ -186,12 +187,21 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body: string, done) => {
+    // Many clients send Content-Type: application/json on every request, body or not: an empty one is no body.
+    if (body.length === 0) return done(null, undefined);
     parseJson(req, body, (err, value) => {
       if (err && (err as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY' && parsesAsJson(body)) {
         return done(invalid('the body has a "__proto__" key (or a "constructor" holding "prototype"), which kubecred refuses anywhere in a body; remove it'), undefined);
       }
       done(err, value);
     });
+  });
+
+  // Fastify requires a route's body even when its schema makes it optional: a route that takes one gets {} for
+  // none, so its own fields' rules (required ones included) are what answers.
+  app.addHook('preValidation', (req, _reply, done) => {
+    if (req.body === undefined && req.routeOptions.schema?.body) req.body = {};
+    done();
   });
 
   const logAccess = (req: FastifyRequest, reply: FastifyReply) => {
@@ -224,6 +234,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       security: [{ bearer: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) || `def-${i}` },
+    transformObject: (d) => shapeOpenApi(('openapiObject' in d ? d.openapiObject : d.swaggerObject) as never) as never,
   });
 
   app.setErrorHandler(nativeErrorHandler(metrics));

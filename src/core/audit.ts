@@ -42,13 +42,19 @@ export type AuditWriter = ReturnType<typeof makeAuditWriter>;
 
 export function makeAuditService(deps: { store: Pick<Store, 'audit' | 'principals'>; authorizer: Authorizer }) {
   return {
-    /** `actorId` may be a principal's name: it is looked up (an ID is taken as it is, so a deleted principal's events stay findable). */
-    async list(actor: Actor, filter: Omit<AuditFilter, 'accountId'>, page: PageRequest): Promise<Page<AuditEvent>> {
+    /**
+     * `actorId` may be a principal's name: it is looked up (an ID is taken as it is, so a deleted principal's events
+     * stay findable). `action` without a prefix also finds the refusals of the permission of that name: a refused
+     * revocation is recorded as kubecred:RevokeKubeconfig beside the successful RevokeKubeconfig events.
+     */
+    async list(actor: Actor, filter: Omit<AuditFilter, 'accountId' | 'actions'> & { action?: string }, page: PageRequest): Promise<Page<AuditEvent>> {
       await deps.authorizer.check(actor, Actions.ListAuditEvents, { resource: Resources.audit(actor.accountId), type: 'audit', id: null });
-      const actorId = filter.actorId === undefined || /^(usr|rol)_/.test(filter.actorId)
-        ? filter.actorId
-        : (await findPrincipal(deps.store, actor.accountId, filter.actorId)).id;
-      return deps.store.audit.list({ ...filter, actorId, accountId: actor.accountId }, page);
+      const { action, ...rest } = filter;
+      const actorId = rest.actorId === undefined || /^(usr|rol)_/.test(rest.actorId)
+        ? rest.actorId
+        : (await findPrincipal(deps.store, actor.accountId, rest.actorId)).id;
+      const actions = action === undefined ? undefined : action.includes(':') ? [action] : [action, `kubecred:${action}`];
+      return deps.store.audit.list({ ...rest, actions, actorId, accountId: actor.accountId }, page);
     },
   };
 }

@@ -36,7 +36,7 @@ test('signing in with a valid token opens a session that acts as that token, and
   assert.equal(caller.principal.id, kit.boot.rootPrincipalId);
   assert.equal(caller.tokenId, s.tokenId);
   assert.equal(caller.csrfToken, s.csrfToken, 'the CSRF token can be recovered from the cookie after a reload');
-  const audit = await kit.store.audit.list({ accountId: kit.boot.accountId, action: 'ConsoleSignIn' }, { limit: 10 });
+  const audit = await kit.store.audit.list({ accountId: kit.boot.accountId, actions: ['ConsoleSignIn'] }, { limit: 10 });
   assert.equal(audit.items[0].requestId, req.requestId);
   assert.equal(audit.items[0].detail.sessionId, s.sessionId);
   assert.equal(audit.items[0].detail.surface, 'console');
@@ -107,7 +107,7 @@ test('signing out needs the CSRF token, ends the session at once, and is audited
   await sessions.close(s.cookie, s.csrfToken, { requestId: 'req_signout', sourceIp: null });
   await assert.rejects(sessions.check(s.cookie, { change: false }), code('UNAUTHENTICATED'));
   await assert.rejects(sessions.close(s.cookie, s.csrfToken, req), code('UNAUTHENTICATED'));
-  const audit = await kit.store.audit.list({ accountId: kit.boot.accountId, action: 'ConsoleSignOut' }, { limit: 10 });
+  const audit = await kit.store.audit.list({ accountId: kit.boot.accountId, actions: ['ConsoleSignOut'] }, { limit: 10 });
   assert.equal(audit.items.length, 1);
   assert.equal(audit.items[0].requestId, 'req_signout');
 });

@@ -13,6 +13,16 @@ export function checkName(v: unknown, field: string): string {
   return v;
 }
 
+/** The ID prefixes lookups tell IDs from names by (lookup.ts, policy-service.ts). */
+const ID_PREFIX_RE = /^(usr|rol|cls|pol)_/;
+
+/** A principal's, cluster's or policy's name: also looked up in place of its ID, so it may not look like one. */
+export function checkResourceName(v: unknown, field: string): string {
+  const name = checkName(v, field);
+  if (ID_PREFIX_RE.test(name)) throw invalid(`${field} may not start with usr_, rol_, cls_ or pol_: names and IDs are used in the same places, and those prefixes mark IDs`, { field });
+  return name;
+}
+
 export function checkRegion(v: unknown, field = 'region'): string {
   if (typeof v !== 'string' || !REGION_RE.test(v)) throw invalid(`${field} must be 1-63 lowercase letters, digits or '-', e.g. "on-prem-1"`, { field });
   return v;
@@ -30,6 +40,9 @@ export function checkEndpoint(v: unknown, field: string): string {
   if (u.protocol !== 'https:' || u.username || u.password || u.search || u.hash) {
     throw invalid(`${field} must be an https:// URL with no user, query or fragment, such as https://10.0.0.10:6443`, { field });
   }
+  // The URL parser drops tabs, newlines and outer spaces before it checks: what is stored and written into every
+  // kubeconfig is the string as given, so it must hold none.
+  if (/[\u0000-\u0020\u007f-\u00a0\u2028\u2029]/.test(v)) throw invalid(`${field} must not contain spaces or control characters`, { field });
   return v.replace(/\/+$/, '');
 }
 

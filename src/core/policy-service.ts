@@ -6,7 +6,7 @@ import { Actions, Resources } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
 import { invalid, notFound } from './errors.ts';
-import { checkName } from './input-rules.ts';
+import { checkResourceName } from './input-rules.ts';
 import { findPrincipal } from './lookup.ts';
 import type { Page, StoredPolicy } from './model.ts';
 import type { Clock, Ids } from './ports.ts';
@@ -35,7 +35,7 @@ export function makePolicyService(deps: Deps) {
 
   return {
     async create(actor: Actor, input: { name: string; description?: string; document: unknown }): Promise<PolicyView> {
-      const name = checkName(input.name, 'name');
+      const name = checkResourceName(input.name, 'name');
       if (input.description !== undefined && (typeof input.description !== 'string' || input.description.length > 1024)) throw invalid('description must be a string of at most 1024 characters', { field: 'description' });
       const document = parsePolicyDocument(input.document);
       await authorizer.check(actor, Actions.CreatePolicy, target(actor, null));

@@ -9,7 +9,7 @@ import type { Authorizer } from './authorizer.ts';
 import { invalid, KubecredError } from './errors.ts';
 import { findPrincipal } from './lookup.ts';
 import { checkGroups } from './group-rules.ts';
-import { checkName } from './input-rules.ts';
+import { checkName, checkResourceName } from './input-rules.ts';
 import type { Page, Principal, PrincipalKind } from './model.ts';
 import type { Clock, Ids, Sealer } from './ports.ts';
 import type { PageRequest, Store } from './store-port.ts';
@@ -44,7 +44,7 @@ export function makePrincipalService(deps: Deps) {
 
   return {
     async create(actor: Actor, input: { name: string; kind?: PrincipalKind; groups?: string[] }): Promise<PrincipalView> {
-      const name = checkName(input.name, 'name');
+      const name = checkResourceName(input.name, 'name');
       const kind = input.kind ?? 'user';
       if (kind !== 'user' && kind !== 'role') throw invalid('kind must be "user" or "role"', { field: 'kind' });
       const groups = checkGroups(input.groups ?? []);

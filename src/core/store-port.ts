@@ -40,7 +40,8 @@ export interface CredentialFilter {
 
 export interface AuditFilter {
   accountId: string;
-  action?: string;
+  /** Any of these actions. */
+  actions?: string[];
   actorId?: string;
   resourceId?: string;
   outcome?: AuditOutcome;

@@ -13,19 +13,23 @@ import {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** Cursors are opaque to callers; inside they are the last row's sort key. */
-const encodeCursor = (key: string | number) => Buffer.from(String(key)).toString('base64url');
-const decodeCursor = (cursor: string | null | undefined): string | undefined => {
+/** The listings cursors page through: a cursor is good for the listing that returned it only. */
+type Listing = 'principals' | 'tokens' | 'access-keys' | 'clusters' | 'credentials' | 'policies' | 'audit';
+
+/** Cursors are opaque to callers; inside they are the listing's name and the last row's sort key. */
+const encodeCursor = (listing: Listing, key: string | number) => Buffer.from(`${listing}:${key}`).toString('base64url');
+const decodeCursor = (listing: Listing, cursor: string | null | undefined): string | undefined => {
   if (!cursor) return undefined;
-  const s = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[A-Za-z0-9_]{1,80}$/.test(s)) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
-  return s;
+  const m = /^([a-z-]+):([A-Za-z0-9_]{1,80})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
+  if (m[1] !== listing) throw new KubecredError('VALIDATION_FAILED', `the paging cursor came from another listing (${m[1]}, not ${listing}); pass the \`next\` of this listing's previous page`, { details: { field: 'cursor' } });
+  return m[2];
 };
 
-function pageOf<R, T>(rows: R[], limit: number, map: (r: R) => T, key: (r: R) => string | number): Page<T> {
+function pageOf<R, T>(listing: Listing, rows: R[], limit: number, map: (r: R) => T, key: (r: R) => string | number): Page<T> {
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
-  return { items: items.map(map), next: more ? encodeCursor(key(items[items.length - 1])) : null };
+  return { items: items.map(map), next: more ? encodeCursor(listing, key(items[items.length - 1])) : null };
 }
 
 /** Unique-constraint violations become a domain CONFLICT; the SQL text never leaves this layer. */
@@ -66,10 +70,10 @@ export function kyselyRepos(db: Db): Repos {
       },
       list: async (accountId, page) => {
         let q = db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('deleted_at', 'is', null);
-        const after = decodeCursor(page.cursor);
+        const after = decodeCursor('principals', page.cursor);
         if (after) q = q.where('id', '>', after);
         const rows = await q.orderBy('id').limit(page.limit + 1).execute();
-        return pageOf(rows, page.limit, principalFromRow, (r) => r.id);
+        return pageOf('principals', rows, page.limit, principalFromRow, (r) => r.id);
       },
       updateGroups: async (accountId, id, groups) => {
         await db.updateTable('principals').set({ groups: JSON.stringify(groups) }).where('account_id', '=', accountId).where('id', '=', id).execute();
@@ -87,10 +91,10 @@ export function kyselyRepos(db: Db): Repos {
       },
       listForPrincipal: async (principalId, page) => {
         let q = db.selectFrom('api_tokens').selectAll().where('principal_id', '=', principalId);
-        const after = decodeCursor(page.cursor);
+        const after = decodeCursor('tokens', page.cursor);
         if (after) q = q.where('id', '>', after);
         const rows = await q.orderBy('id').limit(page.limit + 1).execute();
-        return pageOf(rows, page.limit, tokenFromRow, (r) => r.id);
+        return pageOf('tokens', rows, page.limit, tokenFromRow, (r) => r.id);
       },
       revoke: async (principalId, id, at) => {
         const res = await db.updateTable('api_tokens').set({ revoked_at: at.getTime() }).where('id', '=', id).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
@@ -110,10 +114,10 @@ export function kyselyRepos(db: Db): Repos {
       },
       listForPrincipal: async (principalId, page) => {
         let q = db.selectFrom('access_keys').selectAll().where('principal_id', '=', principalId);
-        const after = decodeCursor(page.cursor);
+        const after = decodeCursor('access-keys', page.cursor);
         if (after) q = q.where('id', '>', after);
         const rows = await q.orderBy('id').limit(page.limit + 1).execute();
-        return pageOf(rows, page.limit, accessKeyFromRow, (r) => r.id);
+        return pageOf('access-keys', rows, page.limit, accessKeyFromRow, (r) => r.id);
       },
       revoke: async (principalId, id, at) => {
         const res = await db.updateTable('access_keys').set({ revoked_at: at.getTime() }).where('id', '=', id).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
@@ -137,10 +141,10 @@ export function kyselyRepos(db: Db): Repos {
       },
       list: async (accountId, page) => {
         let q = db.selectFrom('clusters').selectAll().where('account_id', '=', accountId).where('deleted_at', 'is', null);
-        const after = decodeCursor(page.cursor);
+        const after = decodeCursor('clusters', page.cursor);
         if (after) q = q.where('id', '>', after);
         const rows = await q.orderBy('id').limit(page.limit + 1).execute();
-        return pageOf(rows, page.limit, clusterFromRow, (r) => r.id);
+        return pageOf('clusters', rows, page.limit, clusterFromRow, (r) => r.id);
       },
       getAnyAccount: async (id) => {
         const r = await db.selectFrom('clusters').selectAll().where('id', '=', id).executeTakeFirst();
@@ -207,10 +211,10 @@ export function kyselyRepos(db: Db): Repos {
         if (f.status === 'expired') q = q.where('state', '=', 'active').where('not_after', '<=', now);
         else if (f.status === 'active') q = q.where('state', '=', 'active').where('not_after', '>', now);
         else if (f.status) q = q.where('state', '=', f.status).where('state', '<>', 'active');
-        const before = decodeCursor(page.cursor);
+        const before = decodeCursor('credentials', page.cursor);
         if (before) q = q.where('id', '<', before);
         const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute();
-        return pageOf(rows, page.limit, credentialFromRow, (r) => r.id);
+        return pageOf('credentials', rows, page.limit, credentialFromRow, (r) => r.id);
       },
       clearCurrent: async (id) => {
         await db.updateTable('credentials').set({ is_current: 0 }).where('id', '=', id).execute();
@@ -264,10 +268,10 @@ export function kyselyRepos(db: Db): Repos {
       },
       list: async (accountId, page) => {
         let q = db.selectFrom('policies').selectAll().where('account_id', '=', accountId);
-        const after = decodeCursor(page.cursor);
+        const after = decodeCursor('policies', page.cursor);
         if (after) q = q.where('id', '>', after);
         const rows = await q.orderBy('id').limit(page.limit + 1).execute();
-        return pageOf(rows, page.limit, policyFromRow, (r) => r.id);
+        return pageOf('policies', rows, page.limit, policyFromRow, (r) => r.id);
       },
       attach: async (policyId, principalId, at) => {
         const res = await db.insertInto('policy_attachments').values({ policy_id: policyId, principal_id: principalId, attached_at: at.getTime() })
@@ -358,19 +362,19 @@ export function kyselyRepos(db: Db): Repos {
       },
       list: async (f, page) => {
         let q = db.selectFrom('audit_events').selectAll().where('account_id', '=', f.accountId);
-        if (f.action) q = q.where('action', '=', f.action);
+        if (f.actions?.length) q = q.where('action', 'in', f.actions);
         if (f.actorId) q = q.where('actor_id', '=', f.actorId);
         if (f.resourceId) q = q.where('resource_id', '=', f.resourceId);
         if (f.outcome) q = q.where('outcome', '=', f.outcome);
         if (f.since) q = q.where('at', '>=', f.since.getTime());
         if (f.until) q = q.where('at', '<', f.until.getTime());
-        const before = decodeCursor(page.cursor);
+        const before = decodeCursor('audit', page.cursor);
         if (before) {
           if (!/^\d+$/.test(before)) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
           q = q.where('seq', '<', Number(before));
         }
         const rows = await q.orderBy('seq', 'desc').limit(page.limit + 1).execute();
-        return pageOf(rows, page.limit, (r) => auditFromRow(r as never), (r) => Number(r.seq));
+        return pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => Number(r.seq));
       },
     },
   };

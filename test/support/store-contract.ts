@@ -236,7 +236,8 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       const order = [...p1.items, ...p2.items].map((e) => e.detail.i);
       assert.deepEqual(order, [5, 4, 3, 2, 1, 0]);
       assert.ok(p1.items[0].seq > p1.items[1].seq && typeof p1.items[0].seq === 'number');
-      assert.equal((await f.store.audit.list({ accountId: f.accountId, action: 'Revoke' }, { limit: 10 })).items.length, 3);
+      assert.equal((await f.store.audit.list({ accountId: f.accountId, actions: ['Revoke'] }, { limit: 10 })).items.length, 3);
+      assert.equal((await f.store.audit.list({ accountId: f.accountId, actions: ['Revoke', 'Issue'] }, { limit: 10 })).items.length, 6);
       assert.equal((await f.store.audit.list({ accountId: f.accountId, outcome: 'denied' }, { limit: 10 })).items.length, 1);
       assert.equal((await f.store.audit.list({ accountId: f.accountId, since: at(2), until: at(4) }, { limit: 10 })).items.length, 2);
     }));

@@ -46,8 +46,6 @@ export function toWireError(err: unknown, req?: FastifyRequest): WireError {
     }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the body as application/json' };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { code: 'VALIDATION_FAILED', message: 'the body is empty but Content-Type says JSON; send {} or drop the header' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { code: 'VALIDATION_FAILED', message: 'Content-Length does not match the body' };
     // The router's own refusals (server.ts frameworkErrors), before any route matched.
