@@ -1,6 +1,5 @@
-// The handful of Store methods every issuance or webhook call makes, and the scan that loads the revocation
-// index at start, as cached prepared statements on SQLite instead of Kysely queries (query building costs
-// 20-40 µs each). Same rows, same mappers, same errors as kysely-repos.ts; the store contract
+// The handful of Store methods every issuance or webhook call makes, as cached prepared statements on SQLite
+// instead of Kysely queries (query building costs 20-40 µs each). Same rows, same mappers, same errors as kysely-repos.ts; the store contract
 // (test/support/store-contract.ts) holds the SQLite store, which uses these, and the PostgreSQL store, which
 // uses Kysely's, to the same answers. Keep the two in step.
 
@@ -8,9 +7,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { KubecredError } from '../../core/errors.ts';
 import type { Repos, RevokeWhere } from '../../core/store-port.ts';
 import { isUniqueViolation } from '../kysely-repos.ts';
-import {
-  clusterFromRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS, indexedFromRow, principalFromRow, tokenFromRow, validityFromRow,
-} from '../row-mappers.ts';
+import { clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow, validityFromRow } from '../row-mappers.ts';
 import type { ClustersTable, CredentialsTable, PrincipalsTable, ApiTokensTable, ValidityOverridesTable, WebhookTokensTable } from '../schema.ts';
 import type { RowCache } from './row-cache.ts';
 import { readOutside, writeOutside, type Connection, type Connections } from './sqlite-driver.ts';
@@ -21,7 +18,7 @@ const CREDENTIAL_COLUMNS = [
   'request_id', 'revoked_at', 'revoked_by', 'revoke_reason', 'superseded_at', 'v',
 ] as const;
 
-export const HOT_SQL = {
+const HOT_SQL = {
   insertCredential: `insert into "credentials" (${CREDENTIAL_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${CREDENTIAL_COLUMNS.map(() => '?').join(', ')})`,
   appendAudit: 'insert into "audit_events" ("id", "account_id", "at", "actor_id", "action", "resource_type", "resource_id", "outcome", "source_ip", "request_id", "detail") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   token: 'select * from "api_tokens" where "id" = ?',
@@ -32,9 +29,6 @@ export const HOT_SQL = {
   currentDefault: 'select * from "credentials" where "cluster_id" = ? and "principal_id" = ? and "is_current" = 1',
   validity: 'select * from "validity_overrides" where "cluster_id" = ? and "principal_id" = ?',
   webhookToken: 'select * from "webhook_tokens" where "id" = ?',
-  // As kysely-repos.ts's scanUnexpired (whose comment says why the later pages bound by the row value alone).
-  unexpiredFirst: `select ${INDEXED_COLUMNS.map((c) => `"${c}"`).join(', ')} from "credentials" where "not_after" > ? order by "not_after", "id" limit ?`,
-  unexpiredNext: `select ${INDEXED_COLUMNS.map((c) => `"${c}"`).join(', ')} from "credentials" where ("not_after", "id") > (?, ?) order by "not_after", "id" limit ?`,
 };
 
 // The credential indexes all start with account_id, which RevokeWhere does not carry: taken from the
@@ -105,13 +99,6 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
       getAnyAccount: async (id) => {
         const r = await one<CredentialsTable>(HOT_SQL.credentialAnyAccount, id);
         return r && credentialFromRow(r);
-      },
-      scanUnexpired: (now, after, limit) => {
-        const from = after && after.notAfter.getTime() > now.getTime() ? after : null;
-        return read((conn) => {
-          const rows = (from ? conn.statement(HOT_SQL.unexpiredNext).all(from.notAfter.getTime(), from.id, limit) : conn.statement(HOT_SQL.unexpiredFirst).all(now.getTime(), limit)) as CredentialsTable[];
-          return rows.map(indexedFromRow);
-        });
       },
       currentDefault: async (clusterId, principalId) => {
         const r = await one<CredentialsTable>(HOT_SQL.currentDefault, clusterId, principalId);
