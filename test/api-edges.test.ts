@@ -294,3 +294,13 @@ test('no secret appears in the server logs', async () => {
   }
   assert.doesNotMatch(logs, /PRIVATE KEY|authorization/i);
 });
+
+test('an authorized issuance that kubecred refuses on its own rules is in the audit trail as a failure', async () => {
+  const r = await call('POST', `/v1/clusters/${clusterId}/kubeconfig`, { body: JSON.stringify({ csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' }) });
+  assert.equal(r.status >= 400 && r.status < 500, true, r.body);
+  const events = (await call('GET', '/v1/audit?outcome=failure&action=IssueKubeconfig')).json.items;
+  const mine = events.find((e: any) => e.requestId === r.json.requestId);
+  assert.ok(mine, 'the refusal is audited under its request ID');
+  assert.equal(mine.resourceId, clusterId);
+  assert.equal(mine.detail.code, r.json.code);
+});

@@ -119,7 +119,9 @@ export function makeCredentialService(deps: Deps) {
           return render(cluster, principal, req.endpoint, minted);
         } catch (e) {
           // Another replica minted the default first: the unique index refused ours; hand out theirs.
-          if (!(e instanceof KubecredError && e.code === 'CONFLICT') || attempt >= 3) throw e;
+          if (e instanceof KubecredError && e.code === 'CONFLICT' && attempt < 3) continue;
+          await recordFailure(actor, 'IssueKubeconfig', cluster, principal, e);
+          throw e;
         }
       }
     },
@@ -202,6 +204,19 @@ export function makeCredentialService(deps: Deps) {
       return { hours: v?.hours ?? null, setBy: v?.setBy ?? null, setAt: v?.setAt.toISOString() ?? null };
     },
   };
+
+  /**
+   * An authorized request that kubecred refused on its own rules (a CSR it cannot sign, a group it will not put in a
+   * certificate) is an attempt the audit trail shows, in a transaction of its own, since the request's rolled back.
+   * Faults that are not refusals (the database gone) are the logs' business, not the trail's.
+   */
+  async function recordFailure(actor: Actor, action: string, cluster: Cluster, principal: Principal, e: unknown): Promise<void> {
+    if (!(e instanceof KubecredError) || e.code === 'UNAVAILABLE' || e.code === 'INTERNAL') return;
+    await audit.record(store, actor, actor.accountId, {
+      action, resourceType: 'cluster', resourceId: cluster.id, outcome: 'failure',
+      detail: { principal: principal.id, code: e.code, reason: e.message.slice(0, 300) },
+    });
+  }
 
   async function revokeIn(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, reason?: string): Promise<Credential[]> {
     if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) throw invalid('reason must be a string of at most 500 characters', { field: 'reason' });
