@@ -159,7 +159,9 @@ test('unknown IDs and another account\'s IDs are NOT_FOUND, and change nothing',
 });
 
 test('missing, malformed and wrong tokens are UNAUTHENTICATED', async () => {
-  assertError(await call('GET', '/v1/clusters', { token: null }), 401, 'UNAUTHENTICATED');
+  const none = await call('GET', '/v1/clusters', { token: null });
+  assertError(none, 401, 'UNAUTHENTICATED');
+  assert.equal(none.headers['www-authenticate'], 'Bearer realm="kubecred"');
   assertError(await call('GET', '/v1/clusters', { token: 'garbage' }), 401, 'UNAUTHENTICATED');
   const [p, id] = srv.rootToken.split('.');
   assertError(await call('GET', '/v1/clusters', { token: `${p}.${id}.${'A'.repeat(43)}` }), 401, 'UNAUTHENTICATED');

@@ -73,6 +73,8 @@ export function nativeErrorHandler(metrics: Metrics) {
     } else if (status === 401 || status === 403) {
       metrics.denied.inc({ code: wire.code });
     }
+    // RFC 9110: a 401 names the scheme it wants.
+    if (status === 401) reply.header('www-authenticate', 'Bearer realm="kubecred"');
     return reply.status(status).send({ code: wire.code, message: wire.message, requestId: req.id, ...(wire.details ? { details: wire.details } : {}) });
   };
 }
