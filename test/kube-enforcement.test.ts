@@ -135,6 +135,25 @@ test('before 1.32 (no credential ID), a kubecred principal with no active creden
   assert.match(denied.reason, /no active kubecred credential/);
 });
 
+test("a cluster's webhook tokens are listed without secrets and revoked one by one; a revoked one is refused at once", async () => {
+  const c = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'rotating', '--public-endpoint', 'https://192.0.2.78:6443']);
+  const tokenIn = (dir: string) => YAML.parse(fs.readFileSync(path.join(dir, 'authz-webhook.kubeconfig'), 'utf8')).users[0].user.token as string;
+  const [oldDir, newDir] = [path.join(work, 'rotating-1'), path.join(work, 'rotating-2')];
+  for (const dir of [oldDir, newDir]) assert.equal((await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'rotating', '--out', dir])).code, 0);
+  const review = (token: string) => rawRequest(srv, 'POST', `/kube/clusters/${c.id}/authorize`, { token, body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: 'someone', groups: [] } }) });
+  assert.equal((await review(tokenIn(oldDir))).status, 200, 'verified, and remembered for a moment');
+  const listed = await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', 'rotating']);
+  assert.deepEqual(listed.map((t: any) => t.status), ['active', 'active']);
+  assert.ok(!JSON.stringify(listed).includes(tokenIn(oldDir).split('.')[2]!), 'no secret in the listing');
+  const oldId = tokenIn(oldDir).split('.')[1]!;
+  assert.deepEqual(await cliJson(srv, srv.rootToken, ['cluster', 'revoke-webhook-token', 'rotating', oldId]), { revoked: true });
+  assert.equal((await review(tokenIn(oldDir))).status, 401, 'refused at once, though it was verified a moment ago');
+  assert.equal((await review(tokenIn(newDir))).status, 200, 'the other token works');
+  assert.equal((await cli(srv, srv.rootToken, ['cluster', 'revoke-webhook-token', 'prod', oldId])).code, 4, "another cluster's token is not found there");
+  const events = (await rawRequest(srv, 'GET', `/v1/audit?action=RevokeWebhookToken`, { token: srv.rootToken })).json.items;
+  assert.deepEqual(events.map((e: any) => e.detail.tokenId), [oldId]);
+});
+
 test('a deleted cluster keeps denying the credentials its deletion revoked, and keeps its CRL', async () => {
   const doomed = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'doomed', '--public-endpoint', 'https://192.0.2.77:6443']);
   const dir = path.join(work, 'doomed-kube-config');

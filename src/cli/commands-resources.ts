@@ -8,10 +8,14 @@ import { kubeConfigFiles } from './kube-config-files.ts';
 import { resolveTarget } from './client-config.ts';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
+import { oneOf, rangeOption } from './commands-kubeconfig.ts';
 import { UsageError } from './exit-codes.ts';
 import { readFlagFile } from './flag-files.ts';
 import { outputOption, print, say } from './output.ts';
 import { withClient } from './run-action.ts';
+
+/** The server's range for a token's lifetime (MAX_TOKEN_DAYS in core/principal-service.ts, the API schema's maximum). */
+const TOKEN_DAYS = { min: 1, max: 3650 } as const;
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -67,6 +71,8 @@ export function registerResourceCommands(program: Command): void {
     .action(withClient(async (client, o, format, name: string) => {
       if (!o.publicEndpoint && !o.privateEndpoint) throw new UsageError('give --public-endpoint, --private-endpoint or both');
       if (Boolean(o.caCert) !== Boolean(o.caKey)) throw new UsageError('importing a client CA needs both --ca-cert and --ca-key');
+      oneOf(o.kind, '--kind', ['kubernetes', 'service-mesh']);
+      oneOf(o.caAlgorithm, '--ca-algorithm', ['ec-p256', 'rsa-2048']);
       const body = {
         name, kind: o.kind, region: o.region, publicEndpoint: o.publicEndpoint, privateEndpoint: o.privateEndpoint,
         serverCaPem: o.serverCa ? readFlagFile(o.serverCa, '--server-ca') : undefined,
@@ -125,11 +131,19 @@ export function registerResourceCommands(program: Command): void {
       if (!kubecredCaPem) say(`no CA for kubecred's certificate was given (--ca-file); kube-apiserver will check ${webhookUrl} against its system roots`);
     }));
 
+  outputOption(cluster.command('webhook-tokens <cluster>').description("list the tokens the cluster's kube-apiserver may present to kubecred's webhooks (never their secrets)"))
+    .action(withClient(async (client, _o, format, id: string) => print(await client.all(`/v1/clusters/${enc(id)}/webhook-tokens`), format, ['id', 'status', 'createdAt', 'revokedAt'])));
+  outputOption(cluster.command('revoke-webhook-token <cluster> <token-id>').description('revoke a webhook token (the ID is its middle part, wht_...); install the new webhook kubeconfig from kube-config first'))
+    .action(withClient(async (client, _o, format, id: string, tokenId: string) => print(await client.delete(`/v1/clusters/${enc(id)}/webhook-tokens/${enc(tokenId)}`), format)));
+
   const principal = program.command('principal').description('users and roles, with their Kubernetes groups');
   outputOption(principal.command('create <name>').description('create a user or role')
     .option('--kind <kind>', 'user or role', 'user')
     .option('-g, --group <group>', 'Kubernetes group its certificates carry (repeatable)', collect, []))
-    .action(withClient(async (client, o, format, name: string) => print(await client.post('/v1/principals', { name, kind: o.kind, groups: o.group }), format, format === 'table' ? PRINCIPAL_COLS : undefined)));
+    .action(withClient(async (client, o, format, name: string) => {
+      oneOf(o.kind, '--kind', ['user', 'role']);
+      print(await client.post('/v1/principals', { name, kind: o.kind, groups: o.group }), format, format === 'table' ? PRINCIPAL_COLS : undefined);
+    }));
   outputOption(principal.command('list').description('list principals'))
     .action(withClient(async (client, _o, format) => print(await client.all('/v1/principals'), format, PRINCIPAL_COLS)));
   outputOption(principal.command('show <principal>').description('show a principal (ID or name)'))
@@ -152,9 +166,9 @@ export function registerResourceCommands(program: Command): void {
   outputOption(token.command('create').description('create a bearer token (printed once)')
     .option('--principal <principal>', 'for this principal (default: yourself)')
     .option('--name <name>', 'a name to recognise it by')
-    .option('--expires-in-days <days>', 'expire after this many days'))
+    .option('--expires-in-days <days>', `expire after this many days (1 to ${TOKEN_DAYS.max}; default: never)`))
     .action(withClient(async (client, o, format) => {
-      const days = o.expiresInDays === undefined ? undefined : Number(o.expiresInDays);
+      const days = o.expiresInDays === undefined ? undefined : rangeOption(o.expiresInDays, '--expires-in-days', TOKEN_DAYS, 'days');
       print(await client.post(`/v1/principals/${enc(await self(client, o.principal))}/tokens`, { name: o.name, expiresInDays: days }), format);
     }));
   outputOption(token.command('list').description("list a principal's tokens (never their secrets)")

@@ -59,6 +59,8 @@ export interface Repos {
   accounts: {
     insert(a: Account): Promise<void>;
     get(id: string): Promise<Account | undefined>;
+    /** For refusing a second account of the same name. */
+    findByName(name: string): Promise<Account | undefined>;
     count(): Promise<number>;
   };
   principals: {
@@ -143,7 +145,10 @@ export interface Repos {
   webhookTokens: {
     insert(t: WebhookToken): Promise<void>;
     get(id: string): Promise<WebhookToken | undefined>;
-    revokeForCluster(clusterId: string, at: Date): Promise<number>;
+    /** A cluster's webhook tokens, revoked ones too, by ID. */
+    listForCluster(clusterId: string, page: PageRequest): Promise<Page<WebhookToken>>;
+    /** Marks one token revoked; false when it was already revoked (or is not the cluster's). */
+    revoke(clusterId: string, id: string, at: Date): Promise<boolean>;
   };
   /** Server-wide facts kept in the database (the master-key check, the first-start claim). */
   settings: {

@@ -1,6 +1,7 @@
 // What callers may see of core records: secrets, sealed keys and internal flags stripped,
 // `expired` derived from the clock. Every surface builds its answers from these.
 
+import type { WebhookToken } from './store-port.ts';
 import { credentialStatus, type AccessKey, type ApiToken, type Cluster, type Credential, type Principal, type CredentialStatus } from './model.ts';
 
 export interface CredentialView {
@@ -65,4 +66,11 @@ export interface AccessKeyView {
 
 export const accessKeyView = (k: AccessKey): AccessKeyView => ({
   accessKeyId: k.id, principalId: k.principalId, status: k.revokedAt ? 'revoked' : 'active', createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt),
+});
+
+/** A cluster's webhook token (what its kube-apiserver presents to kubecred), never its secret or hash. */
+export interface WebhookTokenView { id: string; clusterId: string; status: 'active' | 'revoked'; createdAt: string; revokedAt: string | null }
+
+export const webhookTokenView = (t: WebhookToken): WebhookTokenView => ({
+  id: t.id, clusterId: t.clusterId, status: t.revokedAt ? 'revoked' : 'active', createdAt: t.createdAt.toISOString(), revokedAt: iso(t.revokedAt),
 });

@@ -10,10 +10,11 @@ import { KubecredError } from './errors.ts';
 import { TOKEN_KUBECONFIG_PREFIX } from './credential-issuer.ts';
 import { sha256Hex } from '../pki/fingerprint.ts';
 import { findCluster } from './lookup.ts';
-import type { Cluster } from './model.ts';
+import type { Cluster, Page } from './model.ts';
 import type { Clock, Ids } from './ports.ts';
 import type { RevocationIndex, Verdict } from './revocation-index.ts';
-import type { Store } from './store-port.ts';
+import type { PageRequest, Store } from './store-port.ts';
+import { webhookTokenView, type WebhookTokenView } from './views.ts';
 
 export const WEBHOOK_TOKEN_PREFIX = 'kcw1';
 export const CREDENTIAL_ID_KEY = 'authentication.kubernetes.io/credential-id';
@@ -49,7 +50,7 @@ export function makeWebhookService(deps: Deps) {
   let cachedCallers = 0;
 
   return {
-    /** A new token for kube-apiserver to present (shown once). Earlier tokens keep working until the cluster is deleted. */
+    /** A new token for kube-apiserver to present (shown once). Earlier tokens keep working until revoked (revokeToken). */
     async createToken(actor: Actor, clusterIdOrName: string): Promise<{ clusterId: string; token: string }> {
       const cluster = await findCluster(store, actor.accountId, clusterIdOrName);
       await authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
@@ -60,6 +61,35 @@ export function makeWebhookService(deps: Deps) {
         await audit.record(tx, actor, actor.accountId, { action: 'CreateWebhookToken', resourceType: 'cluster', resourceId: cluster.id, detail: { tokenId: id } });
       });
       return { clusterId: cluster.id, token: `${WEBHOOK_TOKEN_PREFIX}.${id}.${secret}` };
+    },
+
+    /** A cluster's webhook tokens, without their secrets. */
+    async listTokens(actor: Actor, clusterIdOrName: string, page: PageRequest): Promise<Page<WebhookTokenView>> {
+      const cluster = await findCluster(store, actor.accountId, clusterIdOrName);
+      await authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
+      const res = await store.webhookTokens.listForCluster(cluster.id, page);
+      return { items: res.items.map(webhookTokenView), next: res.next };
+    },
+
+    /**
+     * Revokes one webhook token: this server refuses it at once, other replicas within CALLER_CACHE_MS. Its
+     * kube-apiserver then meets its failurePolicy, so write the new kubeconfig there first.
+     */
+    async revokeToken(actor: Actor, clusterIdOrName: string, tokenId: string): Promise<{ revoked: boolean }> {
+      const cluster = await findCluster(store, actor.accountId, clusterIdOrName);
+      await authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
+      const revoked = await store.transaction(async (tx) => {
+        const token = await tx.webhookTokens.get(tokenId);
+        if (!token || token.clusterId !== cluster.id) throw new KubecredError('NOT_FOUND', `webhook token ${JSON.stringify(tokenId)} of cluster ${cluster.id} not found; list them with \`kubecred cluster webhook-tokens ${cluster.name}\``);
+        const changed = await tx.webhookTokens.revoke(cluster.id, token.id, clock.now());
+        if (changed) await audit.record(tx, actor, actor.accountId, { action: 'RevokeWebhookToken', resourceType: 'cluster', resourceId: cluster.id, detail: { tokenId: token.id } });
+        return changed;
+      });
+      const cached = callers.get(cluster.id);
+      if (cached) {
+        for (const [presented] of cached) if (presented.split('.')[1] === tokenId) cached.delete(presented);
+      }
+      return { revoked };
     },
 
     /**

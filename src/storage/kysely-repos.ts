@@ -8,13 +8,13 @@ import type { PageRequest, Repos } from '../core/store-port.ts';
 import type { Database } from './schema.ts';
 import {
   accessKeyFromRow, accessKeyToRow, auditFromRow, clusterFromRow, clusterToRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS,
-  indexedFromRow, policyFromRow, principalFromRow, principalToRow, tokenFromRow, tokenToRow, validityFromRow,
+  indexedFromRow, policyFromRow, webhookTokenFromRow, principalFromRow, principalToRow, tokenFromRow, tokenToRow, validityFromRow,
 } from './row-mappers.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** The listings cursors page through: a cursor is good for the listing that returned it only. */
-type Listing = 'principals' | 'tokens' | 'access-keys' | 'clusters' | 'credentials' | 'policies' | 'audit';
+type Listing = 'principals' | 'tokens' | 'access-keys' | 'clusters' | 'webhook-tokens' | 'credentials' | 'policies' | 'audit';
 
 /** Cursors are opaque to callers; inside they are the listing's name and the last row's sort key. */
 const encodeCursor = (listing: Listing, key: string | number) => Buffer.from(`${listing}:${key}`).toString('base64url');
@@ -53,6 +53,10 @@ export function kyselyRepos(db: Db): Repos {
       insert: (a) => insertOrConflict(() => db.insertInto('accounts').values({ id: a.id, name: a.name, created_at: a.createdAt.getTime() }).execute(), 'the account'),
       get: async (id) => {
         const r = await db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && { id: r.id, name: r.name, createdAt: new Date(Number(r.created_at)) };
+      },
+      findByName: async (name) => {
+        const r = await db.selectFrom('accounts').selectAll().where('name', '=', name).orderBy('created_at').executeTakeFirst();
         return r && { id: r.id, name: r.name, createdAt: new Date(Number(r.created_at)) };
       },
       count: async () => Number((await db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n),
@@ -295,9 +299,19 @@ export function kyselyRepos(db: Db): Repos {
       },
       get: async (id) => {
         const r = await db.selectFrom('webhook_tokens').selectAll().where('id', '=', id).executeTakeFirst();
-        return r && { id: r.id, clusterId: r.cluster_id, secretHash: r.secret_hash, createdAt: new Date(Number(r.created_at)), revokedAt: r.revoked_at === null ? null : new Date(Number(r.revoked_at)) };
+        return r && webhookTokenFromRow(r);
       },
-      revokeForCluster: async (clusterId, at) => Number((await db.updateTable('webhook_tokens').set({ revoked_at: at.getTime() }).where('cluster_id', '=', clusterId).where('revoked_at', 'is', null).executeTakeFirst()).numUpdatedRows),
+      listForCluster: async (clusterId, page) => {
+        let q = db.selectFrom('webhook_tokens').selectAll().where('cluster_id', '=', clusterId);
+        const after = decodeCursor('webhook-tokens', page.cursor);
+        if (after) q = q.where('id', '>', after);
+        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
+        return pageOf('webhook-tokens', rows, page.limit, webhookTokenFromRow, (r) => r.id);
+      },
+      revoke: async (clusterId, id, at) => {
+        const res = await db.updateTable('webhook_tokens').set({ revoked_at: at.getTime() }).where('id', '=', id).where('cluster_id', '=', clusterId).where('revoked_at', 'is', null).executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
+      },
     },
 
     settings: {

@@ -7,8 +7,9 @@ import type {
 } from '../core/model.ts';
 import type {
   AccessKeysTable, ApiTokensTable, AuditEventsTable, ClustersTable, CredentialsTable, PoliciesTable, PrincipalsTable, ValidityOverridesTable,
+  WebhookTokensTable,
 } from './schema.ts';
-import type { IndexedCredential } from '../core/store-port.ts';
+import type { IndexedCredential, WebhookToken } from '../core/store-port.ts';
 
 export const CLUSTER_RECORD_VERSION = 1;
 export const CREDENTIAL_RECORD_VERSION = 1;
@@ -103,4 +104,8 @@ export const auditFromRow = (r: AuditEventsTable & { seq: number }): AuditEvent 
 
 export const validityFromRow = (r: ValidityOverridesTable): ValidityOverride => ({
   clusterId: r.cluster_id, principalId: r.principal_id, hours: Number(r.hours), setBy: r.set_by, setAt: d(r.set_at),
+});
+
+export const webhookTokenFromRow = (r: WebhookTokensTable): WebhookToken => ({
+  id: r.id, clusterId: r.cluster_id, secretHash: r.secret_hash, createdAt: d(r.created_at), revokedAt: dn(r.revoked_at),
 });

@@ -281,9 +281,24 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.equal(await f.store.consoleSessions.revoke(s.id, at(1)), true);
       assert.equal(await f.store.consoleSessions.revoke(s.id, at(2)), false);
       assert.equal(await f.store.consoleSessions.prune(at(3600_001)), 1);
-      await f.store.webhookTokens.insert({ id: id('wht'), clusterId: f.cluster.id, secretHash: 'x', createdAt: at(), revokedAt: null });
-      assert.equal(await f.store.webhookTokens.revokeForCluster(f.cluster.id, at()), 1);
-      assert.equal(await f.store.webhookTokens.revokeForCluster(f.cluster.id, at()), 0);
+      const wht = { id: id('wht'), clusterId: f.cluster.id, secretHash: 'x', createdAt: at(), revokedAt: null };
+      await f.store.webhookTokens.insert(wht);
+      assert.deepEqual((await f.store.webhookTokens.listForCluster(f.cluster.id, { limit: 10 })).items, [wht]);
+      assert.equal(await f.store.webhookTokens.revoke('cls_another', wht.id, at(1)), false, "not that cluster's");
+      assert.equal(await f.store.webhookTokens.revoke(f.cluster.id, wht.id, at(1)), true);
+      assert.equal(await f.store.webhookTokens.revoke(f.cluster.id, wht.id, at(2)), false, 'already revoked');
+      assert.deepEqual(await f.store.webhookTokens.get(wht.id), { ...wht, revokedAt: at(1) });
+      // API tokens and access keys likewise, one by one.
+      const tok = { id: id('tok'), accountId: f.accountId, principalId: f.principal.id, name: 'one', secretHash: 'h', createdAt: at(), expiresAt: null, revokedAt: null };
+      await f.store.tokens.insert(tok);
+      assert.ok((await f.store.tokens.listForPrincipal(f.principal.id, { limit: 500 })).items.some((t) => t.id === tok.id));
+      assert.equal(await f.store.tokens.revoke(f.principal.id, tok.id, at(1)), true);
+      assert.equal(await f.store.tokens.revoke(f.principal.id, tok.id, at(2)), false);
+      const ak = { id: `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`, accountId: f.accountId, principalId: f.principal.id, secretSealed: 's', createdAt: at(), revokedAt: null };
+      await f.store.accessKeys.insert(ak);
+      assert.deepEqual((await f.store.accessKeys.listForPrincipal(f.principal.id, { limit: 500 })).items.find((k) => k.id === ak.id), ak);
+      assert.equal(await f.store.accessKeys.revoke(f.principal.id, ak.id, at(1)), true);
+      assert.equal((await f.store.accessKeys.get(ak.id))?.revokedAt?.getTime(), at(1).getTime());
       assert.equal(await f.store.tokens.revokeForPrincipal(f.principal.id, at()), 1);
     }));
 

@@ -1,10 +1,10 @@
-// /v1/clusters: register, list, show and delete clusters, and fetch a cluster's client CA.
+// /v1/clusters: register, list, show and delete clusters, fetch a cluster's client CA, and its webhook tokens.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
-import { CreateClusterBody, errorResponses, IdParam, pageOf, PageQuery, pageRequest } from './schemas.ts';
+import { CreateClusterBody, errorResponses, ID_MAX_LENGTH, IdParam, pageOf, PageQuery, pageRequest, Revoked, WebhookToken } from './schemas.ts';
 
 export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => async (app) => {
   const { authority, metrics } = deps;
@@ -47,4 +47,12 @@ export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => as
   app.post('/clusters/:id/webhook-tokens', {
     schema: { tags, summary: "A token for the cluster's kube-apiserver to present to kubecred's webhooks (shown once)", params: IdParam, response: { 201: Type.Object({ clusterId: Type.String(), token: Type.String() }), ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(await authority.webhooks.createToken(actorOf(req), req.params.id)));
+
+  app.get('/clusters/:id/webhook-tokens', {
+    schema: { tags, summary: "List the cluster's webhook tokens (never their secrets)", params: IdParam, querystring: Type.Object(PageQuery), response: { 200: pageOf(WebhookToken), ...errorResponses } },
+  }, async (req) => authority.webhooks.listTokens(actorOf(req), req.params.id, pageRequest(req.query)));
+
+  app.delete('/clusters/:id/webhook-tokens/:tokenId', {
+    schema: { tags, summary: "Revoke a webhook token (write the cluster's new webhook kubeconfig first: its kube-apiserver then meets its failurePolicy)", params: Type.Object({ id: IdParam.properties.id, tokenId: Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH }) }), response: { 200: Revoked, ...errorResponses } },
+  }, async (req) => authority.webhooks.revokeToken(actorOf(req), req.params.id, req.params.tokenId));
 };

@@ -91,6 +91,11 @@ export const AccessKey = Type.Object({
   createdAt: Time, revokedAt: Nullable(Time),
 }, { $id: 'AccessKey', description: 'An access key, without its secret' });
 
+export const WebhookToken = Type.Object({
+  id: Type.String(), clusterId: Type.String(), status: Type.Union([Type.Literal('active'), Type.Literal('revoked')]),
+  createdAt: Time, revokedAt: Nullable(Time),
+}, { description: "A cluster's webhook token, without its secret" });
+
 export const Revoked = Type.Object({ revoked: Type.Boolean({ description: 'False when it had already been revoked' }) });
 
 export const Credential = Type.Object({

@@ -1,13 +1,12 @@
 // The handful of Store methods every issuance or webhook call makes, as cached prepared statements on SQLite
-// instead of Kysely queries (query building costs 20-40 µs each). Same rows, same mappers, same errors as kysely-repos.ts; the store contract
-// (test/support/store-contract.ts) holds the SQLite store, which uses these, and the PostgreSQL store, which
-// uses Kysely's, to the same answers. Keep the two in step.
+// instead of Kysely queries (query building costs 20-40 µs each). Same rows, same mappers, same errors as
+// kysely-repos.ts; sqlite-store.test.ts runs both side by side. Keep the two in step.
 
 import type BetterSqlite3 from 'better-sqlite3';
 import { KubecredError } from '../../core/errors.ts';
 import type { Repos, RevokeWhere } from '../../core/store-port.ts';
 import { isUniqueViolation } from '../kysely-repos.ts';
-import { clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow, validityFromRow } from '../row-mappers.ts';
+import { clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow, validityFromRow, webhookTokenFromRow } from '../row-mappers.ts';
 import type { ClustersTable, CredentialsTable, PrincipalsTable, ApiTokensTable, ValidityOverridesTable, WebhookTokensTable } from '../schema.ts';
 import type { RowCache } from './row-cache.ts';
 import { readOutside, writeOutside, type Connection, type Connections } from './sqlite-driver.ts';
@@ -133,10 +132,7 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
       ...base.webhookTokens,
       get: (id) => cached(['webhook-token', id], async () => {
         const r = await one<WebhookTokensTable>(HOT_SQL.webhookToken, id);
-        return r && {
-          id: r.id, clusterId: r.cluster_id, secretHash: r.secret_hash, createdAt: new Date(Number(r.created_at)),
-          revokedAt: r.revoked_at === null ? null : new Date(Number(r.revoked_at)),
-        };
+        return r && webhookTokenFromRow(r);
       }),
     },
     audit: {

@@ -74,7 +74,6 @@ test('the prepared hot statements answer exactly what the Kysely repositories an
   await store.tokens.insert({ id: tokenId, accountId: f.accountId, principalId: f.principal.id, name: 't', secretHash: 'ab'.repeat(32), createdAt: new Date(T0), expiresAt: null, revokedAt: null });
   const whtId = id('wht');
   await store.webhookTokens.insert({ id: whtId, clusterId: f.cluster.id, secretHash: 'cd'.repeat(32), createdAt: new Date(T0), revokedAt: null });
-  await store.webhookTokens.revokeForCluster(f.deletedCluster.id, new Date(T0));
   const creds = [
     credential(f),
     credential(f, { kind: 'default', current: true, keySealed: 'v1:sealed', groups: [] }),
