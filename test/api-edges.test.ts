@@ -306,3 +306,13 @@ test('an authorized issuance that kubecred refuses on its own rules is in the au
   assert.equal(mine.resourceId, clusterId);
   assert.equal(mine.detail.code, r.json.code);
 });
+
+test('a policy naming a kubecred: action that does not exist is refused; vendor names and wildcards that match pass', async () => {
+  const doc = (Action: string[]) => JSON.stringify({ name: `p-${Math.random().toString(36).slice(2, 8)}`, document: { Version: '1', Statement: [{ Effect: 'Allow', Action, Resource: '*' }] } });
+  assertError(await call('POST', '/v1/policies', { body: doc(['kubecred:GetKubeconfg']) }), 400, 'VALIDATION_FAILED', /Statement\[0\]\.Action names "kubecred:GetKubeconfg", which is no kubecred action/);
+  assertError(await call('POST', '/v1/policies', { body: doc(['kubecred:Nope*']) }), 400, 'VALIDATION_FAILED', /no kubecred action/);
+  for (const ok of [['kubecred:*'], ['kubecred:Get*'], ['KUBECRED:getkubeconfig'], ['cs:DescribeClusterNodes', 'cs:DescribeClusterUserKubeconfig']]) {
+    const r = await call('POST', '/v1/policies', { body: doc(ok) });
+    assert.equal(r.status, 201, `${ok.join(',')}: ${r.body}`);
+  }
+});

@@ -292,6 +292,9 @@ function parseCondition(raw: unknown, path: string): NonNullable<PolicyStatement
   return Object.fromEntries(out);
 }
 
+/** Whether an Action entry of a policy (wildcards allowed, case ignored) names `action`. */
+export const actionPatternMatches = (pattern: string, action: string): boolean => globMatch(pattern, action, true);
+
 function parseStatement(raw: unknown, path: string): PolicyStatement {
   if (!isRecord(raw)) fail(path, 'must be an object with Effect, Action and Resource');
   checkFields(raw, ['Effect', 'Action', 'Resource', 'Condition'], `${path}.`);

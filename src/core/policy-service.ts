@@ -10,7 +10,7 @@ import { checkResourceName } from './input-rules.ts';
 import { findPrincipal } from './lookup.ts';
 import type { Page, StoredPolicy } from './model.ts';
 import type { Clock, Ids } from './ports.ts';
-import { parsePolicyDocument, type PolicyDocument } from './policy-engine.ts';
+import { actionPatternMatches, parsePolicyDocument, type PolicyDocument } from './policy-engine.ts';
 import type { PageRequest, Store } from './store-port.ts';
 
 export interface PolicyView { id: string; name: string; description: string; document: PolicyDocument; createdAt: string }
@@ -18,6 +18,22 @@ export interface PolicyView { id: string; name: string; description: string; doc
 const view = (p: StoredPolicy): PolicyView => ({ id: p.id, name: p.name, description: p.description, document: JSON.parse(p.document), createdAt: p.createdAt.toISOString() });
 
 type Deps = { store: Store; clock: Clock; ids: Ids; authorizer: Authorizer; audit: AuditWriter };
+
+const KUBECRED_ACTIONS = Object.values(Actions).map((a) => a.name);
+
+/**
+ * A kubecred: action that names nothing is a typo that would silently grant (or deny) nothing: refused. Vendor
+ * names (cs:, ram:, cce:...) are not checked, so policies copied from a cloud keep working with the parts kubecred
+ * does not implement.
+ */
+function checkKubecredActions(doc: PolicyDocument): void {
+  doc.Statement.forEach((st, i) => {
+    for (const pattern of st.Action) {
+      if (!/^kubecred:/i.test(pattern) || KUBECRED_ACTIONS.some((name) => actionPatternMatches(pattern, name))) continue;
+      throw invalid(`Statement[${i}].Action names ${JSON.stringify(pattern)}, which is no kubecred action; kubecred's are ${KUBECRED_ACTIONS.join(', ')}`, { field: `Statement[${i}].Action` });
+    }
+  });
+}
 
 export function makePolicyService(deps: Deps) {
   const { store, clock, ids, authorizer, audit } = deps;
@@ -38,6 +54,7 @@ export function makePolicyService(deps: Deps) {
       const name = checkResourceName(input.name, 'name');
       if (input.description !== undefined && (typeof input.description !== 'string' || input.description.length > 1024)) throw invalid('description must be a string of at most 1024 characters', { field: 'description' });
       const document = parsePolicyDocument(input.document);
+      checkKubecredActions(document);
       await authorizer.check(actor, Actions.CreatePolicy, target(actor, null));
       const p: StoredPolicy = { id: ids.id('pol'), accountId: actor.accountId, name, description: input.description ?? '', document: JSON.stringify(document), createdAt: clock.now() };
       await store.transaction(async (tx) => {
