@@ -57,7 +57,10 @@ test('bad input gets a clear coded error with a request ID and changes nothing',
   assertError(await call('POST', '/v1/principals', { body: '{"name": "proto", "__proto__": {"isRoot": true}}' }), 400, 'VALIDATION_FAILED', /"__proto__" key/);
   assertError(await call('POST', '/v1/principals', { body: '{"name": "ctor", "constructor": {"prototype": {}}}' }), 400, 'VALIDATION_FAILED', /"__proto__" key \(or a "constructor" holding "prototype"\)/);
   assertError(await call('POST', kc, { body: '{"endpoint": "intranet"}' }), 400, 'VALIDATION_FAILED', /endpoint/);
-  assertError(await call('POST', kc, { body: '{"surprise": true}' }), 400, 'VALIDATION_FAILED', /additional/i);
+  assertError(await call('POST', kc, { body: '{"surprise": true}' }), 400, 'VALIDATION_FAILED', /body has an unknown field "surprise"/);
+  // A misspelt filter would list everything: refused, named.
+  assertError(await call('GET', '/v1/credentials?clusterId=x'), 400, 'VALIDATION_FAILED', /querystring has an unknown parameter "clusterId"/);
+  assertError(await call('GET', '/v1/audit?actions=x'), 400, 'VALIDATION_FAILED', /unknown parameter "actions"/);
   assertError(await call('POST', kc, { body: '[]' }), 400, 'VALIDATION_FAILED');
   assertError(await call('POST', kc, { body: '{"csr": "-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\\n-----END CERTIFICATE REQUEST-----"}' }), 400, 'CSR_INVALID');
   assertError(await call('POST', kc, { body: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');

@@ -30,6 +30,15 @@ export interface WireError { code: ErrorCode; message: string; details?: Record<
 const sizeText = (bytes: number) =>
   bytes % 1048576 === 0 ? `${bytes / 1048576} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
 
+/** Ajv's "must NOT have additional properties" says which object but not which field: name it. */
+function validationMessage(fe: FastifyError & { validation?: unknown; validationContext?: string }): string {
+  const first = Array.isArray(fe.validation) ? (fe.validation[0] as { keyword?: string; instancePath?: string; params?: { additionalProperty?: string } }) : undefined;
+  const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
+  if (extra === undefined) return fe.message;
+  const where = `${fe.validationContext ?? 'body'}${first!.instancePath ?? ''}`;
+  return `${where} has an unknown ${fe.validationContext === 'querystring' ? 'parameter' : 'field'} ${JSON.stringify(extra.slice(0, 64))}`;
+}
+
 /**
  * Classifies anything thrown into a stable code and a message safe to show. `req` lets a message name what
  * applied to this request: the body limit is per route (the webhooks take 256 KiB, the rest the server's).
@@ -37,7 +46,7 @@ const sizeText = (bytes: number) =>
 export function toWireError(err: unknown, req?: FastifyRequest): WireError {
   if (isKubecredError(err)) return { code: err.code, message: err.message, details: err.details };
   const fe = err as FastifyError & { validation?: unknown; validationContext?: string };
-  if (fe?.validation) return { code: 'VALIDATION_FAILED', message: `${fe.message}; see /openapi.json for the expected shape` };
+  if (fe?.validation) return { code: 'VALIDATION_FAILED', message: `${validationMessage(fe)}; see /openapi.json for the expected shape` };
   switch (fe?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
       // The error carries no limit; Fastify records the one it applied (the route's, else the server's) here.

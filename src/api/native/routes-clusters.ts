@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
-import { CreateClusterBody, errorResponses, ID_MAX_LENGTH, IdParam, pageOf, PageQuery, pageRequest, Revoked, WebhookToken } from './schemas.ts';
+import { CreateClusterBody, errorResponses, ID_MAX_LENGTH, IdParam, pageOf, pagedQuery, pageRequest, Revoked, WebhookToken } from './schemas.ts';
 
 export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => async (app) => {
   const { authority, metrics } = deps;
@@ -22,7 +22,7 @@ export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => as
   });
 
   app.get('/clusters', {
-    schema: { tags, summary: 'List the clusters you may see', querystring: Type.Object(PageQuery), response: { 200: pageOf(Type.Ref('Cluster')), ...errorResponses } },
+    schema: { tags, summary: 'List the clusters you may see', querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('Cluster')), ...errorResponses } },
   }, async (req) => authority.clusters.list(actorOf(req), pageRequest(req.query)));
 
   app.get('/clusters/:id', {
@@ -49,7 +49,7 @@ export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => as
   }, async (req, reply) => reply.status(201).send(await authority.webhooks.createToken(actorOf(req), req.params.id)));
 
   app.get('/clusters/:id/webhook-tokens', {
-    schema: { tags, summary: "List the cluster's webhook tokens (never their secrets)", params: IdParam, querystring: Type.Object(PageQuery), response: { 200: pageOf(WebhookToken), ...errorResponses } },
+    schema: { tags, summary: "List the cluster's webhook tokens (never their secrets)", params: IdParam, querystring: pagedQuery(), response: { 200: pageOf(WebhookToken), ...errorResponses } },
   }, async (req) => authority.webhooks.listTokens(actorOf(req), req.params.id, pageRequest(req.query)));
 
   app.delete('/clusters/:id/webhook-tokens/:tokenId', {

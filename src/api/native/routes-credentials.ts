@@ -7,12 +7,11 @@ import type { IssuedKubeconfig } from '../../core/credential-service.ts';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
 import {
-  CredentialWithCert, errorResponses, IdParam, KubeconfigBody, KubeconfigResponse, pageOf, PageQuery, pageRequest,
+  CredentialWithCert, errorResponses, IdParam, KubeconfigBody, KubeconfigResponse, pageOf, pagedQuery, pageRequest,
   RevokeBody, Validity, ValidityBody,
 } from './schemas.ts';
 
-const CredentialQuery = Type.Object({
-  ...PageQuery,
+const CredentialQuery = pagedQuery({
   cluster: Type.Optional(Type.String({ maxLength: 128 })),
   principal: Type.Optional(Type.String({ maxLength: 128 })),
   kind: Type.Optional(Type.Union([Type.Literal('default'), Type.Literal('temporary'), Type.Literal('csr')])),

@@ -5,10 +5,9 @@ import { Type } from '@sinclair/typebox';
 import { invalid } from '../../core/errors.ts';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
-import { CreatePolicyBody, errorResponses, pageOf, PageQuery, pageRequest } from './schemas.ts';
+import { CreatePolicyBody, errorResponses, pageOf, pagedQuery, pageRequest } from './schemas.ts';
 
-const AuditQuery = Type.Object({
-  ...PageQuery,
+const AuditQuery = pagedQuery({
   action: Type.Optional(Type.String({ maxLength: 128 })),
   actor: Type.Optional(Type.String({ maxLength: 128 })),
   resource: Type.Optional(Type.String({ maxLength: 128 })),
@@ -52,7 +51,7 @@ export const policyAuditRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox =
   }, async (req, reply) => reply.status(201).send(await authority.policies.create(actorOf(req), req.body)));
 
   app.get('/policies', {
-    schema: { tags: ['policies'], summary: 'List policies', querystring: Type.Object(PageQuery), response: { 200: pageOf(Type.Ref('Policy')), ...errorResponses } },
+    schema: { tags: ['policies'], summary: 'List policies', querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('Policy')), ...errorResponses } },
   }, async (req) => authority.policies.list(actorOf(req), pageRequest(req.query)));
 
   app.get('/audit', {

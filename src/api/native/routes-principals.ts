@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
 import {
-  AttachBody, CreatePrincipalBody, CreateTokenBody, errorResponses, ID_MAX_LENGTH, IdParam, NewAccessKey, NewToken, pageOf, PageQuery,
+  AttachBody, CreatePrincipalBody, CreateTokenBody, errorResponses, ID_MAX_LENGTH, IdParam, NewAccessKey, NewToken, pageOf, pagedQuery,
   pageRequest, Revoked, UpdatePrincipalBody,
 } from './schemas.ts';
 
@@ -25,7 +25,7 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req, reply) => reply.status(201).send(await authority.principals.create(actorOf(req), req.body)));
 
   app.get('/principals', {
-    schema: { tags, summary: 'List principals', querystring: Type.Object(PageQuery), response: { 200: pageOf(Type.Ref('Principal')), ...errorResponses } },
+    schema: { tags, summary: 'List principals', querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('Principal')), ...errorResponses } },
   }, async (req) => authority.principals.list(actorOf(req), pageRequest(req.query)));
 
   app.get('/principals/:id', {
@@ -53,7 +53,7 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req, reply) => reply.status(201).send(await authority.principals.createAccessKey(actorOf(req), req.params.id)));
 
   app.get('/principals/:id/tokens', {
-    schema: { tags, summary: "List a principal's bearer tokens (never their secrets)", params: IdParam, querystring: Type.Object(PageQuery), response: { 200: pageOf(Type.Ref('Token')), ...errorResponses } },
+    schema: { tags, summary: "List a principal's bearer tokens (never their secrets)", params: IdParam, querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('Token')), ...errorResponses } },
   }, async (req) => authority.principals.listTokens(actorOf(req), req.params.id, pageRequest(req.query)));
 
   app.delete('/principals/:id/tokens/:tokenId', {
@@ -61,7 +61,7 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req) => authority.principals.revokeToken(actorOf(req), req.params.id, req.params.tokenId));
 
   app.get('/principals/:id/access-keys', {
-    schema: { tags, summary: "List a principal's access keys (never their secrets)", params: IdParam, querystring: Type.Object(PageQuery), response: { 200: pageOf(Type.Ref('AccessKey')), ...errorResponses } },
+    schema: { tags, summary: "List a principal's access keys (never their secrets)", params: IdParam, querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('AccessKey')), ...errorResponses } },
   }, async (req) => authority.principals.listAccessKeys(actorOf(req), req.params.id, pageRequest(req.query)));
 
   app.delete('/principals/:id/access-keys/:accessKeyId', {

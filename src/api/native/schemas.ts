@@ -29,6 +29,10 @@ export const PageQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 200, description: 'The `next` value of the previous page' })),
 };
 
+/** A listing's query: paging alone, or with `filters`. Unknown parameters are refused (a typo such as clusterId= would
+ * otherwise list everything). */
+export const pagedQuery = <T extends Record<string, TSchema>>(filters?: T) => Type.Object({ ...PageQuery, ...filters } as typeof PageQuery & T, { additionalProperties: false });
+
 export const pageOf = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), next: Nullable(Type.String()) });
 
 export const Cluster = Type.Object({
