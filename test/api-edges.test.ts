@@ -102,6 +102,7 @@ test('audit since and until take only real RFC 3339 date-times, with Z or any of
   assert.equal(later.status, 200, later.body);
   assert.ok(!later.json.items.some((e: any) => e.id === newest.id), later.body);
   assert.equal((await call('GET', '/v1/audit?since=2024-02-29t00:00:00.5z&until=2099-12-31T23:59:59.999999999Z')).status, 200);
+  assertError(await call('GET', '/v1/audit?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z'), 400, 'VALIDATION_FAILED', /since .* must be earlier than until/);
 });
 
 /** The server's log lines (JSON), once one with this request ID has been written: stdout is read asynchronously. */

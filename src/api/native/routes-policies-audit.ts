@@ -58,9 +58,10 @@ export const policyAuditRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox =
     schema: { tags: ['audit'], summary: 'Audit events, newest first', querystring: AuditQuery, response: { 200: pageOf(Type.Ref('AuditEvent')), ...errorResponses } },
   }, async (req) => {
     const q = req.query;
+    const [since, until] = [time(q.since, 'since'), time(q.until, 'until')];
+    if (since && until && since.getTime() >= until.getTime()) throw invalid(`since (${q.since}) must be earlier than until (${q.until}): the window is empty`, { field: 'since' });
     const res = await authority.audit.list(actorOf(req), {
-      action: q.action, actorId: q.actor, resourceId: q.resource, outcome: q.outcome,
-      since: time(q.since, 'since'), until: time(q.until, 'until'),
+      action: q.action, actorId: q.actor, resourceId: q.resource, outcome: q.outcome, since, until,
     }, pageRequest(q));
     return { items: res.items.map((e) => ({ ...e, at: e.at.toISOString() })), next: res.next };
   });
