@@ -1,5 +1,6 @@
 // CLI edges through the real server process and the real CLI: the exec plugin after a revocation and
-// on token clusters, serve's start-up failures, --limit, and flags that must be refused up front.
+// on token clusters, serve's start-up failures, --limit, flags that must be refused up front, files that
+// cannot be written, login's check, account names, a peer that never answers, and TLS hints.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { cli, cliJson, type CliResult } from './support/cli.ts';
+import { freePort } from './support/postgres.ts';
 import { BIN, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
@@ -120,7 +122,8 @@ test('a second serve on a running server\'s data directory exits non-zero at onc
   assert.equal(r.signal, null, `serve hung (killed after ${r.ms} ms): ${r.stderr}`);
   assert.equal(r.code, 5, 'exit 5: conflict');
   assert.match(r.stderr, /another kubecred server or migration is using .*kubecred\.db; stop it first/);
-  assert.match(r.stderr, /PostgreSQL/);
+  assert.match(r.stderr, /replicas on one PostgreSQL database \(--database postgres:\/\/…, or KUBECRED_DATABASE_URL\)/);
+  assert.doesNotMatch(r.stderr, /--database-url/, 'no such flag');
   const whoami = await cliJson(srv, srv.rootToken, ['cluster', 'list']);
   assert.ok(Array.isArray(whoami));
 });
@@ -142,7 +145,7 @@ test('kubeconfig get --exec refuses --exec-minutes outside 15..4320 up front, an
   const short = path.join(work, 'short.kubeconfig');
   const bad = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--exec', '--exec-minutes', '5', '-o', short]);
   assert.equal(bad.code, 2, bad.stderr);
-  assert.match(bad.stderr, /--exec-minutes must be from 15 to 4320/);
+  assert.match(bad.stderr, /--exec-minutes must be a whole number of minutes from 15 to 4320 \(got 5\)/);
   assert.equal(fs.existsSync(short), false, 'no kubeconfig whose plugin would always fail');
 
   // No CA anywhere: only the carried --insecure-skip-tls-verify lets the plugin reach the self-signed server,
@@ -245,4 +248,185 @@ test('a wrong --state, --kind or webhook duration is a usage error naming the fl
   }
   assert.equal((await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', tempDir(), '--webhook-url', 'https://localhost:7443', '--timeout', '30s'])).code, 0);
   assert.match((await cli(null, null, ['login', '--help'])).stdout, /--server, --token and --ca-file/);
+});
+
+/** Files in `dir` left by a write that failed: the temporary copies hold a private key or a token. */
+const leftovers = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+
+test('kubeconfig get -o or --cert-out naming a directory is a usage error before anything is issued, and leaves no temporary file', async () => {
+  const count = async () => (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
+  const before = await count();
+  const dir = tempDir('kubecred-outdir-');
+  for (const [args, flag] of [[['-o', dir], '--out'], [['--temporary', '15', '--cert-out', dir], '--cert-out'], [['--temporary', '15', '--out', dir], '--out']] as const) {
+    const r = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', ...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot write ${flag} ${dir}: it is a directory; give a file path such as ${dir}/kubeconfig`));
+    assert.doesNotMatch(r.stderr, /EISDIR|\bat .*\.(ts|js|mjs):\d/);
+  }
+  // A path through a regular file has no directory to write in either (stat says ENOTDIR there).
+  const afile = path.join(dir, 'afile');
+  fs.writeFileSync(afile, 'not a directory');
+  const through = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '-o', path.join(afile, 'sub', 'k.yaml')]);
+  assert.equal(through.code, 2, through.stderr);
+  assert.match(through.stderr, /cannot write --out .*\/afile\/sub\/k\.yaml: there is no directory .*\/afile\/sub/);
+  assert.equal(await count(), before, 'no credential was minted');
+  assert.deepEqual(leftovers(dir), []);
+  assert.deepEqual(leftovers(path.dirname(dir)), []);
+});
+
+test('login --config naming a directory, or a path through a regular file, is a usage error naming --config, with no temporary file left', async () => {
+  const noEnv = { KUBECRED_SERVER: undefined, KUBECRED_TOKEN: undefined, KUBECRED_CA_FILE: undefined, KUBECRED_CONFIG: undefined };
+  const home = tempDir('kubecred-login-');
+  fs.mkdirSync(path.join(home, 'adir'));
+  fs.writeFileSync(path.join(home, 'afile'), 'not a directory');
+  const refused: Array<[string, RegExp]> = [
+    ['adir', /cannot write --config adir: it is a directory; give a file path such as adir\/config\.json/],
+    ['./afile/sub/config.json', /cannot write --config \.\/afile\/sub\/config\.json: .*\/afile is a file, not a directory/],
+  ];
+  for (const [config, message] of refused) {
+    const r = await cli(null, null, ['login', '--server', srv.url, '--token', srv.rootToken, '--ca-file', srv.caFile, '--config', config], noEnv, home);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /EISDIR|ENOTDIR|\bat .*\.(ts|js|mjs):\d/);
+  }
+  assert.deepEqual(leftovers(home), []);
+  assert.deepEqual(fs.readdirSync(path.join(home, 'adir')), []);
+});
+
+test('login checks the token with the server before saving: a bad token exits 3 and an unreachable server 7, writing nothing', async () => {
+  const noEnv = { KUBECRED_SERVER: undefined, KUBECRED_TOKEN: undefined, KUBECRED_CA_FILE: undefined, KUBECRED_CONFIG: undefined };
+  const home = tempDir('kubecred-login-');
+  const file = path.join(home, 'config.json');
+  const bad = await cli(null, null, ['login', '--server', srv.url, '--token', 'kc1.tok_00000000000000000000000000.' + 'x'.repeat(43), '--ca-file', srv.caFile, '--config', file], noEnv);
+  assert.equal(bad.code, 3, bad.stderr);
+  assert.match(bad.stderr, /UNAUTHENTICATED/);
+  const gone = await cli(null, null, ['login', '--server', `https://127.0.0.1:${await freePort()}`, '--token', srv.rootToken, '--ca-file', srv.caFile, '--config', file], noEnv);
+  assert.equal(gone.code, 7, gone.stderr);
+  assert.match(gone.stderr, /cannot reach https:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+  assert.deepEqual(fs.readdirSync(home), [], 'nothing saved');
+  const ok = await cli(null, null, ['login', '--server', srv.url, '--token', srv.rootToken, '--ca-file', srv.caFile, '--config', file], noEnv);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(`saved to ${file} \\(signed in as root, ${srv.rootPrincipalId}, in account ${srv.accountId}\\)`));
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+});
+
+test('bad flag values are usage errors naming the flag and what it takes, not schema messages from the server', async () => {
+  const refused: Array<[string[], RegExp]> = [
+    [['cluster', 'create', 'x', '--public-endpoint', 'https://192.0.2.1:6443', '--kind', 'k8s'], /--kind must be kubernetes or service-mesh \(got k8s\)/],
+    [['cluster', 'create', 'x', '--public-endpoint', 'https://192.0.2.1:6443', '--ca-algorithm', 'rsa-4096'], /--ca-algorithm must be ec-p256 or rsa-2048 \(got rsa-4096\)/],
+    [['principal', 'create', 'bob', '--kind', 'robot'], /--kind must be user or role \(got robot\)/],
+    [['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '5'], /--temporary must be a whole number of minutes from 15 to 4320 \(got 5\)/],
+    [['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '90.5'], /--temporary must be a whole number of minutes from 15 to 4320 \(got 90\.5\)/],
+    [['validity', 'set', '--cluster', 'prod', '--principal', 'root', '--hours', '0'], /--hours must be a whole number of hours from 1 to 876000 \(got 0\)/],
+    [['validity', 'set', '--cluster', 'prod', '--principal', 'root', '--hours', '876001'], /--hours must be a whole number of hours from 1 to 876000/],
+    [['token', 'create', '--expires-in-days', 'abc'], /--expires-in-days must be a whole number of days from 1 to 3650 \(got abc\)/],
+    [['token', 'create', '--expires-in-days', '3651'], /--expires-in-days must be a whole number of days from 1 to 3650 \(got 3651\)/],
+    [['audit', 'list', '--outcome', 'ok'], /--outcome must be success, denied or failure \(got ok\)/],
+  ];
+  const tokens = (await cliJson(srv, srv.rootToken, ['token', 'list'])).length;
+  for (const [args, message] of refused) {
+    const r = await cli(srv, srv.rootToken, args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /body\/|openapi|request req_/, 'refused here, not by the server');
+  }
+  assert.equal((await cliJson(srv, srv.rootToken, ['cluster', 'list'])).filter((c: any) => c.name === 'x').length, 0);
+  assert.equal((await cliJson(srv, srv.rootToken, ['token', 'list'])).length, tokens, 'no token was created with a NaN lifetime');
+  // The values the server takes still go through.
+  assert.equal((await cli(srv, srv.rootToken, ['audit', 'list', '--outcome', 'failure'])).code, 0);
+});
+
+test('kubeconfig get --exec refuses --temporary, --csr and --cert-out, saying what --exec does and that --exec-minutes sets validity', async () => {
+  const file = path.join(work, 'exec-refused.kubeconfig');
+  for (const extra of [['--temporary', '60'], ['--csr', '/nonexistent.csr'], ['--cert-out', path.join(work, 'c.pem')]]) {
+    const r = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--exec', '-o', file, ...extra]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`--exec cannot be combined with ${extra[0]}: it writes a kubeconfig whose exec plugin fetches a short-lived certificate`));
+    assert.match(r.stderr, /--exec-minutes \(15 to 4320\)/);
+  }
+  assert.equal(fs.existsSync(file), false);
+});
+
+test('a peer that accepts the connection and never answers: one progress line after 5 s, then one deadline saying it is not answering as kubecred', async () => {
+  const held = new Set<net.Socket>();
+  const silent = net.createServer((s) => void held.add(s));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `https://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    const started = Date.now();
+    const r = await cli({ url, caFile: srv.caFile }, srv.rootToken, ['whoami'], { KUBECRED_TIMEOUT_MS: '7000' });
+    const ms = Date.now() - started;
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.stderr.match(/^kubecred: no answer yet from https:\/\/127\.0\.0\.1:\d+; waiting up to 7 s$/gm)?.length, 1, r.stderr);
+    assert.match(r.stderr, /accepted the connection but did not answer as a kubecred server within 7 s: check the port in --server/);
+    assert.doesNotMatch(r.stderr, /is `kubecred serve` running there/, 'something did answer the connection');
+    assert.ok(ms < 15_000, `one deadline, not a handshake timeout and then a request timeout (${ms} ms)`);
+    const bad = await cli({ url, caFile: srv.caFile }, srv.rootToken, ['whoami'], { KUBECRED_TIMEOUT_MS: 'soon' });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /KUBECRED_TIMEOUT_MS must be a whole number of milliseconds/);
+    assert.match((await cli(null, null, ['--help'])).stdout, /KUBECRED_TIMEOUT_MS/);
+  } finally {
+    for (const s of held) s.destroy();
+    silent.close();
+  }
+});
+
+test('TLS hints: a certificate that does not cover the host says which names it covers; a wrong --ca-file says so; a --ca-file with no PEM is a usage error', async () => {
+  // 127.0.0.2 reaches the server through a relay; the self-signed certificate covers 127.0.0.1, localhost and ::1 only.
+  const port = Number(new URL(srv.url).port);
+  const relay = net.createServer((c) => {
+    const u = net.connect(port, '127.0.0.1');
+    c.pipe(u).pipe(c);
+    u.on('error', () => c.destroy());
+    c.on('error', () => u.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.2', resolve));
+  try {
+    const r = await cli(srv, srv.rootToken, ['whoami', '--server', `https://127.0.0.2:${(relay.address() as net.AddressInfo).port}`]);
+    assert.equal(r.code, 7, r.stderr);
+    assert.match(r.stderr, /ERR_TLS_CERT_ALTNAME_INVALID \(TLS: the server's certificate does not cover 127\.0\.0\.2; it covers .*127\.0\.0\.1.*: use one of those in --server/);
+    assert.doesNotMatch(r.stderr, /pass --ca-file/);
+  } finally {
+    relay.close();
+  }
+  const other = path.join(work, 'other-ca.pem');
+  fs.writeFileSync(other, (await cli(srv, srv.rootToken, ['cluster', 'ca', 'prod'])).stdout);
+  const wrong = await cli(srv, srv.rootToken, ['whoami', '--ca-file', other]);
+  assert.equal(wrong.code, 7, wrong.stderr);
+  assert.match(wrong.stderr, /the --ca-file given is not the server's certificate or the CA that signed it/);
+  const notPem = path.join(work, 'not-a-cert.pem');
+  fs.writeFileSync(notPem, 'hello\n');
+  const usage = await cli(srv, srv.rootToken, ['whoami', '--ca-file', notPem]);
+  assert.equal(usage.code, 2, usage.stderr);
+  assert.match(usage.stderr, new RegExp(`--ca-file ${notPem} holds no PEM certificate`));
+});
+
+test('account create checks the name and refuses one in use (exit 5), and its output names the account it created', async () => {
+  const created = await cli(null, null, ['account', 'create', 'team2', '--data-dir', srv.dataDir]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /^kubecred: created account team2\n {2}account: +acc_/);
+  assert.doesNotMatch(created.stdout, /initialized/);
+  for (const name of ['team2', 'default']) {
+    const again = await cli(null, null, ['account', 'create', name, '--data-dir', srv.dataDir]);
+    assert.equal(again.code, 5, again.stderr);
+    assert.match(again.stderr, new RegExp(`an account named "${name}" already exists; choose another name`));
+    assert.doesNotMatch(again.stdout, /root token/);
+  }
+  for (const name of ['', 'Bad Name']) {
+    const bad = await cli(null, null, ['account', 'create', name, '--data-dir', srv.dataDir]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, new RegExp(`the account name must be 1-63 lowercase letters.*\\(got ${JSON.stringify(name)}\\)`));
+  }
+  const json = await cli(null, null, ['account', 'create', 'team3', '--data-dir', srv.dataDir, '--output', 'json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(JSON.parse(json.stdout).name, 'team3');
+  // On a data directory never initialized, the first account is created too: its secrets are shown, not lost.
+  const fresh = await cli(null, null, ['account', 'create', 'team4', '--data-dir', tempDir()], { KUBECRED_MASTER_KEY: undefined });
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.match(fresh.stdout, /^kubecred: initialized .* \(its first account, "default"\)\n[\s\S]*root token: +kc1\.[\s\S]*kubecred: created account team4\n/);
+  // ...even when the account asked for then cannot be created.
+  const taken = await cli(null, null, ['account', 'create', 'default', '--data-dir', tempDir()], { KUBECRED_MASTER_KEY: undefined });
+  assert.equal(taken.code, 5, taken.stderr);
+  assert.match(taken.stdout, /^kubecred: initialized .* \(its first account, "default"\)\n[\s\S]*root token: +kc1\./);
+  assert.match(taken.stderr, /an account named "default" already exists/);
 });

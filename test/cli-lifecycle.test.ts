@@ -73,10 +73,10 @@ test('temporary and private-endpoint kubeconfigs through the CLI', async () => {
   const p = YAML.parse((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--private'])).stdout);
   assert.equal(p.clusters[0].cluster.server, 'https://10.0.0.10:6443');
   assert.notEqual(t.users[0].user['client-certificate-data'], p.users[0].user['client-certificate-data']);
+  // Out of range: refused by the CLI, naming the flag, before the server is asked.
   const bad = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '5']);
-  assert.equal(bad.code, 6);
-  assert.match(bad.stderr, /temporaryMinutes|15/);
-  assert.match(bad.stderr, /request req_/);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--temporary must be a whole number of minutes from 15 to 4320 \(got 5\)/);
 });
 
 test('a CSR gets a signed certificate and a kubeconfig without client-key-data that works with the local key', async () => {
@@ -167,7 +167,8 @@ test('tokens are listed without secrets and revoked one by one; the root keeps i
   assert.match(last.stderr, /last usable token.*token create/);
   const spare = await cliJson(srv, srv.rootToken, ['token', 'create', '--name', 'spare']);
   assert.deepEqual(await cliJson(srv, srv.rootToken, ['token', 'revoke', spare.id]), { revoked: true });
-  const actions = (await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'RevokeToken'])).map((e: any) => e.detail.tokenId);
+  // The action filter also finds refusals of kubecred:RevokeToken (Alice's above): only the revocations are counted.
+  const actions = (await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'RevokeToken', '--outcome', 'success'])).map((e: any) => e.detail.tokenId);
   assert.deepEqual(actions.sort(), [ci.id, spare.id].sort(), 'each revocation audited once');
 });
 

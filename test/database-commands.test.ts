@@ -1,5 +1,6 @@
 // `kubecred migrate` and `kubecred backup` through the real CLI: migrations applied once on PostgreSQL,
-// an unreachable database named as such, and an online SQLite backup a second server can start from.
+// an unreachable database named as such, an online SQLite backup a second server can start from, and migrate
+// refused beside a running server.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -73,4 +74,13 @@ test('kubecred backup copies the live SQLite database (0600); a server started f
   } finally {
     await second.stop();
   }
+});
+
+test('kubecred migrate beside a running server on the same SQLite file exits 5, naming the --database flag for replicas', async () => {
+  const r = await cli(null, null, ['migrate', '--data-dir', srv.dataDir]);
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /another kubecred server or migration is using .*kubecred\.db; stop it first/);
+  assert.match(r.stderr, /replicas on one PostgreSQL database \(--database postgres:\/\/…, or KUBECRED_DATABASE_URL\)/);
+  assert.doesNotMatch(r.stderr, /--database-url/, 'no such flag');
+  assert.equal((await api(srv, 'GET', '/v1/clusters')).status, 200, 'the server keeps serving');
 });

@@ -1,11 +1,13 @@
 // Where the CLI finds its server, token and CA: flags, then KUBECRED_* environment, then the config
 // file written by `kubecred login` (mode 0600, it holds a token). The only CLI module reading env.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NativeClient } from '../client/native-client.ts';
 import { UsageError } from './exit-codes.ts';
+import { say } from './output.ts';
 
 export interface GlobalFlags {
   server?: string;
@@ -27,19 +29,69 @@ export function configPath(flags: GlobalFlags, env = process.env): string {
 }
 
 export function readFileConfig(file: string): FileConfig {
-  if (!fs.existsSync(file)) return {};
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as FileConfig;
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return {};
+    throw new UsageError(`cannot read the config file ${file} (${code ?? (e as Error).message}); give --config a file written by \`kubecred login\``);
+  }
+  try {
+    return JSON.parse(text) as FileConfig;
   } catch {
     throw new UsageError(`${file} is not valid JSON; fix it or run \`kubecred login\` again`);
   }
 }
 
-export function writeFileConfig(file: string, cfg: FileConfig): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+/** Which setting chose the config file, for messages: the flag, the environment variable, or the default. */
+export function configSource(flags: GlobalFlags, env = process.env): string {
+  if (flags.config !== undefined) return '--config';
+  return env.KUBECRED_CONFIG !== undefined ? 'KUBECRED_CONFIG' : 'the default config file';
+}
+
+/**
+ * Checked before anything else happens: the file must not be a directory, and the nearest part of its path that
+ * exists must be a directory (mkdir would fail with ENOTDIR on a regular file there).
+ */
+export function checkConfigTarget(file: string, source: string): void {
+  const abs = path.resolve(file);
+  if (statIfThere(abs)?.isDirectory()) {
+    throw new UsageError(`cannot write ${source} ${file}: it is a directory; give a file path such as ${path.join(file, 'config.json')}`);
+  }
+  for (let dir = path.dirname(abs); ; dir = path.dirname(dir)) {
+    const st = statIfThere(dir);
+    if (st) {
+      if (!st.isDirectory()) throw new UsageError(`cannot write ${source} ${file}: ${dir} is a file, not a directory`);
+      return;
+    }
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
+/** What is at `p`, or undefined when nothing is (ENOTDIR too: a path through a regular file leads nowhere). */
+export function statIfThere(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/** Written 0600 through a temporary file renamed into place; the temporary file (it holds the token) never stays behind. */
+export function writeFileConfig(file: string, cfg: FileConfig, source = '--config'): void {
+  checkConfigTarget(file, source);
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(tmp, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new UsageError(`cannot write ${source} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }
 
 /** The server address, token and CA file in force: flags, then environment, then the config file. */
@@ -56,6 +108,12 @@ export function clientFrom(flags: GlobalFlags, env = process.env): NativeClient 
   const { server, token, caFile } = resolveTarget(flags, env);
   if (!server) throw new UsageError('no server given: pass --server https://HOST:7443, set KUBECRED_SERVER, or run `kubecred login`');
   if (!token) throw new UsageError('no token given: pass --token, set KUBECRED_TOKEN, or run `kubecred login`');
+  return clientFor({ server, token, caFile }, flags, env);
+}
+
+/** A client of exactly this server, token and CA file (`login` checks what it is about to save). */
+export function clientFor(target: { server: string; token: string; caFile?: string }, flags: GlobalFlags, env = process.env): NativeClient {
+  const { server, token, caFile } = target;
   // A malformed address is a mistake in what was typed, not a server that did not answer.
   let protocol: string | undefined;
   try {
@@ -64,13 +122,40 @@ export function clientFrom(flags: GlobalFlags, env = process.env): NativeClient 
   if (protocol !== 'https:' && protocol !== 'http:') {
     throw new UsageError(`server address ${JSON.stringify(server)} is not an http(s) URL: give --server (or KUBECRED_SERVER) like https://127.0.0.1:7443`);
   }
-  let caPem: string | undefined;
-  if (caFile) {
+  return new NativeClient({
+    server, token, caPem: caFile ? readCaFile(caFile) : undefined, insecureSkipTlsVerify: flags.insecureSkipTlsVerify === true,
+    timeoutMs: timeoutFrom(env),
+    onSlow: (origin, ms) => say(`no answer yet from ${origin}; waiting up to ${Math.round(ms / 100) / 10} s`),
+  });
+}
+
+/**
+ * The CA file must hold a certificate that parses: otherwise every request would fail later with a TLS error that
+ * points nowhere near the file.
+ */
+function readCaFile(caFile: string): string {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(caFile, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read --ca-file ${caFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks) throw new UsageError(`--ca-file ${caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the server's certificate or its CA, e.g. <data-dir>/tls/server.crt`);
+  for (const b of blocks) {
     try {
-      caPem = fs.readFileSync(caFile, 'utf8');
+      new crypto.X509Certificate(b);
     } catch {
-      throw new UsageError(`cannot read --ca-file ${caFile}`);
+      throw new UsageError(`--ca-file ${caFile} holds a certificate that cannot be parsed; give the server's certificate or its CA in PEM`);
     }
   }
-  return new NativeClient({ server, token, caPem, insecureSkipTlsVerify: flags.insecureSkipTlsVerify === true });
+  return pem;
+}
+
+/** KUBECRED_TIMEOUT_MS: how long one request may take in all (default 30 s); tests set it short. */
+function timeoutFrom(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.KUBECRED_TIMEOUT_MS;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`KUBECRED_TIMEOUT_MS must be a whole number of milliseconds above zero (got ${v})`);
+  return Number(v);
 }

@@ -5,29 +5,37 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
-import { TEMPORARY_MINUTES } from '../core/validity-rules.ts';
+import { CUSTOM_VALIDITY_HOURS, TEMPORARY_MINUTES } from '../core/validity-rules.ts';
 import { UsageError } from './exit-codes.ts';
 import { readFlagFile } from './flag-files.ts';
 import { outputOption, print } from './output.ts';
 import { withClient } from './run-action.ts';
-import { chosenConfigPath, resolveTarget } from './client-config.ts';
+import { chosenConfigPath, resolveTarget, statIfThere } from './client-config.ts';
 import { cacheFile, defaultCacheDir, execKubeconfig, runExecPlugin } from './exec-plugin.ts';
 
 const MINUTES_RANGE = `${TEMPORARY_MINUTES.min} to ${TEMPORARY_MINUTES.max}`;
 const CRED_COLS = ['id', 'clusterId', 'principalId', 'kind', 'status', 'current', 'notAfter', 'serial'];
 
-function intOption(v: string | undefined, flag: string): number | undefined {
+export function intOption(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   if (!/^-?\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number (got ${v})`);
   return Number(v);
 }
 
+/**
+ * A whole number in the server's range, checked here: the server's refusal would name its body field and schema
+ * (`body/expiresInDays must be ...`), not the flag.
+ */
+export function rangeOption(v: string, flag: string, range: { min: number; max: number }, unit: string): number {
+  if (!/^-?\d+$/.test(v) || Number(v) < range.min || Number(v) > range.max) {
+    throw new UsageError(`${flag} must be a whole number of ${unit} from ${range.min} to ${range.max} (got ${v})`);
+  }
+  return Number(v);
+}
+
 /** The server's range for temporary credentials: checked here, so a kubeconfig is never written whose plugin always fails. */
 function minutesOption(v: string, flag: string): number {
-  const n = intOption(v, flag)!;
-  const { min, max } = TEMPORARY_MINUTES;
-  if (n < min || n > max) throw new UsageError(`${flag} must be from ${min} to ${max} minutes (got ${v})`);
-  return n;
+  return rangeOption(v, flag, TEMPORARY_MINUTES, 'minutes');
 }
 
 function limitOption(v: string): number {
@@ -36,24 +44,52 @@ function limitOption(v: string): number {
   return n;
 }
 
-/** Checked here: the server's answer would name its query parameter and schema, not the flag. */
-function oneOf(v: string | undefined, flag: string, allowed: string[]): void {
+/** Checked here: the server's answer would name its query parameter or body field and schema, not the flag. */
+export function oneOf(v: string | undefined, flag: string, allowed: string[]): void {
   if (v !== undefined && !allowed.includes(v)) throw new UsageError(`${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)} (got ${v})`);
 }
 
-/** Writes a file holding credentials: created 0600, replaced atomically. */
-function writePrivateFile(file: string, content: string): void {
+/** Writes a file holding credentials: created 0600, replaced atomically; a failed write leaves no temporary copy of the key. */
+function writePrivateFile(file: string, content: string, flag: string): void {
   const dir = path.dirname(path.resolve(file));
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, content, { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, content, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`cannot write ${flag} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run the command again with a file you can write`);
+  }
 }
 
 /** Checked before anything is issued: a credential minted and then not written would be lost to its holder. */
 function checkWritableDir(file: string | undefined, flag: string): void {
   if (file === undefined) return;
   const dir = path.dirname(path.resolve(file));
-  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`cannot write ${flag} ${file}: there is no directory ${dir}`);
+  if (!statIfThere(dir)?.isDirectory()) throw new UsageError(`cannot write ${flag} ${file}: there is no directory ${dir}`);
+  if (statIfThere(file)?.isDirectory()) {
+    throw new UsageError(`cannot write ${flag} ${file}: it is a directory; give a file path such as ${path.join(file, 'kubeconfig')}`);
+  }
+}
+
+/**
+ * --exec writes a kubeconfig that holds no credential: its plugin fetches a short-lived certificate each time one
+ * is due. A temporary kubeconfig or a CSR-signed certificate has no place in it, so those flags are refused rather
+ * than silently dropped; --exec-minutes is what sets each certificate's validity.
+ */
+function checkExecFlags(o: { temporary?: string; csr?: string; certOut?: string }): void {
+  const given = [o.temporary !== undefined && '--temporary', o.csr !== undefined && '--csr', o.certOut !== undefined && '--cert-out'].filter(Boolean);
+  if (given.length === 0) return;
+  throw new UsageError(`--exec cannot be combined with ${given.join(' or ')}: it writes a kubeconfig whose exec plugin fetches a short-lived certificate (a token on token clusters) whenever kubectl needs one; set each certificate's validity with --exec-minutes (${MINUTES_RANGE}), or leave out --exec for a temporary (--temporary) or CSR-signed (--csr) kubeconfig`);
+}
+
+/** The signed certificate (no key): 0644 like any certificate, with a readable error if the write fails. */
+function writeCertificate(file: string, pem: string): void {
+  try {
+    fs.writeFileSync(file, pem, { mode: 0o644 });
+  } catch (e) {
+    throw new Error(`cannot write --cert-out ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run the command again with a file you can write`);
+  }
 }
 
 interface KubeconfigAnswer { kubeconfig: string; certificatePem: string; expiration: string; reused: boolean; credential: Record<string, unknown> }
@@ -79,6 +115,7 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
       checkWritableDir(o.out, '--out');
       checkWritableDir(o.certOut, '--cert-out');
       if (o.exec) {
+        checkExecFlags(o);
         const minutes = minutesOption(o.execMinutes, '--exec-minutes');
         const c = await client.get<{ id: string; name: string; publicEndpoint: string | null; privateEndpoint: string | null; serverCaPem: string | null }>(`/v1/clusters/${enc(o.cluster)}`);
         const server = o.private ? c.privateEndpoint : c.publicEndpoint;
@@ -95,19 +132,19 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
         const text = execKubeconfig({ clusterName: c.name, server, caPem: c.serverCaPem, command: process.execPath, args: [path.resolve(process.argv[1]), ...args] });
         if (o.token) process.stderr.write('note: --token is not written into the kubeconfig; the plugin reads KUBECRED_TOKEN or the config file (`kubecred login`)\n');
         if (!o.out) return void process.stdout.write(text);
-        writePrivateFile(o.out, text);
+        writePrivateFile(o.out, text, '--out');
         return print({ file: o.out, cluster: c.id, mode: 'exec', certificateMinutes: minutes }, format);
       }
       const body = {
         endpoint: o.private ? 'private' : 'public',
-        temporaryMinutes: intOption(o.temporary, '--temporary'),
+        temporaryMinutes: o.temporary === undefined ? undefined : minutesOption(o.temporary, '--temporary'),
         csr: o.csr ? readFlagFile(o.csr, '--csr') : undefined,
         principalId: o.principal,
       };
       const res = await client.post<KubeconfigAnswer>(`/v1/clusters/${enc(o.cluster)}/kubeconfig`, body);
-      if (o.certOut) fs.writeFileSync(o.certOut, res.certificatePem, { mode: 0o644 });
+      if (o.certOut) writeCertificate(o.certOut, res.certificatePem);
       if (!o.out) return void process.stdout.write(res.kubeconfig);
-      writePrivateFile(o.out, res.kubeconfig);
+      writePrivateFile(o.out, res.kubeconfig, '--out');
       print({ file: o.out, credential: res.credential.id, kind: res.credential.kind, expiration: res.expiration, reused: res.reused }, format);
     }));
 
@@ -152,7 +189,7 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
     .requiredOption('--principal <principal>', 'principal ID or name')
     .requiredOption('--hours <hours>', 'validity in hours'))
     .action(withClient(async (client, o, format) => {
-      const hours = intOption(o.hours, '--hours');
+      const hours = rangeOption(o.hours, '--hours', CUSTOM_VALIDITY_HOURS, 'hours');
       const res = await client.put<{ superseded: unknown[] }>(`/v1/clusters/${enc(o.cluster)}/validity/${enc(o.principal)}`, { hours });
       if (format === 'table') process.stdout.write(`validity set to ${hours} h; superseded ${res.superseded.length} default kubeconfig(s)\n`);
       else print(res, format);
@@ -172,6 +209,7 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
     .option('--until <time>', 'RFC 3339')
     .option('--limit <n>', 'at most this many', '100'))
     .action(withClient(async (client, o, format) => {
+      oneOf(o.outcome, '--outcome', ['success', 'denied', 'failure']);
       const items = await client.all('/v1/audit', { action: o.action, actor: o.actor, resource: o.resource, outcome: o.outcome, since: o.since, until: o.until }, limitOption(o.limit));
       print(items, format, ['seq', 'at', 'action', 'outcome', 'actorId', 'resourceType', 'resourceId', 'requestId']);
     }));

@@ -4,14 +4,16 @@
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadServerConfig } from '../config/server-config.ts';
-import { configPath, writeFileConfig, type GlobalFlags } from './client-config.ts';
+import { checkConfigTarget, clientFor, configPath, configSource, writeFileConfig, type GlobalFlags } from './client-config.ts';
 import { registerDatabaseCommands } from './commands-database.ts';
 import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
 import { registerProjectCommands } from './commands-projects.ts';
 import { registerResourceCommands } from './commands-resources.ts';
-import { Exit, exitCodeFor } from './exit-codes.ts';
+import { checkName } from '../core/input-rules.ts';
+import { Exit, exitCodeFor, UsageError } from './exit-codes.ts';
 import { outputOption, parseFormat, print, say } from './output.ts';
 import { reportError } from './run-action.ts';
+import type { BootstrapResult } from '../core/bootstrap.ts';
 import { createAccountInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
 import { serverOptions } from './server-options.ts';
 import { VERSION } from './version.ts';
@@ -32,7 +34,10 @@ const program = new Command('kubecred')
   .option('--config <file>', 'client config file (env KUBECRED_CONFIG; default ~/.config/kubecred/config.json)')
   .addHelpText('after', `
 Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 not authenticated or not allowed, 4 not found,
-5 conflict, 6 input refused by the server, 7 server unreachable, 8 server error.`)
+5 conflict, 6 input refused by the server, 7 server unreachable, 8 server error.
+
+A request to the server gets 30 s in all (connecting, TLS, the answer); after 5 s without an answer a line on
+stderr says the command is still waiting. KUBECRED_TIMEOUT_MS sets that limit in milliseconds.`)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -40,7 +45,7 @@ serverOptions(program.command('serve').description('start the server; initialize
   .action(async (o) => {
     try {
       const config = loadServerConfig(o);
-      const server = await startServer(config, { onBootstrap: (b) => printBootstrap(b, config.dataDir, process.stderr) });
+      const server = await startServer(config, { onBootstrap: (b) => printBootstrap(b, `initialized ${config.dataDir}`, process.stderr) });
       say(`serving on ${server.url}${server.caFile ? ` (TLS certificate: ${server.caFile})` : ''}`);
       let closing = false;
       const stop = (signal: string) => {
@@ -70,7 +75,7 @@ outputOption(serverOptions(program.command('init').description('initialize the d
         say(`${config.dataDir} is already initialized; nothing to do`);
         return;
       }
-      if (format === 'table') printBootstrap(bootstrap, config.dataDir, process.stdout);
+      if (format === 'table') printBootstrap(bootstrap, `initialized ${config.dataDir}`, process.stdout);
       else print(bootstrap, format);
     } catch (e) {
       reportError(e);
@@ -83,28 +88,55 @@ outputOption(serverOptions(account.command('create <name>').description('create 
     try {
       const config = loadServerConfig(o);
       const format = parseFormat(o.output);
-      const res = await createAccountInDataDir(config, name);
-      if (format === 'table') printBootstrap(res, config.dataDir, process.stdout);
-      else print(res, format);
+      checkAccountName(name);
+      // A data directory not yet initialized gets its first account too; its secrets are printed before anything can fail.
+      const firstAccount = (b: BootstrapResult) => format === 'table'
+        ? printBootstrap(b, `initialized ${config.dataDir} (its first account, "default")`, process.stdout)
+        : print({ initialized: config.dataDir, name: 'default', ...b }, format);
+      const created = await createAccountInDataDir(config, name, firstAccount);
+      if (format === 'table') printBootstrap(created, `created account ${name}`, process.stdout);
+      else print({ name, ...created }, format);
     } catch (e) {
       reportError(e);
     }
   });
 
-program.command('login').description('save the server address, token and CA for later commands (file mode 0600)')
-  .addHelpText('after', '\nGive the global options --server, --token and --ca-file (see `kubecred --help`), e.g.\n  kubecred login --server https://127.0.0.1:7443 --token kc1.… --ca-file ~/.kubecred/tls/server.crt')
-  .action((_o, cmd: Command) => {
+/** Checked before the data directory is touched (core checks it again): a bad name is a usage error, not a refusal. */
+function checkAccountName(name: string): void {
+  try {
+    checkName(name, 'the account name');
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (got ${JSON.stringify(name)})`);
+  }
+}
+
+program.command('login').description('check the server address, token and CA with the server, then save them for later commands (file mode 0600)')
+  .addHelpText('after', '\nGive the global options --server, --token and --ca-file (see `kubecred --help`), e.g.\n  kubecred login --server https://127.0.0.1:7443 --token kc1.… --ca-file ~/.kubecred/tls/server.crt\nNothing is saved unless the server accepts the token (exit 3 if it does not, 7 if it cannot be reached).')
+  .action(async (_o, cmd: Command) => {
     const g = cmd.optsWithGlobals() as GlobalFlags;
-    if (!g.server || !g.token) {
-      process.stderr.write('error: give --server and --token (and --ca-file for a self-signed server certificate)\n');
-      process.exitCode = Exit.USAGE;
-      return;
-    }
+    if (!g.server || !g.token) throw new UsageError('give --server and --token (and --ca-file for a self-signed server certificate)');
     const file = configPath(g);
+    const source = configSource(g);
+    // The path first: a file that can never be written should not wait for a network round trip to say so.
+    checkConfigTarget(file, source);
     // Later commands run from other directories: a relative CA path would point elsewhere there.
-    writeFileConfig(file, { server: g.server, token: g.token, caFile: g.caFile && path.resolve(g.caFile) });
-    process.stdout.write(`saved to ${file}\n`);
+    const saved = { server: g.server, token: g.token, caFile: g.caFile && path.resolve(g.caFile) };
+    const who = await whoamiWith(saved, g);
+    writeFileConfig(file, saved, source);
+    process.stdout.write(`saved to ${file} (signed in as ${who.principal.name}, ${who.principal.id}, in account ${who.accountId})\n`);
+    // Not saved: every later command would otherwise skip verification without anyone having asked again.
+    if (g.insecureSkipTlsVerify) say('--insecure-skip-tls-verify is not saved; give it again to later commands that need it');
   });
+
+/** Asks the server who the token is, so `login` saves only what works: a bad token is exit 3, no answer exit 7. */
+async function whoamiWith(target: { server: string; token: string; caFile?: string }, g: GlobalFlags): Promise<{ accountId: string; principal: { id: string; name: string } }> {
+  const client = clientFor(target, g);
+  try {
+    return await client.get('/v1/whoami');
+  } finally {
+    client.close();
+  }
+}
 
 registerResourceCommands(program);
 registerKubeconfigCommands(program);

@@ -59,9 +59,14 @@ export async function prepareDataDir(config: ServerConfig, clock: Clock = system
   }
 }
 
-export async function createAccountInDataDir(config: ServerConfig, name: string): Promise<BootstrapResult> {
-  const { store, sealer } = await prepareDataDir(config);
+/**
+ * `account create`. On a data directory not yet initialized, preparing it creates the first account too: its
+ * secrets go to `onFirstAccount` at once, before the new account can fail, since they are shown once or never.
+ */
+export async function createAccountInDataDir(config: ServerConfig, name: string, onFirstAccount?: (b: BootstrapResult) => void): Promise<BootstrapResult> {
+  const { store, sealer, bootstrap } = await prepareDataDir(config);
   try {
+    if (bootstrap) onFirstAccount?.(bootstrap);
     const ids = randomIds();
     return await createAccount({ store, ids, clock: systemClock, sealer, audit: makeAuditWriter({ ids, clock: systemClock }) }, name);
   } finally {
@@ -96,9 +101,13 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): {
   return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8'), certFile };
 }
 
-export function printBootstrap(b: BootstrapResult, dataDir: string, out: NodeJS.WritableStream): void {
+/**
+ * The new account's secrets, under a heading that says what happened: `initialized <data-dir>` on a first start,
+ * `created account <name>` for `account create` (whose output must name the account it made).
+ */
+export function printBootstrap(b: BootstrapResult, heading: string, out: NodeJS.WritableStream): void {
   out.write([
-    `kubecred: initialized ${dataDir}`,
+    `kubecred: ${heading}`,
     `  account:           ${b.accountId}`,
     `  root principal:    ${b.rootPrincipalId}`,
     `  root token:        ${b.rootToken}`,

@@ -9,8 +9,15 @@ export interface ClientOptions {
   token?: string;
   caPem?: string;
   insecureSkipTlsVerify?: boolean;
+  /** One deadline for a whole request: connecting, the TLS handshake, the answer and its body (default 30 s). */
   timeoutMs?: number;
+  /** Called once per client when a request has had no answer for `slowAfterMs` (default 5 s), for a progress line. */
+  onSlow?: (origin: string, timeoutMs: number) => void;
+  slowAfterMs?: number;
 }
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_SLOW_AFTER_MS = 5_000;
 
 /** An error answer from the server, with its stable code and request ID. */
 export class ApiError extends Error {
@@ -33,6 +40,7 @@ export interface Page<T> { items: T[]; next: string | null }
 export class NativeClient {
   private readonly base: URL;
   private readonly agent: http.Agent | https.Agent;
+  private saidSlow = false;
 
   constructor(private readonly opts: ClientOptions) {
     try {
@@ -61,19 +69,41 @@ export class NativeClient {
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     const lib = url.protocol === 'https:' ? https : http;
     const { status, text, requestId } = await new Promise<{ status: number; text: string; requestId: string | null }>((resolve, reject) => {
-      const req = lib.request(url, { method, headers, agent: this.agent, timeout: this.opts.timeoutMs ?? 30_000 }, (res) => {
+      // What has happened so far decides what a timeout means: nobody there, or something there that is not kubecred.
+      let stage: 'connecting' | 'connected' | 'answering' = 'connecting';
+      const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const slowAfterMs = this.opts.slowAfterMs ?? DEFAULT_SLOW_AFTER_MS;
+      // One deadline for everything, so a silent peer costs timeoutMs once, not a handshake timeout and then a request one.
+      const deadline = setTimeout(() => {
+        fail(new ConnectionError(timeoutMessage(this.base.origin, stage, timeoutMs)));
+        req.destroy();
+      }, timeoutMs);
+      const slow = slowAfterMs < timeoutMs ? setTimeout(() => this.sayingSlow(timeoutMs), slowAfterMs) : undefined;
+      const settle = () => {
+        clearTimeout(deadline);
+        clearTimeout(slow);
+      };
+      const fail = (e: Error) => {
+        settle();
+        reject(e);
+      };
+      const req = lib.request(url, { method, headers, agent: this.agent }, (res) => {
+        stage = 'answering';
+        clearTimeout(slow);
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestId: (res.headers['x-request-id'] as string) ?? null }));
-        res.on('error', reject);
+        res.on('end', () => {
+          settle();
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestId: (res.headers['x-request-id'] as string) ?? null });
+        });
+        res.on('error', (e) => fail(this.connectionError(e)));
       });
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        const hint = /certificate|self.signed|CERT/i.test(e.code ?? e.message)
-          ? ' (TLS: pass --ca-file with the server certificate, e.g. <data-dir>/tls/server.crt)'
-          : ' (is `kubecred serve` running there?)';
-        reject(new ConnectionError(`cannot reach ${this.base.origin}: ${e.code ?? e.message}${hint}`, e));
+      req.on('socket', (s) => {
+        // A kept-alive socket was connected by an earlier request that kubecred answered.
+        if (!s.connecting) stage = 'connected';
+        else s.once('connect', () => { if (stage === 'connecting') stage = 'connected'; });
       });
+      req.on('error', (e: NodeJS.ErrnoException) => fail(this.connectionError(e)));
       if (payload) req.write(payload);
       req.end();
     });
@@ -83,6 +113,18 @@ export class NativeClient {
       throw new ApiError(status, e.code ?? `HTTP_${status}`, e.message ?? (text.slice(0, 200) || `HTTP ${status}`), e.requestId ?? requestId, e.details);
     }
     return (type ?? text) as T;
+  }
+
+  /** Once per client: a command making several slow requests says so once. */
+  private sayingSlow(timeoutMs: number): void {
+    if (this.saidSlow) return;
+    this.saidSlow = true;
+    this.opts.onSlow?.(this.base.origin, timeoutMs);
+  }
+
+  /** A failure to talk to the server, with a hint about what to do next. */
+  private connectionError(e: NodeJS.ErrnoException): ConnectionError {
+    return new ConnectionError(`cannot reach ${this.base.origin}: ${e.code ?? e.message}${connectionHint(e, this.base.hostname, this.opts.caPem !== undefined)}`, e);
   }
 
   get<T>(path: string, query?: Record<string, string | number | undefined>) { return this.request<T>('GET', path, undefined, query); }
@@ -104,6 +146,30 @@ export class NativeClient {
     // A server that answers more than asked must not make --limit lie.
     return out.slice(0, max);
   }
+}
+
+function timeoutMessage(origin: string, stage: 'connecting' | 'connected' | 'answering', ms: number): string {
+  const after = `${Math.round(ms / 100) / 10} s`;
+  if (stage === 'connecting') return `cannot reach ${origin}: no connection after ${after} (is \`kubecred serve\` running there, and is that address reachable from here?)`;
+  if (stage === 'connected') {
+    return `${origin} accepted the connection but did not answer as a kubecred server within ${after}: check the port in --server (or KUBECRED_SERVER), and whether a proxy or firewall there holds connections open`;
+  }
+  return `${origin} began to answer but did not finish within ${after}; try again, and check the server's logs`;
+}
+
+/** What to do about a failed connection; TLS failures differ by whether a CA was given and what the certificate covers. */
+function connectionHint(e: NodeJS.ErrnoException & { cert?: { subjectaltname?: string } }, hostname: string, caGiven: boolean): string {
+  if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const names = e.cert?.subjectaltname?.replace(/DNS:|IP Address:/g, '');
+    const host = hostname.replace(/^\[|\]$/g, '');
+    return ` (TLS: the server's certificate does not cover ${host}${names ? `; it covers ${names}: use one of those in --server,` : ';'} or serve a certificate for ${host} with \`kubecred serve --tls-cert/--tls-key\`)`;
+  }
+  if (/certificate|self.signed|CERT/i.test(e.code ?? e.message)) {
+    return caGiven
+      ? " (TLS: the --ca-file given is not the server's certificate or the CA that signed it; give the right one, e.g. <data-dir>/tls/server.crt)"
+      : ' (TLS: pass --ca-file with the server certificate, e.g. <data-dir>/tls/server.crt)';
+  }
+  return ' (is `kubecred serve` running there?)';
 }
 
 function safeJson(text: string): unknown {

@@ -3,6 +3,8 @@
 
 import { accessKeySecretAad, formatToken, hashSecret, newAccessKeyId, TOKEN_SECRET_BYTES } from './api-credentials.ts';
 import type { AuditWriter } from './audit.ts';
+import { KubecredError } from './errors.ts';
+import { checkName } from './input-rules.ts';
 import type { Principal } from './model.ts';
 import type { Clock, Ids, Sealer } from './ports.ts';
 import type { Repos, Store } from './store-port.ts';
@@ -28,9 +30,19 @@ export async function bootstrapIfEmpty(deps: Deps, accountName = 'default'): Pro
   });
 }
 
-/** Another tenant: a new account with its own root, sharing nothing with the others. */
+/**
+ * Another tenant: a new account with its own root, sharing nothing with the others. Its name is checked like a
+ * principal's or cluster's and must be unused: two accounts of one name could not be told apart by whoever
+ * holds their root tokens.
+ */
 export async function createAccount(deps: Deps, accountName: string): Promise<BootstrapResult> {
-  return deps.store.transaction((tx) => createAccountIn(tx, deps, accountName));
+  checkName(accountName, 'account name');
+  return deps.store.transaction(async (tx) => {
+    if (await tx.accounts.findByName(accountName)) {
+      throw new KubecredError('CONFLICT', `an account named ${JSON.stringify(accountName)} already exists; choose another name`, { details: { name: accountName } });
+    }
+    return createAccountIn(tx, deps, accountName);
+  });
 }
 
 async function createAccountIn(tx: Repos, deps: Deps, accountName: string): Promise<BootstrapResult> {

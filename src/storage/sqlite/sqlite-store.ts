@@ -48,7 +48,7 @@ function takeOwnerLock(file: string): BetterSqlite3.Database {
   } catch (e) {
     lock.close();
     if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e;
-    throw new KubecredError('CONFLICT', `another kubecred server or migration is using ${file}; stop it first (two servers on one SQLite file would each miss the other's revocations, and a migration may rebuild a table under a server), or run several replicas on PostgreSQL (--database-url)`, { cause: e });
+    throw new KubecredError('CONFLICT', `another kubecred server or migration is using ${file}; stop it first (two servers on one SQLite file would each miss the other's revocations, and a migration may rebuild a table under a server), or run several replicas on one PostgreSQL database (--database postgres://…, or KUBECRED_DATABASE_URL)`, { cause: e });
   }
 }
 
