@@ -84,3 +84,25 @@ test('kubecred migrate beside a running server on the same SQLite file exits 5, 
   assert.doesNotMatch(r.stderr, /--database-url/, 'no such flag');
   assert.equal((await api(srv, 'GET', '/v1/clusters')).status, 200, 'the server keeps serving');
 });
+
+test("kubecred account root-token gives a lost root a new token, beside the running server; audited, the old one kept", async () => {
+  const r = await cli(null, null, ['account', 'root-token', '--data-dir', srv.dataDir, '--output', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.rootPrincipalId, srv.rootPrincipalId);
+  assert.match(out.rootToken, /^kc1\.tok_/);
+  const who = await cli(srv, out.rootToken, ['whoami', '--output', 'json']);
+  assert.equal(who.code, 0, who.stderr);
+  assert.equal(JSON.parse(who.stdout).isRoot, true);
+  assert.equal((await cli(srv, srv.rootToken, ['whoami'])).code, 0, 'the earlier token keeps working');
+  const events = JSON.parse((await cli(srv, out.rootToken, ['audit', 'list', '--action', 'CreateToken', '--output', 'json'])).stdout);
+  assert.ok(events.some((e: any) => e.detail.tokenId === out.tokenId && e.actorId === null), 'audited, with no actor');
+  const table = await cli(null, null, ['account', 'root-token', '--data-dir', srv.dataDir]);
+  assert.match(table.stdout, /root token: +kc1\.tok_/);
+  assert.equal((await cli(null, null, ['account', 'root-token', 'no-such-account', '--data-dir', srv.dataDir])).code, 4);
+  const empty = tempDir('kubecred-no-db-');
+  const none = await cli(null, null, ['account', 'root-token', '--data-dir', empty]);
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /there is no database at/);
+  assert.deepEqual(fs.readdirSync(empty), [], 'nothing created');
+});

@@ -29,6 +29,7 @@ export function exitCodeFor(e: unknown): number {
   if (e instanceof UsageError || e instanceof ConfigError) return Exit.USAGE;
   if (e instanceof KubecredError && e.code === 'UNAVAILABLE') return Exit.UNREACHABLE;
   if (e instanceof KubecredError && e.code === 'CONFLICT') return Exit.CONFLICT;
+  if (e instanceof KubecredError && e.code === 'NOT_FOUND') return Exit.NOT_FOUND;
   return Exit.ERROR;
 }
 

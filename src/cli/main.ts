@@ -14,7 +14,7 @@ import { Exit, exitCodeFor, UsageError } from './exit-codes.ts';
 import { outputOption, parseFormat, print, say } from './output.ts';
 import { reportError } from './run-action.ts';
 import type { BootstrapResult } from '../core/bootstrap.ts';
-import { createAccountInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
+import { createAccountInDataDir, recoverRootTokenInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
 import { serverOptions } from './server-options.ts';
 import { VERSION } from './version.ts';
 
@@ -96,6 +96,21 @@ outputOption(serverOptions(account.command('create <name>').description('create 
       const created = await createAccountInDataDir(config, name, firstAccount);
       if (format === 'table') printBootstrap(created, `created account ${name}`, process.stdout);
       else print({ name, ...created }, format);
+    } catch (e) {
+      reportError(e);
+    }
+  });
+
+outputOption(serverOptions(account.command('root-token [name]').description("issue a new bearer token for an account's root (default: the first account, \"default\"), printed once: the way back in when the root's tokens are lost; run where the data directory is")))
+  .action(async (name: string | undefined, o) => {
+    try {
+      const config = loadServerConfig(o);
+      const format = parseFormat(o.output);
+      const r = await recoverRootTokenInDataDir(config, name ?? 'default');
+      if (format === 'table') {
+        process.stdout.write([`kubecred: a new token for the root of account ${name ?? 'default'} (${r.accountId})`, `  root principal:    ${r.rootPrincipalId}`, `  root token:        ${r.rootToken}`,
+          'Save it now: kubecred keeps only a hash. The root\'s other tokens keep working; list them with `kubecred token list` and revoke the lost ones.', ''].join('\n'));
+      } else print({ name: name ?? 'default', ...r }, format);
     } catch (e) {
       reportError(e);
     }

@@ -7,7 +7,7 @@ import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { makeAuthority } from '../core/authority.ts';
 import { makeAuditWriter } from '../core/audit.ts';
-import { bootstrapIfEmpty, createAccount, type BootstrapResult } from '../core/bootstrap.ts';
+import { bootstrapIfEmpty, createAccount, recoverRootToken, type BootstrapResult, type RecoveredRootToken } from '../core/bootstrap.ts';
 import { randomIds } from '../core/ids.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
 import type { Store } from '../core/store-port.ts';
@@ -44,14 +44,14 @@ async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; 
 }
 
 /** Creates what is missing in the data directory and opens the store; safe to run again. */
-export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number } = {}): Promise<Prepared> {
+export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number; bootstrap?: boolean } = {}): Promise<Prepared> {
   ensureDataDir(config.dataDir);
   const sealer = aesGcmSealer(loadOrCreateMasterKey(config.dataDir, config.masterKeyBase64));
   const store = await openStoreWaiting(config, opts);
   try {
     await checkMasterKey(store, sealer, clock);
     const ids = randomIds();
-    const bootstrap = await bootstrapIfEmpty({ store, ids, clock, sealer, audit: makeAuditWriter({ ids, clock }) });
+    const bootstrap = opts.bootstrap === false ? null : await bootstrapIfEmpty({ store, ids, clock, sealer, audit: makeAuditWriter({ ids, clock }) });
     return { store, sealer, bootstrap };
   } catch (e) {
     await store.close();
@@ -69,6 +69,21 @@ export async function createAccountInDataDir(config: ServerConfig, name: string,
     if (bootstrap) onFirstAccount?.(bootstrap);
     const ids = randomIds();
     return await createAccount({ store, ids, clock: systemClock, sealer, audit: makeAuditWriter({ ids, clock: systemClock }) }, name);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `kubecred account root-token`: a new token for an account's root, straight from the data directory. */
+export async function recoverRootTokenInDataDir(config: ServerConfig, name: string): Promise<RecoveredRootToken> {
+  // Nothing is created: a data directory never started has no root to recover, and its first start prints one.
+  if (!config.databaseUrl && !fs.existsSync(config.databaseFile)) {
+    throw new ConfigError(`there is no database at ${config.databaseFile}\n  hint: give --data-dir the server's data directory (or --database its PostgreSQL URL)`);
+  }
+  const { store } = await prepareDataDir(config, systemClock, { bootstrap: false });
+  try {
+    const ids = randomIds();
+    return await recoverRootToken({ store, ids, clock: systemClock, audit: makeAuditWriter({ ids, clock: systemClock }) }, name);
   } finally {
     await store.close();
   }

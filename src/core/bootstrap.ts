@@ -45,6 +45,28 @@ export async function createAccount(deps: Deps, accountName: string): Promise<Bo
   });
 }
 
+export interface RecoveredRootToken { accountId: string; rootPrincipalId: string; tokenId: string; rootToken: string }
+
+/**
+ * A new bearer token for an account's root, for whoever holds the server's data directory (or its database and
+ * master key), which is all of kubecred anyway: the way back in after the root's tokens were lost. Audited, with
+ * no actor, like the first start; the root's other tokens keep working until it revokes them.
+ */
+export async function recoverRootToken(deps: Omit<Deps, 'sealer'>, accountName: string): Promise<RecoveredRootToken> {
+  return deps.store.transaction(async (tx) => {
+    const account = await tx.accounts.findByName(accountName);
+    if (!account) throw new KubecredError('NOT_FOUND', `no account named ${JSON.stringify(accountName)} in this database; the first account is "default"`);
+    const root = await tx.principals.findByName(account.id, 'root');
+    if (!root?.isRoot) throw new KubecredError('INTERNAL', `account ${account.id} has no root principal`);
+    const now = deps.clock.now();
+    const tokenId = deps.ids.id('tok');
+    const secret = deps.ids.secret(TOKEN_SECRET_BYTES);
+    await tx.tokens.insert({ id: tokenId, accountId: account.id, principalId: root.id, name: 'recovered', secretHash: hashSecret(secret), createdAt: now, expiresAt: null, revokedAt: null });
+    await deps.audit.record(tx, null, account.id, { action: 'CreateToken', resourceType: 'principal', resourceId: root.id, detail: { tokenId, name: 'recovered', via: 'kubecred account root-token, on the server' } });
+    return { accountId: account.id, rootPrincipalId: root.id, tokenId, rootToken: formatToken(tokenId, secret) };
+  });
+}
+
 async function createAccountIn(tx: Repos, deps: Deps, accountName: string): Promise<BootstrapResult> {
   const { ids, clock, sealer, audit } = deps;
   const now = clock.now();
