@@ -47,7 +47,37 @@ async function insertOrConflict(run: () => Promise<unknown>, what: string): Prom
   }
 }
 
+/** The secrets a principal or a cluster holds: listed and revoked one by one, or all of an owner's at once. */
+type Secrets = { table: 'api_tokens' | 'access_keys' | 'webhook_tokens'; owner: 'principal_id' | 'cluster_id'; listing: Listing };
+
+function ownedSecrets<T>(db: Db, s: Secrets, fromRow: (r: any) => T) {
+  // One table of three chosen at run time: Kysely cannot type the columns they share, so the queries are untyped here.
+  const q = db as Kysely<any>;
+  return {
+    list: async (owner: string, page: PageRequest): Promise<Page<T>> => {
+      let sel = q.selectFrom(s.table).selectAll().where(s.owner, '=', owner);
+      const after = decodeCursor(s.listing, page.cursor);
+      if (after) sel = sel.where('id', '>', after);
+      const rows = await sel.orderBy('id').limit(page.limit + 1).execute();
+      return pageOf(s.listing, rows, page.limit, fromRow, (r) => r.id as string);
+    },
+    /** False when it was already revoked, or is not the owner's. */
+    revoke: async (owner: string, id: string, at: Date): Promise<boolean> => {
+      const res = await q.updateTable(s.table).set({ revoked_at: at.getTime() }).where('id', '=', id).where(s.owner, '=', owner).where('revoked_at', 'is', null).executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
+    revokeAll: async (owner: string, at: Date): Promise<number> => {
+      const res = await q.updateTable(s.table).set({ revoked_at: at.getTime() }).where(s.owner, '=', owner).where('revoked_at', 'is', null).executeTakeFirst();
+      return Number(res.numUpdatedRows);
+    },
+  };
+}
+
 export function kyselyRepos(db: Db): Repos {
+  const tokens = ownedSecrets(db, { table: 'api_tokens', owner: 'principal_id', listing: 'tokens' }, tokenFromRow);
+  const accessKeys = ownedSecrets(db, { table: 'access_keys', owner: 'principal_id', listing: 'access-keys' }, accessKeyFromRow);
+  const webhookTokens = ownedSecrets(db, { table: 'webhook_tokens', owner: 'cluster_id', listing: 'webhook-tokens' }, webhookTokenFromRow);
+
   return {
     accounts: {
       insert: (a) => insertOrConflict(() => db.insertInto('accounts').values({ id: a.id, name: a.name, created_at: a.createdAt.getTime() }).execute(), 'the account'),
@@ -93,21 +123,9 @@ export function kyselyRepos(db: Db): Repos {
         const r = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
         return r && tokenFromRow(r);
       },
-      listForPrincipal: async (principalId, page) => {
-        let q = db.selectFrom('api_tokens').selectAll().where('principal_id', '=', principalId);
-        const after = decodeCursor('tokens', page.cursor);
-        if (after) q = q.where('id', '>', after);
-        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
-        return pageOf('tokens', rows, page.limit, tokenFromRow, (r) => r.id);
-      },
-      revoke: async (principalId, id, at) => {
-        const res = await db.updateTable('api_tokens').set({ revoked_at: at.getTime() }).where('id', '=', id).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
-        return Number(res.numUpdatedRows) === 1;
-      },
-      revokeForPrincipal: async (principalId, at) => {
-        const res = await db.updateTable('api_tokens').set({ revoked_at: at.getTime() }).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
-        return Number(res.numUpdatedRows);
-      },
+      listForPrincipal: tokens.list,
+      revoke: tokens.revoke,
+      revokeForPrincipal: tokens.revokeAll,
     },
 
     accessKeys: {
@@ -116,21 +134,9 @@ export function kyselyRepos(db: Db): Repos {
         const r = await db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
         return r && accessKeyFromRow(r);
       },
-      listForPrincipal: async (principalId, page) => {
-        let q = db.selectFrom('access_keys').selectAll().where('principal_id', '=', principalId);
-        const after = decodeCursor('access-keys', page.cursor);
-        if (after) q = q.where('id', '>', after);
-        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
-        return pageOf('access-keys', rows, page.limit, accessKeyFromRow, (r) => r.id);
-      },
-      revoke: async (principalId, id, at) => {
-        const res = await db.updateTable('access_keys').set({ revoked_at: at.getTime() }).where('id', '=', id).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
-        return Number(res.numUpdatedRows) === 1;
-      },
-      revokeForPrincipal: async (principalId, at) => {
-        const res = await db.updateTable('access_keys').set({ revoked_at: at.getTime() }).where('principal_id', '=', principalId).where('revoked_at', 'is', null).executeTakeFirst();
-        return Number(res.numUpdatedRows);
-      },
+      listForPrincipal: accessKeys.list,
+      revoke: accessKeys.revoke,
+      revokeForPrincipal: accessKeys.revokeAll,
     },
 
     clusters: {
@@ -301,17 +307,8 @@ export function kyselyRepos(db: Db): Repos {
         const r = await db.selectFrom('webhook_tokens').selectAll().where('id', '=', id).executeTakeFirst();
         return r && webhookTokenFromRow(r);
       },
-      listForCluster: async (clusterId, page) => {
-        let q = db.selectFrom('webhook_tokens').selectAll().where('cluster_id', '=', clusterId);
-        const after = decodeCursor('webhook-tokens', page.cursor);
-        if (after) q = q.where('id', '>', after);
-        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
-        return pageOf('webhook-tokens', rows, page.limit, webhookTokenFromRow, (r) => r.id);
-      },
-      revoke: async (clusterId, id, at) => {
-        const res = await db.updateTable('webhook_tokens').set({ revoked_at: at.getTime() }).where('id', '=', id).where('cluster_id', '=', clusterId).where('revoked_at', 'is', null).executeTakeFirst();
-        return Number(res.numUpdatedRows) === 1;
-      },
+      listForCluster: webhookTokens.list,
+      revoke: webhookTokens.revoke,
     },
 
     settings: {
