@@ -320,3 +320,28 @@ test('a policy naming a kubecred: action that does not exist is refused; vendor 
     assert.equal(r.status, 201, `${ok.join(',')}: ${r.body}`);
   }
 });
+
+test("nobody but the root makes, revokes or changes the root's credentials, whatever the policies say", async () => {
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'almost-root']);
+  await cliJson(srv, srv.rootToken, ['policy', 'create', 'everything', '--document', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['kubecred:*'], Resource: '*' }] })]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'everything', '--principal', 'almost-root']);
+  const token = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'almost-root'])).token;
+  const root = srv.rootPrincipalId;
+  const rootTokenId = srv.rootToken.split('.')[1];
+  const rootKey = srv.accessKeyId;
+  for (const [method, path, body] of [
+    ['POST', `/v1/principals/${root}/tokens`, '{}'],
+    ['POST', `/v1/principals/${root}/access-keys`, undefined],
+    ['DELETE', `/v1/principals/${root}/tokens/${rootTokenId}`, undefined],
+    ['DELETE', `/v1/principals/${root}/access-keys/${rootKey}`, undefined],
+    ['PATCH', `/v1/principals/${root}`, JSON.stringify({ groups: ['dev'] })],
+  ] as const) {
+    assertError(await call(method, path, { token, body }), 403, 'ACCESS_DENIED', /only the account's root/);
+  }
+  // Its own, and other principals', as its policy allows.
+  assert.equal((await call('POST', '/v1/principals/almost-root/tokens', { token, body: '{}' })).status, 201);
+  const other = await cliJson(srv, srv.rootToken, ['principal', 'create', 'someone-else']);
+  assert.equal((await call('POST', `/v1/principals/${other.id}/tokens`, { token, body: '{}' })).status, 201);
+  assert.equal((await call('GET', '/v1/whoami')).status, 200, "the root's token still works");
+  assert.equal((await call('GET', `/v1/principals/${root}/access-keys`)).json.items.find((k: any) => k.accessKeyId === rootKey).status, 'active');
+});

@@ -247,6 +247,16 @@ test('a wrong --state, --kind or webhook duration is a usage error naming the fl
     assert.deepEqual(fs.readdirSync(out), [], 'nothing written');
   }
   assert.equal((await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', tempDir(), '--webhook-url', 'https://localhost:7443', '--timeout', '30s'])).code, 0);
+  // An --out that cannot be a directory is refused before a webhook token is minted for it.
+  const tokensBefore = (await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', 'prod'])).length;
+  const file = path.join(tempDir(), 'a-file');
+  fs.writeFileSync(file, 'x');
+  for (const out of [file, path.join(file, 'sub')]) {
+    const r = await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', out]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--out/);
+  }
+  assert.equal((await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', 'prod'])).length, tokensBefore, 'no token minted');
   assert.match((await cli(null, null, ['login', '--help'])).stdout, /--server, --token and --ca-file/);
 });
 
@@ -429,4 +439,20 @@ test('account create checks the name and refuses one in use (exit 5), and its ou
   assert.equal(taken.code, 5, taken.stderr);
   assert.match(taken.stdout, /^kubecred: initialized .* \(its first account, "default"\)\n[\s\S]*root token: +kc1\./);
   assert.match(taken.stderr, /an account named "default" already exists/);
+  // In JSON, one document: the new account with the first one inside it.
+  const freshJson = await cli(null, null, ['account', 'create', 'team5', '--data-dir', tempDir(), '--output', 'json'], { KUBECRED_MASTER_KEY: undefined });
+  assert.equal(freshJson.code, 0, freshJson.stderr);
+  const doc = JSON.parse(freshJson.stdout);
+  assert.equal(doc.name, 'team5');
+  assert.equal(doc.firstAccount.name, 'default');
+  assert.match(doc.firstAccount.rootToken, /^kc1\./);
+});
+
+test('a token that cannot go in a header (a line break from a file) fails at once, saying so, and leaves no timer running', async () => {
+  const started = Date.now();
+  const r = await cli(srv, `${srv.rootToken}\r`, ['whoami']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /could not be sent \(ERR_INVALID_CHAR\).*KUBECRED_TOKEN/);
+  assert.doesNotMatch(r.stderr, /no answer yet|ReferenceError/);
+  assert.ok(Date.now() - started < 4000, 'the process ended without waiting for the deadline');
 });

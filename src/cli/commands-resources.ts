@@ -111,6 +111,13 @@ export function registerResourceCommands(program: Command): void {
       const webhookUrl = o.webhookUrl ?? server;
       const kubecredCaPem = caFile ? readFlagFile(caFile, '--ca-file') : null;
       checkServerCertCovers(kubecredCaPem, webhookUrl);
+      // Before a webhook token is minted: one minted for files that cannot be written would be lost.
+      try {
+        if (fs.statSync(o.out, { throwIfNoEntry: false })?.isDirectory() === false) throw Object.assign(new Error('a file is there'), { code: 'EEXIST' });
+        fs.mkdirSync(o.out, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new UsageError(`cannot use --out ${o.out} as a directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a directory you can write`);
+      }
       const c = await client.get<{ id: string; name: string; clientCaPem: string; credentialType: 'x509' | 'token' }>(`/v1/clusters/${enc(id)}`);
       const { token } = await client.post<{ token: string }>(`/v1/clusters/${enc(c.id)}/webhook-tokens`);
       const files = kubeConfigFiles({
@@ -119,7 +126,6 @@ export function registerResourceCommands(program: Command): void {
         installDir: o.installDir, unauthorizedTtl: o.unauthorizedTtl, failurePolicy: o.failurePolicy, timeout: o.timeout,
         credentialType: c.credentialType, tokenCacheTtl: o.tokenCacheTtl,
       });
-      fs.mkdirSync(o.out, { recursive: true, mode: 0o700 });
       for (const [name, f] of Object.entries(files)) {
         // Created anew: writing into an existing 0644 file would leave the webhook token readable until the chmod.
         const file = path.join(o.out, name);

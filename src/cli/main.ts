@@ -89,13 +89,22 @@ outputOption(serverOptions(account.command('create <name>').description('create 
       const config = loadServerConfig(o);
       const format = parseFormat(o.output);
       checkAccountName(name);
-      // A data directory not yet initialized gets its first account too; its secrets are printed before anything can fail.
-      const firstAccount = (b: BootstrapResult) => format === 'table'
-        ? printBootstrap(b, `initialized ${config.dataDir} (its first account, "default")`, process.stdout)
-        : print({ initialized: config.dataDir, name: 'default', ...b }, format);
-      const created = await createAccountInDataDir(config, name, firstAccount);
+      // A data directory not yet initialized gets its first account too. Its secrets are printed before anything can
+      // fail: at once as a table; in JSON or YAML, one document, so on stderr if the new account then fails.
+      let first: (BootstrapResult & { name: string; initialized: string }) | null = null;
+      const firstAccount = (b: BootstrapResult) => {
+        first = { initialized: config.dataDir, name: 'default', ...b };
+        if (format === 'table') printBootstrap(b, `initialized ${config.dataDir} (its first account, "default")`, process.stdout);
+      };
+      let created: BootstrapResult;
+      try {
+        created = await createAccountInDataDir(config, name, firstAccount);
+      } catch (e) {
+        if (first && format !== 'table') print(first, format, undefined, process.stderr);
+        throw e;
+      }
       if (format === 'table') printBootstrap(created, `created account ${name}`, process.stdout);
-      else print({ name, ...created }, format);
+      else print(first ? { name, ...created, firstAccount: first } : { name, ...created }, format);
     } catch (e) {
       reportError(e);
     }

@@ -35,15 +35,15 @@ export function renderTable(rows: Record<string, unknown>[], columns: string[]):
 }
 
 /** Prints `data`: a list shows as rows, an object as one row (or key/value lines when no columns are given). */
-export function print(data: unknown, format: Format, columns?: string[]): void {
-  if (format === 'json') return void process.stdout.write(JSON.stringify(data, null, 2) + '\n');
-  if (format === 'yaml') return void process.stdout.write(YAML.stringify(data));
+export function print(data: unknown, format: Format, columns?: string[], out: NodeJS.WritableStream = process.stdout): void {
+  if (format === 'json') return void out.write(JSON.stringify(data, null, 2) + '\n');
+  if (format === 'yaml') return void out.write(YAML.stringify(data));
   if (Array.isArray(data)) {
-    if (data.length === 0) return void process.stdout.write('No items.\n');
-    return void process.stdout.write(renderTable(data as Record<string, unknown>[], columns ?? Object.keys(data[0] as object)));
+    if (data.length === 0) return void out.write('No items.\n');
+    return void out.write(renderTable(data as Record<string, unknown>[], columns ?? Object.keys(data[0] as object)));
   }
-  if (columns) return void process.stdout.write(renderTable([data as Record<string, unknown>], columns));
+  if (columns) return void out.write(renderTable([data as Record<string, unknown>], columns));
   const obj = data as Record<string, unknown>;
   const width = Math.max(...Object.keys(obj).map((k) => k.length));
-  for (const [k, v] of Object.entries(obj)) process.stdout.write(`${k.padEnd(width)}  ${cell(v)}\n`);
+  for (const [k, v] of Object.entries(obj)) out.write(`${k.padEnd(width)}  ${cell(v)}\n`);
 }

@@ -74,9 +74,10 @@ export class NativeClient {
       const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       const slowAfterMs = this.opts.slowAfterMs ?? DEFAULT_SLOW_AFTER_MS;
       // One deadline for everything, so a silent peer costs timeoutMs once, not a handshake timeout and then a request one.
+      let req: http.ClientRequest | undefined;
       const deadline = setTimeout(() => {
         fail(new ConnectionError(timeoutMessage(this.base.origin, stage, timeoutMs)));
-        req.destroy();
+        req?.destroy();
       }, timeoutMs);
       const slow = slowAfterMs < timeoutMs ? setTimeout(() => this.sayingSlow(timeoutMs), slowAfterMs) : undefined;
       const settle = () => {
@@ -87,17 +88,24 @@ export class NativeClient {
         settle();
         reject(e);
       };
-      const req = lib.request(url, { method, headers, agent: this.agent }, (res) => {
-        stage = 'answering';
-        clearTimeout(slow);
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          settle();
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestId: (res.headers['x-request-id'] as string) ?? null });
+      try {
+        req = lib.request(url, { method, headers, agent: this.agent }, (res) => {
+          stage = 'answering';
+          clearTimeout(slow);
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            settle();
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), requestId: (res.headers['x-request-id'] as string) ?? null });
+          });
+          res.on('error', (e) => fail(this.connectionError(e)));
         });
-        res.on('error', (e) => fail(this.connectionError(e)));
-      });
+      } catch (e) {
+        // Thrown before any I/O (a header value with a line break, say): no timer may outlive it.
+        const code = (e as NodeJS.ErrnoException).code;
+        fail(new Error(`the request could not be sent (${code ?? (e as Error).message}): a value that cannot go in an HTTP header, such as a token with a line break in it; check --token or KUBECRED_TOKEN`));
+        return;
+      }
       req.on('socket', (s) => {
         // A kept-alive socket was connected by an earlier request that kubecred answered.
         if (!s.connecting) stage = 'connected';

@@ -171,6 +171,9 @@ export function makeCredentialService(deps: Deps) {
       const { revoked, minted } = await store.transaction(async (tx) => {
         const revoked = await revokeIn(tx, actor, cluster, principal, req.reason);
         return { revoked, minted: await issuer.defaultKubeconfig(tx, actor, cluster, principal) };
+      }).catch(async (e: unknown) => {
+        await recordFailure(actor, 'RevokeKubeconfig', cluster, principal, e);
+        throw e;
       });
       const now = clock.now();
       return { ...render(cluster, principal, req.endpoint, minted), revoked: revoked.map((c) => credentialView(c, now)) };
@@ -212,10 +215,11 @@ export function makeCredentialService(deps: Deps) {
    */
   async function recordFailure(actor: Actor, action: string, cluster: Cluster, principal: Principal, e: unknown): Promise<void> {
     if (!(e instanceof KubecredError) || e.code === 'UNAVAILABLE' || e.code === 'INTERNAL') return;
+    // The request fails either way; if the trail cannot take the record, the caller still learns why it was refused.
     await audit.record(store, actor, actor.accountId, {
       action, resourceType: 'cluster', resourceId: cluster.id, outcome: 'failure',
       detail: { principal: principal.id, code: e.code, reason: e.message.slice(0, 300) },
-    });
+    }).catch(() => undefined);
   }
 
   async function revokeIn(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, reason?: string): Promise<Credential[]> {

@@ -2,7 +2,7 @@
 // and access keys. Secrets are shown once, at creation; the store keeps only hashes or sealed copies.
 
 import type { Actor } from './actor.ts';
-import { Actions, Resources } from './actions.ts';
+import { Actions, Resources, type ActionDef } from './actions.ts';
 import { accessKeySecretAad, formatToken, hashSecret, newAccessKeyId, TOKEN_SECRET_BYTES } from './api-credentials.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
@@ -42,6 +42,17 @@ export function makePrincipalService(deps: Deps) {
     return findPrincipal(store, actor.accountId, id);
   }
 
+  /**
+   * `action` on principal `p`, which the caller is not: policies decide, except that nobody but the root changes
+   * the root or its credentials (a token or access key made for the root is the root; groups it never carries).
+   */
+  async function authorizeOn(actor: Actor, p: Principal, action: ActionDef): Promise<void> {
+    if (p.isRoot && !actor.principal.isRoot) {
+      await authorizer.refuse(actor, action, target(actor, p.id), `only the account's root may ${action.name.replace('kubecred:', '')} for the root; ask the account owner`);
+    }
+    await authorizer.check(actor, action, target(actor, p.id));
+  }
+
   return {
     async create(actor: Actor, input: { name: string; kind?: PrincipalKind; groups?: string[] }): Promise<PrincipalView> {
       const name = checkResourceName(input.name, 'name');
@@ -72,7 +83,7 @@ export function makePrincipalService(deps: Deps) {
     async update(actor: Actor, id: string, input: { groups: string[] }): Promise<PrincipalView> {
       const p = await load(actor, id);
       const groups = checkGroups(input.groups);
-      await authorizer.check(actor, Actions.UpdatePrincipal, target(actor, p.id));
+      await authorizeOn(actor, p, Actions.UpdatePrincipal);
       // Groups live in certificates: kubeconfigs issued before keep their old groups until reissued.
       await store.transaction(async (tx) => {
         await tx.principals.updateGroups(actor.accountId, p.id, groups);
@@ -103,7 +114,7 @@ export function makePrincipalService(deps: Deps) {
       if (input.expiresInDays !== undefined && (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_TOKEN_DAYS)) {
         throw invalid(`expiresInDays must be a whole number from 1 to ${MAX_TOKEN_DAYS}`, { field: 'expiresInDays' });
       }
-      await authorizer.check(actor, Actions.CreateToken, target(actor, p.id));
+      await authorizeOn(actor, p, Actions.CreateToken);
       const now = clock.now();
       const id = ids.id('tok');
       const secret = ids.secret(TOKEN_SECRET_BYTES);
@@ -130,7 +141,7 @@ export function makePrincipalService(deps: Deps) {
      */
     async revokeToken(actor: Actor, principalId: string, tokenId: string): Promise<{ revoked: boolean }> {
       const p = await load(actor, principalId);
-      if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.RevokeToken, target(actor, p.id));
+      if (p.id !== actor.principal.id) await authorizeOn(actor, p, Actions.RevokeToken);
       return store.transaction(async (tx) => {
         const token = await tx.tokens.get(tokenId);
         if (!token || token.principalId !== p.id) throw new KubecredError('NOT_FOUND', `token ${JSON.stringify(tokenId)} of principal ${p.id} not found; list them with \`kubecred token list --principal ${p.id}\``);
@@ -148,7 +159,7 @@ export function makePrincipalService(deps: Deps) {
 
     async createAccessKey(actor: Actor, principalId: string): Promise<NewAccessKey> {
       const p = await load(actor, principalId);
-      await authorizer.check(actor, Actions.CreateAccessKey, target(actor, p.id));
+      await authorizeOn(actor, p, Actions.CreateAccessKey);
       const accessKeyId = newAccessKeyId();
       const accessKeySecret = ids.secret(22);
       await store.transaction(async (tx) => {
@@ -169,7 +180,7 @@ export function makePrincipalService(deps: Deps) {
     /** Revokes one access key at once: the vendor surfaces refuse its signatures from then on. Everyone may revoke their own. */
     async revokeAccessKey(actor: Actor, principalId: string, accessKeyId: string): Promise<{ revoked: boolean }> {
       const p = await load(actor, principalId);
-      if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.RevokeAccessKey, target(actor, p.id));
+      if (p.id !== actor.principal.id) await authorizeOn(actor, p, Actions.RevokeAccessKey);
       return store.transaction(async (tx) => {
         const key = await tx.accessKeys.get(accessKeyId);
         if (!key || key.principalId !== p.id) throw new KubecredError('NOT_FOUND', `access key ${JSON.stringify(accessKeyId)} of principal ${p.id} not found; list them with \`kubecred accesskey list --principal ${p.id}\``);

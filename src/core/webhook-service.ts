@@ -33,8 +33,8 @@ type Deps = { store: Store; clock: Clock; ids: Ids; index: RevocationIndex; auth
 
 /**
  * kube-apiserver presents the same webhook token on every call: a verified (token, cluster) pair is
- * remembered this long, so a review costs no database read. A token revoked meanwhile (its cluster was
- * deleted) keeps working here at most this long; the webhook never allows anything, so little is at stake.
+ * remembered this long, so a review costs no database read. A token revoked on another replica keeps working
+ * here at most this long (on this one, revokeToken forgets it at once); the webhook never allows anything.
  */
 const CALLER_CACHE_MS = 1_000;
 const CALLER_CACHE_MAX = 1_024;
@@ -49,11 +49,25 @@ export function makeWebhookService(deps: Deps) {
   const callers = new Map<string, Map<string, { cluster: Cluster; until: number }>>();
   let cachedCallers = 0;
 
+  const configure = (actor: Actor, cluster: Cluster) => authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
+
+  /** A deleted cluster is found by its ID too: its webhook tokens stay in use (it keeps enforcing), so they stay revocable. */
+  async function clusterWithTokens(actor: Actor, idOrName: string): Promise<Cluster> {
+    try {
+      return await findCluster(store, actor.accountId, idOrName);
+    } catch (e) {
+      if (!(e instanceof KubecredError && e.code === 'NOT_FOUND') || !idOrName.startsWith('cls_')) throw e;
+      const deleted = await store.clusters.getAnyAccount(idOrName);
+      if (!deleted || deleted.accountId !== actor.accountId) throw e;
+      return deleted;
+    }
+  }
+
   return {
     /** A new token for kube-apiserver to present (shown once). Earlier tokens keep working until revoked (revokeToken). */
     async createToken(actor: Actor, clusterIdOrName: string): Promise<{ clusterId: string; token: string }> {
       const cluster = await findCluster(store, actor.accountId, clusterIdOrName);
-      await authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
+      await configure(actor, cluster);
       const id = ids.id('wht');
       const secret = ids.secret(32);
       await store.transaction(async (tx) => {
@@ -65,8 +79,8 @@ export function makeWebhookService(deps: Deps) {
 
     /** A cluster's webhook tokens, without their secrets. */
     async listTokens(actor: Actor, clusterIdOrName: string, page: PageRequest): Promise<Page<WebhookTokenView>> {
-      const cluster = await findCluster(store, actor.accountId, clusterIdOrName);
-      await authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
+      const cluster = await clusterWithTokens(actor, clusterIdOrName);
+      await configure(actor, cluster);
       const res = await store.webhookTokens.listForCluster(cluster.id, page);
       return { items: res.items.map(webhookTokenView), next: res.next };
     },
@@ -76,8 +90,8 @@ export function makeWebhookService(deps: Deps) {
      * kube-apiserver then meets its failurePolicy, so write the new kubeconfig there first.
      */
     async revokeToken(actor: Actor, clusterIdOrName: string, tokenId: string): Promise<{ revoked: boolean }> {
-      const cluster = await findCluster(store, actor.accountId, clusterIdOrName);
-      await authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
+      const cluster = await clusterWithTokens(actor, clusterIdOrName);
+      await configure(actor, cluster);
       const revoked = await store.transaction(async (tx) => {
         const token = await tx.webhookTokens.get(tokenId);
         if (!token || token.clusterId !== cluster.id) throw new KubecredError('NOT_FOUND', `webhook token ${JSON.stringify(tokenId)} of cluster ${cluster.id} not found; list them with \`kubecred cluster webhook-tokens ${cluster.name}\``);
