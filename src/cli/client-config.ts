@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NativeClient } from '../client/native-client.ts';
+import { replacePrivateFile } from './private-files.ts';
 import { UsageError } from './exit-codes.ts';
 import { say } from './output.ts';
 
@@ -83,13 +84,10 @@ export function statIfThere(p: string): fs.Stats | undefined {
 /** Written 0600 through a temporary file renamed into place; the temporary file (it holds the token) never stays behind. */
 export function writeFileConfig(file: string, cfg: FileConfig, source = '--config'): void {
   checkConfigTarget(file, source);
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(tmp, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    replacePrivateFile(file, JSON.stringify(cfg, null, 2) + '\n');
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
     throw new UsageError(`cannot write ${source} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
 import { CUSTOM_VALIDITY_HOURS, TEMPORARY_MINUTES } from '../core/validity-rules.ts';
+import { replacePrivateFile } from './private-files.ts';
 import { UsageError } from './exit-codes.ts';
 import { readFlagFile } from './flag-files.ts';
 import { outputOption, print } from './output.ts';
@@ -49,15 +50,11 @@ export function oneOf(v: string | undefined, flag: string, allowed: string[]): v
   if (v !== undefined && !allowed.includes(v)) throw new UsageError(`${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)} (got ${v})`);
 }
 
-/** Writes a file holding credentials: created 0600, replaced atomically; a failed write leaves no temporary copy of the key. */
+/** Writes a file holding credentials (private-files.ts), with a readable error if the write fails. */
 function writePrivateFile(file: string, content: string, flag: string): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.writeFileSync(tmp, content, { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    replacePrivateFile(file, content);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
     throw new Error(`cannot write ${flag} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run the command again with a file you can write`);
   }
 }

@@ -10,6 +10,7 @@ import YAML from 'yaml';
 import type { NativeClient } from '../client/native-client.ts';
 import { enc } from '../client/native-client.ts';
 import { DeniedError } from './exit-codes.ts';
+import { replacePrivateFile } from './private-files.ts';
 
 /** Refresh this long before the certificate expires, so a request never leaves with a dying one. */
 export const REFRESH_BEFORE_MS = 60_000;
@@ -37,9 +38,7 @@ function readCache(file: string): Cached | null {
 
 function writeCache(file: string, c: Cached): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(c), { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  replacePrivateFile(file, JSON.stringify(c));
 }
 
 export function execCredential(c: Cached): string {
