@@ -1,6 +1,7 @@
 // Who holds kubeconfigs where: a per-cluster summary of holders, a per-principal summary across clusters,
 // and cleaning a principal's access (revoke kubeconfigs, reset validity, and drop its policies when all goes).
 
+import { allPages } from './all-pages.ts';
 import type { Actor } from './actor.ts';
 import { Actions, Resources } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
@@ -17,7 +18,6 @@ export type HoldingStatus = 'none' | 'active' | 'expired' | 'revoked';
 
 export interface Holding { status: HoldingStatus; notAfter: string | null }
 
-const PAGE = 500;
 
 /** A still-valid credential wins; else an expired one; else a revoked one; else nothing was ever issued. */
 export function summarize(creds: Credential[], now: Date): Holding {
@@ -44,27 +44,10 @@ export function makePrincipalAccess(deps: Deps) {
     type: 'cluster', id: c.id,
   });
 
-  async function credentialsWhere(filter: { accountId: string; clusterId?: string; principalId?: string }): Promise<Credential[]> {
-    const out: Credential[] = [];
-    let cursor: string | null = null;
-    do {
-      const res = await store.credentials.list({ ...filter, now: clock.now() }, { limit: PAGE, cursor });
-      out.push(...res.items);
-      cursor = res.next;
-    } while (cursor);
-    return out;
-  }
+  const credentialsWhere = (filter: { accountId: string; clusterId?: string; principalId?: string }): Promise<Credential[]> =>
+    allPages((page) => store.credentials.list({ ...filter, now: clock.now() }, page));
 
-  async function allClusters(accountId: string): Promise<Cluster[]> {
-    const out: Cluster[] = [];
-    let cursor: string | null = null;
-    do {
-      const res = await store.clusters.list(accountId, { limit: PAGE, cursor });
-      out.push(...res.items);
-      cursor = res.next;
-    } while (cursor);
-    return out;
-  }
+  const allClusters = (accountId: string): Promise<Cluster[]> => allPages((page) => store.clusters.list(accountId, page));
 
   return {
     /** Every principal that was ever issued a kubeconfig on the cluster, with what it holds now. */

@@ -3,6 +3,7 @@
 
 import type { Actor } from './actor.ts';
 import { Actions, Resources, type ActionDef } from './actions.ts';
+import { allPages } from './all-pages.ts';
 import { accessKeySecretAad, formatToken, hashSecret, newAccessKeyId, TOKEN_SECRET_BYTES } from './api-credentials.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
@@ -21,17 +22,6 @@ export interface NewToken { id: string; principalId: string; name: string; token
 export interface NewAccessKey { accessKeyId: string; accessKeySecret: string; principalId: string }
 
 const MAX_TOKEN_DAYS = 3650;
-
-/** Every item of a paged listing. */
-async function allOf<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const items: T[] = [];
-  for (let cursor: string | null = null; ;) {
-    const page: Page<T> = await list({ limit: 500, cursor });
-    items.push(...page.items);
-    if (!page.next) return items;
-    cursor = page.next;
-  }
-}
 
 export function makePrincipalService(deps: Deps) {
   const { store, clock, ids, sealer, authorizer, audit } = deps;
@@ -147,7 +137,7 @@ export function makePrincipalService(deps: Deps) {
         if (!token || token.principalId !== p.id) throw new KubecredError('NOT_FOUND', `token ${JSON.stringify(tokenId)} of principal ${p.id} not found; list them with \`kubecred token list --principal ${p.id}\``);
         const now = clock.now();
         if (p.isRoot && !token.revokedAt) {
-          const usable = (await allOf((page) => tx.tokens.listForPrincipal(p.id, page)))
+          const usable = (await allPages((page) => tx.tokens.listForPrincipal(p.id, page)))
             .filter((t) => t.id !== token.id && !t.revokedAt && !(t.expiresAt && t.expiresAt.getTime() <= now.getTime()));
           if (usable.length === 0) throw new KubecredError('CONFLICT', "this is the account root's last usable token; create another with `kubecred token create` first, then revoke this one");
         }
