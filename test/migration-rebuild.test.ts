@@ -21,6 +21,7 @@ import { BIN, startServerProcess, tempDir, type ServerProcess } from './support/
 const REBUILD = '010_credentials_fingerprint_not_unique';
 /** Applied after REBUILD whenever a 009 store is upgraded. */
 const LISTING = '011_credentials_listing_by_status';
+const SEALED = '012_credentials_sealed_keys';
 let source: ServerProcess;
 let sourceDb: string;
 
@@ -96,7 +97,7 @@ test('migration 010 rebuilds a 009 store: same rows, same indexes but the finger
   assert.ok(before.indexes.includes('auto unique (fingerprint_sha256)'));
   const r = await cli(null, null, ['migrate', '--data-dir', dir, '--output', 'json']);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout).applied, [REBUILD, LISTING]);
+  assert.deepEqual(JSON.parse(r.stdout).applied, [REBUILD, LISTING, SEALED]);
   assert.match(r.stderr, new RegExp(`applying database migrations ${REBUILD} \\(rebuilds the credentials table, about a minute per million credentials\\), ${LISTING} \\(rebuilds three indexes`));
 
   const now = inspect(dir);
@@ -105,9 +106,10 @@ test('migration 010 rebuilds a 009 store: same rows, same indexes but the finger
   assert.ok(now.applied.includes(REBUILD));
   assert.equal(now.rows.length, 4);
   assert.deepEqual(now.rows, before.rows);
-  // Every index but the fingerprint's is still there (011 gives the three listing indexes more columns).
+  // Every index but the fingerprint's is still there (011 gives the three listing indexes more columns; 012 adds one).
   const names = (indexes: string[]) => indexes.map((i) => i.split(' (')[0]);
-  assert.deepEqual(names(now.indexes), names(before.indexes.filter((i) => i !== 'auto unique (fingerprint_sha256)')));
+  assert.deepEqual(names(now.indexes).filter((n) => n !== 'credentials_sealed_keys'), names(before.indexes.filter((i) => i !== 'auto unique (fingerprint_sha256)')));
+  assert.ok(names(now.indexes).includes('credentials_sealed_keys'));
   assert.ok(now.indexes.includes('auto unique (serial_hex)'));
   // The same schema as a store created at 010 from the start (the source).
   assert.deepEqual(now.indexes, inspect(source.dataDir).indexes);
@@ -179,7 +181,7 @@ test('kill -9 during the rebuild leaves the 009 table whole; the next migrate co
 
   const again = await cli(null, null, ['migrate', '--data-dir', dir, '--output', 'json']);
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual(JSON.parse(again.stdout).applied, [REBUILD, LISTING]);
+  assert.deepEqual(JSON.parse(again.stdout).applied, [REBUILD, LISTING, SEALED]);
   const done = inspect(dir);
   assert.equal(done.integrity, 'ok');
   assert.deepEqual(done.rows, before.rows);
@@ -189,13 +191,13 @@ test('kill -9 during the rebuild leaves the 009 table whole; the next migrate co
   assert.ok(done.pages - done.free < before.pages - before.free, `${done.pages - done.free} pages in use, ${before.pages - before.free} before`);
 
   // The rebuild committed, then the process died before Kysely recorded the migration (so before 011 too): the
-  // next run finds the table already rebuilt and only records it; 011 builds the same indexes again.
+  // next run finds the table already rebuilt and only records it; 011 builds the same indexes again; 012 is only recorded.
   const raw = new BetterSqlite3(path.join(dir, 'kubecred.db'));
-  raw.prepare('delete from kysely_migration where name in (?, ?)').run(REBUILD, LISTING);
+  raw.prepare('delete from kysely_migration where name in (?, ?, ?)').run(REBUILD, LISTING, SEALED);
   raw.close();
   const third = await cli(null, null, ['migrate', '--data-dir', dir, '--output', 'json']);
   assert.equal(third.code, 0, third.stderr);
-  assert.deepEqual(JSON.parse(third.stdout).applied, [REBUILD, LISTING]);
+  assert.deepEqual(JSON.parse(third.stdout).applied, [REBUILD, LISTING, SEALED]);
   const last = inspect(dir);
   assert.deepEqual(last.rows, before.rows);
   assert.deepEqual(last.indexes, done.indexes);
@@ -220,7 +222,7 @@ test('a migration that fails says why; a one-shot command does not upgrade a sch
   const older = await storeAt009();
   const oneShot = await cli(null, null, ['account', 'create', 'second', '--data-dir', older]);
   assert.equal(oneShot.code, 5, oneShot.stderr);
-  assert.match(oneShot.stderr, /the database's schema is older than this kubecred's \(pending migrations: 010_credentials_fingerprint_not_unique, 011_credentials_listing_by_status\); upgrade it first/);
+  assert.match(oneShot.stderr, /the database's schema is older than this kubecred's \(pending migrations: 010_credentials_fingerprint_not_unique, 011_credentials_listing_by_status, 012_credentials_sealed_keys\); upgrade it first/);
   assert.ok(!inspect(older).applied.includes(REBUILD));
 
   const srv = await startServerProcess({ dataDir: older, previous: source });
@@ -286,7 +288,7 @@ test('on PostgreSQL, migration 010 drops the fingerprint\'s unique constraint an
 
     const r = await cli(null, null, ['migrate', '--database', url, '--output', 'json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).applied, [REBUILD, LISTING]);
+    assert.deepEqual(JSON.parse(r.stdout).applied, [REBUILD, LISTING, SEALED]);
     assert.match(r.stderr, new RegExp(`applying database migrations ${REBUILD}, ${LISTING} \\(rebuilds three indexes`));
     assert.deepEqual(await constraints(), ['credentials_serial_hex_key']);
   } finally {

@@ -7,6 +7,7 @@ import { loadServerConfig } from '../config/server-config.ts';
 import { checkConfigTarget, clientFor, configPath, configSource, writeFileConfig, type GlobalFlags } from './client-config.ts';
 import { registerDatabaseCommands } from './commands-database.ts';
 import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
+import { registerMasterKeyCommands } from './commands-master-key.ts';
 import { registerProjectCommands } from './commands-projects.ts';
 import { registerResourceCommands } from './commands-resources.ts';
 import { checkName } from '../core/input-rules.ts';
@@ -166,6 +167,7 @@ registerResourceCommands(program);
 registerKubeconfigCommands(program);
 registerProjectCommands(program);
 registerDatabaseCommands(program);
+registerMasterKeyCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,10 +9,10 @@ import { makeAuthority } from '../core/authority.ts';
 import { makeAuditWriter } from '../core/audit.ts';
 import { bootstrapIfEmpty, createAccount, recoverRootToken, type BootstrapResult, type RecoveredRootToken } from '../core/bootstrap.ts';
 import { randomIds } from '../core/ids.ts';
-import { systemClock, type Clock } from '../core/ports.ts';
+import { systemClock, type Clock, type Sealer } from '../core/ports.ts';
 import type { Store } from '../core/store-port.ts';
 import { buildApp } from '../api/server.ts';
-import { ensureDataDir, loadOrCreateMasterKey, writeSecretFile } from '../config/data-dir.ts';
+import { ensureDataDir, loadMasterKeyring, writeSecretFile } from '../config/data-dir.ts';
 import { ConfigError, type ServerConfig } from '../config/server-config.ts';
 import { createSelfSignedServerCert } from '../pki/ca.ts';
 import { aesGcmSealer } from '../pki/sealer.ts';
@@ -24,7 +24,7 @@ import { say } from './output.ts';
 
 export interface Prepared {
   store: Store;
-  sealer: ReturnType<typeof aesGcmSealer>;
+  sealer: Sealer;
   bootstrap: BootstrapResult | null;
 }
 
@@ -46,7 +46,8 @@ async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; 
 /** Creates what is missing in the data directory and opens the store; safe to run again. */
 export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number; bootstrap?: boolean } = {}): Promise<Prepared> {
   ensureDataDir(config.dataDir);
-  const sealer = aesGcmSealer(loadOrCreateMasterKey(config.dataDir, config.masterKeyBase64));
+  const ring = loadMasterKeyring(config.dataDir, config);
+  const sealer = aesGcmSealer(ring.current, ring.others);
   const store = await openStoreWaiting(config, opts);
   try {
     await checkMasterKey(store, sealer, clock);
@@ -161,6 +162,11 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
       redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.accessKeySecret', '*.kubeconfig', '*.keyPem'], censor: '[redacted]' },
     }, opts.logStream ?? process.stdout);
     (logger || undefined)?.info({ credentials: indexed, ms: loadMs }, 'revocation index loaded: every unexpired credential, whatever its state');
+    if (sealer.keyIds.length > 1) {
+      (logger || undefined)?.warn({ masterKey: sealer.currentKeyId, previousMasterKeys: sealer.keyIds.slice(1) }, 'a master-key rotation is under way: this server seals under the current key and opens under the previous ones too; `kubecred master-key status` says what is left to do');
+    } else {
+      (logger || undefined)?.info({ masterKey: sealer.currentKeyId }, 'master key loaded');
+    }
     // Replicas: other servers' revocations reach this one's index through the database's change feed.
     const sync = await authority.followOtherServers(loadedAt, (e) => (logger || undefined)?.warn({ err: { message: String((e as Error)?.message).slice(0, 200) } }, 'revocation index catch-up failed; retrying'));
     const stopFeedAndStore = async () => {

@@ -16,6 +16,8 @@ export interface ServerConfig {
   tls: { mode: 'self-signed' } | { mode: 'files'; certFile: string; keyFile: string } | { mode: 'off' };
   /** Base64 master key from the environment; when absent the data directory's master.key is used. */
   masterKeyBase64: string | null;
+  /** Base64 keys a rotation replaces (KUBECRED_PREVIOUS_MASTER_KEYS): they open what they sealed, never seal. */
+  previousMasterKeysBase64: readonly string[];
   bodyLimitBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Trust X-Forwarded-For from this many proxies in front (0: use the socket address). */
@@ -92,6 +94,13 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
   if (masterKeyBase64 !== null && Buffer.from(masterKeyBase64, 'base64').length !== 32) {
     throw new ConfigError('KUBECRED_MASTER_KEY must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
   }
+  const previousMasterKeysBase64 = (env.KUBECRED_PREVIOUS_MASTER_KEYS ?? '').split(/[\s,]+/).filter(Boolean);
+  if (previousMasterKeysBase64.length > 0 && masterKeyBase64 === null) {
+    throw new ConfigError('KUBECRED_PREVIOUS_MASTER_KEYS is set but KUBECRED_MASTER_KEY is not: during a rotation set the new key in KUBECRED_MASTER_KEY and the old one in KUBECRED_PREVIOUS_MASTER_KEYS (a data directory\'s master.key is rotated with `kubecred master-key rotate`)');
+  }
+  previousMasterKeysBase64.forEach((k, i) => {
+    if (Buffer.from(k, 'base64').length !== 32) throw new ConfigError(`KUBECRED_PREVIOUS_MASTER_KEYS: key ${i + 1} is not 32 bytes, base64-encoded (keys are separated by commas or spaces)`);
+  });
 
   return Object.freeze({
     dataDir,
@@ -101,6 +110,7 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     port,
     tls: Object.freeze(tls),
     masterKeyBase64,
+    previousMasterKeysBase64: Object.freeze(previousMasterKeysBase64),
     bodyLimitBytes: DEFAULT_BODY_LIMIT,
     logLevel,
     trustProxy: flags.trustProxy === true,

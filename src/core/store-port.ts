@@ -23,6 +23,11 @@ export interface IndexedCredential { id: string; clusterId: string; principalId:
 /** Where a page of `credentials.scanUnexpired` resumes: the last row of the page before. */
 export type UnexpiredCursor = Pick<IndexedCredential, 'notAfter' | 'id'>;
 
+/** The three kinds of secrets sealed in rows: a cluster's client CA key, a default kubeconfig's key (or token), an access key secret. */
+export type SealedKind = 'cluster-ca-key' | 'credential-key' | 'access-key-secret';
+export const SEALED_KINDS: readonly SealedKind[] = ['cluster-ca-key', 'credential-key', 'access-key-secret'];
+export interface SealedValue { id: string; sealed: string }
+
 export interface PageRequest {
   limit: number;
   cursor?: string | null;
@@ -62,6 +67,8 @@ export interface Repos {
     /** For refusing a second account of the same name. */
     findByName(name: string): Promise<Account | undefined>;
     count(): Promise<number>;
+    /** Every account's ID (there are few: tenants), for server-wide events each account's audit trail records. */
+    ids(): Promise<string[]>;
   };
   principals: {
     insert(p: Principal): Promise<void>;
@@ -155,6 +162,15 @@ export interface Repos {
     get(name: string): Promise<string | undefined>;
     /** Stores `value` unless `name` is already set; false when it was (another replica got there first). */
     claim(name: string, value: string, at: Date): Promise<boolean>;
+    /** Sets `name` to `to` if it still holds `from`; false when it changed meanwhile. */
+    replace(name: string, from: string, to: string, at: Date): Promise<boolean>;
+  };
+  /** Every secret kept sealed under the master key, by kind, for a key rotation to count and re-seal. */
+  sealedValues: {
+    /** Up to `limit` values of one kind with IDs after `afterId`, in ID order (deleted clusters' and revoked rows too). */
+    page(kind: SealedKind, afterId: string | null, limit: number): Promise<SealedValue[]>;
+    /** Replaces one sealed value if it is still `from`; false when it changed meanwhile or its row is gone. */
+    replace(kind: SealedKind, id: string, from: string, to: string): Promise<boolean>;
   };
   consoleSessions: {
     insert(s: ConsoleSession): Promise<void>;

@@ -33,7 +33,7 @@ test('a SQLite migration that fails half-way leaves nothing of itself behind, an
 
     raw.exec('drop table credentials_kind_by_account');
     const report = await migrateToLatest(db, 'sqlite');
-    assert.deepEqual(report.applied, ['009_credentials_rare_filters', '010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status']);
+    assert.deepEqual(report.applied, ['009_credentials_rare_filters', '010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status', '012_credentials_sealed_keys']);
     assert.deepEqual(partial(raw), ALL_009);
   } finally {
     await db.destroy();
@@ -47,11 +47,11 @@ test('SQLite migrations that committed and then died before Kysely recorded them
     const schema = () => raw.prepare("select type, name, sql from sqlite_master where name <> 'kysely_migration' order by name").all();
     const before = schema();
     // As if the process had died right after each migration committed, before its row was written: a first start
-    // killed in its first quarter second could leave any of 001-011 so.
+    // killed in its first quarter second could leave any of 001-012 so.
     raw.prepare('delete from kysely_migration').run();
     const report = await migrateToLatest(db, 'sqlite');
     assert.deepEqual(report.applied, all);
-    assert.equal(all.length, 11);
+    assert.equal(all.length, 12);
     assert.deepEqual(schema(), before, 'the same tables and indexes, defined the same way');
   } finally {
     await db.destroy();

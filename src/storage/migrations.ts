@@ -390,6 +390,17 @@ export function slowMigrations(dialect: SqlDialect): Record<string, string> {
   return { '010_credentials_fingerprint_not_unique': 'rebuilds the credentials table, about a minute per million credentials', ...indexes };
 }
 
+/**
+ * The credentials that hold a sealed secret (default kubeconfigs: their key, or their token), for a master-key
+ * rotation to find without reading every row: on a store of a million mostly temporary credentials they are ~2 %.
+ * Partial, so a temporary kubeconfig (no sealed key) is written to it never and issuance costs no more B-trees.
+ */
+const m012: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createIndex('credentials_sealed_keys').ifNotExists().on('credentials').column('id').where(sql.ref('key_sealed'), 'is not', null).execute();
+  },
+};
+
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
@@ -399,6 +410,7 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '005_console_sessions': m005, '006_replicas': m006(dialect), '007_credentials_by_holder': m007,
     '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
     '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
+    '012_credentials_sealed_keys': m012,
   };
   return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, OWN_TRANSACTION.has(name) ? m : atomic(name, m)])) : all;
 }

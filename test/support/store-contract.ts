@@ -302,6 +302,37 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.equal(await f.store.tokens.revokeForPrincipal(f.principal.id, at()), 1);
     }));
 
+    it('pages every sealed value of each kind by ID (revoked rows too) and swaps one only if it is still the one read', withFixture(async (f) => {
+      const at = (s = 0) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+      const defaults = [credential(f, { kind: 'default', current: true, keySealed: 'k-1' }), credential(f, { kind: 'default', current: false, keySealed: 'k-2', state: 'revoked', revokedAt: at(1) })];
+      for (const c of defaults) await f.store.credentials.insert(c);
+      await f.store.credentials.insert(credential(f, { keySealed: null }));
+      const ak = { id: `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`, accountId: f.accountId, principalId: f.principal.id, secretSealed: 's-1', createdAt: at(), revokedAt: at(1) };
+      await f.store.accessKeys.insert(ak);
+
+      const ids = defaults.map((c) => c.id).sort();
+      assert.deepEqual(await f.store.sealedValues.page('credential-key', null, 10), ids.map((id) => ({ id, sealed: defaults.find((c) => c.id === id)!.keySealed })));
+      assert.deepEqual((await f.store.sealedValues.page('credential-key', ids[0]!, 10)).map((v) => v.id), [ids[1]], 'after the first ID, a temporary (no sealed key) never listed');
+      assert.deepEqual(await f.store.sealedValues.page('credential-key', null, 1), [{ id: ids[0], sealed: defaults.find((c) => c.id === ids[0])!.keySealed }]);
+      assert.deepEqual(await f.store.sealedValues.page('cluster-ca-key', null, 10), [{ id: f.cluster.id, sealed: f.cluster.clientCa.keySealed }]);
+      assert.deepEqual(await f.store.sealedValues.page('access-key-secret', null, 10), [{ id: ak.id, sealed: 's-1' }]);
+
+      assert.equal(await f.store.sealedValues.replace('credential-key', defaults[0]!.id, 'not what is there', 'x'), false);
+      assert.equal(await f.store.sealedValues.replace('credential-key', defaults[0]!.id, 'k-1', 'k-1b'), true);
+      assert.equal((await f.store.credentials.getAnyAccount(defaults[0]!.id))?.keySealed, 'k-1b');
+      assert.equal(await f.store.sealedValues.replace('access-key-secret', ak.id, 's-1', 's-1b'), true);
+      assert.equal((await f.store.accessKeys.get(ak.id))?.secretSealed, 's-1b');
+      assert.equal(await f.store.sealedValues.replace('cluster-ca-key', f.cluster.id, f.cluster.clientCa.keySealed, 'ca-b'), true);
+      assert.equal((await f.store.clusters.get(f.accountId, f.cluster.id))?.clientCa.keySealed, 'ca-b', 'read back fresh, whatever a store caches');
+      assert.equal(await f.store.sealedValues.replace('cluster-ca-key', 'cls_none', 'ca-b', 'x'), false);
+
+      assert.equal(await f.store.settings.claim('check', 'v1', at()), true);
+      assert.equal(await f.store.settings.replace('check', 'v0', 'v2', at(1)), false);
+      assert.equal(await f.store.settings.replace('check', 'v1', 'v2', at(1)), true);
+      assert.equal(await f.store.settings.get('check'), 'v2');
+      assert.ok((await f.store.accounts.ids()).includes(f.accountId));
+    }));
+
     it('answers ping and reports its schema migrations', withFixture(async (f) => {
       await f.store.ping();
       assert.ok(f.store.migrations.current.includes('006_replicas'));
