@@ -2,7 +2,7 @@
 // stored), a credential's state with the time it changed, and the order lists show them in.
 
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import { Badge, CopyButton, Time } from './ui.tsx';
 
 /** `copy`: the copy button's words ("Copy the token"). */
@@ -15,9 +15,9 @@ export interface ShownSecret { label: string; copy: string; value: string }
 export function SecretOnce(props: { id: string; title: string; secrets: ShownSecret[]; children?: ComponentChildren; onDone(): void }) {
   const title = useRef<HTMLHeadingElement>(null);
   const cameFrom = useRef<Element | null>(null);
-  // Focus goes to the secret when it arrives, so keyboard users reach the copy button next; Done takes it back
-  // to where it was (the button that made the secret), or to the page when that is gone.
-  useEffect(() => {
+  // Focus goes to the secret as it arrives (before the next paint, so no keystroke lands elsewhere) and keyboard
+  // users reach the copy button next; Done takes it back to where it was, or to the page when that is gone.
+  useLayoutEffect(() => {
     cameFrom.current = document.activeElement;
     title.current?.focus();
   }, [props.secrets[0]?.value]);
