@@ -66,7 +66,7 @@ export function ApiTokens(props: { principal: Principal; session: Session; onSes
                 <tr key={t.id} data-token={t.id}>
                   <th scope="row">
                     {t.name}{isSessionToken(t) && <span class="muted small"> (this session)</span>}
-                    <div class="muted small mono">{t.id}</div>
+                    <div class="muted small mono nowrap">{t.id}</div>
                   </th>
                   <td data-label="State"><StateSince status={t.status} at={t.status === 'revoked' ? t.revokedAt : t.expiresAt} /></td>
                   <td data-label="Created"><Time iso={t.createdAt} /></td>
