@@ -40,6 +40,10 @@ try {
   await issue('alice', { temporaryMinutes: 240, endpoint: 'private' });
   await issue('dana', { temporaryMinutes: 60 });
   await call('POST', `/v1/clusters/${prod.id}/revocations`, { principalId: people.dana.id, reason: 'laptop lost' });
+  const rootTokens = `/v1/principals/${srv.rootPrincipalId}/tokens`;
+  const old = await call('POST', rootTokens, { name: 'ci-old', expiresInDays: 90 });
+  await call('DELETE', `${rootTokens}/${old.id}`);
+  await call('POST', rootTokens, { name: 'laptop', expiresInDays: 30 });
 
   const tab = await openConsole(browser, srv.url);
   const p = tab.page;
@@ -72,6 +76,12 @@ try {
   await p.goto('/console/principals');
   await p.getByRole('row', { name: /ci-deployer/ }).waitFor();
   await shot('console-principals');
+  await p.goto('/console/credentials');
+  await p.getByText('Create a token').click();
+  await p.getByLabel('Token name').fill('workstation');
+  await p.getByRole('button', { name: 'Create token' }).click();
+  await p.getByRole('region', { name: /^New token workstation/ }).waitFor();
+  await shot('console-my-credentials', true);
   await p.goto('/console/audit');
   await p.locator('table.audit').waitFor();
   await shot('console-audit');

@@ -30,7 +30,7 @@ before(async () => {
   await ensureConsoleBuilt();
   [srv, browser] = await Promise.all([startServerProcess(), launchBrowser()]);
   work = tempDir('kubecred-console-');
-  // Tokens are handed out with the CLI (the console signs in with one; it does not mint them).
+  // Tokens are handed out with the CLI here (the console's own token pages: console-credentials.test.ts).
   aliceId = (await cliJson(srv, srv.rootToken, ['principal', 'create', 'alice', '--group', 'dev'])).id;
   fs.writeFileSync(path.join(work, 'self.json'), JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['kubecred:GetKubeconfig', 'kubecred:ListClusters', 'kubecred:GetCluster'], Resource: '*' }] }));
   await cliJson(srv, srv.rootToken, ['policy', 'create', 'self-service', '--file', path.join(work, 'self.json')]);

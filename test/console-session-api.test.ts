@@ -101,6 +101,7 @@ test('after a reload the console gets who it is and its CSRF token back from the
   assert.equal(cur.status, 200, cur.body);
   assert.equal(cur.json.csrfToken, csrf);
   assert.equal(cur.json.principal.name, 'root');
+  assert.equal(cur.json.tokenId, srv.rootToken.split('.')[1], 'the token it was opened with, by ID (never the secret)');
   assertError(await rawRequest(srv, 'GET', '/v1/sessions/current', {}), 401, 'UNAUTHENTICATED');
   assertError(await rawRequest(srv, 'GET', '/v1/sessions/current', { token: srv.rootToken }), 401, 'UNAUTHENTICATED');
 });

@@ -12,6 +12,8 @@ import { ClustersPage } from './pages/clusters.tsx';
 import { ClusterCreatePage } from './pages/cluster-create.tsx';
 import { ClusterPage } from './pages/cluster.tsx';
 import { MyKubeconfigPage } from './pages/my-kubeconfig.tsx';
+import { MyCredentialsPage } from './pages/my-credentials.tsx';
+import { PrincipalPage } from './pages/principal.tsx';
 import { PrincipalsPage } from './pages/principals.tsx';
 import { GroupsPage } from './pages/groups.tsx';
 import { PoliciesPage } from './pages/policies.tsx';
@@ -20,6 +22,7 @@ import { AuditPage } from './pages/audit.tsx';
 const NAV = [
   { href: '/clusters', label: 'Clusters' },
   { href: '/kubeconfig', label: 'My kubeconfig' },
+  { href: '/credentials', label: 'My API credentials' },
   { href: '/principals', label: 'Principals' },
   { href: '/groups', label: 'Groups' },
   { href: '/policies', label: 'Policies' },
@@ -60,10 +63,10 @@ export function App() {
       </main>
     );
   }
-  return <Shell session={session} onSignedOut={() => signedOut('You are signed out.')} />;
+  return <Shell session={session} onSignedOut={signedOut} />;
 }
 
-function Shell(props: { session: Session; onSignedOut(): void }) {
+function Shell(props: { session: Session; onSignedOut(why: string): void }) {
   const { path, query } = useLocation();
   const { session } = props;
   const [signOutError, setSignOutError] = useState<unknown>(null);
@@ -71,10 +74,15 @@ function Shell(props: { session: Session; onSignedOut(): void }) {
     try {
       await api('DELETE', '/v1/sessions/current');
       navigate('/clusters', { replace: true });
-      props.onSignedOut();
+      props.onSignedOut('You are signed out.');
     } catch (e) {
       setSignOutError(e);
     }
+  };
+  // The server ended this session with its token; asking to sign out as well makes it clear the browser's cookie.
+  const sessionTokenRevoked = async (tokenId: string) => {
+    await api('DELETE', '/v1/sessions/current').catch(() => undefined);
+    props.onSignedOut(`You revoked the API token this session was opened with (${tokenId}), so you are signed out. Sign in with another token.`);
   };
   return (
     <>
@@ -97,20 +105,23 @@ function Shell(props: { session: Session; onSignedOut(): void }) {
       </header>
       <main id="main" tabIndex={-1}>
         <ErrorNotice error={signOutError} />
-        <Page path={path} query={query} session={session} />
+        <Page path={path} query={query} session={session} onSessionTokenRevoked={sessionTokenRevoked} />
       </main>
     </>
   );
 }
 
-function Page(props: { path: string; query: URLSearchParams; session: Session }) {
-  const { path, query, session } = props;
+function Page(props: { path: string; query: URLSearchParams; session: Session; onSessionTokenRevoked(tokenId: string): void }) {
+  const { path, query, session, onSessionTokenRevoked } = props;
   if (path === '/' || path === '/clusters') return <ClustersPage />;
   if (path === '/clusters/new') return <ClusterCreatePage />;
   const m = match('/clusters/:id', path) ?? match('/clusters/:id/:tab', path);
   if (m) return <ClusterPage id={m.id} tab={m.tab ?? 'overview'} session={session} />;
   if (path === '/kubeconfig') return <MyKubeconfigPage clusterId={query.get('cluster')} />;
+  if (path === '/credentials') return <MyCredentialsPage session={session} onSessionTokenRevoked={onSessionTokenRevoked} />;
   if (path === '/principals') return <PrincipalsPage session={session} />;
+  const principal = match('/principals/:id', path);
+  if (principal) return <PrincipalPage id={principal.id} session={session} onSessionTokenRevoked={onSessionTokenRevoked} />;
   if (path === '/groups') return <GroupsPage />;
   if (path === '/policies') return <PoliciesPage />;
   if (path === '/audit') return <AuditPage query={query} />;

@@ -3,7 +3,10 @@
 
 import { ApiError } from './api.ts';
 
-const SAY: Record<string, { title: string; next?: string }> = {
+/** What to say about an error code: a title, and what to do next. */
+export type Words = Record<string, { title: string; next?: string }>;
+
+const SAY: Words = {
   UNAUTHENTICATED: { title: 'You are not signed in', next: 'Sign in again with a valid API token.' },
   ACCESS_DENIED: { title: 'You are not allowed to do this', next: "Ask your account's root to attach a policy that allows it." },
   ROOT_ONLY: { title: "Only the account's root can do this", next: 'Ask the account owner to do it for you.' },
@@ -24,17 +27,18 @@ const SAY: Record<string, { title: string; next?: string }> = {
 
 const sentence = (s: string) => (s ? s[0].toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? '' : '.') : '');
 
-export function describe(e: unknown): { title: string; message: string; next?: string; requestId: string | null } {
+/** `words` overrides the general wording where a page knows what a code means there (one CONFLICT is not another). */
+export function describe(e: unknown, words: Words = {}): { title: string; message: string; next?: string; requestId: string | null } {
   if (e instanceof ApiError) {
-    const say = SAY[e.code] ?? { title: `The server refused the request (${e.code})` };
+    const say = words[e.code] ?? SAY[e.code] ?? { title: `The server refused the request (${e.code})` };
     return { title: say.title, message: sentence(e.message), next: say.next, requestId: e.requestId };
   }
   return { title: 'Something went wrong in the console', message: sentence(String((e as Error)?.message ?? e)), requestId: null };
 }
 
-export function ErrorNotice(props: { error: unknown; onRetry?: () => void }) {
+export function ErrorNotice(props: { error: unknown; onRetry?: () => void; words?: Words }) {
   if (!props.error) return null;
-  const d = describe(props.error);
+  const d = describe(props.error, props.words);
   return (
     <div class="notice notice-error" role="alert">
       <p class="notice-title">{d.title}</p>

@@ -2,7 +2,8 @@
 
 export interface Principal { id: string; kind: 'user' | 'role'; name: string; groups: string[]; isRoot: boolean; createdAt: string }
 
-export interface Session { accountId: string; principal: Principal; expiresAt: string; csrfToken: string }
+/** `tokenId`: the API token the session was opened with; revoking it ends the session. */
+export interface Session { accountId: string; principal: Principal; tokenId: string; expiresAt: string; csrfToken: string }
 
 export interface Cluster {
   id: string; name: string; kind: 'kubernetes' | 'service-mesh'; region: string;
@@ -26,5 +27,15 @@ export interface AuditEvent {
   seq: number; id: string; at: string; actorId: string | null; action: string; resourceType: string; resourceId: string | null;
   outcome: 'success' | 'denied' | 'failure'; sourceIp: string | null; requestId: string | null; detail: Record<string, unknown>;
 }
+
+/** API credentials, as listed: never their secrets. */
+export interface ApiToken { id: string; principalId: string; name: string; status: 'active' | 'expired' | 'revoked'; createdAt: string; expiresAt: string | null; revokedAt: string | null }
+export interface AccessKey { accessKeyId: string; principalId: string; status: 'active' | 'revoked'; createdAt: string; revokedAt: string | null }
+export interface WebhookToken { id: string; clusterId: string; status: 'active' | 'revoked'; createdAt: string; revokedAt: string | null }
+
+/** The answers to creating them: the only time their secrets are sent. */
+export interface NewApiToken { id: string; principalId: string; name: string; token: string; expiresAt: string | null }
+export interface NewAccessKey { accessKeyId: string; accessKeySecret: string; principalId: string }
+export interface NewWebhookToken { clusterId: string; token: string }
 
 export interface Page<T> { items: T[]; next: string | null }

@@ -2,7 +2,7 @@
 // state badges, a confirmation dialog, copy and download buttons.
 
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { localTime, relative } from './format.ts';
 import { navigated } from './router.tsx';
 
@@ -41,6 +41,8 @@ export function ConfirmDialog(props: {
   onConfirm(): void; onCancel(): void; children: ComponentChildren;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // A page may hold several dialogs (closed ones stay in the DOM): each is named by its own title.
+  const titleId = useId();
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
@@ -48,8 +50,8 @@ export function ConfirmDialog(props: {
     if (!props.open && d.open) d.close();
   }, [props.open]);
   return (
-    <dialog ref={ref} class="dialog" aria-labelledby="dialog-title" onCancel={(e) => { e.preventDefault(); props.onCancel(); }}>
-      <h2 id="dialog-title">{props.title}</h2>
+    <dialog ref={ref} class="dialog" aria-labelledby={titleId} onCancel={(e) => { e.preventDefault(); props.onCancel(); }}>
+      <h2 id={titleId}>{props.title}</h2>
       {props.children}
       <div class="actions">
         <button type="button" autofocus onClick={props.onCancel}>Cancel</button>

@@ -12,6 +12,7 @@ import { clearSessionCookie, csrfHeaderOf, readSessionCookie, refuseCrossSite, s
 const Session = Type.Object({
   accountId: Type.String(),
   principal: Type.Ref('Principal'),
+  tokenId: Type.String({ description: 'The API token the session was opened with (it ends when that token is revoked)' }),
   expiresAt: Type.String({ format: 'date-time' }),
   csrfToken: Type.String({ description: 'Send it as X-CSRF-Token with every change made with the session cookie' }),
 });
@@ -20,7 +21,7 @@ const SignInBody = Type.Object({
   token: Type.String({ minLength: 1, maxLength: 200, description: 'A kubecred API token: kc1.<id>.<secret>' }),
 }, { additionalProperties: false });
 
-const view = (c: SessionCaller) => ({ accountId: c.accountId, principal: principalView(c.principal), expiresAt: c.expiresAt.toISOString(), csrfToken: c.csrfToken });
+const view = (c: SessionCaller) => ({ accountId: c.accountId, principal: principalView(c.principal), tokenId: c.tokenId, expiresAt: c.expiresAt.toISOString(), csrfToken: c.csrfToken });
 
 export const sessionRoutes = (authority: Authority): FastifyPluginAsyncTypebox => async (app) => {
   const sessions = authority.consoleSessions;

@@ -1,5 +1,5 @@
-// One cluster: its endpoints and client CA, who holds kubeconfigs on it, when they expire, and
-// (for the account's root) custom validity. Each view is a tab with its own address.
+// One cluster: its endpoints and client CA, who holds kubeconfigs on it, when they expire, (for the
+// account's root) custom validity, and its webhook tokens. Each view is a tab with its own address.
 
 import { api, enc } from '../api.ts';
 import { ErrorNotice } from '../errors.tsx';
@@ -10,12 +10,14 @@ import { CopyButton, DownloadButton, Loading, PageTitle, Time } from '../ui.tsx'
 import { ExpiryChart } from './expiry-chart.tsx';
 import { KubeconfigStates } from './kubeconfig-states.tsx';
 import { ValidityForm } from './validity.tsx';
+import { WebhookTokens } from './webhook-tokens.tsx';
 
 const TABS = [
   { key: 'overview', label: 'Overview', path: '' },
   { key: 'states', label: 'Kubeconfig states', path: '/states' },
   { key: 'expiry', label: 'Expiry chart', path: '/expiry' },
   { key: 'validity', label: 'Custom validity', path: '/validity', rootOnly: true },
+  { key: 'webhook-tokens', label: 'Webhook tokens', path: '/webhook-tokens' },
 ];
 
 export function ClusterPage(props: { id: string; tab: string; session: Session }) {
@@ -41,6 +43,7 @@ export function ClusterPage(props: { id: string; tab: string; session: Session }
       {tab?.key === 'states' && <KubeconfigStates cluster={c} />}
       {tab?.key === 'expiry' && <ExpiryChart cluster={c} />}
       {tab?.key === 'validity' && <ValidityForm cluster={c} isRoot={isRoot} />}
+      {tab?.key === 'webhook-tokens' && <WebhookTokens cluster={c} />}
     </section>
   );
 }

@@ -1,10 +1,12 @@
 // Principals (users and roles) with the Kubernetes groups their certificates carry, and the policies
-// attached to them. Group changes apply to kubeconfigs issued afterwards.
+// attached to them; each name leads to the principal's API credentials. Group changes apply to
+// kubeconfigs issued afterwards.
 
 import { useState } from 'preact/hooks';
 import { all, api, enc } from '../api.ts';
 import { ErrorNotice } from '../errors.tsx';
 import { useAction, useLoad } from '../hooks.ts';
+import { Link } from '../router.tsx';
 import type { Principal, Session } from '../types.ts';
 import { Empty, Loading, PageTitle, Time } from '../ui.tsx';
 import { PrincipalPolicies } from './principal-policies.tsx';
@@ -35,7 +37,7 @@ export function PrincipalsPage(props: { session: Session }) {
             <tbody>
               {items.map((p) => (
                 <tr key={p.id}>
-                  <th scope="row">{p.name}{p.isRoot && <span class="badge badge-root">root</span>}{p.id === props.session.principal.id && <span class="muted small"> (you)</span>}<div class="muted small mono">{p.id}</div></th>
+                  <th scope="row"><Link href={`/principals/${p.id}`}>{p.name}</Link>{p.isRoot && <span class="badge badge-root">root</span>}{p.id === props.session.principal.id && <span class="muted small"> (you)</span>}<div class="muted small mono">{p.id}</div></th>
                   <td data-label="Kind">{p.kind}</td>
                   <td data-label="Groups">{editing === p.id ? <EditGroups principal={p} onDone={(updated) => { if (updated) setSaved({ ...saved, [p.id]: updated }); setEditing(null); }} /> : <Groups groups={p.groups} />}</td>
                   <td data-label="Created"><Time iso={p.createdAt} /></td>
@@ -79,7 +81,7 @@ function CreatePrincipal(props: { onCreated(): void }) {
   const [done, setDone] = useState<string | null>(null);
   const create = useAction(async () => {
     const p = await api<Principal>('POST', '/v1/principals', { name: f.name.trim(), kind: f.kind, groups: parseGroups(f.groups) });
-    setDone(`Created ${p.kind} ${p.name} (${p.id}). Give it an API token with: kubecred token create --principal ${p.name}`);
+    setDone(`Created ${p.kind} ${p.name} (${p.id}). Give it an API token on its page, or with: kubecred token create --principal ${p.name}`);
     setF({ name: '', kind: 'user', groups: '' });
     props.onCreated();
   });
