@@ -336,7 +336,7 @@ test("nobody but the root makes, revokes or changes the root's credentials, what
     ['DELETE', `/v1/principals/${root}/access-keys/${rootKey}`, undefined],
     ['PATCH', `/v1/principals/${root}`, JSON.stringify({ groups: ['dev'] })],
   ] as const) {
-    assertError(await call(method, path, { token, body }), 403, 'ACCESS_DENIED', /only the account's root/);
+    assertError(await call(method, path, { token, body }), 403, 'ROOT_ONLY', /only the account's root/);
   }
   // Its own, and other principals', as its policy allows.
   assert.equal((await call('POST', '/v1/principals/almost-root/tokens', { token, body: '{}' })).status, 201);

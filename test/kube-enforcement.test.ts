@@ -142,7 +142,12 @@ test("a cluster's webhook tokens are listed without secrets and revoked one by o
   for (const dir of [oldDir, newDir]) assert.equal((await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'rotating', '--out', dir])).code, 0);
   const review = (token: string) => rawRequest(srv, 'POST', `/kube/clusters/${c.id}/authorize`, { token, body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: 'someone', groups: [] } }) });
   assert.equal((await review(tokenIn(oldDir))).status, 200, 'verified, and remembered for a moment');
-  const listed = await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', 'rotating']);
+  // Made through the API, a token comes with its ID, the one it is listed and revoked by.
+  const made = await rawRequest(srv, 'POST', `/v1/clusters/${c.id}/webhook-tokens`, { token: srv.rootToken });
+  assert.equal(made.status, 201, made.body);
+  assert.equal(made.json.id, made.json.token.split('.')[1]);
+  assert.equal((await rawRequest(srv, 'DELETE', `/v1/clusters/${c.id}/webhook-tokens/${made.json.id}`, { token: srv.rootToken })).status, 200);
+  const listed = (await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', 'rotating'])).filter((t: any) => t.id !== made.json.id);
   assert.deepEqual(listed.map((t: any) => t.status), ['active', 'active']);
   assert.ok(!JSON.stringify(listed).includes(tokenIn(oldDir).split('.')[2]!), 'no secret in the listing');
   const oldId = tokenIn(oldDir).split('.')[1]!;
@@ -155,11 +160,11 @@ test("a cluster's webhook tokens are listed without secrets and revoked one by o
   assert.equal((await review(tokenIn(newDir))).status, 200, 'the other token works');
   assert.equal((await cli(srv, srv.rootToken, ['cluster', 'revoke-webhook-token', 'prod', oldId])).code, 4, "another cluster's token is not found there");
   const events = (await rawRequest(srv, 'GET', `/v1/audit?action=RevokeWebhookToken`, { token: srv.rootToken })).json.items;
-  assert.deepEqual(events.map((e: any) => e.detail.tokenId), [oldId]);
+  assert.deepEqual(events.map((e: any) => e.detail.tokenId), [oldId, made.json.id]);
   // A deleted cluster keeps its tokens in use, so they stay listed and revocable, by the cluster's ID.
   assert.equal((await cli(srv, srv.rootToken, ['cluster', 'delete', 'rotating'])).code, 0);
   assert.equal((await review(tokenIn(newDir))).status, 200, "the deleted cluster's kube-apiserver is still answered");
-  assert.equal((await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', c.id])).length, 2);
+  assert.equal((await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', c.id])).length, 3);
   const newId = tokenIn(newDir).split('.')[1]!;
   assert.deepEqual(await cliJson(srv, srv.rootToken, ['cluster', 'revoke-webhook-token', c.id, newId]), { revoked: true });
   assert.equal((await review(tokenIn(newDir))).status, 401);

@@ -56,9 +56,13 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>;
       const refusal = await decide(actor, action, target);
       if (refusal) await deny(actor, action, target, refusal.code, refusal.why);
     },
-    /** Refuses whatever the policies say (a rule core enforces itself): audited like any denial. */
+    /**
+     * Refuses whatever the policies say: the rules core enforces itself, all of them "only the root may" (the root's
+     * own credentials and kubeconfigs), so ROOT_ONLY, whose advice is to ask the owner, not to attach a policy.
+     * Audited like any denial.
+     */
     refuse(actor: Actor, action: ActionDef, target: AuthzTarget, why: string): Promise<never> {
-      return deny(actor, action, target, 'ACCESS_DENIED', why);
+      return deny(actor, action, target, 'ROOT_ONLY', why);
     },
     /** For filtering lists: no audit record, no error. */
     async allows(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<boolean> {

@@ -65,7 +65,7 @@ export function makeWebhookService(deps: Deps) {
 
   return {
     /** A new token for kube-apiserver to present (shown once). Earlier tokens keep working until revoked (revokeToken). */
-    async createToken(actor: Actor, clusterIdOrName: string): Promise<{ clusterId: string; token: string }> {
+    async createToken(actor: Actor, clusterIdOrName: string): Promise<{ clusterId: string; id: string; token: string }> {
       const cluster = await findCluster(store, actor.accountId, clusterIdOrName);
       await configure(actor, cluster);
       const id = ids.id('wht');
@@ -74,7 +74,7 @@ export function makeWebhookService(deps: Deps) {
         await tx.webhookTokens.insert({ id, clusterId: cluster.id, secretHash: hashSecret(secret), createdAt: clock.now(), revokedAt: null });
         await audit.record(tx, actor, actor.accountId, { action: 'CreateWebhookToken', resourceType: 'cluster', resourceId: cluster.id, detail: { tokenId: id } });
       });
-      return { clusterId: cluster.id, token: `${WEBHOOK_TOKEN_PREFIX}.${id}.${secret}` };
+      return { clusterId: cluster.id, id, token: `${WEBHOOK_TOKEN_PREFIX}.${id}.${secret}` };
     },
 
     /** A cluster's webhook tokens, without their secrets. */

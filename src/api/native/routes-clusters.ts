@@ -45,7 +45,7 @@ export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => as
   });
 
   app.post('/clusters/:id/webhook-tokens', {
-    schema: { tags, summary: "A token for the cluster's kube-apiserver to present to kubecred's webhooks (shown once)", params: IdParam, response: { 201: Type.Object({ clusterId: Type.String(), token: Type.String() }), ...errorResponses } },
+    schema: { tags, summary: "A token for the cluster's kube-apiserver to present to kubecred's webhooks (shown once)", params: IdParam, response: { 201: Type.Object({ clusterId: Type.String(), id: Type.String({ description: 'The token ID, for listing and revoking it' }), token: Type.String({ description: 'Shown once; kubecred keeps only its hash' }) }), ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(await authority.webhooks.createToken(actorOf(req), req.params.id)));
 
   app.get('/clusters/:id/webhook-tokens', {
