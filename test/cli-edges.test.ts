@@ -354,6 +354,10 @@ test('kubeconfig get --exec refuses --temporary, --csr and --cert-out, saying wh
     assert.match(r.stderr, new RegExp(`--exec cannot be combined with ${extra[0]}: it writes a kubeconfig whose exec plugin fetches a short-lived certificate`));
     assert.match(r.stderr, /--exec-minutes \(15 to 4320\)/);
   }
+  // And --exec-minutes without --exec would be dropped silently: a temporary kubeconfig takes --temporary.
+  const lone = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--exec-minutes', '60', '-o', file]);
+  assert.equal(lone.code, 2, lone.stderr);
+  assert.match(lone.stderr, /--exec-minutes sets the validity of the certificates an --exec kubeconfig fetches; add --exec, or for a temporary kubeconfig use --temporary <minutes>/);
   assert.equal(fs.existsSync(file), false);
 });
 

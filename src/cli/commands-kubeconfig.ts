@@ -102,7 +102,7 @@ export function registerKubeconfigCommands(program: Command): void {
     .option('-o, --out <file>', 'write the kubeconfig to this file (mode 0600) instead of stdout')
     .option('--cert-out <file>', 'with --csr: also write the signed certificate here')
     .option('--exec', 'write a kubeconfig that runs `kubecred credential exec` for short-lived certificates (tokens on token clusters) instead of holding one')
-    .option('--exec-minutes <minutes>', `with --exec: validity of each short-lived certificate (${MINUTES_RANGE})`, String(TEMPORARY_MINUTES.min))
+    .option('--exec-minutes <minutes>', `with --exec: validity of each short-lived certificate (${MINUTES_RANGE}; default ${TEMPORARY_MINUTES.min})`)
     .option('--output <format>', 'summary format when writing to a file: table, json or yaml', 'table')
     .addHelpText('after', `
 With --exec, the kubeconfig's plugin gets this command's --server, --ca-file, --config (as an absolute
@@ -111,9 +111,12 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
     .action(withClient(async (client, o, format) => {
       checkWritableDir(o.out, '--out');
       checkWritableDir(o.certOut, '--cert-out');
+      if (!o.exec && o.execMinutes !== undefined) {
+        throw new UsageError('--exec-minutes sets the validity of the certificates an --exec kubeconfig fetches; add --exec, or for a temporary kubeconfig use --temporary <minutes>');
+      }
       if (o.exec) {
         checkExecFlags(o);
-        const minutes = minutesOption(o.execMinutes, '--exec-minutes');
+        const minutes = minutesOption(o.execMinutes ?? String(TEMPORARY_MINUTES.min), '--exec-minutes');
         const c = await client.get<{ id: string; name: string; publicEndpoint: string | null; privateEndpoint: string | null; serverCaPem: string | null }>(`/v1/clusters/${enc(o.cluster)}`);
         const server = o.private ? c.privateEndpoint : c.publicEndpoint;
         if (!server) throw new UsageError(`cluster ${c.name} has no ${o.private ? 'private' : 'public'} endpoint`);
