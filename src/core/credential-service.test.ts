@@ -274,3 +274,25 @@ test('audit: issuance, validity change, policy and principal changes are recorde
   }
   assert.ok(!JSON.stringify(events).includes('PRIVATE KEY'));
 });
+
+test("a CRL drops an entry once its certificate expired longer ago than a CRL's validity, and not before", async () => {
+  const u = await user();
+  const tmp = await get(u, { temporaryMinutes: 15 });
+  await kit.authority.credentials.revoke(kit.root, { clusterId, principalId: u.principal.id, reason: 'test' });
+  const serials = async () => {
+    const der = await kit.authority.crl.crlDer(clusterId);
+    const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-noout', '-text'], { input: der, encoding: 'utf8' });
+    return [...text.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => m[1]!.toLowerCase());
+  };
+  const serial = tmp.credential.serial.toLowerCase();
+  const start = kit.clock.now();
+  try {
+    assert.ok((await serials()).includes(serial), 'revoked and unexpired: listed');
+    kit.clock.set(new Date(new Date(tmp.credential.notAfter).getTime() + HOUR - 1000));
+    assert.ok((await serials()).includes(serial), 'expired, but a CRL built before its expiry may still be held: listed');
+    kit.clock.set(new Date(new Date(tmp.credential.notAfter).getTime() + HOUR + 1000));
+    assert.ok(!(await serials()).includes(serial), 'expired longer ago than a CRL lives: gone');
+  } finally {
+    kit.clock.set(start);
+  }
+});

@@ -10,13 +10,20 @@ import { buildCrl, CrlReason } from '../pki/crl.ts';
 /** Proxies fetch again after this; a revocation reaches them within it. */
 export const CRL_VALIDITY_MS = 60 * 60 * 1000;
 
+/**
+ * An entry leaves the CRL once its certificate expired longer ago than one CRL's validity: every CRL a relying
+ * party could still hold was built after that expiry with the entry on it (RFC 5280 §3.3 allows the removal),
+ * and an expired certificate is refused on its own dates. Without it a cluster's CRL only ever grew.
+ */
+const KEEP_EXPIRED_MS = CRL_VALIDITY_MS;
+
 export function makeCrlService(deps: { store: Store; clock: Clock; issuer: CredentialIssuer }) {
   return {
     async crlDer(clusterId: string): Promise<Buffer> {
       const cluster = await deps.store.clusters.getAnyAccount(clusterId);
       if (!cluster) throw notFound('cluster', clusterId);
-      const rows = await deps.store.credentials.listRevoked(cluster.id);
       const now = deps.clock.now();
+      const rows = await deps.store.credentials.listRevoked(cluster.id, new Date(now.getTime() - KEEP_EXPIRED_MS));
       return buildCrl({
         ca: deps.issuer.caFor(cluster),
         // A token kubeconfig has a serial but no certificate: a CRL names certificates only.

@@ -124,7 +124,8 @@ export interface Repos {
     /** Index fields of credentials issued, revoked or superseded at or after `since`: a replica catching up. */
     changedSince(since: Date): Promise<IndexedCredential[]>;
     /** Revoked and superseded credentials of a cluster, for its CRL. */
-    listRevoked(clusterId: string): Promise<Credential[]>;
+    /** A cluster's revoked and superseded credentials that had not expired at `unexpiredAt`, by ID (for its CRL). */
+    listRevoked(clusterId: string, unexpiredAt: Date): Promise<Credential[]>;
     insert(c: Credential): Promise<void>;
     get(accountId: string, id: string): Promise<Credential | undefined>;
     currentDefault(clusterId: string, principalId: string): Promise<Credential | undefined>;

@@ -205,8 +205,9 @@ export function kyselyRepos(db: Db): Repos {
           .orderBy('id').execute();
         return rows.map(indexedFromRow);
       },
-      listRevoked: async (clusterId) => {
-        const rows = await db.selectFrom('credentials').selectAll().where('cluster_id', '=', clusterId).where('state', 'in', ['revoked', 'superseded']).orderBy('id').execute();
+      listRevoked: async (clusterId, unexpiredAt) => {
+        const rows = await db.selectFrom('credentials').selectAll().where('cluster_id', '=', clusterId).where('state', 'in', ['revoked', 'superseded'])
+          .where('not_after', '>', unexpiredAt.getTime()).orderBy('id').execute();
         return rows.map(credentialFromRow);
       },
       insert: (c) => insertOrConflict(() => db.insertInto('credentials').values(credentialToRow(c)).execute(), 'a current default kubeconfig for this cluster and principal'),

@@ -134,7 +134,8 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.equal(stored.state, 'revoked');
       assert.equal(stored.revokeReason, 'left');
       assert.equal(stored.revokedAt?.getTime(), T0 + 2000);
-      assert.deepEqual((await f.store.credentials.listRevoked(f.cluster.id)).map((c) => c.id).sort(), [d1.id, t1.id].sort());
+      assert.deepEqual((await f.store.credentials.listRevoked(f.cluster.id, new Date(0))).map((c) => c.id).sort(), [d1.id, t1.id].sort());
+      assert.deepEqual(await f.store.credentials.listRevoked(f.cluster.id, t1.notAfter), [], 'none had not expired by then');
       assert.equal(await f.store.credentials.currentDefault(f.cluster.id, f.principal.id), undefined);
     }));
 
