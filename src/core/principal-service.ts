@@ -137,6 +137,8 @@ export function makePrincipalService(deps: Deps) {
         if (!token || token.principalId !== p.id) throw new KubecredError('NOT_FOUND', `token ${JSON.stringify(tokenId)} of principal ${p.id} not found; list them with \`kubecred token list --principal ${p.id}\``);
         const now = clock.now();
         if (p.isRoot && !token.revokedAt) {
+          // Two revocations of the root's last two tokens at once would each see the other's token still usable.
+          await tx.principals.lock(p.accountId, p.id);
           const usable = (await allPages((page) => tx.tokens.listForPrincipal(p.id, page)))
             .filter((t) => t.id !== token.id && !t.revokedAt && !(t.expiresAt && t.expiresAt.getTime() <= now.getTime()));
           if (usable.length === 0) throw new KubecredError('CONFLICT', "this is the account root's last usable token; create another with `kubecred token create` first, then revoke this one");

@@ -77,6 +77,11 @@ export interface Repos {
     list(accountId: string, page: PageRequest): Promise<Page<Principal>>;
     updateGroups(accountId: string, id: string, groups: string[]): Promise<void>;
     markDeleted(accountId: string, id: string, at: Date): Promise<void>;
+    /**
+     * Inside a transaction: holds the principal's row until it ends, so transactions that decide on the same
+     * principal's rows (the root's last usable token) run one after another, also on PostgreSQL's READ COMMITTED.
+     */
+    lock(accountId: string, id: string): Promise<void>;
   };
   tokens: {
     insert(t: ApiToken): Promise<void>;

@@ -123,6 +123,10 @@ export function kyselyRepos(db: Db): Repos {
       markDeleted: async (accountId, id, at) => {
         await db.updateTable('principals').set({ deleted_at: at.getTime() }).where('account_id', '=', accountId).where('id', '=', id).execute();
       },
+      // A no-op update takes the row's lock in both dialects (SQLite has no FOR UPDATE; its one writer serializes anyway).
+      lock: async (accountId, id) => {
+        await db.updateTable('principals').set((eb) => ({ kind: eb.ref('kind') })).where('account_id', '=', accountId).where('id', '=', id).execute();
+      },
     },
 
     tokens: {

@@ -334,6 +334,31 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.ok((await f.store.accounts.ids()).includes(f.accountId));
     }));
 
+    it("holds a locked principal's row until the transaction ends: a second locker waits for the first to commit", withFixture(async (f) => {
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const firstLocked = new Promise<void>((r) => (locked = r));
+      const first = f.store.transaction(async (tx) => {
+        await tx.principals.lock(f.accountId, f.principal.id);
+        locked();
+        await held;
+        order.push('first commits');
+      });
+      await firstLocked;
+      const second = f.store.transaction(async (tx) => {
+        await tx.principals.lock(f.accountId, f.principal.id);
+        order.push('second locked');
+      });
+      await new Promise((r) => setTimeout(r, 150));
+      order.push('released');
+      release();
+      await Promise.all([first, second]);
+      assert.deepEqual(order, ['released', 'first commits', 'second locked']);
+      assert.deepEqual(await f.store.principals.get(f.accountId, f.principal.id), f.principal, 'the lock changes nothing');
+    }));
+
     it('answers ping and reports its schema migrations', withFixture(async (f) => {
       await f.store.ping();
       assert.ok(f.store.migrations.current.includes('006_replicas'));
