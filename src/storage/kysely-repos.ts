@@ -87,7 +87,7 @@ export function kyselyRepos(db: Db): Repos {
 
   return {
     accounts: {
-      insert: (a) => insertOrConflict(() => db.insertInto('accounts').values({ id: a.id, name: a.name, created_at: a.createdAt.getTime() }).execute(), 'the account'),
+      insert: (a) => insertOrConflict(() => db.insertInto('accounts').values({ id: a.id, name: a.name, created_at: a.createdAt.getTime() }).execute(), `an account named ${JSON.stringify(a.name)}`),
       get: async (id) => {
         const r = await db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
         return r && { id: r.id, name: r.name, createdAt: new Date(Number(r.created_at)) };

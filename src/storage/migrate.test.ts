@@ -33,7 +33,7 @@ test('a SQLite migration that fails half-way leaves nothing of itself behind, an
 
     raw.exec('drop table credentials_kind_by_account');
     const report = await migrateToLatest(db, 'sqlite');
-    assert.deepEqual(report.applied, ['009_credentials_rare_filters', '010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status', '012_credentials_sealed_keys']);
+    assert.deepEqual(report.applied, ['009_credentials_rare_filters', '010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status', '012_credentials_sealed_keys', '013_accounts_unique_name']);
     assert.deepEqual(partial(raw), ALL_009);
   } finally {
     await db.destroy();
@@ -47,12 +47,32 @@ test('SQLite migrations that committed and then died before Kysely recorded them
     const schema = () => raw.prepare("select type, name, sql from sqlite_master where name <> 'kysely_migration' order by name").all();
     const before = schema();
     // As if the process had died right after each migration committed, before its row was written: a first start
-    // killed in its first quarter second could leave any of 001-012 so.
+    // killed in its first quarter second could leave any of them so.
     raw.prepare('delete from kysely_migration').run();
     const report = await migrateToLatest(db, 'sqlite');
     assert.deepEqual(report.applied, all);
-    assert.equal(all.length, 12);
+    assert.equal(all.length, 13);
     assert.deepEqual(schema(), before, 'the same tables and indexes, defined the same way');
+  } finally {
+    await db.destroy();
+  }
+});
+
+test('migration 013 makes account names unique: a name an earlier race doubled stays with the oldest account, the later ones get their ID appended', async () => {
+  const { raw, db } = open();
+  try {
+    const { error } = await new Migrator({ db, provider: migrationProvider('sqlite') }).migrateTo('012_credentials_sealed_keys');
+    assert.ifError(error);
+    const add = raw.prepare('insert into accounts (id, name, created_at) values (?, ?, ?)');
+    add.run('acc_b', 'team', 2);
+    add.run('acc_a', 'team', 1);
+    add.run('acc_c', 'team', 3);
+    add.run('acc_d', 'other', 1);
+    await migrateToLatest(db, 'sqlite');
+    assert.deepEqual(raw.prepare('select id, name from accounts order by id').all(), [
+      { id: 'acc_a', name: 'team' }, { id: 'acc_b', name: 'team-acc_b' }, { id: 'acc_c', name: 'team-acc_c' }, { id: 'acc_d', name: 'other' },
+    ]);
+    assert.throws(() => add.run('acc_e', 'other', 4), /UNIQUE constraint failed: accounts.name/);
   } finally {
     await db.destroy();
   }

@@ -401,6 +401,23 @@ const m012: Migration = {
   },
 };
 
+/**
+ * One account per name: `account create` checked before inserting, so two run at once on PostgreSQL could both
+ * pass. Names that an earlier race doubled keep the oldest account's; each later one gets its ID appended (the
+ * root-token recovery and `account create` find accounts by name).
+ */
+const m013: Migration = {
+  async up(db: Kysely<any>) {
+    const accounts = await db.selectFrom('accounts').select(['id', 'name']).orderBy('created_at').orderBy('id').execute();
+    const seen = new Set<string>();
+    for (const a of accounts) {
+      if (!seen.has(a.name)) seen.add(a.name);
+      else await db.updateTable('accounts').set({ name: `${a.name}-${a.id}` }).where('id', '=', a.id).execute();
+    }
+    await db.schema.createIndex('accounts_unique_name').unique().on('accounts').column('name').execute();
+  },
+};
+
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
@@ -410,7 +427,7 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '005_console_sessions': m005, '006_replicas': m006(dialect), '007_credentials_by_holder': m007,
     '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
     '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
-    '012_credentials_sealed_keys': m012,
+    '012_credentials_sealed_keys': m012, '013_accounts_unique_name': m013,
   };
   return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, OWN_TRANSACTION.has(name) ? m : atomic(name, m)])) : all;
 }

@@ -334,6 +334,13 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.ok((await f.store.accounts.ids()).includes(f.accountId));
     }));
 
+    it('keeps one account per name: a second one of the same name is a CONFLICT that names it', withFixture(async (f) => {
+      const name = `team-${crypto.randomBytes(4).toString('hex')}`;
+      await f.store.accounts.insert({ id: `acc_${crypto.randomBytes(8).toString('hex')}`, name, createdAt: new Date() });
+      await assert.rejects(f.store.accounts.insert({ id: `acc_${crypto.randomBytes(8).toString('hex')}`, name, createdAt: new Date() }),
+        (e: unknown) => isConflict(e) && (e as Error).message.includes(`an account named "${name}" already exists`));
+    }));
+
     it("holds a locked principal's row until the transaction ends: a second locker waits for the first to commit", withFixture(async (f) => {
       const order: string[] = [];
       let release!: () => void;
