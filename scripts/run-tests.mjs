@@ -26,8 +26,12 @@ if (wanted.length && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command
     if (r.status !== 0) process.stdout.write(`could not install it; ${w.why} will be skipped\n`);
   }
 }
-// npm ci builds the console (the prepare script); build it here too if it is missing, once, before the tests.
-if (!fs.existsSync(path.join(root, 'web', 'dist', 'index.html'))) {
+// npm ci builds the console (the prepare script); build it here too if it is missing or older than its sources
+// (a pull or a merge since), once, before the tests: the browser tests would drive yesterday's console.
+const newest = (dir) => fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+  .filter((e) => e.isFile()).reduce((t, e) => Math.max(t, fs.statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs), 0);
+const consoleBuilt = path.join(root, 'web', 'dist', 'index.html');
+if (!fs.existsSync(consoleBuilt) || fs.statSync(consoleBuilt).mtimeMs < Math.max(newest(path.join(root, 'web', 'src')), fs.statSync(path.join(root, 'web', 'index.html')).mtimeMs)) {
   process.stdout.write('building the web console (vite)...\n');
   spawnSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'web', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
 }
