@@ -180,7 +180,7 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     };
     undo = stopFeedAndStore;
     const { app } = await buildApp({
-      readiness: sync ? [{ name: 'changeFeed', ready: () => sync.healthy() }] : [],
+      readiness: { freshness: sync ?? undefined, outageGraceMs: config.outageGraceMs },
       authority, logger: logger as never, bodyLimitBytes: config.bodyLimitBytes, https: tls ? { cert: tls.cert, key: tls.key } : null,
       trustProxy: config.trustProxy, version: VERSION,
     });

@@ -26,6 +26,8 @@ export interface IndexSync {
    * when false, other servers' revocations may be unknown here.
    */
   healthy(): boolean;
+  /** 0 while healthy; else how long since it last was (to within a second): how stale the index may be. */
+  staleForMs(): number;
   /** Catches up from the table now; resolves with how many rows were read. */
   resync(): Promise<number>;
   stop(): Promise<void>;
@@ -103,12 +105,24 @@ export async function startIndexSync(opts: IndexSyncOptions, loadedAt: Date): Pr
   const timer = setInterval(resyncPeriodically, periodMs);
   timer.unref();
 
+  const healthy = () => opts.feed.connected() && caughtUpAfter >= gaps;
+  let lastHealthyAt = opts.clock.now().getTime();
+  const sample = () => {
+    const ok = healthy();
+    if (ok) lastHealthyAt = opts.clock.now().getTime();
+    return ok;
+  };
+  const sampler = setInterval(sample, 1_000);
+  sampler.unref();
+
   return {
-    healthy: () => opts.feed.connected() && caughtUpAfter >= gaps,
+    healthy: sample,
+    staleForMs: () => (sample() ? 0 : Math.max(0, opts.clock.now().getTime() - lastHealthyAt)),
     resync,
     stop: async () => {
       stopped = true;
       clearInterval(timer);
+      clearInterval(sampler);
       if (retryTimer) clearTimeout(retryTimer);
       wakeRetry?.();
       await opts.feed.stop();
