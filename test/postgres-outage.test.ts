@@ -1,6 +1,8 @@
 // PostgreSQL restarted under load: while it is down requests fail cleanly (503 UNAVAILABLE with a
 // request ID, never a 500, never a half-written row), the webhook keeps denying what was revoked,
-// /readyz goes not-ready and back, and afterwards every kubeconfig answered is stored with its audit event.
+// /readyz stays ready (degraded: store, changeFeed) for the outage grace, so that a readiness-gated Service
+// keeps the webhook reachable, and says not ready once the grace is over (a second replica with a short
+// one); afterwards every kubeconfig answered is stored with its audit event.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -8,11 +10,12 @@ import pg from 'pg';
 import { rawRequest } from './support/http.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
 import { api, masterKey, startReplica, webhookVerdict } from './support/replicas.ts';
-import type { ServerProcess } from './support/server-process.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 let postgres: TestPostgres;
 let url: string;
 let srv: ServerProcess;
+let shortGrace: ServerProcess;
 let clusterId: string;
 let webhookToken: string;
 let revokedCred: { fingerprintSha256: string; commonName: string };
@@ -22,7 +25,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 before(async () => {
   postgres = await startPostgres();
   url = await postgres.createDatabase('outage');
-  srv = await startReplica(url, masterKey());
+  const key = masterKey();
+  srv = await startReplica(url, key);
+  shortGrace = await startServerProcess({ args: ['--database', url, '--log-level', 'warn', '--outage-grace', '3'], env: { KUBECRED_MASTER_KEY: key } });
   clusterId = (await api(srv, 'POST', '/v1/clusters', { name: 'prod', publicEndpoint: 'https://203.0.113.9:6443' })).json.id;
   webhookToken = (await api(srv, 'POST', `/v1/clusters/${clusterId}/webhook-tokens`)).json.token;
   revokedCred = (await api(srv, 'POST', `/v1/clusters/${clusterId}/kubeconfig`, { temporaryMinutes: 60 })).json.credential;
@@ -31,15 +36,24 @@ before(async () => {
 });
 
 after(async () => {
-  await srv?.stop();
+  await Promise.all([srv?.stop(), shortGrace?.stop()]);
   await postgres?.destroy();
 });
 
+async function waitForReady(server: ServerProcess): Promise<void> {
+  const start = Date.now();
+  while ((await rawRequest(server, 'GET', '/readyz')).status !== 200) {
+    if (Date.now() - start > 15_000) assert.fail('the short-grace replica did not come back');
+    await sleep(100);
+  }
+}
+
 interface Answer { status: number; code?: string; requestId?: string; credentialId?: string; at: number }
 
-test('PostgreSQL restarted under load: clean 503s meanwhile, /readyz down and back, nothing answered is lost', async (t) => {
+test('PostgreSQL restarted under load: clean 503s meanwhile, /readyz ready (degraded) within the grace and not after it, nothing answered is lost', async (t) => {
   const answers: Answer[] = [];
-  const readiness: Array<{ status: number; at: number }> = [];
+  const readiness: Array<{ status: number; at: number; degraded?: string[] }> = [];
+  const health: number[] = [];
   let running = true;
   const t0 = Date.now();
 
@@ -57,15 +71,16 @@ test('PostgreSQL restarted under load: clean 503s meanwhile, /readyz down and ba
   const prober = async () => {
     while (running) {
       const r = await rawRequest(srv, 'GET', '/readyz').catch((e) => ({ status: -1, error: String(e) }));
-      readiness.push({ status: r.status, at: Date.now() - t0 });
+      readiness.push({ status: r.status, at: Date.now() - t0, degraded: (r as { json?: { degraded?: string[] } }).json?.degraded });
+      health.push((await rawRequest(srv, 'GET', '/healthz').catch(() => ({ status: -1 }))).status);
       await sleep(50);
     }
   };
   const load = [worker(), worker(), worker(), prober()];
 
-  const waitReadiness = async (status: number, limitMs: number) => {
+  const waitReadiness = async (status: number, limitMs: number, degraded?: string) => {
     const start = Date.now();
-    while (!readiness.some((r) => r.status === status && r.at >= start - t0)) {
+    while (!readiness.some((r) => r.status === status && r.at >= start - t0 && (degraded ? r.degraded?.includes(degraded) : !r.degraded))) {
       if (Date.now() - start > limitMs) assert.fail(`/readyz never answered ${status} within ${limitMs} ms: ${JSON.stringify(readiness.slice(-5))} ${JSON.stringify(answers.slice(-3))} alive=${srv.child.exitCode} ${srv.stderr().slice(-1500)}`);
       await sleep(25);
     }
@@ -74,7 +89,24 @@ test('PostgreSQL restarted under load: clean 503s meanwhile, /readyz down and ba
   await sleep(1500);
   const stoppedAt = Date.now() - t0;
   await postgres.stop();
-  await waitReadiness(503, 5000);
+  const stopDone = Date.now() - t0;
+  // Ready, degraded: behind a readiness-gated Service the webhook stays reachable (docs/ha.md).
+  await waitReadiness(200, 5000, 'store');
+  const outageProbe = await rawRequest(srv, 'GET', '/readyz');
+  assert.deepEqual([outageProbe.status, outageProbe.json.status, outageProbe.json.degraded], [200, 'ready', ['store', 'changeFeed']]);
+  // The replica with a 3 s grace says not ready once it is over: past it, a replica cut off alone from the
+  // database could be missing revocations made by others.
+  const graceStart = Date.now();
+  let lastShort;
+  for (;;) {
+    lastShort = await rawRequest(shortGrace, 'GET', '/readyz');
+    if (lastShort.status === 503) break;
+    assert.equal(lastShort.json.status, 'ready');
+    if (Date.now() - graceStart > 15_000) assert.fail(`the 3 s grace never ended: ${lastShort.body}`);
+    await sleep(100);
+  }
+  assert.deepEqual(lastShort.json.failing, ['store', 'changeFeed']);
+  assert.ok(Date.now() - graceStart >= 1500, 'ready during the grace');
   // Nothing can be revoked while the database is down, so the in-memory index is current: the webhook
   // goes on answering for the kube-apiserver it already knows, and the revoked credential stays denied.
   await sleep(1100); // past the 1 s caller cache: this is the outage path, not the cache
@@ -89,6 +121,13 @@ test('PostgreSQL restarted under load: clean 503s meanwhile, /readyz down and ba
 
   assert.equal(srv.child.exitCode, null, `kubecred kept running through the outage:\n${srv.stderr().slice(-2000)}`);
   assert.ok(!readiness.some((r) => r.status === -1), 'every readiness probe was answered');
+  // The default grace (5 min) outlasts this outage: ready throughout it. Once PostgreSQL is back, a moment of
+  // not ready (changeFeed) is right: the database answers again, but this replica has not caught up yet.
+  // (While PostgreSQL shuts down, the pool may still answer a moment after the feed has dropped: that is not ready.)
+  const probesDuringOutage = readiness.filter((r) => r.at > stopDone + 500 && r.at < restartedAt);
+  assert.ok(probesDuringOutage.length > 10);
+  assert.ok(probesDuringOutage.every((r) => r.status === 200), `ready throughout the outage: ${JSON.stringify(probesDuringOutage.filter((r) => r.status !== 200).slice(0, 3))}`);
+  assert.ok(health.every((h) => h === 200), '/healthz does not depend on the database');
   const ok = answers.filter((x) => x.status === 200);
   const failed = answers.filter((x) => x.status !== 200);
   t.diagnostic(`${answers.length} requests: ${ok.length} answered 200, ${failed.length} refused (${[...new Set(failed.map((f) => `${f.status} ${f.code}`))].join(', ')}); database down from ${stoppedAt} to ${restartedAt} ms`);
@@ -117,5 +156,6 @@ test('PostgreSQL restarted under load: clean 503s meanwhile, /readyz down and ba
     await c.end();
   }
   const ready = await rawRequest(srv, 'GET', '/readyz');
-  assert.equal(ready.status, 200, 'ready again, change feed reconnected');
+  assert.deepEqual([ready.status, ready.json.degraded], [200, undefined], 'ready again, not degraded: change feed reconnected');
+  await waitForReady(shortGrace);
 });

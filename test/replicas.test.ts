@@ -163,3 +163,43 @@ test('after its change feed is cut off, A reports not-ready, then catches up on 
   t.diagnostic(`A caught up ${ms.toFixed(0)} ms after connections were allowed again`);
   await waitFor('A ready again', 10_000, async () => (await rawRequest(a, 'GET', '/readyz')).status === 200);
 });
+
+test('a catch-up that fails after the gap is retried: A stays not-ready until one succeeds, then denies what it missed', async (t) => {
+  const issued = await api(a, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, { temporaryMinutes: 30 });
+  const cred = issued.json.credential;
+  // Opened before connections are refused: it renames the table under the catch-up query, so the query fails.
+  const held = new pg.Client({ connectionString: url });
+  await held.connect();
+  const listeners = async () => (await held.query("select count(*)::int as n from pg_stat_activity where datname = 'replicas' and application_name = 'kubecred-listen'")).rows[0].n as number;
+  let renamed = false;
+  try {
+    await sql('alter database replicas allow_connections false', [], postgres.url('postgres'));
+    try {
+      await sql("select pg_terminate_backend(pid) from pg_stat_activity where datname = 'replicas' and application_name = 'kubecred-listen'", [], postgres.url('postgres'));
+      await waitFor('A not ready', 5000, async () => (await rawRequest(a, 'GET', '/readyz')).status === 503);
+      const revoked = await api(b, 'POST', `/v1/clusters/${cluster.id}/revocations`, { principalId: a.rootPrincipalId, reason: 'missed, then a failing catch-up' });
+      assert.equal(revoked.status, 200, revoked.body);
+      await held.query('alter table credentials rename to credentials_away');
+      renamed = true;
+    } finally {
+      await sql('alter database replicas allow_connections true', [], postgres.url('postgres'));
+    }
+    await waitFor('both feeds listening again', 15_000, async () => (await listeners()) === 2);
+    // Connected again, but every catch-up fails: readiness must keep saying so, and the gap stays real.
+    const start = performance.now();
+    while (performance.now() - start < 2500) {
+      const r = await rawRequest(a, 'GET', '/readyz');
+      assert.equal(r.status, 503, `not ready while the catch-up after the gap keeps failing: ${r.body}`);
+      assert.ok(r.json.failing.includes('changeFeed'), r.body);
+      await sleep(100);
+    }
+    assert.equal((await webhookVerdict(a, cluster.id, webhookToken, cred.fingerprintSha256, cred.commonName)).denied, false, 'the gap is real');
+  } finally {
+    if (renamed) await held.query('alter table credentials_away rename to credentials');
+    await held.end();
+  }
+  // Retried with backoff (at most 5 s apart), not left to the 60 s periodic catch-up.
+  const { ms } = await waitFor('A denies after a retried catch-up', 10_000, async () => (await webhookVerdict(a, cluster.id, webhookToken, cred.fingerprintSha256, cred.commonName)).denied);
+  t.diagnostic(`A caught up ${ms.toFixed(0)} ms after the table was back`);
+  await waitFor('A ready again', 10_000, async () => (await rawRequest(a, 'GET', '/readyz')).status === 200);
+});

@@ -1,24 +1,50 @@
-// Operations endpoints: liveness, readiness (the store answers, and the replicas' change feed is
-// connected), Prometheus metrics. No authentication and no secrets: they say only whether the server works.
+// Operations endpoints: liveness, readiness (the webhooks' revocation index is current: see /readyz),
+// Prometheus metrics. No authentication and no secrets: they say only whether the server works.
 
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../core/store-port.ts';
 import type { Metrics } from './metrics.ts';
 
-export interface ReadinessCheck { name: string; ready: () => boolean }
+/**
+ * Whether this server's revocation index knows every change other servers made (replicas: the change feed
+ * is connected and caught up after its last gap). Absent with SQLite: the only writer is this server.
+ */
+export interface IndexFreshness { healthy(): boolean; staleForMs(): number }
 
-export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: Metrics; checks: ReadinessCheck[] }): Promise<void> {
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+export interface ReadinessOptions {
+  freshness?: IndexFreshness;
+  /**
+   * While the database cannot be reached at all (neither the pool nor the change feed), how long the
+   * webhooks go on being served from the index before this server reports not ready (docs/ha.md).
+   */
+  outageGraceMs: number;
+}
 
-  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness: the store answers and, with replicas, the change feed is connected' } }, async (req, reply) => {
-    const failing: string[] = [];
+export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: Metrics; readiness: ReadinessOptions }): Promise<void> {
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: the process answers (it does not depend on the database)' } }, async () => ({ status: 'ok' }));
+
+  // Ready = this server's webhook decisions are as correct as the database allows, not "the database answers":
+  // behind a readiness-gated Service, a database outage would otherwise take every endpoint away and
+  // kube-apiserver would apply its failurePolicy (Deny) to every review. docs/ha.md explains the trade-off.
+  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness: the webhooks decide from an index that knows every revocation (degraded: what does not work)' } }, async (req, reply) => {
+    let storeOk = true;
     try {
       await deps.store.ping();
     } catch {
-      failing.push('store');
+      storeOk = false;
     }
-    for (const c of deps.checks) if (!c.ready()) failing.push(c.name);
-    if (failing.length === 0) return { status: 'ready', store: deps.store.dialect };
+    const fresh = deps.readiness.freshness;
+    const feedOk = fresh ? fresh.healthy() : true;
+    const degraded = [...(storeOk ? [] : ['store']), ...(feedOk ? [] : ['changeFeed'])];
+    if (degraded.length === 0) return { status: 'ready', store: deps.store.dialect };
+    // SQLite (no feed): a store that fails is this server's own disk (a failed fsync refuses every later
+    // write until a restart, docs/performance.md): not ready, as before.
+    // The database answers but this server may not have heard a change: others can serve correctly.
+    const failing = storeOk || !fresh ? degraded
+      // Nothing answers. If the database is down nothing can be revoked, so the index is current; if only
+      // this server is cut off, others may revoke unheard: tolerated for the grace period only.
+      : !feedOk && fresh!.staleForMs() > deps.readiness.outageGraceMs ? degraded : [];
+    if (failing.length === 0) return { status: 'ready', store: deps.store.dialect, degraded };
     return reply.status(503).send({ status: 'not-ready', store: deps.store.dialect, failing, requestId: req.id });
   });
 

@@ -14,7 +14,7 @@ import { huaweicloudCcePlugin } from './huaweicloud/cce-plugin.ts';
 import { nativePlugin } from './native/native-plugin.ts';
 import { nativeErrorHandler } from './native/native-errors.ts';
 import { ID_MAX_LENGTH, sharedSchemas } from './native/schemas.ts';
-import { opsRoutes, type ReadinessCheck } from './ops-routes.ts';
+import { opsRoutes, type ReadinessOptions } from './ops-routes.ts';
 import { kubePlugin } from './kube/kube-plugin.ts';
 import { consolePlugin } from './console/console-plugin.ts';
 import { newRequestId, registerRequestContext, REQUEST_ID_HEADER } from './request-context.ts';
@@ -27,11 +27,13 @@ export interface AppOptions {
   https?: { cert: string; key: string } | null;
   trustProxy?: boolean;
   version: string;
-  /** Conditions besides the store answering that /readyz reports (e.g. the replicas' change feed). */
-  readiness?: ReadinessCheck[];
+  /** What /readyz weighs besides the store (the replicas' change feed, the outage grace). */
+  readiness?: ReadinessOptions;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
+/** See ServerConfig.outageGraceMs. */
+export const DEFAULT_OUTAGE_GRACE_MS = 300_000;
 
 const LOG_LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
@@ -242,7 +244,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json`, requestId: req.id });
   });
 
-  await app.register(opsRoutes, { store: opts.authority.store, metrics, checks: opts.readiness ?? [] });
+  await app.register(opsRoutes, { store: opts.authority.store, metrics, readiness: opts.readiness ?? { outageGraceMs: DEFAULT_OUTAGE_GRACE_MS } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(nativePlugin, { prefix: '/v1', authority: opts.authority, metrics });
   await app.register(huaweicloudCcePlugin, { prefix: '/api/v3', authority: opts.authority, metrics });

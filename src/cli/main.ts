@@ -43,6 +43,7 @@ stderr says the command is still waiting. KUBECRED_TIMEOUT_MS sets that limit in
   .exitOverride();
 
 serverOptions(program.command('serve').description('start the server; initializes the data directory on first start'))
+  .option('--outage-grace <seconds>', 'while the database cannot be reached at all, how long /readyz stays ready with the webhooks deciding from memory (env KUBECRED_OUTAGE_GRACE_SECONDS; default 300; docs/ha.md)')
   .action(async (o) => {
     try {
       const config = loadServerConfig(o);

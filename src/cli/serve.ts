@@ -168,14 +168,19 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
       (logger || undefined)?.info({ masterKey: sealer.currentKeyId }, 'master key loaded');
     }
     // Replicas: other servers' revocations reach this one's index through the database's change feed.
-    const sync = await authority.followOtherServers(loadedAt, (e) => (logger || undefined)?.warn({ err: { message: String((e as Error)?.message).slice(0, 200) } }, 'revocation index catch-up failed; retrying'));
+    const sync = await authority.followOtherServers(loadedAt, (e, next) => (logger || undefined)?.warn(
+      { err: { message: String((e as Error)?.message).slice(0, 200) }, retryInMs: next.retryInMs },
+      next.afterGap
+        ? 'revocation index catch-up after a change-feed gap failed; retrying with backoff, and not ready (changeFeed) until it succeeds'
+        : 'periodic revocation index catch-up failed; the next one runs at its usual interval',
+    ));
     const stopFeedAndStore = async () => {
       await sync?.stop();
       await store.close();
     };
     undo = stopFeedAndStore;
     const { app } = await buildApp({
-      readiness: sync ? [{ name: 'changeFeed', ready: () => sync.healthy() }] : [],
+      readiness: { freshness: sync ?? undefined, outageGraceMs: config.outageGraceMs },
       authority, logger: logger as never, bodyLimitBytes: config.bodyLimitBytes, https: tls ? { cert: tls.cert, key: tls.key } : null,
       trustProxy: config.trustProxy, version: VERSION,
     });

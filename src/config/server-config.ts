@@ -22,6 +22,11 @@ export interface ServerConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Trust X-Forwarded-For from this many proxies in front (0: use the socket address). */
   trustProxy: boolean;
+  /**
+   * While neither the pool nor the change feed reaches the database, how long /readyz still says ready (the
+   * webhooks decide from the in-memory index) before it says not ready (docs/ha.md).
+   */
+  outageGraceMs: number;
 }
 
 export interface ServeFlags {
@@ -35,6 +40,7 @@ export interface ServeFlags {
   insecureHttp?: boolean;
   logLevel?: string;
   trustProxy?: boolean;
+  outageGrace?: string;
 }
 
 export class ConfigError extends Error {}
@@ -86,6 +92,10 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     throw new ConfigError(`refusing to serve plain HTTP on ${host}: kubeconfigs and tokens would cross the network in clear. Use TLS (the default), or pass --insecure-http if a TLS proxy sits in front`);
   }
 
+  const graceText = flags.outageGrace ?? env.KUBECRED_OUTAGE_GRACE_SECONDS ?? '300';
+  const outageGrace = Number(graceText);
+  if (!/^\d+$/.test(String(graceText)) || !Number.isSafeInteger(outageGrace)) throw new ConfigError(`--outage-grace must be a whole number of seconds (0 or more), got ${graceText}`);
+
   const { databaseUrl } = loadStorageLocation(flags, env);
   const masterKeyBase64 = env.KUBECRED_MASTER_KEY ?? null;
   if (databaseUrl !== null && masterKeyBase64 === null) {
@@ -114,5 +124,6 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     bodyLimitBytes: DEFAULT_BODY_LIMIT,
     logLevel,
     trustProxy: flags.trustProxy === true,
+    outageGraceMs: outageGrace * 1000,
   });
 }

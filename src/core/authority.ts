@@ -18,7 +18,7 @@ import { makeRevocationIndex } from './revocation-index.ts';
 import { makeWebhookService } from './webhook-service.ts';
 import { makeCrlService } from './crl-service.ts';
 import { makeConsoleSessions } from './console-sessions.ts';
-import { startIndexSync, type IndexSync } from './index-sync.ts';
+import { startIndexSync, type IndexSync, type IndexSyncOptions } from './index-sync.ts';
 
 export interface AuthorityDeps {
   store: Store;
@@ -57,7 +57,7 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
      */
     loadIndex: () => index.load(baseDeps.store),
     /** When other servers share the database: follows their credential changes from `loadedAt` on (call after loadIndex). */
-    followOtherServers: async (loadedAt: Date, onError?: (e: unknown) => void): Promise<IndexSync | null> => {
+    followOtherServers: async (loadedAt: Date, onError?: IndexSyncOptions['onError']): Promise<IndexSync | null> => {
       const feed = baseDeps.store.changeFeed;
       return feed ? startIndexSync({ feed, store: baseDeps.store, index, clock: baseDeps.clock, onError }, loadedAt) : null;
     },

@@ -76,3 +76,64 @@ test('after a gap in the feed the index catches up from the table and the sync r
   assert.equal(index.byFingerprint('cls_1', 'ab'.repeat(32)).deny, true);
   await sync.stop();
 });
+
+const until = async (what: string, cond: () => boolean) => {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > 5_000) assert.fail(`${what}: not within 5 s`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+test('a catch-up that fails after a gap is retried with backoff, and the sync stays unhealthy until one succeeds', async () => {
+  const index = makeRevocationIndex(clock);
+  index.apply([row('active')]);
+  const s = scriptedFeed();
+  let failing = false;
+  let calls = 0;
+  const errors: Array<{ retryInMs: number; afterGap: boolean }> = [];
+  const store = { credentials: { changedSince: async () => { calls++; if (failing) throw new Error('canceling statement due to statement timeout'); return [row('revoked')]; } } };
+  const sync = await startIndexSync({ feed: s.feed, store: store as never, index, clock, resyncEveryMs: 3_600_000, retryBackoffMs: { min: 5, max: 20 }, onError: (_e, next) => errors.push(next) }, clock.now());
+  index.apply([row('active')]);
+  s.drop();
+  failing = true;
+  s.reconnect();
+  await until('three failed catch-ups', () => errors.length >= 3);
+  assert.equal(sync.healthy(), false, 'connected again, but not caught up: not healthy');
+  assert.equal(index.byFingerprint('cls_1', 'ab'.repeat(32)).deny, false);
+  assert.deepEqual(errors.slice(0, 3).map((e) => [e.afterGap, e.retryInMs]), [[true, 5], [true, 10], [true, 20]]);
+  failing = false;
+  await until('caught up', () => sync.healthy());
+  assert.equal(index.byFingerprint('cls_1', 'ab'.repeat(32)).deny, true, 'the revocation missed in the gap is enforced');
+  const settled = calls;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(calls, settled, 'no more retries once caught up');
+  await sync.stop();
+});
+
+test('a catch-up that began before the gap does not count as catching up after it', async () => {
+  const index = makeRevocationIndex(clock);
+  const s = scriptedFeed();
+  let release: (() => void) | null = null;
+  let calls = 0;
+  const store = {
+    credentials: {
+      changedSince: async () => {
+        calls++;
+        if (calls === 2) await new Promise<void>((r) => (release = r)); // the periodic one, slow
+        return [];
+      },
+    },
+  };
+  const sync = await startIndexSync({ feed: s.feed, store: store as never, index, clock, resyncEveryMs: 3_600_000 }, clock.now());
+  const periodic = sync.resync();
+  s.drop();
+  s.reconnect();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(sync.healthy(), false);
+  release!();
+  await periodic;
+  await until('a fresh catch-up after the gap', () => sync.healthy());
+  assert.equal(calls, 3, 'one more catch-up was made after the one that began before the gap');
+  await sync.stop();
+});

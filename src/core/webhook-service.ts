@@ -40,7 +40,9 @@ const CALLER_CACHE_MS = 1_000;
 const CALLER_CACHE_MAX = 1_024;
 // While the store is unreachable nothing can be revoked (revocation needs the store), so the index is
 // current and a caller verified before the outage may go on being answered from it: enforcement keeps
-// working through a database outage instead of kube-apiserver falling back to its failurePolicy.
+// working through a database outage instead of kube-apiserver falling back to its failurePolicy. For that
+// kube-apiserver must still reach this server: /readyz stays ready (degraded) through an outage for the
+// outage grace (api/ops-routes.ts, docs/ha.md "Readiness during an outage").
 
 export function makeWebhookService(deps: Deps) {
   const { store, clock, ids, index, authorizer, audit } = deps;

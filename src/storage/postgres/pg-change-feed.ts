@@ -12,7 +12,9 @@ import { pgTypes } from './pg-types.ts';
 interface Payload { id: string; c: string; p: string; f: string; s: string; n: number }
 
 const HEARTBEAT_MS = 5_000;
-const MAX_BACKOFF_MS = 5_000;
+// Short: while the feed is down and the database answers, this server is not ready (changeFeed), so once
+// PostgreSQL is back it should listen again within a second, not five. An attempt on a down database is cheap.
+const MAX_BACKOFF_MS = 1_000;
 
 export function parsePayload(text: string): IndexedCredential | null {
   try {

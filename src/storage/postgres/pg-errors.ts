@@ -4,9 +4,13 @@
 import { KubecredError } from '../../core/errors.ts';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-// 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 53300 too many connections, 40001/40P01 retryable.
+// 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 53300 too many connections, 53400 configuration limit.
 const SERVER_CODES = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
-const MESSAGES = [/connection terminated/i, /timeout exceeded when trying to connect/i, /not queryable/i, /connection error/i, /Connection ended/i];
+// Retryable as they are: 40001 serialization failure, 40P01 deadlock (the transaction was rolled back whole),
+// 57014 statement timeout (a lock held too long: the statement was cancelled, nothing of it kept).
+const RETRY_CODES = new Set(['40001', '40P01', '57014']);
+// "Query read timeout": no answer at all within the client's query_timeout (a dead connection; postgres-store.ts).
+const MESSAGES = [/connection terminated/i, /timeout exceeded when trying to connect/i, /not queryable/i, /connection error/i, /Connection ended/i, /^Query read timeout$/];
 
 export function isUnavailable(e: unknown, depth = 0): boolean {
   const err = e as { code?: string; message?: string; cause?: unknown; errors?: unknown[] } | undefined;
@@ -18,7 +22,15 @@ export function isUnavailable(e: unknown, depth = 0): boolean {
   return MESSAGES.some((m) => m.test(String(err.message ?? '')));
 }
 
+function isRetryable(e: unknown, depth = 0): boolean {
+  const err = e as { code?: string; cause?: unknown } | undefined;
+  if (!err || depth > 3) return false;
+  return (typeof err.code === 'string' && RETRY_CODES.has(err.code)) || isRetryable(err.cause, depth + 1);
+}
+
 export function toDomainError(e: unknown): unknown {
-  if (e instanceof KubecredError || !isUnavailable(e)) return e;
+  if (e instanceof KubecredError) return e;
+  if (isRetryable(e)) return new KubecredError('UNAVAILABLE', 'the database gave up on this request (a conflict with another one, or a lock held too long); nothing was changed, retry in a few seconds', { cause: e });
+  if (!isUnavailable(e)) return e;
   return new KubecredError('UNAVAILABLE', 'the database is not reachable; nothing was changed, retry in a few seconds', { cause: e });
 }

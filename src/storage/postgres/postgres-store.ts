@@ -22,6 +22,17 @@ export interface PostgresOptions {
   migrate?: MigrateOptions;
 }
 
+/** The server cancels a statement after this long (it answers, with 57014). */
+export const STATEMENT_TIMEOUT_MS = 15_000;
+/**
+ * A query with no answer at all this long after it was sent is on a dead connection (a half-open TCP
+ * session: a failover, a vanished host, dropped NAT or firewall state): the server would have cancelled it
+ * at STATEMENT_TIMEOUT_MS and said so. Its client is then destroyed, so the pool opens a fresh one.
+ */
+export const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 2_000;
+/** TCP keepalive from 10 s of silence (the OS default is 2 hours), for idle connections that died. */
+const KEEPALIVE_DELAY_MS = 10_000;
+
 export function postgresPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
@@ -30,16 +41,41 @@ export function postgresPool(url: string, max = 10): pg.Pool {
     connectionTimeoutMillis: 3_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
-    statement_timeout: 15_000,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
     application_name: 'kubecred',
   });
   // A connection dropped by a database restart: the pool discards it and opens another on demand.
   // The pool listens for errors only on idle connections; one checked out (mid-transaction) would
   // otherwise crash the process with an unhandled 'error' event. Its pending query fails on its own.
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    destroyOnQueryTimeout(client);
+  });
   return pool;
 }
+
+/**
+ * pg's query_timeout fails the caller's promise but leaves the unanswered query in the client, which goes
+ * back to the pool looking healthy: every later query on it would queue behind the dead one. Destroying
+ * the socket ends the client (not queryable), so the pool drops it on release instead of handing it out again.
+ */
+function destroyOnQueryTimeout(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (result instanceof Promise) {
+      result.catch((e: unknown) => {
+        if (isQueryTimeout(e)) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      });
+    }
+    return result;
+  };
+}
+
+export const isQueryTimeout = (e: unknown): boolean => (e as Error | undefined)?.message === 'Query read timeout';
 
 export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
   const pool = postgresPool(opts.url, opts.poolSize);
