@@ -25,7 +25,8 @@ export interface AppOptions {
   logger: FastifyBaseLogger | false;
   bodyLimitBytes: number;
   https?: { cert: string; key: string } | null;
-  trustProxy?: boolean;
+  /** Proxy hops (0: none) or proxy addresses/CIDRs whose X-Forwarded-* headers are believed. */
+  trustProxy?: number | readonly string[];
   version: string;
   /** What /readyz weighs besides the store (the replicas' change feed, the outage grace). */
   readiness?: ReadinessOptions;
@@ -141,12 +142,22 @@ function answerClientError(this: FastifyInstance, err: Error & { code?: string }
   socket.destroy();
 }
 
+/**
+ * Never `true`, which believes the leftmost X-Forwarded-For entry, the one the client chose. A hop count trusts the
+ * socket peer and the n-1 entries nearest it (proxy-addr's hop 0 is the socket address), so the client address is the
+ * one the outermost trusted proxy saw; Fastify's own numeric trustProxy trusts nothing, hence the function.
+ */
+function fastifyTrustProxy(tp: number | readonly string[] | undefined): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof tp === 'number') return tp > 0 ? (_address: string, hop: number) => hop < tp : false;
+  return tp?.length ? [...tp] : false;
+}
+
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     https: opts.https ?? null,
     bodyLimit: opts.bodyLimitBytes,
-    trustProxy: opts.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(opts.trustProxy),
     genReqId: newRequestId,
     requestIdHeader: false,
     // Path IDs and names may be as long as the schemas allow (IdParam: 128); the router refuses longer ones itself.

@@ -12,7 +12,7 @@ export const serverOptions = (c: Command) => c
   .option('--tls-key <file>', 'TLS private key (PEM)')
   .option('--no-tls', 'serve plain HTTP (loopback addresses only)')
   .option('--insecure-http', 'serve plain HTTP on any address (behind a TLS proxy)')
-  .option('--trust-proxy', 'take the client address from X-Forwarded-For')
+  .option('--trust-proxy [hops|addresses]', 'behind a proxy: believe X-Forwarded-For/-Proto/-Host from this many proxy hops (alone: 1, the proxy that connects to kubecred) or only from these proxy addresses/CIDRs, comma-separated; the client address is the one the last trusted proxy saw (env KUBECRED_TRUST_PROXY; default: none)')
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env KUBECRED_LOG_LEVEL; default info)');
 
 /** The subset for commands that only touch the data directory and database. */

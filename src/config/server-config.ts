@@ -20,8 +20,12 @@ export interface ServerConfig {
   previousMasterKeysBase64: readonly string[];
   bodyLimitBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Trust X-Forwarded-For from this many proxies in front (0: use the socket address). */
-  trustProxy: boolean;
+  /**
+   * Which proxies in front to believe about the client (X-Forwarded-For/-Proto/-Host): a number of hops (0: none, use
+   * the socket address; 1: the one proxy that connects to us), or the proxies' own addresses and CIDRs. Never "all":
+   * the leftmost X-Forwarded-For entry is whatever the client sent.
+   */
+  trustProxy: number | readonly string[];
   /**
    * While neither the pool nor the change feed reaches the database, how long /readyz still says ready (the
    * webhooks decide from the in-memory index) before it says not ready (docs/ha.md).
@@ -39,7 +43,8 @@ export interface ServeFlags {
   tls?: boolean; // commander's --no-tls sets false
   insecureHttp?: boolean;
   logLevel?: string;
-  trustProxy?: boolean;
+  /** commander: true for a bare --trust-proxy, a string for --trust-proxy <hops|addresses>. */
+  trustProxy?: boolean | string;
   outageGrace?: string;
 }
 
@@ -56,6 +61,32 @@ export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (net.isIPv4(host)) return host.startsWith('127.');
   return host === '::1';
+}
+
+const TRUST_PROXY_HINT = '--trust-proxy takes a number of proxy hops (e.g. 1, the default when given alone) or the proxies\' addresses and CIDRs separated by commas (e.g. 10.0.0.0/8,192.168.1.5)';
+
+/** --trust-proxy / KUBECRED_TRUST_PROXY: hops (a bare flag is 1 hop) or a list of addresses and CIDRs; never "trust all". */
+export function parseTrustProxy(value: boolean | string | undefined): number | readonly string[] {
+  if (value === undefined || value === false) return 0;
+  if (value === true) return 1;
+  const v = value.trim();
+  if (v === '' || v === 'false') return 0;
+  if (v === 'true') return 1;
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > 100) throw new ConfigError(`${TRUST_PROXY_HINT}; got ${v} hops`);
+    return hops;
+  }
+  const list = v.split(/[\s,]+/).filter(Boolean);
+  for (const entry of list) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue; // proxy-addr's named ranges
+    const [addr, prefix, ...rest] = entry.split('/');
+    const family = net.isIP(addr);
+    const maxPrefix = family === 4 ? 32 : 128;
+    const okPrefix = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= maxPrefix);
+    if (family === 0 || !okPrefix || rest.length > 0) throw new ConfigError(`${TRUST_PROXY_HINT}; "${entry}" is neither`);
+  }
+  return Object.freeze(list);
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -123,7 +154,7 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     previousMasterKeysBase64: Object.freeze(previousMasterKeysBase64),
     bodyLimitBytes: DEFAULT_BODY_LIMIT,
     logLevel,
-    trustProxy: flags.trustProxy === true,
+    trustProxy: parseTrustProxy(flags.trustProxy ?? env.KUBECRED_TRUST_PROXY),
     outageGraceMs: outageGrace * 1000,
   });
 }
