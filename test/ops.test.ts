@@ -3,8 +3,11 @@
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { cli, type CliResult } from './support/cli.ts';
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cli, cliJson, type CliResult } from './support/cli.ts';
+import { rawRequest } from './support/http.ts';
 import { BIN, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 
 const servers: ServerProcess[] = [];
@@ -65,4 +68,77 @@ test('a --trust-proxy that is neither a hop count nor addresses is refused with 
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /--trust-proxy takes a number of proxy hops .*"everyone" is neither/);
   assert.doesNotMatch(r.stderr, /root token/);
+});
+
+/** A small tmpfs of its own, or the reason there cannot be one here (not root, no mount in a container). */
+function mountSmallDisk(sizeMb: number): { dir: string; unmount(): void } | string {
+  const dir = tempDir('kubecred-smalldisk-');
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return `cannot mount a ${sizeMb} MB tmpfs here (needs root and mount permission): ${(r.stderr || r.error?.message || '').trim()}`;
+  }
+  return {
+    dir,
+    unmount() {
+      spawnSync('umount', ['-l', dir]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes zeros until the file system says it is full. */
+function fillDisk(file: string): void {
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) fs.writeSync(fd, chunk);
+  } catch (e) {
+    assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+test('SQLite on a full disk: writes are 503 UNAVAILABLE saying the disk is full and nothing changed, counted in /metrics; freeing space heals it', async (t) => {
+  const disk = mountSmallDisk(8);
+  if (typeof disk === 'string') return t.skip(disk);
+  t.after(async () => {
+    await srv?.stop();
+    disk.unmount();
+  });
+  const srv = await start({ dataDir: path.join(disk.dir, 'data') });
+  await cliJson(srv, srv.rootToken, ['cluster', 'create', 'c1', '--public-endpoint', 'https://127.0.0.1:6443']);
+  const before = (await cliJson<unknown[]>(srv, srv.rootToken, ['principal', 'list'])).length;
+  fillDisk(path.join(disk.dir, 'fill'));
+
+  // What room the WAL still has takes a few writes; after that every one is refused, cleanly.
+  let refused: Awaited<ReturnType<typeof rawRequest>> | null = null;
+  let created = 0;
+  for (let i = 0; i < 5000 && !refused; i++) {
+    const r = await rawRequest(srv, 'POST', '/v1/principals', { token: srv.rootToken, body: JSON.stringify({ name: `p${i}-${'x'.repeat(40)}` }) });
+    if (r.status === 201) created++;
+    else refused = r;
+  }
+  assert.ok(refused, 'the disk never filled up');
+  assert.equal(refused.status, 503, refused.body);
+  assert.equal(refused.json.code, 'UNAVAILABLE');
+  assert.match(refused.json.message, /disk is full; nothing was changed/);
+  assert.ok(refused.json.requestId);
+
+  const kube = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'c1', '--temporary', '60', '-o', path.join(tempDir(), 'k.kube')]);
+  assert.equal(kube.code, 8, kube.stderr); // the server failed (5xx), as during a PostgreSQL outage
+  assert.match(kube.stderr, /disk is full; nothing was changed.*\[UNAVAILABLE, request req_/);
+
+  const metrics = await rawRequest(srv, 'GET', '/metrics');
+  const failures = Number(/^kubecred_store_write_failures_total\{reason="disk_full"\} (\d+)/m.exec(metrics.body)?.[1]);
+  assert.ok(failures >= 2, metrics.body.split('\n').filter((l) => l.includes('write_failures')).join('\n'));
+  assert.match(metrics.body, /^kubecred_store_write_failures_total\{reason="io_error"\} 0$/m);
+
+  // Nothing half-written: what was answered 201 is there, and nothing else. Then space comes back, and so do writes.
+  fs.rmSync(path.join(disk.dir, 'fill'));
+  assert.equal((await cliJson<unknown[]>(srv, srv.rootToken, ['principal', 'list'])).length, before + created);
+  const healed = await rawRequest(srv, 'POST', '/v1/principals', { token: srv.rootToken, body: JSON.stringify({ name: 'after-space-freed' }) });
+  assert.equal(healed.status, 201, healed.body);
+  assert.equal((await rawRequest(srv, 'GET', '/healthz')).status, 200);
 });

@@ -24,6 +24,17 @@ function registerStoreStats(registry: Registry, store: Pick<Store, 'stats'>): vo
   counter('kubecred_store_checkpoints_total', 'Background checkpoints of the write-ahead log into the database file', (s) => s.checkpoints);
   counter('kubecred_store_wal_restarts_total', 'Restarts of the write-ahead log made in the background', (s) => s.walRestarts);
   counter('kubecred_store_row_cache_hits_total', 'Token, principal and cluster reads answered from memory', (s) => s.rowCacheHits);
+  new Counter({
+    name: 'kubecred_store_write_failures_total',
+    help: 'Store operations refused because the disk could not take them (disk_full, io_error, read_only, wal_sync), answered 503 UNAVAILABLE',
+    labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      // Each reason from the start, at 0, so an alert on the rate has a series to watch before the first failure.
+      const seen = { disk_full: 0, io_error: 0, read_only: 0, wal_sync: 0, ...stats().writeFailures };
+      for (const [reason, n] of Object.entries(seen)) this.inc({ reason }, n);
+    },
+  });
   counter('kubecred_store_row_cache_misses_total', 'Token, principal and cluster reads that went to the database (first read, or after a write to those tables)', (s) => s.rowCacheMisses);
 }
 

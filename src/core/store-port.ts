@@ -227,6 +227,8 @@ export interface StoreStats {
   /** Token, principal and cluster reads answered from memory, and those that went to the database. */
   rowCacheHits: number;
   rowCacheMisses: number;
+  /** Storage failures answered as UNAVAILABLE, by reason (disk_full, io_error, read_only, wal_sync). */
+  writeFailures?: Readonly<Record<string, number>>;
 }
 
 export interface Store extends Repos {

@@ -15,6 +15,8 @@ import { makeGroupCommit } from './group-commit.ts';
 import { hotRepos } from './sqlite-hot-repos.ts';
 import { Connection, Gate, KubecredSqliteDialect, type Connections } from './sqlite-driver.ts';
 import { WalSync } from './wal-sync.ts';
+import { sqliteErrorMapper, type WriteFailure } from './sqlite-errors.ts';
+import { guardErrors, mapRepoErrors } from '../map-errors.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { RowCache } from './row-cache.ts';
 
@@ -129,8 +131,11 @@ function sqliteStore(c: Connections, db: Kysely<Database>, migrations: Migration
   const inGroup = new Kysely<Database>({ dialect: new KubecredSqliteDialect(c, 'group-member') });
   const group = makeGroupCommit(c, hotRepos(kyselyRepos(inGroup), c, true));
   let closed = false;
+  // A full disk, an I/O error or a read-only file is the operator's to fix, not a bug: 503 UNAVAILABLE, counted.
+  const writeFailures: Partial<Record<WriteFailure, number>> = {};
+  const mapError = sqliteErrorMapper((reason) => (writeFailures[reason] = (writeFailures[reason] ?? 0) + 1));
   return {
-    ...hotRepos(kyselyRepos(db), c, false, cache),
+    ...mapRepoErrors(hotRepos(kyselyRepos(db), c, false, cache), mapError),
     dialect: 'sqlite',
     migrations,
     stats: () => {
@@ -138,10 +143,10 @@ function sqliteStore(c: Connections, db: Kysely<Database>, migrations: Migration
       return {
         ...group.stats, syncs: wal?.syncs ?? 0, syncSeconds: wal?.seconds ?? 0,
         checkpoints: k?.runs ?? 0, walRestarts: k?.restarts ?? 0, checkpointError: k?.lastError ?? null,
-        rowCacheHits: cache.hits, rowCacheMisses: cache.misses,
+        rowCacheHits: cache.hits, rowCacheMisses: cache.misses, writeFailures: { ...writeFailures },
       };
     },
-    transaction: (fn) => group.transaction(fn),
+    transaction: guardErrors((fn) => group.transaction(fn), mapError) as SqliteStore['transaction'],
     ping: async () => {
       if (wal?.failed) throw wal.failed;
       await sql`select 1`.execute(db);

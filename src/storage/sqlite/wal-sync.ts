@@ -5,6 +5,9 @@
 
 import fs from 'node:fs';
 
+/** A failed sync of the WAL: the store cannot confirm a write again until the process restarts. */
+export class WalSyncError extends Error {}
+
 export class WalSync {
   #path: string;
   #fd: number | null = null;
@@ -78,7 +81,7 @@ export class WalSync {
   }
 
   #fail(e: unknown): Error {
-    this.#failed = new Error(`the database write-ahead log could not be synced to disk; restart kubecred once the disk is healthy (${(e as Error).message})`, { cause: e });
+    this.#failed = new WalSyncError(`the database write-ahead log could not be synced to disk; restart kubecred once the disk is healthy (${(e as Error).message})`, { cause: e });
     return this.#failed;
   }
 
