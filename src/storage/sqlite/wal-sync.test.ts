@@ -76,3 +76,30 @@ test('a WAL file replaced on disk is reopened', async () => {
   await w.sync();
   w.close();
 });
+
+test('idle() settles after a failed sync, whether it failed at once or behind another (a server must still shut down)', async () => {
+  // At once: the WAL file is gone, so opening it fails before any fdatasync runs.
+  const w = new WalSync(path.join(dir, 'missing-wal'));
+  await assert.rejects(w.sync(), /could not be synced/);
+  await w.idle();
+  w.close();
+
+  // Behind another: a second caller waits on the one queued after a sync that then fails.
+  const file = path.join(dir, 'd-wal');
+  fs.writeFileSync(file, 'x');
+  const original = fs.fdatasync;
+  (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = ((_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+  }) as typeof fs.fdatasync;
+  try {
+    const v = new WalSync(file);
+    const first = v.sync();
+    const second = v.sync();
+    await assert.rejects(first, /could not be synced/);
+    await assert.rejects(second, /could not be synced/);
+    await v.idle();
+    v.close();
+  } finally {
+    (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = original;
+  }
+});

@@ -33,13 +33,23 @@ export class WalSync {
   /** Resolves once an fdatasync that began after this call has completed. */
   sync(): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
-    if (!this.#running) return (this.#running = this.#start());
+    if (!this.#running) return this.#begin();
     // One is in flight but may predate the caller's write: share the one that follows it.
     this.#next ??= this.#running.then(() => {
       this.#next = null;
-      return (this.#running = this.#start());
-    }, () => Promise.reject(this.#failed));
+      return this.#begin();
+    }, () => {
+      this.#next = null;
+      return Promise.reject(this.#failed);
+    });
     return this.#next;
+  }
+
+  /** Starts a sync and records it as running, unless it failed at once (then nothing runs: idle() must not wait on it). */
+  #begin(): Promise<void> {
+    const p = this.#start();
+    if (!this.#failed) this.#running = p;
+    return p;
   }
 
   #start(): Promise<void> {
@@ -87,7 +97,8 @@ export class WalSync {
 
   /** Settles once no sync is in flight or owed. */
   async idle(): Promise<void> {
-    while (this.#running || this.#next) await (this.#next ?? this.#running)!.catch(() => undefined);
+    // A failed sync owes nothing more: every later one is refused at once.
+    while ((this.#running || this.#next) && !this.#failed) await (this.#next ?? this.#running)!.catch(() => undefined);
   }
 
   close(): void {
