@@ -142,3 +142,30 @@ test('SQLite on a full disk: writes are 503 UNAVAILABLE saying the disk is full 
   assert.equal(healed.status, 201, healed.body);
   assert.equal((await rawRequest(srv, 'GET', '/healthz')).status, 200);
 });
+
+test('once the WAL cannot be synced the SQLite store is dead for good: writes are 503 and /healthz fails so a supervisor restarts it; a restart heals', async () => {
+  const srv = await start({});
+  assert.equal((await rawRequest(srv, 'GET', '/healthz')).status, 200);
+  // A real way to make the sync fail: the WAL file vanishes under the server (SQLite keeps writing to the unlinked
+  // file, which nothing can sync by name again). The sync re-checks the file's identity at most once a second.
+  fs.rmSync(path.join(srv.dataDir, 'kubecred.db-wal'));
+  await new Promise((r) => setTimeout(r, 1200));
+  const write = await rawRequest(srv, 'POST', '/v1/principals', { token: srv.rootToken, body: JSON.stringify({ name: 'lost' }) });
+  assert.equal(write.status, 503, write.body);
+  assert.equal(write.json.code, 'UNAVAILABLE');
+  assert.match(write.json.message, /not confirmed .* restarted once the disk is healthy/);
+  const live = await rawRequest(srv, 'GET', '/healthz');
+  assert.equal(live.status, 503, live.body);
+  assert.deepEqual({ status: live.json.status, failing: live.json.failing }, { status: 'failed', failing: ['store'] });
+  assert.match(live.json.message, /restart kubecred/);
+  assert.doesNotMatch(live.body, /kubecred\.db-wal|ENOENT/, 'no paths or errno on an unauthenticated endpoint');
+  assert.equal((await rawRequest(srv, 'GET', '/readyz')).status, 503);
+  const again = await rawRequest(srv, 'POST', '/v1/principals', { token: srv.rootToken, body: JSON.stringify({ name: 'still-lost' }) });
+  assert.equal(again.status, 503, 'a healthy disk later does not make the server trust its writes again');
+
+  assert.equal(await srv.stop(), 0);
+  const restarted = await start({ dataDir: srv.dataDir, previous: srv });
+  assert.equal((await rawRequest(restarted, 'GET', '/healthz')).status, 200);
+  const healed = await rawRequest(restarted, 'POST', '/v1/principals', { token: restarted.rootToken, body: JSON.stringify({ name: 'after-restart' }) });
+  assert.equal(healed.status, 201, healed.body);
+});

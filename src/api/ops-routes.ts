@@ -21,7 +21,12 @@ export interface ReadinessOptions {
 }
 
 export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: Metrics; readiness: ReadinessOptions }): Promise<void> {
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: the process answers (it does not depend on the database)' } }, async () => ({ status: 'ok' }));
+  // Liveness fails only when a restart is the cure: the store failed for good (SQLite after a failed WAL sync).
+  // A database that does not answer is readiness's business (/readyz), since it heals without a restart.
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: the process answers (it does not depend on the database); 503 only when the server must be restarted' } }, async (req, reply) => {
+    if (!deps.store.fatal?.()) return { status: 'ok' };
+    return reply.status(503).send({ status: 'failed', failing: ['store'], message: 'the store failed and cannot recover in this process (see the log); restart kubecred once the disk is healthy', requestId: req.id });
+  });
 
   // Ready = this server's webhook decisions are as correct as the database allows, not "the database answers":
   // behind a readiness-gated Service, a database outage would otherwise take every endpoint away and

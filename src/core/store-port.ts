@@ -236,6 +236,11 @@ export interface Store extends Repos {
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
+  /**
+   * Set once the store can never work again in this process (SQLite: a failed sync of its write-ahead log, after
+   * which no write may be called durable): /healthz fails, so that a supervisor restarts the server.
+   */
+  fatal?(): Error | null;
   close(): Promise<void>;
   readonly dialect: 'sqlite' | 'postgres';
   /** Which schema migrations this database carries, and which were applied when it was opened. */

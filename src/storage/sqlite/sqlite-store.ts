@@ -147,6 +147,7 @@ function sqliteStore(c: Connections, db: Kysely<Database>, migrations: Migration
       };
     },
     transaction: guardErrors((fn) => group.transaction(fn), mapError) as SqliteStore['transaction'],
+    fatal: () => wal?.failed ?? null,
     ping: async () => {
       if (wal?.failed) throw wal.failed;
       await sql`select 1`.execute(db);
