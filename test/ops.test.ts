@@ -169,3 +169,41 @@ test('once the WAL cannot be synced the SQLite store is dead for good: writes ar
   const healed = await rawRequest(restarted, 'POST', '/v1/principals', { token: restarted.rootToken, body: JSON.stringify({ name: 'after-restart' }) });
   assert.equal(healed.status, 201, healed.body);
 });
+
+test('the self-signed certificate is made again at start when it expires within 30 days or does not name --host, saying so; a good one is kept', async () => {
+  const { createSelfSignedServerCert } = await import('../src/pki/ca.ts');
+  const { X509Certificate } = await import('node:crypto');
+  const first = await start({});
+  const dir = first.dataDir;
+  const certFile = path.join(dir, 'tls', 'server.crt');
+  const keyFile = path.join(dir, 'tls', 'server.key');
+  await first.stop();
+
+  // A certificate that still matches is kept as it is.
+  const original = fs.readFileSync(certFile, 'utf8');
+  const kept = await start({ dataDir: dir, previous: first });
+  assert.equal(fs.readFileSync(certFile, 'utf8'), original);
+  assert.doesNotMatch(kept.stderr(), /new self-signed TLS certificate/);
+  await kept.stop();
+
+  // Expiring in 5 days (made 820 days ago, for 825): made again, with the key 0600, and served.
+  const old = createSelfSignedServerCert(['127.0.0.1', 'localhost', '::1'], new Date(Date.now() - 820 * 86_400_000), 825);
+  fs.writeFileSync(certFile, old.certPem);
+  fs.writeFileSync(keyFile, old.keyPem, { mode: 0o600 });
+  const renewed = await start({ dataDir: dir, previous: first });
+  assert.match(renewed.stderr(), /made a new self-signed TLS certificate in .*: the old one expires on .*; it names 127\.0\.0\.1, localhost, ::1 and is valid until/);
+  const cert = new X509Certificate(fs.readFileSync(certFile));
+  assert.ok(Date.parse(cert.validTo) > Date.now() + 800 * 86_400_000, cert.validTo);
+  assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'tls')).sort(), ['server.crt', 'server.key'], 'no temporary files left');
+  assert.equal((await rawRequest(renewed, 'GET', '/healthz')).status, 200);
+  await renewed.stop();
+
+  // Served on a host the certificate does not name: made again, naming it, and a client checking the name connects.
+  const moved = await start({ dataDir: dir, previous: first, args: ['--host', '127.0.0.2'] });
+  assert.match(moved.url, /^https:\/\/127\.0\.0\.2:/);
+  assert.match(moved.stderr(), /the old one does not name 127\.0\.0\.2; it names 127\.0\.0\.1, localhost, ::1, 127\.0\.0\.2/);
+  assert.equal(new X509Certificate(fs.readFileSync(certFile)).checkIP('127.0.0.2'), '127.0.0.2');
+  assert.equal((await rawRequest(moved, 'GET', '/healthz')).status, 200);
+  await moved.stop();
+});

@@ -1,7 +1,9 @@
 // `kubecred serve` and `kubecred init`: prepare the data directory (master key, database, TLS files,
 // first account), then listen. First-start secrets are printed once, to the terminal, never logged.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -90,6 +92,27 @@ export async function recoverRootTokenInDataDir(config: ServerConfig, name: stri
   }
 }
 
+const SELF_SIGNED_DAYS = 825;
+/** A self-signed certificate is made again at start when it would expire within this many days. */
+const RENEW_WITHIN_DAYS = 30;
+
+/** Why the self-signed certificate must be made again (it expires soon, or does not name a host served), or null. */
+function whyRenew(certPem: string, keyPem: string, hosts: string[], now: Date): string | null {
+  let cert: crypto.X509Certificate;
+  try {
+    cert = new crypto.X509Certificate(certPem);
+    if (!cert.checkPrivateKey(crypto.createPrivateKey(keyPem))) return 'the old one does not match server.key';
+  } catch {
+    return 'the old one (or server.key) could not be parsed';
+  }
+  const notAfter = new Date(cert.validTo);
+  if (notAfter.getTime() - now.getTime() < RENEW_WITHIN_DAYS * 86_400_000) {
+    return `the old one ${notAfter <= now ? 'expired' : 'expires'} on ${notAfter.toISOString()}`;
+  }
+  const missing = hosts.filter((h) => (net.isIP(h) ? cert.checkIP(h) === undefined : cert.checkHost(h, { wildcards: false }) === undefined));
+  return missing.length ? `the old one does not name ${missing.join(', ')}` : null;
+}
+
 /** The server's TLS material: given files, or a self-signed certificate kept in <data-dir>/tls. */
 export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): { cert: string; key: string; certFile: string } | null {
   if (config.tls.mode === 'off') return null;
@@ -106,13 +129,24 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): {
   const dir = path.join(config.dataDir, 'tls');
   const certFile = path.join(dir, 'server.crt');
   const keyFile = path.join(dir, 'server.key');
-  if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) {
+  const hosts = [...new Set(['127.0.0.1', 'localhost', '::1', config.host].filter((h) => h !== '0.0.0.0' && h !== '::'))];
+  const now = clock.now();
+  const renew = fs.existsSync(certFile) && fs.existsSync(keyFile) ? whyRenew(fs.readFileSync(certFile, 'utf8'), fs.readFileSync(keyFile, 'utf8'), hosts, now) : 'missing';
+  if (renew) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const hosts = [...new Set(['127.0.0.1', 'localhost', '::1', config.host].filter((h) => h !== '0.0.0.0' && h !== '::'))];
-    const { certPem, keyPem } = createSelfSignedServerCert(hosts, clock.now(), 825);
-    fs.rmSync(keyFile, { force: true });
-    writeSecretFile(keyFile, keyPem);
-    fs.writeFileSync(certFile, certPem, { mode: 0o644 });
+    const { certPem, keyPem } = createSelfSignedServerCert(hosts, now, SELF_SIGNED_DAYS);
+    // Written beside the old pair, then renamed over it: a crash leaves the old pair or the new one, never half of each
+    // that would not match (the key first: a new key with the old certificate fails at start and is made again).
+    const tmpKey = `${keyFile}.new-${process.pid}`;
+    const tmpCert = `${certFile}.new-${process.pid}`;
+    fs.rmSync(tmpKey, { force: true });
+    writeSecretFile(tmpKey, keyPem);
+    fs.writeFileSync(tmpCert, certPem, { mode: 0o644 });
+    fs.renameSync(tmpKey, keyFile);
+    fs.renameSync(tmpCert, certFile);
+    if (renew !== 'missing') {
+      say(`made a new self-signed TLS certificate in ${dir}: ${renew}; it names ${hosts.join(', ')} and is valid until ${new Date(now.getTime() + SELF_SIGNED_DAYS * 86_400_000).toISOString()}. Clients that copied the old ${certFile} (--ca-file, KUBECRED_CA_FILE, webhook kubeconfigs from \`kubecred cluster kube-config\`) need the new one`);
+    }
   }
   return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8'), certFile };
 }
