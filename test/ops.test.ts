@@ -207,3 +207,34 @@ test('the self-signed certificate is made again at start when it expires within 
   assert.equal((await rawRequest(moved, 'GET', '/healthz')).status, 200);
   await moved.stop();
 });
+
+test('a --tls-cert/--tls-key that is not PEM, or a key that does not match, exits 2 naming the file, before a first start prints secrets', async () => {
+  const { createSelfSignedServerCert } = await import('../src/pki/ca.ts');
+  const work = tempDir('kubecred-tlsfiles-');
+  const a = createSelfSignedServerCert(['127.0.0.1'], new Date(), 10);
+  const b = createSelfSignedServerCert(['127.0.0.1'], new Date(), 30);
+  const file = (name: string, content: string) => {
+    fs.writeFileSync(path.join(work, name), content, { mode: 0o600 });
+    return path.join(work, name);
+  };
+  const [certA, keyA, keyB, json] = [file('a.crt', a.certPem), file('a.key', a.keyPem), file('b.key', b.keyPem), file('self.json', '{"not":"pem"}')];
+  const cases: Array<[string[], RegExp]> = [
+    [['--tls-cert', json, '--tls-key', json], /--tls-cert .*self\.json is not a PEM certificate/],
+    [['--tls-cert', certA, '--tls-key', json], /--tls-key .*self\.json is not an unencrypted PEM private key/],
+    [['--tls-cert', certA, '--tls-key', keyB], /--tls-key .*b\.key is not the private key of --tls-cert .*a\.crt/],
+  ];
+  for (const [args, message] of cases) {
+    const dir = path.join(tempDir(), 'data');
+    const r = await serveExpectingFailure(['--data-dir', dir, '--port', '0', ...args]);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /root token|initialized/);
+    assert.ok(!fs.existsSync(dir), 'nothing created');
+  }
+  // The matching pair serves, and a certificate about to expire (10 days here) is warned about.
+  const ok = await start({ args: ['--tls-cert', certA, '--tls-key', keyA] });
+  assert.match(ok.stderr(), /warning: --tls-cert .*a\.crt expires on .*replace it/);
+  assert.equal((await rawRequest({ url: ok.url, caFile: certA }, 'GET', '/healthz')).status, 200);
+  await ok.stop();
+});

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { createSecureContext } from 'node:tls';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { makeAuthority } from '../core/authority.ts';
@@ -113,6 +114,35 @@ function whyRenew(certPem: string, keyPem: string, hosts: string[], now: Date): 
   return missing.length ? `the old one does not name ${missing.join(', ')}` : null;
 }
 
+const short = (e: unknown) => String((e as Error)?.message ?? e).replace(/^error:[0-9A-F]+:/, '').slice(0, 200);
+
+/**
+ * The given --tls-cert/--tls-key, parsed and matched here, before a first start prints secrets: otherwise Fastify finds
+ * a bad file only after the data directory is made, with OpenSSL's text and exit 1.
+ */
+function checkTlsPair(cert: string, key: string, certFile: string, keyFile: string, now: Date): void {
+  let x509: crypto.X509Certificate;
+  try {
+    x509 = new crypto.X509Certificate(cert);
+  } catch (e) {
+    throw new ConfigError(`--tls-cert ${certFile} is not a PEM certificate (${short(e)})\n  hint: give --tls-cert the server's certificate, "-----BEGIN CERTIFICATE-----" first (then any intermediates)`);
+  }
+  try {
+    crypto.createPrivateKey(key);
+  } catch (e) {
+    throw new ConfigError(`--tls-key ${keyFile} is not an unencrypted PEM private key (${short(e)})\n  hint: give --tls-key the certificate's private key ("-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC/RSA PRIVATE KEY-----"), without a passphrase`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (e) {
+    throw new ConfigError(`--tls-key ${keyFile} is not the private key of --tls-cert ${certFile} (${short(e)})\n  hint: give the key the certificate was issued for`);
+  }
+  const notAfter = new Date(x509.validTo);
+  if (notAfter.getTime() - now.getTime() < RENEW_WITHIN_DAYS * 86_400_000) {
+    say(`warning: --tls-cert ${certFile} ${notAfter <= now ? 'expired' : 'expires'} on ${notAfter.toISOString()}; clients will refuse it${notAfter <= now ? '' : ' then'}: replace it`);
+  }
+}
+
 /** The server's TLS material: given files, or a self-signed certificate kept in <data-dir>/tls. */
 export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): { cert: string; key: string; certFile: string } | null {
   if (config.tls.mode === 'off') return null;
@@ -124,7 +154,11 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): {
         throw new ConfigError(`cannot read ${flag} ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n  hint: give ${flag} the path of a PEM file, or leave out --tls-cert and --tls-key for a self-signed certificate in <data-dir>/tls`);
       }
     };
-    return { cert: read(config.tls.certFile, '--tls-cert'), key: read(config.tls.keyFile, '--tls-key'), certFile: config.tls.certFile };
+    const { certFile, keyFile } = config.tls;
+    const cert = read(certFile, '--tls-cert');
+    const key = read(keyFile, '--tls-key');
+    checkTlsPair(cert, key, certFile, keyFile, clock.now());
+    return { cert, key, certFile };
   }
   const dir = path.join(config.dataDir, 'tls');
   const certFile = path.join(dir, 'server.crt');
