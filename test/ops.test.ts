@@ -238,3 +238,23 @@ test('a --tls-cert/--tls-key that is not PEM, or a key that does not match, exit
   assert.equal((await rawRequest({ url: ok.url, caFile: certA }, 'GET', '/healthz')).status, 200);
   await ok.stop();
 });
+
+test('init and account commands take only the data-directory flags, and serve-only environment (KUBECRED_HOST/PORT) cannot break them', async () => {
+  const dir = path.join(tempDir(), 'data');
+  const env = { KUBECRED_HOST: '0.0.0.0', KUBECRED_PORT: '70000', KUBECRED_LOG_LEVEL: 'loud', KUBECRED_TRUST_PROXY: 'everyone', KUBECRED_MASTER_KEY: undefined };
+  const init = await cli(null, null, ['init', '--data-dir', dir, '-o', 'json'], env);
+  assert.equal(init.code, 0, init.stderr);
+  assert.ok(JSON.parse(init.stdout).rootToken);
+  const created = await cli(null, null, ['account', 'create', 'team-b', '--data-dir', dir, '-o', 'json'], env);
+  assert.equal(created.code, 0, created.stderr);
+  const root = await cli(null, null, ['account', 'root-token', '--data-dir', dir, '-o', 'json'], env);
+  assert.equal(root.code, 0, root.stderr);
+  assert.match(JSON.parse(root.stdout).rootToken, /^kc1\./);
+  // serve's flags are not theirs: refused as unknown (exit 2), and not in their --help.
+  const flag = await cli(null, null, ['account', 'root-token', '--data-dir', dir, '--no-tls', '--host', '0.0.0.0']);
+  assert.equal(flag.code, 2, flag.stderr);
+  assert.match(flag.stderr, /unknown option '--no-tls'/);
+  const help = await cli(null, null, ['init', '--help']);
+  assert.doesNotMatch(help.stdout, /--host|--port|--tls-cert|--trust-proxy/);
+  assert.match(help.stdout, /--data-dir/);
+});

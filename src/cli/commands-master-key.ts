@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { finishMasterKeyRotation, loadMasterKeyring, MASTER_KEY_FILE, stageNextMasterKey } from '../config/data-dir.ts';
-import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.ts';
+import { ConfigError, loadDataDirConfig, type ServerConfig } from '../config/server-config.ts';
 import { makeAuditWriter } from '../core/audit.ts';
 import { randomIds } from '../core/ids.ts';
 import { checkMasterKey } from '../core/master-key-check.ts';
@@ -178,7 +178,7 @@ function action(fn: (config: ServerConfig, format: Format) => Promise<void>) {
   return async (o: { output?: string; dataDir?: string; database?: string }) => {
     try {
       const format = parseFormat(o.output);
-      await fn(loadServerConfig(o), format);
+      await fn(loadDataDirConfig(o), format);
     } catch (e) {
       reportError(e);
     }

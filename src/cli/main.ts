@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { loadServerConfig } from '../config/server-config.ts';
+import { loadDataDirConfig, loadServerConfig } from '../config/server-config.ts';
 import { checkConfigTarget, clientFor, configPath, configSource, writeFileConfig, type GlobalFlags } from './client-config.ts';
 import { registerDatabaseCommands } from './commands-database.ts';
 import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
@@ -16,7 +16,7 @@ import { outputOption, parseFormat, print, say } from './output.ts';
 import { reportError } from './run-action.ts';
 import type { BootstrapResult } from '../core/bootstrap.ts';
 import { createAccountInDataDir, recoverRootTokenInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
-import { serverOptions } from './server-options.ts';
+import { serverOptions, storageOptions } from './server-options.ts';
 import { VERSION } from './version.ts';
 
 // A reader that stops early (`kubecred ... | head`) closes the pipe: end quietly, as other Unix tools do.
@@ -66,10 +66,10 @@ serverOptions(program.command('serve').description('start the server; initialize
     }
   });
 
-outputOption(serverOptions(program.command('init').description('initialize the data directory (master key, database, first account) without serving')))
+outputOption(storageOptions(program.command('init').description('initialize the data directory (master key, database, first account) without serving')))
   .action(async (o) => {
     try {
-      const config = loadServerConfig(o);
+      const config = loadDataDirConfig(o);
       const format = parseFormat(o.output);
       const { store, bootstrap } = await prepareDataDir(config);
       await store.close();
@@ -85,10 +85,10 @@ outputOption(serverOptions(program.command('init').description('initialize the d
   });
 
 const account = program.command('account').description('tenants (run on the server machine, against its data directory)');
-outputOption(serverOptions(account.command('create <name>').description('create another account with its own root, printing its secrets once')))
+outputOption(storageOptions(account.command('create <name>').description('create another account with its own root, printing its secrets once')))
   .action(async (name: string, o) => {
     try {
-      const config = loadServerConfig(o);
+      const config = loadDataDirConfig(o);
       const format = parseFormat(o.output);
       checkAccountName(name);
       // A data directory not yet initialized gets its first account too. Its secrets are printed before anything can
@@ -112,10 +112,10 @@ outputOption(serverOptions(account.command('create <name>').description('create 
     }
   });
 
-outputOption(serverOptions(account.command('root-token [name]').description("issue a new bearer token for an account's root (default: the first account, \"default\"), printed once: the way back in when the root's tokens are lost; run where the data directory is")))
+outputOption(storageOptions(account.command('root-token [name]').description("issue a new bearer token for an account's root (default: the first account, \"default\"), printed once: the way back in when the root's tokens are lost; run where the data directory is")))
   .action(async (name: string | undefined, o) => {
     try {
-      const config = loadServerConfig(o);
+      const config = loadDataDirConfig(o);
       const format = parseFormat(o.output);
       const r = await recoverRootTokenInDataDir(config, name ?? 'default');
       if (format === 'table') {

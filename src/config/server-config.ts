@@ -102,6 +102,21 @@ export function loadStorageLocation(flags: Pick<ServeFlags, 'dataDir' | 'databas
 const DATABASE_URL = /^postgres(ql)?:\/\//;
 const DATABASE_URL_HINT = '--database must be a postgres:// URL (leave it out to use the embedded SQLite database in the data directory)';
 
+/** The listening side of the configuration: only `serve` reads it; the data-directory commands never see it. */
+const SERVE_ONLY_ENV = ['KUBECRED_HOST', 'KUBECRED_PORT', 'KUBECRED_LOG_LEVEL', 'KUBECRED_TRUST_PROXY'] as const;
+
+/**
+ * For commands that work on the data directory and database without serving (init, account, master-key): the data
+ * directory, database and master keys only. A service environment's KUBECRED_HOST or KUBECRED_PORT, which these
+ * commands never use, cannot break them (e.g. `account root-token`, the way back in); the listening fields keep their
+ * defaults and mean nothing here.
+ */
+export function loadDataDirConfig(flags: Pick<ServeFlags, 'dataDir' | 'database'>, env: NodeJS.ProcessEnv = process.env): Readonly<ServerConfig> {
+  const dataEnv: NodeJS.ProcessEnv = { ...env };
+  for (const k of SERVE_ONLY_ENV) delete dataEnv[k];
+  return loadServerConfig({ dataDir: flags.dataDir, database: flags.database }, dataEnv);
+}
+
 export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Readonly<ServerConfig> {
   const dataDir = path.resolve(flags.dataDir ?? defaultDataDir(env));
   const host = flags.host ?? env.KUBECRED_HOST ?? '127.0.0.1';
