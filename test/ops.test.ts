@@ -258,3 +258,22 @@ test('init and account commands take only the data-directory flags, and serve-on
   assert.doesNotMatch(help.stdout, /--host|--port|--tls-cert|--trust-proxy/);
   assert.match(help.stdout, /--data-dir/);
 });
+
+test('KUBECRED_PORT and KUBECRED_HOST set but empty mean their defaults (7443 on 127.0.0.1), not any free port on every address', async () => {
+  const env = { KUBECRED_PORT: '', KUBECRED_HOST: '', KUBECRED_LOG_LEVEL: '', KUBECRED_TRUST_PROXY: '' };
+  let srv: ServerProcess | null = null;
+  try {
+    srv = await start({ anyPort: false, env });
+    assert.equal(new URL(srv.url).host, '127.0.0.1:7443');
+  } catch (e) {
+    // Something else holds 7443 here: the refusal still shows which port an empty KUBECRED_PORT meant.
+    assert.match(String((e as Error).message), /port 7443 on 127\.0\.0\.1 is already in use/);
+  } finally {
+    await srv?.stop();
+  }
+  for (const args of [['--port', ''], ['--port', ' '], ['--port', '12ab'], ['--host', '']]) {
+    const r = await serveExpectingFailure(['--data-dir', path.join(tempDir(), 'data'), ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /--(port must be 0-65535|host must not be empty)/);
+  }
+});

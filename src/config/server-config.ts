@@ -119,10 +119,15 @@ export function loadDataDirConfig(flags: Pick<ServeFlags, 'dataDir' | 'database'
 
 export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Readonly<ServerConfig> {
   const dataDir = path.resolve(flags.dataDir ?? defaultDataDir(env));
-  const host = flags.host ?? env.KUBECRED_HOST ?? '127.0.0.1';
-  const port = Number(flags.port ?? env.KUBECRED_PORT ?? DEFAULT_PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be 0-65535, got ${flags.port ?? env.KUBECRED_PORT}`);
-  const logLevel = (flags.logLevel ?? env.KUBECRED_LOG_LEVEL ?? 'info') as ServerConfig['logLevel'];
+  // A variable set but empty (a templated unit file or Helm value left blank) means "not set", never port 0 (any free
+  // port) or host '' (every address).
+  const fromEnv = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
+  const host = flags.host ?? fromEnv('KUBECRED_HOST') ?? '127.0.0.1';
+  if (host.trim() === '') throw new ConfigError('--host must not be empty (leave it out for 127.0.0.1)');
+  const portText = String(flags.port ?? fromEnv('KUBECRED_PORT') ?? DEFAULT_PORT).trim();
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be 0-65535, got ${JSON.stringify(flags.port ?? env.KUBECRED_PORT)}`);
+  const logLevel = (flags.logLevel ?? fromEnv('KUBECRED_LOG_LEVEL') ?? 'info') as ServerConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
 
   let tls: ServerConfig['tls'];
@@ -169,7 +174,7 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     previousMasterKeysBase64: Object.freeze(previousMasterKeysBase64),
     bodyLimitBytes: DEFAULT_BODY_LIMIT,
     logLevel,
-    trustProxy: parseTrustProxy(flags.trustProxy ?? env.KUBECRED_TRUST_PROXY),
+    trustProxy: parseTrustProxy(flags.trustProxy ?? fromEnv('KUBECRED_TRUST_PROXY')),
     outageGraceMs: outageGrace * 1000,
   });
 }
