@@ -52,6 +52,7 @@ test('kubecred backup copies the live SQLite database (0600); a server started f
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).credentials, 1);
   assert.equal(fs.statSync(out).mode & 0o777, 0o600);
+  assert.deepEqual(fs.readdirSync(path.dirname(out)), ['copy.db'], 'no partial copy, -wal or -shm left beside it');
   const db = new BetterSqlite3(out, { readonly: true });
   assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
   db.close();

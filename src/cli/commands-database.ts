@@ -82,16 +82,47 @@ export async function backupSqlite(source: string, target: string, progress?: (d
   } finally {
     db.close();
   }
-  const copy = new BetterSqlite3(partial, { readonly: true });
+  // The copy is in WAL mode, as its source: opening it, even read-only, makes -wal and -shm files that SQLite leaves
+  // behind on close. They hold nothing (nothing wrote) and go with the partial copy, whatever the check says.
+  const removePartial = (withCopy: boolean) => {
+    for (const f of [...(withCopy ? [partial] : []), `${partial}-wal`, `${partial}-shm`]) fs.rmSync(f, { force: true });
+  };
   let credentials: number;
   try {
-    const check = copy.pragma('integrity_check', { simple: true });
-    if (check !== 'ok') throw new Error(`the backup failed its integrity check (${String(check).slice(0, 100)})`);
-    credentials = (copy.prepare('select count(*) as n from credentials').get() as { n: number }).n;
-  } finally {
-    copy.close();
+    const copy = new BetterSqlite3(partial, { readonly: true });
+    try {
+      const check = copy.pragma('integrity_check', { simple: true });
+      if (check !== 'ok') throw new Error(`the backup failed its integrity check (${String(check).slice(0, 100)})`);
+      credentials = (copy.prepare('select count(*) as n from credentials').get() as { n: number }).n;
+    } finally {
+      copy.close();
+    }
+  } catch (e) {
+    removePartial(true);
+    throw e;
   }
+  removePartial(false);
   fs.chmodSync(partial, 0o600);
-  fs.renameSync(partial, target);
+  // "Never overwrites", atomically: link() fails if <file> appeared since the check above; rename() would replace it.
+  try {
+    fs.linkSync(partial, target);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      removePartial(true);
+      throw new UsageError(`${target} exists; give a new file name`);
+    }
+    // A file system without hard links: the check above, then rename, is the best there is.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') {
+      removePartial(true);
+      throw e;
+    }
+    if (fs.existsSync(target)) {
+      removePartial(true);
+      throw new UsageError(`${target} exists; give a new file name`);
+    }
+    fs.renameSync(partial, target);
+  }
+  fs.rmSync(partial, { force: true });
   return { file: target, bytes: fs.statSync(target).size, credentials };
 }
