@@ -241,7 +241,7 @@ test('a --tls-cert/--tls-key that is not PEM, or a key that does not match, exit
 
 test('init and account commands take only the data-directory flags, and serve-only environment (KUBECRED_HOST/PORT) cannot break them', async () => {
   const dir = path.join(tempDir(), 'data');
-  const env = { KUBECRED_HOST: '0.0.0.0', KUBECRED_PORT: '70000', KUBECRED_LOG_LEVEL: 'loud', KUBECRED_TRUST_PROXY: 'everyone', KUBECRED_MASTER_KEY: undefined };
+  const env = { KUBECRED_HOST: '0.0.0.0', KUBECRED_PORT: '70000', KUBECRED_LOG_LEVEL: 'loud', KUBECRED_TRUST_PROXY: 'everyone', KUBECRED_OUTAGE_GRACE_SECONDS: 'soon', KUBECRED_MASTER_KEY: undefined };
   const init = await cli(null, null, ['init', '--data-dir', dir, '-o', 'json'], env);
   assert.equal(init.code, 0, init.stderr);
   assert.ok(JSON.parse(init.stdout).rootToken);

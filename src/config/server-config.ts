@@ -103,7 +103,7 @@ const DATABASE_URL = /^postgres(ql)?:\/\//;
 const DATABASE_URL_HINT = '--database must be a postgres:// URL (leave it out to use the embedded SQLite database in the data directory)';
 
 /** The listening side of the configuration: only `serve` reads it; the data-directory commands never see it. */
-const SERVE_ONLY_ENV = ['KUBECRED_HOST', 'KUBECRED_PORT', 'KUBECRED_LOG_LEVEL', 'KUBECRED_TRUST_PROXY'] as const;
+const SERVE_ONLY_ENV = ['KUBECRED_HOST', 'KUBECRED_PORT', 'KUBECRED_LOG_LEVEL', 'KUBECRED_TRUST_PROXY', 'KUBECRED_OUTAGE_GRACE_SECONDS'] as const;
 
 /**
  * For commands that work on the data directory and database without serving (init, account, master-key): the data
