@@ -214,3 +214,21 @@ test('a query parameter given twice is InvalidParameter: a signed value cannot b
   assert.equal(ok.status, 200, ok.body);
   assert.equal(ok.headers['cache-control'], 'no-store', 'the kubeconfig holds a private key: no cache may keep it');
 });
+
+test('the denied counter counts refusals of the caller (a bad signature), not a signed request whose parameters are wrong', async () => {
+  const counts = async () => {
+    const body = (await rawRequest(srv, 'GET', '/metrics')).body;
+    const n = (code: string) => Number(new RegExp(`^kubecred_requests_denied_total\\{code="${code.replace('.', '\\.')}"\\} (\\d+)$`, 'm').exec(body)?.[1] ?? 0);
+    return { mismatch: n('SignatureDoesNotMatch'), all: [...body.matchAll(/^kubecred_requests_denied_total\{[^}]*\} (\d+)$/gm)].reduce((t, m) => t + Number(m[1]), 0) };
+  };
+  const before = await counts();
+  assertVendorError(await sdkError(describe({}, client({ id: srv.accessKeyId, secret: 'not-the-secret' }))), 'SignatureDoesNotMatch', 400, /signature/i);
+  const afterMismatch = await counts();
+  assert.equal(afterMismatch.mismatch, before.mismatch + 1);
+  assert.equal(afterMismatch.all, before.all + 1);
+  // Signed correctly, refused for its value (5 minutes is below the 15 allowed): the caller was not refused.
+  const req = signedKubeconfigGet('5');
+  const r = await rawRequest(srv, 'GET', `${req.pathname}?TemporaryDurationMinutes=5`, { headers: req.headers });
+  assert.equal(r.status, 400, r.body);
+  assert.equal((await counts()).all, afterMismatch.all, `${r.json.code} is not a denial`);
+});

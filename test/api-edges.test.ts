@@ -184,6 +184,10 @@ test('healthz, readyz and metrics answer; every response carries X-Request-Id', 
   assert.equal((await call('GET', '/v1/clusters', { token: null })).headers['cache-control'], 'no-store');
   const m = await call('GET', '/metrics', { token: null });
   assert.match(m.body, /kubecred_kubeconfigs_issued_total\{kind="temporary"\} [1-9]/);
+  // Node's own metrics under their usual names, kubecred_ in front once.
+  assert.match(m.body, /^kubecred_process_cpu_seconds_total /m);
+  assert.match(m.body, /^kubecred_nodejs_eventloop_lag_seconds /m);
+  assert.doesNotMatch(m.body, /kubecred_process_(process|nodejs)_/);
   assert.match(m.body, /kubecred_http_request_duration_seconds_bucket\{.*route="\/v1\/clusters\/:id\/kubeconfig"/);
   // The issuance committed and waited for a sync of the WAL: the embedded store's counters say so.
   assert.match(m.body, /^kubecred_store_commits_total [1-9]/m);

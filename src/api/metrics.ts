@@ -54,7 +54,8 @@ function registerIndexSize(registry: Registry, index: IndexSize): void {
 
 export function createMetrics(store?: Pick<Store, 'stats'>, index?: IndexSize) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'kubecred_process_' });
+  // Their names start process_ or nodejs_ already: kubecred_process_cpu_seconds_total, kubecred_nodejs_eventloop_lag_seconds.
+  collectDefaultMetrics({ register: registry, prefix: 'kubecred_' });
   if (store) registerStoreStats(registry, store);
   if (index) registerIndexSize(registry, index);
   return {

@@ -10,6 +10,8 @@ export type ApiStyle = 'roa' | 'rpc';
 
 /** A refusal that only exists on this surface (signatures, dates, nonces, vendor parameters). */
 export class AliyunError extends Error {
+  /** Set for refusals of the caller's credentials or signature (whatever the status), which the denied counter counts. */
+  refusesCaller = false;
   constructor(readonly vendorCode: string, readonly status: number, message: string) {
     super(message);
     this.name = 'AliyunError';
@@ -87,7 +89,7 @@ export function aliyunErrorHandler(metrics: Metrics) {
     if (m.status >= 500) {
       const e = err as Error & { code?: string };
       req.log.error({ err: { type: e?.name, code: e?.code, message: String(e?.message ?? '').slice(0, 300) } }, 'request failed');
-    } else if (m.status === 401 || m.status === 403 || (err instanceof AliyunError && err.status < 500)) {
+    } else if (m.status === 401 || m.status === 403 || (err instanceof AliyunError && err.refusesCaller)) {
       metrics.denied.inc({ code: m.code });
     }
     const action = vendorActions.get(req);

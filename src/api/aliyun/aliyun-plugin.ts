@@ -6,7 +6,7 @@ import type { Authority } from '../../core/authority.ts';
 import type { Metrics } from '../metrics.ts';
 import { ackRoutes } from './ack-routes.ts';
 import { ackStatesRoutes } from './ack-states-routes.ts';
-import { aliyunErrorHandler } from './aliyun-errors.ts';
+import { AliyunError, aliyunErrorHandler } from './aliyun-errors.ts';
 import { asmRoutes } from './asm-routes.ts';
 import { authenticate } from './request-auth.ts';
 
@@ -30,7 +30,13 @@ export async function aliyunPlugin(app: FastifyInstance, deps: AliyunDeps): Prom
   });
   // preHandler: after the body is read (ACS3 hashes it, RPC v1 signs form fields), before any route.
   app.addHook('preHandler', async (req) => {
-    req.actor = await authenticate(req, deps.authority);
+    try {
+      req.actor = await authenticate(req, deps.authority);
+    } catch (e) {
+      // Alibaba answers a bad key or signature with 400 or 404 codes: still a refusal of the caller, unlike a MissingParameter later.
+      if (e instanceof AliyunError) e.refusesCaller = true;
+      throw e;
+    }
   });
   await app.register(ackRoutes(deps));
   await app.register(ackStatesRoutes(deps));
