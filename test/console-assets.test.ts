@@ -78,10 +78,11 @@ test('once built: the page, its assets and every app path are served with the ri
 });
 
 test('missing files are 404, and nothing outside the build can be reached', async () => {
-  for (const url of ['/console/assets/nope.js', '/console/%2e%2e/package.json', '/console/..%2f..%2fpackage.json', '/console/assets/../../index.html.bak']) {
+  for (const url of ['/console/assets/nope.js', '/console/%2e%2e/package.json', '/console/..%2f..%2fpackage.json', '/console/assets/../../index.html.bak', '/console/assets/no-extension', '/console/assets/%2Ftmp%2Fx', '/console/assets']) {
     const r = await get(url);
     assert.ok(r.statusCode === 404 || r.statusCode === 400, `${url}: ${r.statusCode}`);
     assert.doesNotMatch(r.body, /"name":/);
+    assert.doesNotMatch(r.body, /<title>v1<\/title>/, `${url}: not the app's page under an asset's URL`);
   }
 });
 

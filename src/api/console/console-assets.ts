@@ -98,8 +98,9 @@ export const consoleAssets = (dir: string) => async (app: FastifyInstance) => {
     let asset = b.files.get(rel);
     const isHashedAsset = asset !== undefined && rel.startsWith('assets/');
     if (!asset) {
-      // A path with an extension names a file that is not there; anything else is a page of the app.
-      if (path.extname(rel)) {
+      // A path with an extension, or anything under assets/ (only hashed build files live there), names a file
+      // that is not there; anything else is a page of the app.
+      if (path.extname(rel) || rel === 'assets' || rel.startsWith('assets/')) {
         return reply.status(404).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page('Not found', `The console has no file ${rel}.`, req.id));
       }
       asset = b.files.get('index.html')!;
