@@ -73,6 +73,8 @@ test('kube-config writes the AuthorizationConfiguration, webhook kubeconfig (060
   const kc = execFileSync('/usr/bin/kubectl', ['config', 'view', '--kubeconfig', path.join(configDir, 'authz-webhook.kubeconfig'), '-o', 'json'], { encoding: 'utf8' });
   assert.equal(JSON.parse(kc).clusters[0].cluster.server, `${srv.url}/kube/clusters/${cluster.id}/authorize`);
   assert.match(fs.readFileSync(path.join(configDir, 'README.md'), 'utf8'), /## kubeadm[\s\S]*## k3s[\s\S]*## RKE2/);
+  // Fail closed bites kubeadm's own admin.conf (an X.509 user outside system:): the notes name the way back in.
+  assert.match(fs.readFileSync(path.join(configDir, 'README.md'), 'utf8'), /admin\.conf \(kubernetes-admin, group kubeadm:cluster-admins\)[^\n]*super-admin\.conf \(system:masters\)/);
   assert.match(fs.readFileSync(path.join(configDir, 'kube-apiserver-flags.txt'), 'utf8'), /--authorization-config=/);
 });
 

@@ -86,7 +86,7 @@ ${tokens ? `This cluster uses token kubeconfigs: kube-apiserver asks kubecred's 
 token stops working within that time.
 ` : ''}
 failurePolicy ${i.failurePolicy}: ${i.failurePolicy === 'Deny'
-  ? 'if kubecred is unreachable, requests by kubecred users fail with HTTP 500 (fail closed); system users, service accounts and system:masters are unaffected.'
+  ? 'if kubecred is unreachable, requests by kubecred users fail with HTTP 500 (fail closed); system users, service accounts and system:masters are unaffected, but every other X.509 user outside system: is refused too, kubeadm 1.29+\'s admin.conf (kubernetes-admin, group kubeadm:cluster-admins) among them: keep /etc/kubernetes/super-admin.conf (system:masters) for repairs.'
   : 'if kubecred is unreachable, RBAC alone decides (fail open): revoked certificates work again until it is back.'}
 
 ## kubeadm
