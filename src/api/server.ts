@@ -152,6 +152,12 @@ function fastifyTrustProxy(tp: number | readonly string[] | undefined): false | 
   return tp?.length ? [...tp] : false;
 }
 
+/**
+ * The URL as logged: a signature in the query (Alibaba's RPC v1 style sends `Signature=`) is cut out. Its nonce is
+ * never accepted twice, but a log is no place for what proves a caller holds a key.
+ */
+const withoutSignature = (url: string): string => url.replace(/([?&]signature=)[^&]*/gi, '$1[redacted]');
+
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -223,7 +229,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     const level = (req.routeOptions.config as { accessLogLevel?: 'info' | 'debug' } | undefined)?.accessLogLevel ?? 'info';
     const at = reply.statusCode >= 400 ? 'info' : level;
     if ((LOG_LEVELS[req.log.level] ?? 0) <= LOG_LEVELS[at]!) {
-      req.log[at]({ method: req.method, url: req.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
+      req.log[at]({ method: req.method, url: withoutSignature(req.url), statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
     }
   };
   if (opts.logger) {
