@@ -31,3 +31,12 @@ export function actorOf(req: FastifyRequest): Actor {
   if (!req.actor) throw new Error('route reached without authentication');
   return req.actor;
 }
+
+/**
+ * An unexpected error (a 5xx), logged as its name, code and message only: stacks and causes may carry SQL or key
+ * material. Under `error`, not `err`: pino's err serializer re-types a plain object as "Object", losing the name.
+ */
+export function logFailure(req: FastifyRequest, err: unknown): void {
+  const e = err as Error & { code?: string };
+  req.log.error({ error: { type: e?.name, code: e?.code, message: String(e?.message ?? '').slice(0, 300) } }, 'request failed');
+}

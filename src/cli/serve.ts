@@ -237,7 +237,7 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     }
     // Replicas: other servers' revocations reach this one's index through the database's change feed.
     const sync = await authority.followOtherServers(loadedAt, (e, next) => (logger || undefined)?.warn(
-      { err: { message: String((e as Error)?.message).slice(0, 200) }, retryInMs: next.retryInMs },
+      { error: { message: String((e as Error)?.message).slice(0, 200) }, retryInMs: next.retryInMs },
       next.afterGap
         ? 'revocation index catch-up after a change-feed gap failed; retrying with backoff, and not ready (changeFeed) until it succeeds'
         : 'periodic revocation index catch-up failed; the next one runs at its usual interval',

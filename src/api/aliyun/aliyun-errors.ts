@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isKubecredError, type ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { toWireError } from '../native/native-errors.ts';
+import { logFailure } from '../request-context.ts';
 
 export type ApiStyle = 'roa' | 'rpc';
 
@@ -87,8 +88,7 @@ export function aliyunErrorHandler(metrics: Metrics) {
     const style = styleOf(req);
     const m = map(err, style, req);
     if (m.status >= 500) {
-      const e = err as Error & { code?: string };
-      req.log.error({ err: { type: e?.name, code: e?.code, message: String(e?.message ?? '').slice(0, 300) } }, 'request failed');
+      logFailure(req, err);
     } else if (m.status === 401 || m.status === 403 || (err instanceof AliyunError && err.refusesCaller)) {
       metrics.denied.inc({ code: m.code });
     }

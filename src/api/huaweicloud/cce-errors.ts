@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { toWireError } from '../native/native-errors.ts';
+import { logFailure } from '../request-context.ts';
 
 interface CceError { status: number; code: string; reason: string }
 
@@ -40,8 +41,7 @@ export function cceErrorHandler(metrics: Metrics) {
     const wire = toWireError(err, req);
     const { status } = cceErrorOf[wire.code];
     if (status >= 500) {
-      const e = err as Error & { code?: string };
-      req.log.error({ err: { type: e?.name, code: e?.code, message: String(e?.message ?? '').slice(0, 300) } }, 'request failed');
+      logFailure(req, err);
     } else if (status === 401 || status === 403) {
       metrics.denied.inc({ code: wire.code });
     }

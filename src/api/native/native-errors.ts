@@ -5,6 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, isKubecredError, type ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { ID_MAX_LENGTH } from './schemas.ts';
+import { logFailure } from '../request-context.ts';
 
 export const statusOf: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
@@ -76,9 +77,7 @@ export function nativeErrorHandler(metrics: Metrics) {
     const wire = toWireError(err, req);
     const status = statusOf[wire.code];
     if (status >= 500) {
-      // Name, code and message only: stacks and causes may carry SQL or key material.
-      const e = err as Error & { code?: string };
-      req.log.error({ err: { type: e?.name, code: e?.code, message: String(e?.message ?? '').slice(0, 300) } }, 'request failed');
+      logFailure(req, err);
     } else if (status === 401 || status === 403) {
       metrics.denied.inc({ code: wire.code });
     }
