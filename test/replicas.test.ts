@@ -151,6 +151,7 @@ test('after its change feed is cut off, A reports not-ready, then catches up on 
       return r.status === 503 && r;
     });
     assert.ok(notReady.value.json.failing.includes('changeFeed'), JSON.stringify(notReady.value.json));
+    await waitFor('the gap logged', 3000, async () => /"change feed down or behind: other replicas' revocations may go unheard here until it catches up"/.test(a.logs()));
     // B still holds pooled connections, and revokes; A's feed is down, so A cannot have heard.
     const revoked = await api(b, 'POST', `/v1/clusters/${cluster.id}/revocations`, { principalId: a.rootPrincipalId, reason: 'while A was deaf' });
     assert.equal(revoked.status, 200, revoked.body);

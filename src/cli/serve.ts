@@ -236,12 +236,19 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
       (logger || undefined)?.info({ masterKey: sealer.currentKeyId }, 'master key loaded');
     }
     // Replicas: other servers' revocations reach this one's index through the database's change feed.
-    const sync = await authority.followOtherServers(loadedAt, (e, next) => (logger || undefined)?.warn(
-      { error: { message: String((e as Error)?.message).slice(0, 200) }, retryInMs: next.retryInMs },
-      next.afterGap
-        ? 'revocation index catch-up after a change-feed gap failed; retrying with backoff, and not ready (changeFeed) until it succeeds'
-        : 'periodic revocation index catch-up failed; the next one runs at its usual interval',
-    ));
+    const log = logger || undefined;
+    const sync = await authority.followOtherServers(loadedAt, {
+      onError: (e, next) => log?.warn(
+        { error: { message: String((e as Error)?.message).slice(0, 200) }, retryInMs: next.retryInMs },
+        next.afterGap
+          ? 'revocation index catch-up after a change-feed gap failed; retrying with backoff, and not ready (changeFeed) until it succeeds'
+          : 'periodic revocation index catch-up failed; the next one runs at its usual interval',
+      ),
+      // The window in which other replicas' revocations may go unheard here, from its start to its end.
+      onHealthChange: (healthy, forMs) => (healthy
+        ? log?.info({ staleForMs: forMs }, 'change feed current again: other replicas\' revocations are heard')
+        : log?.warn('change feed down or behind: other replicas\' revocations may go unheard here until it catches up')),
+    });
     const stopFeedAndStore = async () => {
       await sync?.stop();
       await store.close();

@@ -57,9 +57,9 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
      */
     loadIndex: () => index.load(baseDeps.store),
     /** When other servers share the database: follows their credential changes from `loadedAt` on (call after loadIndex). */
-    followOtherServers: async (loadedAt: Date, onError?: IndexSyncOptions['onError']): Promise<IndexSync | null> => {
+    followOtherServers: async (loadedAt: Date, on: Pick<IndexSyncOptions, 'onError' | 'onHealthChange'> = {}): Promise<IndexSync | null> => {
       const feed = baseDeps.store.changeFeed;
-      return feed ? startIndexSync({ feed, store: baseDeps.store, index, clock: baseDeps.clock, onError }, loadedAt) : null;
+      return feed ? startIndexSync({ feed, store: baseDeps.store, index, clock: baseDeps.clock, ...on }, loadedAt) : null;
     },
   };
 }

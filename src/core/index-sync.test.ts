@@ -137,3 +137,23 @@ test('a catch-up that began before the gap does not count as catching up after i
   assert.equal(calls, 3, 'one more catch-up was made after the one that began before the gap');
   await sync.stop();
 });
+
+test('the sync says when it stops and starts again being current, with how long it was not', async () => {
+  const index = makeRevocationIndex(clock);
+  const s = scriptedFeed();
+  const store = { credentials: { changedSince: async () => [] } };
+  const changes: Array<[boolean, number]> = [];
+  const sync = await startIndexSync({ feed: s.feed, store: store as never, index, clock, resyncEveryMs: 3_600_000, onHealthChange: (h, ms) => changes.push([h, ms]) }, clock.now());
+  assert.equal(sync.healthy(), true);
+  assert.deepEqual(changes, [], 'nothing to say while current');
+  s.drop();
+  assert.equal(sync.healthy(), false);
+  clock.advance(7_000);
+  assert.equal(sync.healthy(), false);
+  assert.deepEqual(changes, [[false, 0]], 'said once, when it stopped');
+  s.reconnect();
+  await sync.resync();
+  assert.equal(sync.healthy(), true);
+  assert.deepEqual(changes, [[false, 0], [true, 7_000]]);
+  await sync.stop();
+});

@@ -18,6 +18,8 @@ export interface IndexSyncOptions {
   onError?: (e: unknown, next: { retryInMs: number; afterGap: boolean }) => void;
   /** Backoff between retries of a failed catch-up after a gap: from `min`, doubling to `max`. */
   retryBackoffMs?: { min: number; max: number };
+  /** The index stopped (false) or started again (true) being known current, noticed within a second; `forMs`: how long it was not. */
+  onHealthChange?: (healthy: boolean, forMs: number) => void;
 }
 
 export interface IndexSync {
@@ -107,9 +109,15 @@ export async function startIndexSync(opts: IndexSyncOptions, loadedAt: Date): Pr
 
   const healthy = () => opts.feed.connected() && caughtUpAfter >= gaps;
   let lastHealthyAt = opts.clock.now().getTime();
+  let wasHealthy = true;
   const sample = () => {
     const ok = healthy();
-    if (ok) lastHealthyAt = opts.clock.now().getTime();
+    const now = opts.clock.now().getTime();
+    if (ok !== wasHealthy) {
+      wasHealthy = ok;
+      opts.onHealthChange?.(ok, ok ? now - lastHealthyAt : 0);
+    }
+    if (ok) lastHealthyAt = now;
     return ok;
   };
   const sampler = setInterval(sample, 1_000);
