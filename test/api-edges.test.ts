@@ -355,3 +355,28 @@ test("nobody but the root makes, revokes or changes the root's credentials, what
   assert.equal((await call('GET', '/v1/whoami')).status, 200, "the root's token still works");
   assert.equal((await call('GET', `/v1/principals/${root}/access-keys`)).json.items.find((k: any) => k.accessKeyId === rootKey).status, 'active');
 });
+
+test('a request trickled in byte by byte is cut at the 30 s its 408 names (Node checked only every 30 s: ~60 s)', async () => {
+  const tls = await import('node:tls');
+  const fs = await import('node:fs');
+  const { port } = new URL(srv.url);
+  const started = performance.now();
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca: fs.readFileSync(srv.caFile), servername: 'localhost' }, () => {
+      socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
+      const drip = setInterval(() => socket.writable && socket.write('a'), 1000);
+      let got = '';
+      socket.on('data', (d) => (got += d));
+      socket.on('close', () => {
+        clearInterval(drip);
+        resolve(got);
+      });
+    });
+    socket.on('error', reject);
+    socket.setTimeout(70_000, () => reject(new Error('not cut within 70 s')));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+  assert.match(answer, /"code":"VALIDATION_FAILED","message":"the request was not received completely within 30 s; send it again","requestId":"req_[0-9a-f]{24}"/);
+  assert.ok(seconds >= 29 && seconds < 40, `cut after ${seconds.toFixed(1)} s`);
+});

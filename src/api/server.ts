@@ -33,6 +33,12 @@ export interface AppOptions {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Node checks its request and header timeouts only this often (30 s by default, so a request trickled byte by byte
+ * was cut after ~60 s, not the 30 s the 408 says); and its header timeout defaults to 60 s, fixed when the server is
+ * made, before Fastify sets the request timeout.
+ */
+const NODE_TIMEOUTS = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 };
 /** See ServerConfig.outageGraceMs. */
 export const DEFAULT_OUTAGE_GRACE_MS = 300_000;
 
@@ -161,7 +167,9 @@ const withoutSignature = (url: string): string => url.replace(/([?&]signature=)[
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
-    https: opts.https ?? null,
+    https: opts.https ? { ...opts.https, ...NODE_TIMEOUTS } : null,
+    // Plain HTTP (--no-tls) takes them here; Fastify's typings know this option only for an http server.
+    ...({ http: NODE_TIMEOUTS } as object),
     bodyLimit: opts.bodyLimitBytes,
     trustProxy: fastifyTrustProxy(opts.trustProxy),
     genReqId: newRequestId,
