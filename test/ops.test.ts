@@ -284,3 +284,22 @@ test('KUBECRED_PORT and KUBECRED_HOST set but empty mean their defaults (7443 on
     assert.match(r.stderr, /--(port must be 0-65535|host must not be empty)/);
   }
 });
+
+test('a data directory kubecred cannot use is a usage error naming it and why; one open to others is warned about', async () => {
+  const base = tempDir();
+  const file = path.join(base, 'a-file');
+  fs.writeFileSync(file, 'x');
+  for (const args of [['serve', '--port', '0'], ['init']]) {
+    const r = await cli(null, null, [...args, '--data-dir', path.join(file, 'data')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /cannot use the data directory .*a-file\/data: a file is in the way/);
+    assert.doesNotMatch(r.stderr, /ENOTDIR|root token/);
+  }
+  const open = path.join(base, 'open');
+  fs.mkdirSync(open, { mode: 0o755 });
+  fs.chmodSync(open, 0o755);
+  const init = await cli(null, null, ['init', '--data-dir', open, '-o', 'json']);
+  assert.equal(init.code, 0, init.stderr);
+  assert.match(init.stderr, /warning: the data directory .*open is open to group or others \(mode 755\).*chmod 700/);
+  fs.rmSync(base, { recursive: true, force: true });
+});

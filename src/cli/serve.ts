@@ -48,7 +48,8 @@ async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; 
 
 /** Creates what is missing in the data directory and opens the store; safe to run again. */
 export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number; bootstrap?: boolean } = {}): Promise<Prepared> {
-  ensureDataDir(config.dataDir);
+  const openDir = ensureDataDir(config.dataDir);
+  if (openDir) say(`warning: ${openDir}`);
   const ring = loadMasterKeyring(config.dataDir, config);
   const sealer = aesGcmSealer(ring.current, ring.others);
   const store = await openStoreWaiting(config, opts);
@@ -160,6 +161,7 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): {
     checkTlsPair(cert, key, certFile, keyFile, clock.now());
     return { cert, key, certFile };
   }
+  ensureDataDir(config.dataDir); // before <data-dir>/tls: a data directory kubecred cannot use is said as such
   const dir = path.join(config.dataDir, 'tls');
   const certFile = path.join(dir, 'server.crt');
   const keyFile = path.join(dir, 'server.key');

@@ -4,9 +4,34 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from './server-config.ts';
 
-export function ensureDataDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+const CAUSES: Record<string, string> = {
+  ENOTDIR: 'a file is in the way (the path, or one of its parents, is not a directory)',
+  EEXIST: 'a file is in the way (the path, or one of its parents, is not a directory)',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+};
+
+/**
+ * Creates the data directory (0700) if it is missing, and checks kubecred can write in it. Whatever stops it is a
+ * configuration error naming the directory and the cause, not an errno. Returns a warning for a directory that
+ * already existed with group or other access.
+ */
+export function ensureDataDir(dir: string): string | null {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    // mkdir -p on a read-only file system can answer ENOENT for the part it could not make.
+    const cause = CAUSES[code] ?? (code === 'ENOENT' ? 'a parent directory is missing and could not be made (a read-only file system?)' : code || (e as Error).message);
+    throw new ConfigError(`cannot use the data directory ${dir}: ${cause}\n  hint: give --data-dir (or KUBECRED_DATA_DIR) a directory kubecred can create and write`);
+  }
+  const mode = fs.statSync(dir).mode & 0o777;
+  return mode & 0o077 ? `the data directory ${dir} is open to group or others (mode ${mode.toString(8).padStart(3, '0')}); its secret files are 0600 each, but run: chmod 700 ${dir}` : null;
 }
 
 /** Writes a new secret file atomically; fails if it already exists (never overwrites a key). */
