@@ -47,23 +47,31 @@ test('callers arriving while a sync runs share the next one; every call resolves
   }
 });
 
-test('a failed sync fails its callers and every later one', async () => {
-  const file = path.join(dir, 'b-wal');
-  fs.writeFileSync(file, 'x');
+/** Runs `fn` while every fdatasync fails with EIO; `heal()` gives the real one back early. */
+async function withFailingFdatasync(fn: (heal: () => void) => Promise<void>): Promise<void> {
   const original = fs.fdatasync;
+  const heal = () => void ((fs as { fdatasync: typeof fs.fdatasync }).fdatasync = original);
   (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = ((_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
     setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
   }) as typeof fs.fdatasync;
   try {
+    await fn(heal);
+  } finally {
+    heal();
+  }
+}
+
+test('a failed sync fails its callers and every later one', async () => {
+  const file = path.join(dir, 'b-wal');
+  fs.writeFileSync(file, 'x');
+  await withFailingFdatasync(async (heal) => {
     const w = new WalSync(file);
     await assert.rejects(w.sync(), /could not be synced/);
     assert.ok(w.failed);
-    (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = original;
+    heal();
     await assert.rejects(w.sync(), /could not be synced/, 'a healthy disk later does not make the lost writes durable');
     w.close();
-  } finally {
-    (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = original;
-  }
+  });
 });
 
 test('a WAL file replaced on disk is reopened', async () => {
@@ -87,11 +95,7 @@ test('idle() settles after a failed sync, whether it failed at once or behind an
   // Behind another: a second caller waits on the one queued after a sync that then fails.
   const file = path.join(dir, 'd-wal');
   fs.writeFileSync(file, 'x');
-  const original = fs.fdatasync;
-  (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = ((_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-    setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
-  }) as typeof fs.fdatasync;
-  try {
+  await withFailingFdatasync(async () => {
     const v = new WalSync(file);
     const first = v.sync();
     const second = v.sync();
@@ -99,7 +103,5 @@ test('idle() settles after a failed sync, whether it failed at once or behind an
     await assert.rejects(second, /could not be synced/);
     await v.idle();
     v.close();
-  } finally {
-    (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = original;
-  }
+  });
 });
