@@ -220,6 +220,9 @@ test('the OpenAPI document is valid and describes every /v1 route', async () => 
   // A body is required only where it has required fields.
   assert.equal(op('post', '/v1/clusters/{id}/kubeconfig').requestBody.required, false);
   assert.equal(op('post', '/v1/clusters').requestBody.required, true);
+  // 503 (the database unreachable, its disk full) is documented wherever the store answers.
+  assert.ok(op('post', '/v1/clusters/{id}/kubeconfig').responses['503'], 'issuance documents 503');
+  assert.ok(op('get', '/v1/credentials').responses['503'], 'the inventory documents 503');
 });
 
 test('a route whose body is optional takes none, or an empty one under a JSON Content-Type; body-less routes ignore an empty JSON body', async () => {

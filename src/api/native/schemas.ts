@@ -17,6 +17,8 @@ export const ErrorBody = Type.Object({
 export const errorResponses = {
   400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'),
   409: Type.Ref('Error'), 413: Type.Ref('Error'), 415: Type.Ref('Error'), 422: Type.Ref('Error'), 500: Type.Ref('Error'),
+  // UNAVAILABLE: the database cannot be reached, or its disk cannot take the write; retry later.
+  503: Type.Ref('Error'),
 };
 
 /** The longest ID or name a path may carry; the router refuses longer path segments before routing (server.ts). */
