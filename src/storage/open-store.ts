@@ -1,5 +1,6 @@
 // Opens the configured Store: PostgreSQL when a database URL is given, else the embedded SQLite file.
 
+import { KubecredError } from '../core/errors.ts';
 import type { Store } from '../core/store-port.ts';
 import type { MigrateOptions } from './migrate.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
@@ -19,7 +20,27 @@ export async function openStore(where: StoreLocation, opts: { listen?: boolean; 
   // Loaded only when asked for: pg and the PostgreSQL store cost ~130 ms of every SQLite start otherwise
   // (the bundle keeps them in a chunk of their own).
   const { openPostgresStore } = await import('./postgres/postgres-store.ts');
-  return openPostgresStore({ url: where.databaseUrl, listen: opts.listen ?? false, migrate: opts.migrate });
+  try {
+    return await openPostgresStore({ url: where.databaseUrl, listen: opts.listen ?? false, migrate: opts.migrate });
+  } catch (e) {
+    // Said to the operator who started this (a terminal, a pod log), never to an API caller: which database, and why.
+    if (e instanceof KubecredError && e.code === 'UNAVAILABLE') {
+      const why = causeCode(e);
+      throw new KubecredError('UNAVAILABLE', `the database (${describeStore(where)}) is not reachable${why ? ` (${why})` : ''}; check --database / KUBECRED_DATABASE_URL and that it is up, then retry`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** The first error code down a cause chain (ECONNREFUSED, ENOTFOUND, a PostgreSQL SQLSTATE). */
+function causeCode(e: unknown): string | null {
+  for (let c = (e as { cause?: unknown }).cause, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && code) return code;
+    const inner = (c as { errors?: Array<{ code?: unknown }> }).errors?.find((x) => typeof x?.code === 'string');
+    if (inner) return inner.code as string;
+  }
+  return null;
 }
 
 /** A database URL with its password replaced, for messages. */
