@@ -162,9 +162,11 @@ test('once the WAL cannot be synced the SQLite store is dead for good: writes ar
   assert.equal((await rawRequest(srv, 'GET', '/readyz')).status, 503);
   const again = await rawRequest(srv, 'POST', '/v1/principals', { token: srv.rootToken, body: JSON.stringify({ name: 'still-lost' }) });
   assert.equal(again.status, 503, 'a healthy disk later does not make the server trust its writes again');
-  // Logged as what it is (its name, code and message; no stack), with the request ID it was answered with.
-  const failed = srv.logs().split('\n').filter((l) => l.includes('"request failed"')).map((l) => JSON.parse(l));
-  const line = failed.find((l) => l.requestId === again.json.requestId);
+  // Logged as what it is (its name, code and message; no stack), with the request ID it was answered with
+  // (the line may reach stdout a moment after the answer: wait for it).
+  const failedLine = () => srv.logs().split('\n').filter((l) => l.includes('"request failed"')).map((l) => JSON.parse(l)).find((l) => l.requestId === again.json.requestId);
+  for (let i = 0; i < 100 && !failedLine(); i++) await new Promise((r) => setTimeout(r, 20));
+  const line = failedLine();
   assert.ok(line, srv.logs());
   assert.deepEqual(Object.keys(line.error).sort(), ['code', 'message', 'type']);
   assert.equal(line.error.type, 'KubecredError');
