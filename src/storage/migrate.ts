@@ -4,7 +4,8 @@
 
 import { Migrator, type Kysely } from 'kysely';
 import { KubecredError } from '../core/errors.ts';
-import { migrationProvider, slowMigrations, type SqlDialect } from './migrations.ts';
+import { migrationProvider, type SqlDialect } from './migrations.ts';
+import { slowMigrations } from './migrations-rebuilds.ts';
 
 export interface MigrationReport {
   applied: string[];
