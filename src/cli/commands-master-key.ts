@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { finishMasterKeyRotation, loadMasterKeyring, MASTER_KEY_FILE, stageNextMasterKey } from '../config/data-dir.ts';
+import { finishMasterKeyRotation, loadMasterKeyring, MASTER_KEY_FILE, stageNextMasterKey, type MasterKeyring } from '../config/data-dir.ts';
 import { ConfigError, loadDataDirConfig, type ServerConfig } from '../config/server-config.ts';
 import { makeAuditWriter } from '../core/audit.ts';
 import { randomIds } from '../core/ids.ts';
@@ -77,21 +77,20 @@ before the rotation: they need it. Keys given in KUBECRED_MASTER_KEY are rotated
       if (config.masterKeyBase64) {
         throw new UsageError('the master key comes from KUBECRED_MASTER_KEY, not the data directory: rotate it there (see kubecred master-key reseal --help)');
       }
-      const { store, keys } = await open(config, { exclusive: true });
+      const { store, keys, ring: old } = await open(config, { exclusive: true });
       let closed = false;
       try {
-        const old = loadMasterKeyring(config.dataDir, config);
         const next = stageNextMasterKey(config.dataDir);
         const sealer = aesGcmSealer(next, [old.current, ...old.others]);
         say(`re-sealing every secret under the new master key ${sealer.currentKeyId} (was ${masterKeyId(old.current)})`);
+        // No server runs beside it (the exclusive lock): what the re-sealing counted is what the store holds.
         const results = await resealUnderCurrentKey({ store, sealer, clock: systemClock, audit: makeAuditWriter({ ids: randomIds(), clock: systemClock }) }, progress());
-        const after = await countSealed(store, sealer);
         await store.close();
         closed = true;
-        const secrets = after.map((c, i) => ({ ...view(c, sealer), resealed: results[i]!.resealed }));
-        if (!allUnderCurrentKey(after, sealer.currentKeyId)) {
+        const secrets = results.map((r) => ({ ...view(r, sealer), resealed: r.resealed }));
+        if (!allUnderCurrentKey(results, sealer.currentKeyId)) {
           printCounts({ database: describeStore(config), keys, secrets }, format);
-          verdict(after, sealer, 'rotate');
+          verdict(results, sealer, 'rotate');
           return;
         }
         const { retiredFile } = finishMasterKeyRotation(config.dataDir, old.current, masterKeyId(old.current));
@@ -109,7 +108,7 @@ before the rotation: they need it. Keys given in KUBECRED_MASTER_KEY are rotated
 type KeyView = { role: string; keyId: string; source: string };
 
 /** The keys from the environment or the data directory, the store, and a check that they fit this database. */
-async function open(config: ServerConfig, opts: { exclusive?: boolean }): Promise<{ store: Store; sealer: Sealer; keys: KeyView[] }> {
+async function open(config: ServerConfig, opts: { exclusive?: boolean }): Promise<{ store: Store; sealer: Sealer; keys: KeyView[]; ring: MasterKeyring }> {
   if (!config.databaseUrl && !fs.existsSync(config.databaseFile)) {
     throw new ConfigError(`there is no database at ${config.databaseFile}\n  hint: give --data-dir the server's data directory (or --database its PostgreSQL URL)`);
   }
@@ -125,7 +124,7 @@ async function open(config: ServerConfig, opts: { exclusive?: boolean }): Promis
     await store.close();
     throw e;
   }
-  return { store, sealer, keys: ring.sources.map((s) => ({ role: s.role, keyId: masterKeyId(s.key), source: s.source })) };
+  return { store, sealer, ring, keys: ring.sources.map((s) => ({ role: s.role, keyId: masterKeyId(s.key), source: s.source })) };
 }
 
 const view = (c: SealedCount, sealer: Sealer) => {

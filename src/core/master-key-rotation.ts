@@ -85,9 +85,8 @@ export async function resealUnderCurrentKey(deps: { store: Store; sealer: Sealer
     });
     results.push(r);
   }
-  const check = await countCheck(store, sealer);
   const resealedCheck = await resealMasterKeyCheck(store, sealer, deps.clock);
-  results.push({ ...check, byKey: resealedCheck ? { [current]: 1 } : check.byKey, resealed: resealedCheck ? 1 : 0, changedMeanwhile: 0 });
+  results.push({ ...(await countCheck(store, sealer)), resealed: resealedCheck ? 1 : 0, changedMeanwhile: 0 });
 
   const resealed = results.reduce((n, r) => n + r.resealed, 0);
   if (resealed > 0) {
