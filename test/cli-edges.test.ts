@@ -11,7 +11,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { cli, cliJson, type CliResult } from './support/cli.ts';
 import { freePort } from './support/postgres.ts';
-import { BIN, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { serveExpectingFailure, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
 let work: string;
@@ -84,15 +84,6 @@ test('credential exec on a token cluster prints an ExecCredential with status.to
   assert.equal(minted.length, 1);
 });
 
-/** `kubecred serve` that must fail: killed after 20 s, so a start-up that hangs shows as a signal, not a stuck test. */
-function serveExpectingFailure(args: string[]): Promise<CliResult & { ms: number; signal: string | null }> {
-  const start = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'serve', '--data-dir', tempDir(), '--log-level', 'silent', ...args], { env: { ...process.env, KUBECRED_MASTER_KEY: undefined }, timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, signal: error?.signal ?? null, stdout, stderr, ms: Date.now() - start });
-    });
-  });
-}
 
 test('serve with a TLS file that is not there exits 2 at once, naming the flag, before printing first-start secrets', async () => {
   const r = await serveExpectingFailure(['--port', '0', '--tls-cert', '/nonexistent.crt', '--tls-key', '/nonexistent.key']);
@@ -101,20 +92,6 @@ test('serve with a TLS file that is not there exits 2 at once, naming the flag, 
   assert.match(r.stderr, /cannot read --tls-cert \/nonexistent\.crt/);
   assert.match(r.stderr, /hint: .*--tls-cert/);
   assert.doesNotMatch(r.stderr, /root token/);
-});
-
-test('serve on a port already in use exits non-zero at once, saying so and suggesting --port', async () => {
-  const holder = net.createServer();
-  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-  try {
-    const r = await serveExpectingFailure(['--port', String((holder.address() as net.AddressInfo).port)]);
-    assert.equal(r.signal, null, `serve hung (killed after ${r.ms} ms): ${r.stderr}`);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /already in use/);
-    assert.match(r.stderr, /--port/);
-  } finally {
-    holder.close();
-  }
 });
 
 test('a second serve on a running server\'s data directory exits non-zero at once, saying why, and the first keeps serving', async () => {

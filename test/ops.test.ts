@@ -3,12 +3,12 @@
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cli, cliJson, type CliResult } from './support/cli.ts';
+import { cli, cliJson } from './support/cli.ts';
 import { rawRequest } from './support/http.ts';
-import { BIN, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { serveExpectingFailure, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 
 const servers: ServerProcess[] = [];
 after(async () => {
@@ -21,14 +21,6 @@ async function start(opts: Parameters<typeof startServerProcess>[0]): Promise<Se
   return s;
 }
 
-/** `kubecred serve` that must fail at start: killed after 20 s so a hang shows as a signal. */
-function serveExpectingFailure(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult & { signal: string | null }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'serve', '--log-level', 'silent', ...args], { env: { ...process.env, KUBECRED_MASTER_KEY: undefined, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, signal: (error as { signal?: string } | null)?.signal ?? null, stdout, stderr });
-    });
-  });
-}
 
 /** Creates a principal with the given X-Forwarded-For and returns the sourceIp its audit event recorded. */
 async function auditedSourceIp(srv: ServerProcess, xff: string, name: string): Promise<string> {

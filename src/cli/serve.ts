@@ -145,7 +145,17 @@ function checkTlsPair(cert: string, key: string, certFile: string, keyFile: stri
 }
 
 /** The server's TLS material: given files, or a self-signed certificate kept in <data-dir>/tls. */
-export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): { cert: string; key: string; certFile: string } | null {
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  certFile: string;
+  keyFile: string;
+  notAfter: Date;
+  /** Made by kubecred in <data-dir>/tls (renewed by it), not given with --tls-cert. */
+  selfSigned: boolean;
+}
+
+export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): TlsMaterial | null {
   if (config.tls.mode === 'off') return null;
   if (config.tls.mode === 'files') {
     const read = (file: string, flag: string) => {
@@ -159,7 +169,10 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): {
     const cert = read(certFile, '--tls-cert');
     const key = read(keyFile, '--tls-key');
     checkTlsPair(cert, key, certFile, keyFile, clock.now());
-    return { cert, key, certFile };
+    // Often a mounted Secret (0644 by default, in a directory only root may enter): said, not refused.
+    const open = openToOthers(keyFile);
+    if (open) say(`warning: --tls-key ${keyFile} is readable by group or others (mode ${open}): whoever reads it can pose as this server to webhook callers and clients; run: chmod 600 ${keyFile}`);
+    return { cert, key, certFile, keyFile, notAfter: new Date(new crypto.X509Certificate(cert).validTo), selfSigned: false };
   }
   ensureDataDir(config.dataDir); // before <data-dir>/tls: a data directory kubecred cannot use is said as such
   const dir = path.join(config.dataDir, 'tls');
@@ -167,6 +180,9 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): {
   const keyFile = path.join(dir, 'server.key');
   const hosts = [...new Set(['127.0.0.1', 'localhost', '::1', config.host].filter((h) => h !== '0.0.0.0' && h !== '::'))];
   const now = clock.now();
+  // kubecred made it 0600; opened since, it may have been read: refused, as master.key is.
+  const open = fs.existsSync(keyFile) ? openToOthers(keyFile) : null;
+  if (open) throw new ConfigError(`${keyFile} is readable by group or others (mode ${open}): whoever read it can pose as this server\n  hint: run chmod 600 ${keyFile}, or delete ${dir} to have a new certificate made (clients that trust the old one then need the new ${certFile})`);
   const renew = fs.existsSync(certFile) && fs.existsSync(keyFile) ? whyRenew(fs.readFileSync(certFile, 'utf8'), fs.readFileSync(keyFile, 'utf8'), hosts, now) : 'missing';
   if (renew) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -184,7 +200,14 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): {
       say(`made a new self-signed TLS certificate in ${dir}: ${renew}; it names ${hosts.join(', ')} and is valid until ${new Date(now.getTime() + SELF_SIGNED_DAYS * 86_400_000).toISOString()}. Clients that copied the old ${certFile} (--ca-file, KUBECRED_CA_FILE, webhook kubeconfigs from \`kubecred cluster kube-config\`) need the new one`);
     }
   }
-  return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8'), certFile };
+  const cert = fs.readFileSync(certFile, 'utf8');
+  return { cert, key: fs.readFileSync(keyFile, 'utf8'), certFile, keyFile, notAfter: new Date(new crypto.X509Certificate(cert).validTo), selfSigned: true };
+}
+
+/** The file's permission bits in octal when group or others have any access, else null. */
+function openToOthers(file: string): string | null {
+  const mode = fs.statSync(file).mode & 0o777;
+  return mode & 0o077 ? mode.toString(8).padStart(3, '0') : null;
 }
 
 /**
@@ -213,7 +236,9 @@ export interface RunningServer {
 
 export async function startServer(config: ServerConfig, opts: { clock?: Clock; onBootstrap?: (b: BootstrapResult) => void; logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
-  // TLS first: a wrong --tls-cert fails before a first start prints secrets for a server that never ran.
+  // A port already taken is said now, before anything is made and not after migrations and the revocation index's
+  // load (seconds on a large store); then TLS: a wrong --tls-cert fails before a first start prints secrets.
+  await checkPortFree(config.host, config.port);
   const tls = tlsMaterial(config, clock);
   const { store, sealer, bootstrap } = await prepareDataDir(config, clock, { listen: true, waitForDatabaseMs: 60_000 });
   if (bootstrap) opts.onBootstrap?.(bootstrap);
@@ -267,12 +292,43 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    return { app, url: `${tls ? 'https' : 'http'}://${host}:${port}`, caFile: tls?.certFile ?? null, close: () => app.close() };
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+    // One line that says what this process is, for whoever reads the logs after an upgrade or an incident.
+    log?.info({
+      version: VERSION, node: process.version, pid: process.pid, url, store: describeStore(config), masterKey: sealer.currentKeyId,
+      tls: tls ? { certFile: tls.certFile, notAfter: tls.notAfter.toISOString(), selfSigned: tls.selfSigned } : null,
+      startupMs: Math.round(performance.now()),
+    }, 'kubecred serving');
+    return { app, url, caFile: tls?.certFile ?? null, close: () => app.close() };
   } catch (e) {
     await undo().catch(() => undefined);
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${config.port} on ${config.host} is already in use\n  hint: stop what listens there, or choose another port with --port`);
-    }
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(config.host, config.port);
     throw e;
+  }
+}
+
+const portInUse = (host: string, port: number) =>
+  new ConfigError(`port ${port} on ${host} is already in use\n  hint: stop what listens there, or choose another port with --port (env KUBECRED_PORT)`);
+
+/**
+ * Fails at once when the address is taken (or cannot be bound): a probe listener, closed again before the data directory
+ * is touched. Another process can still take the port before the real listen, which then fails the same way.
+ */
+async function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ host, port, exclusive: true }, resolve);
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw portInUse(host, port);
+    if (code === 'EADDRNOTAVAIL') throw new ConfigError(`cannot listen on ${host}: no network interface has that address\n  hint: give --host an address of this machine (0.0.0.0 for all of them)`);
+    if (code === 'EACCES') throw new ConfigError(`not allowed to listen on port ${port} (ports below 1024 need privileges)\n  hint: choose another port with --port`);
+    throw e;
+  } finally {
+    await new Promise((r) => probe.close(r));
   }
 }

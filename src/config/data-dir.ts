@@ -122,7 +122,7 @@ export function finishMasterKeyRotation(dataDir: string, oldKey: Buffer, oldKeyI
 
 function readKeyFile(file: string): Buffer {
   const mode = fs.statSync(file).mode & 0o077;
-  if (mode !== 0) throw new Error(`${file} is readable by group or others; run: chmod 600 ${file}`);
+  if (mode !== 0) throw new ConfigError(`${file} is readable by group or others: whoever read it can open every secret kubecred sealed\n  hint: run chmod 600 ${file}, then consider \`kubecred master-key rotate\` (docs/ha.md)`);
   const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
   if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte base64 key`);
   return key;

@@ -1,7 +1,7 @@
 // Starts `kubecred serve` as a real child process on a free loopback port, with a fresh data
 // directory, and reads its first-start secrets and address. Tests stop it with stop().
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,4 +73,17 @@ export async function startServerProcess(opts: { dataDir?: string; args?: string
       child.kill(signal);
     }),
   };
+}
+
+/**
+ * `kubecred serve` that must fail at start, on a fresh data directory unless `args` names another (the last
+ * --data-dir wins): killed after 20 s, so a start-up that hangs shows as a signal, not a stuck test.
+ */
+export function serveExpectingFailure(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string; ms: number; signal: string | null }> {
+  const start = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, 'serve', '--data-dir', tempDir(), '--log-level', 'silent', ...args], { env: { ...process.env, KUBECRED_MASTER_KEY: undefined, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, signal: error?.signal ?? null, stdout, stderr, ms: Date.now() - start });
+    });
+  });
 }

@@ -1,0 +1,103 @@
+// What `kubecred serve` checks before it starts, and the line it logs once it serves: a busy port said before the
+// data directory is touched, key files others can read, and the version, store and TLS expiry in one log line.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { serveExpectingFailure, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+
+const servers: ServerProcess[] = [];
+after(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+});
+
+async function start(opts: Parameters<typeof startServerProcess>[0]): Promise<ServerProcess> {
+  const s = await startServerProcess(opts);
+  servers.push(s);
+  return s;
+}
+
+/** The data directory of a server that ran once and stopped. */
+async function initializedDataDir(): Promise<string> {
+  const srv = await startServerProcess({});
+  await srv.stop();
+  return srv.dataDir;
+}
+
+test('a port already in use is a usage error (exit 2) before the data directory is made', async () => {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  try {
+    const dataDir = path.join(tempDir(), 'not-yet');
+    const r = await serveExpectingFailure(['--data-dir', dataDir, '--port', String((holder.address() as net.AddressInfo).port)]);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /port \d+ on 127\.0\.0\.1 is already in use\n {2}hint: .*--port/);
+    assert.equal(fs.existsSync(dataDir), false, 'nothing made: no master key, database or secrets printed for a server that never ran');
+    assert.doesNotMatch(r.stderr, /root token/);
+  } finally {
+    holder.close();
+  }
+});
+
+test('an address of no interface here is a usage error naming --host', async () => {
+  const r = await serveExpectingFailure(['--host', '192.0.2.1', '--port', '7443']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /cannot listen on 192\.0\.2\.1: no network interface has that address\n {2}hint: give --host/);
+});
+
+test('the self-signed TLS key or master.key readable by others is refused (exit 2), naming the file and the chmod', async () => {
+  const dataDir = await initializedDataDir();
+  const keyFile = path.join(dataDir, 'tls', 'server.key');
+  const certBefore = fs.readFileSync(path.join(dataDir, 'tls', 'server.crt'), 'utf8');
+  fs.chmodSync(keyFile, 0o644);
+  const tlsKey = await serveExpectingFailure(['--data-dir', dataDir]);
+  assert.equal(tlsKey.code, 2, tlsKey.stderr);
+  assert.match(tlsKey.stderr, new RegExp(`${keyFile.replace(/[.]/g, '\\.')} is readable by group or others \\(mode 644\\).*\\n {2}hint: run chmod 600 `));
+  assert.equal(fs.readFileSync(path.join(dataDir, 'tls', 'server.crt'), 'utf8'), certBefore, 'the certificate is left as it was');
+  fs.chmodSync(keyFile, 0o600);
+
+  const masterKey = path.join(dataDir, 'master.key');
+  fs.chmodSync(masterKey, 0o640);
+  const mk = await serveExpectingFailure(['--data-dir', dataDir]);
+  assert.equal(mk.code, 2, mk.stderr);
+  assert.match(mk.stderr, /master\.key is readable by group or others.*\n {2}hint: run chmod 600 .*master-key rotate/);
+  fs.chmodSync(masterKey, 0o600);
+
+  const srv = await start({ dataDir });
+  assert.match(srv.url, /^https:/);
+});
+
+test('a --tls-key readable by others (a mounted Secret, say) is warned about, and the server starts', async () => {
+  const dir = tempDir();
+  const seed = await initializedDataDir();
+  const cert = path.join(dir, 'tls.crt');
+  const key = path.join(dir, 'tls.key');
+  fs.copyFileSync(path.join(seed, 'tls', 'server.crt'), cert);
+  fs.copyFileSync(path.join(seed, 'tls', 'server.key'), key);
+  fs.chmodSync(key, 0o644);
+  const srv = await start({ args: ['--tls-cert', cert, '--tls-key', key] });
+  assert.match(srv.stderr(), new RegExp(`warning: --tls-key ${key.replace(/[.]/g, '\\.')} is readable by group or others \\(mode 644\\).*run: chmod 600`));
+});
+
+test('once serving, one JSON log line says the version, the store, the master key\'s ID and the TLS certificate\'s expiry', async () => {
+  const srv = await start({});
+  let line: Record<string, any> | undefined;
+  for (let i = 0; i < 50 && !line; i++) {
+    line = srv.logs().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'kubecred serving');
+    if (!line) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(line, srv.logs());
+  const pkg = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+  assert.equal(line.version, pkg.version);
+  assert.equal(line.url, srv.url);
+  assert.equal(line.store, `sqlite ${path.join(srv.dataDir, 'kubecred.db')}`);
+  assert.match(line.masterKey, /^[0-9a-f]{16}$/);
+  const cert = new crypto.X509Certificate(fs.readFileSync(srv.caFile));
+  assert.deepEqual(line.tls, { certFile: srv.caFile, notAfter: new Date(cert.validTo).toISOString(), selfSigned: true });
+  assert.ok(line.startupMs > 0 && line.startupMs < 60_000, String(line.startupMs));
+  assert.doesNotMatch(srv.logs(), /kc1\.|BEGIN .*PRIVATE KEY/, 'no token or key in the logs');
+});
