@@ -195,3 +195,28 @@ test('a non-root principal is not offered custom validity, and the server refuse
   assert.equal(e?.actorId, aliceId);
   assert.deepEqual(alice.problems, []);
 });
+
+test("the root revokes one of alice's kubeconfigs from the list under her row; her other one stays valid", { skip }, async () => {
+  const issue = async (body: object) => (await rawRequest(srv, 'POST', `/v1/clusters/${clusterId}/kubeconfig`, { token: aliceToken, body: JSON.stringify(body) })).json.credential;
+  const keep = await issue({});
+  const leaked = await issue({ temporaryMinutes: 60 });
+  const p = root.page;
+  await p.goto(`/console/clusters/${clusterId}/states`);
+  const row = p.getByRole('row', { name: /alice/ });
+  await row.getByText(/kubeconfigs$/).click(); // opens the list under her name
+  await row.getByRole('button', { name: `Revoke temporary kubeconfig ${leaked.serial.slice(0, 16)} of alice` }).click();
+  const dialog = p.getByRole('dialog', { name: 'Revoke this kubeconfig of alice?' });
+  await dialog.getByLabel(/Reason/).fill('pasted in a ticket');
+  const [res] = await Promise.all([
+    p.waitForResponse((r) => r.url().endsWith(`/v1/credentials/${leaked.id}/revoke`)),
+    dialog.getByRole('button', { name: 'Revoke kubeconfig' }).click(),
+  ]);
+  assert.equal(res.status(), 200);
+  await p.getByText(`Revoked temporary kubeconfig ${leaked.serial.slice(0, 16)} of alice on prod; their other kubeconfigs stay valid.`).waitFor();
+  await row.getByRole('cell').first().filter({ hasText: 'Active' }).waitFor();
+  const state = async (id: string) => (await rawRequest(srv, 'GET', `/v1/credentials/${id}`, { token: srv.rootToken })).json;
+  assert.deepEqual([(await state(leaked.id)).status, (await state(leaked.id)).revokeReason], ['revoked', 'pasted in a ticket']);
+  assert.equal((await state(keep.id)).status, 'active');
+  assert.equal(await row.getByRole('button', { name: `Revoke temporary kubeconfig ${leaked.serial.slice(0, 16)} of alice` }).count(), 0, 'no longer offered');
+  assert.deepEqual(root.problems, []);
+});

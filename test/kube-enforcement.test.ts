@@ -103,6 +103,46 @@ test('a superseded default kubeconfig (after a custom validity) is denied; the n
   assert.equal((await kubectl('--kubeconfig', fresh, 'get', '--raw', '/whoami')).code, 0);
 });
 
+test("revoking one credential by its ID denies that kubeconfig only; the holder's others keep working", async () => {
+  const keep = path.join(work, 'alice-keep.kubeconfig');
+  const leaked = path.join(work, 'alice-leaked.kubeconfig');
+  assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '-o', keep])).code, 0);
+  const got = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '60', '-o', leaked, '--output', 'json']);
+  assert.equal(got.code, 0, got.stderr);
+  const id = JSON.parse(got.stdout).credential as string;
+  assert.equal((await kubectl('--kubeconfig', leaked, 'get', '--raw', '/whoami')).code, 0);
+
+  // Her own, but no policy lets her revoke: refused, nothing changed.
+  const denied = await cli(srv, aliceToken, ['credential', 'revoke', id]);
+  assert.equal(denied.code, 3, denied.stderr);
+  assert.equal((await cliJson(srv, srv.rootToken, ['credential', 'show', id])).status, 'active');
+  fs.writeFileSync(path.join(work, 'revoke-own.json'), JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['kubecred:RevokeKubeconfig'], Resource: '*' }] }));
+  await cliJson(srv, srv.rootToken, ['policy', 'create', 'revoke-own', '--file', path.join(work, 'revoke-own.json')]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'revoke-own', '--principal', 'alice']);
+  // The root's kubeconfigs are the root's alone, whatever the policy says.
+  const rootsOwn = await cliJson(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '15', '-o', path.join(work, 'root.kubeconfig'), '--output', 'json']);
+  const notHers = await cli(srv, aliceToken, ['credential', 'revoke', rootsOwn.credential, '-o', 'json']);
+  assert.equal(notHers.code, 3, notHers.stderr);
+  assert.match(notHers.stderr, /ROOT_ONLY|only the account's root/);
+
+  const r = await cli(srv, aliceToken, ['credential', 'revoke', id, '--reason', 'pasted in a CI log', '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.revoked, true);
+  assert.equal(res.credential.status, 'revoked');
+  assert.equal(res.credential.revokeReason, 'pasted in a CI log');
+  await msUntilForbidden(leaked, TTL_MS + 3000);
+  assert.equal((await kubectl('--kubeconfig', keep, 'get', '--raw', '/whoami')).code, 0, 'her default kubeconfig still works');
+
+  const again = await cli(srv, aliceToken, ['credential', 'revoke', id]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /was already revoked; nothing changed/);
+  const events = await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'RevokeKubeconfig', '--resource', id]);
+  assert.equal(events.length, 1, 'one event: the second call changed nothing');
+  assert.equal(events[0].detail.reason, 'pasted in a CI log');
+  assert.equal((await cli(srv, aliceToken, ['credential', 'revoke', 'crd_0000000000000000000000000'])).code, 4);
+});
+
 test('the webhook refuses unknown callers, malformed and oversized reviews, and never allows', async () => {
   const url = `/kube/clusters/${cluster.id}/authorize`;
   const review = (spec: object, apiVersion = 'authorization.k8s.io/v1') => JSON.stringify({ apiVersion, kind: 'SubjectAccessReview', spec });

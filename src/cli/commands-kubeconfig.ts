@@ -172,6 +172,14 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
     }));
   outputOption(cred.command('show <id>').description('show one credential, with its certificate'))
     .action(withClient(async (client, _o, format, id: string) => print(await client.get(`/v1/credentials/${enc(id)}`), format)));
+  outputOption(cred.command('revoke <id>').description("revoke one credential (crd_...); the holder's other kubeconfigs stay valid (`kubecred revoke` ends them all)")
+    .option('--reason <text>', 'why, for the audit trail'))
+    .action(withClient(async (client, o, format, id: string) => {
+      const res = await client.post<{ revoked: boolean; credential: Record<string, unknown> }>(`/v1/credentials/${enc(id)}/revoke`, { reason: o.reason });
+      if (format !== 'table') return print(res, format);
+      process.stdout.write(res.revoked ? `revoked credential ${id}\n` : `credential ${id} was already ${String(res.credential.status)}; nothing changed\n`);
+      print([res.credential], format, CRED_COLS);
+    }));
 
   outputOption(program.command('revoke').description("revoke every active kubeconfig of a principal on a cluster (and reset its custom validity)")
     .requiredOption('--cluster <cluster>', 'cluster ID or name')

@@ -195,6 +195,33 @@ test('revocation: revokes every active credential of (cluster, principal), recor
   assert.equal(audit.items[0].detail.reason, 'left the company');
 });
 
+test("revoking one credential: only that one, the current default's slot freed, the custom validity kept; others' need RevokeUserKubeconfig", async () => {
+  const u = await user();
+  await kit.authority.credentials.setValidity(kit.root, { clusterId, principalId: u.principal.id, hours: 48 });
+  const def = await get(u);
+  const tmp = await get(u, { temporaryMinutes: 60 });
+  const one = await kit.authority.credentials.revokeOne(u, { credentialId: tmp.credential.id, reason: 'leaked' });
+  assert.equal(one.revoked, true);
+  assert.equal(one.credential.status, 'revoked');
+  assert.equal((await kit.authority.credentials.get(kit.root, def.credential.id)).status, 'active');
+  assert.equal((await get(u)).credential.id, def.credential.id, 'the default is handed out again');
+  assert.deepEqual(await kit.authority.credentials.revokeOne(u, { credentialId: tmp.credential.id }), { revoked: false, credential: one.credential });
+  // Revoking the current default: the next request mints a new one, still with the custom validity.
+  await kit.authority.credentials.revokeOne(u, { credentialId: def.credential.id });
+  const next = await get(u);
+  assert.notEqual(next.credential.id, def.credential.id);
+  assert.equal(new Date(next.credential.notAfter).getTime() - kit.clock.now().getTime(), 48 * HOUR);
+
+  const other = await user();
+  await assert.rejects(kit.authority.credentials.revokeOne(other, { credentialId: next.credential.id }), code('ACCESS_DENIED'));
+  const rootOwn = await get(kit.root, { temporaryMinutes: 15 });
+  const admin = await user([], [{ Effect: 'Allow', Action: ['kubecred:RevokeUserKubeconfig'], Resource: '*' }]);
+  await assert.rejects(kit.authority.credentials.revokeOne(admin, { credentialId: rootOwn.credential.id }), code('ROOT_ONLY'));
+  assert.equal((await kit.authority.credentials.revokeOne(admin, { credentialId: next.credential.id })).revoked, true);
+  await assert.rejects(kit.authority.credentials.revokeOne(u, { credentialId: 'crd_missing' }), code('NOT_FOUND'));
+  await assert.rejects(kit.authority.credentials.revokeOne(u, { credentialId: next.credential.id, reason: 'x'.repeat(501) }), code('VALIDATION_FAILED'));
+});
+
 test('revoke-and-reissue: one transaction revokes and answers with the new kubeconfig', async () => {
   const u = await user();
   const old = await get(u);

@@ -161,6 +161,36 @@ export function makeCredentialService(deps: Deps) {
       return revoked.map((c) => credentialView(c, now));
     },
 
+    /**
+     * Revokes one credential (a temporary kubeconfig pasted where it should not be, say), leaving the holder's others
+     * and any custom validity as they are. Already revoked: answered as it is, `revoked: false`, nothing written.
+     */
+    async revokeOne(actor: Actor, req: { credentialId: string; reason?: string }): Promise<{ revoked: boolean; credential: CredentialView }> {
+      checkReason(req.reason);
+      const c = await store.credentials.get(actor.accountId, req.credentialId);
+      if (!c) throw notFound('credential', req.credentialId);
+      // Deleting a cluster or a principal revoked everything it held: those credentials are the root's to look at, as for `get`.
+      const cluster = await findCluster(store, actor.accountId, c.clusterId).catch(() => null);
+      const principal = c.principalId === actor.principal.id ? actor.principal : await findPrincipal(store, actor.accountId, c.principalId).catch(() => null);
+      if (!cluster || !principal) {
+        if (!actor.principal.isRoot) throw notFound('credential', req.credentialId);
+        return { revoked: false, credential: credentialView(c, clock.now()) };
+      }
+      await authorizeFor(actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
+      const changed = await store.transaction(async (tx) => {
+        const now = clock.now();
+        const [r] = await tx.credentials.revoke({ clusterId: cluster.id, principalId: principal.id, credentialId: c.id, states: ['active', 'superseded'] }, actor.principal.id, req.reason ?? 'revoked', now);
+        if (r) {
+          await audit.record(tx, actor, actor.accountId, {
+            action: 'RevokeKubeconfig', resourceType: 'credential', resourceId: c.id,
+            detail: { cluster: cluster.id, principal: principal.id, reason: req.reason ?? null, revoked: [r.serialHex] },
+          });
+        }
+        return r;
+      });
+      return { revoked: changed !== undefined, credential: credentialView(changed ?? c, clock.now()) };
+    },
+
     /** Revokes and answers with a new default kubeconfig, in one transaction (the service-mesh API needs it). */
     async revokeAndReissue(actor: Actor, req: { clusterId: string; principalId?: string; endpoint: Endpoint; reason?: string; clusterKind?: ClusterKind }): Promise<IssuedKubeconfig & { revoked: CredentialView[] }> {
       const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
@@ -223,7 +253,7 @@ export function makeCredentialService(deps: Deps) {
   }
 
   async function revokeIn(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, reason?: string): Promise<Credential[]> {
-    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) throw invalid('reason must be a string of at most 500 characters', { field: 'reason' });
+    checkReason(reason);
     const now = clock.now();
     const revoked = await tx.credentials.revoke({ clusterId: cluster.id, principalId: principal.id, states: ['active', 'superseded'] }, actor.principal.id, reason ?? 'revoked', now);
     const hadCustom = await tx.validity.delete(cluster.id, principal.id);
@@ -233,6 +263,10 @@ export function makeCredentialService(deps: Deps) {
     });
     return revoked;
   }
+}
+
+function checkReason(reason: unknown): void {
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500)) throw invalid('reason must be a string of at most 500 characters', { field: 'reason' });
 }
 
 export type CredentialService = ReturnType<typeof makeCredentialService>;

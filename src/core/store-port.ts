@@ -57,6 +57,8 @@ export interface AuditFilter {
 export interface RevokeWhere {
   clusterId?: string;
   principalId?: string;
+  /** One credential (of that cluster and principal, when they are given too). */
+  credentialId?: string;
   states: CredentialState[];
 }
 

@@ -249,6 +249,7 @@ export function kyselyRepos(db: Db): Repos {
           .where('state', 'in', w.states);
         if (w.clusterId) q = q.where('cluster_id', '=', w.clusterId);
         if (w.principalId) q = q.where('principal_id', '=', w.principalId);
+        if (w.credentialId) q = q.where('id', '=', w.credentialId);
         return (await q.returningAll().execute()).map(credentialFromRow);
       },
       supersedeDefaults: async (clusterId, principalId, at) => {

@@ -1,4 +1,4 @@
-// Kubeconfigs and their inventory: issue (default, temporary, CSR), list, show, revoke,
+// Kubeconfigs and their inventory: issue (default, temporary, CSR), list, show, revoke (a holder's or one),
 // revoke-and-reissue, custom validity.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -73,6 +73,18 @@ export const credentialRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox =>
   }, async (req) => {
     const q = req.query;
     return authority.credentials.list(actorOf(req), { clusterId: q.cluster, principalId: q.principal, kind: q.kind, status: q.status }, pageRequest(q));
+  });
+
+  app.post('/credentials/:id/revoke', {
+    schema: {
+      tags, summary: "Revoke one credential; the holder's other kubeconfigs and custom validity stay as they are",
+      params: IdParam, body: Type.Optional(Type.Object({ reason: RevokeBody.properties.reason }, { additionalProperties: false })),
+      response: { 200: Type.Object({ revoked: Type.Boolean({ description: 'False when it was revoked already (nothing changed)' }), credential: Type.Ref('Credential') }), ...errorResponses },
+    },
+  }, async (req) => {
+    const res = await authority.credentials.revokeOne(actorOf(req), { credentialId: req.params.id, reason: req.body?.reason });
+    if (res.revoked) metrics.revoked.inc();
+    return res;
   });
 
   app.get('/credentials/:id', {

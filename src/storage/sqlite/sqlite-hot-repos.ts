@@ -34,6 +34,7 @@ const HOT_SQL = {
 // cluster (or principal) row, it lets a revocation read the holder's rows instead of the whole table.
 // The unary + keeps SQLite off credentials_by_cluster when the principal narrows the rows far more.
 const revokeSql = (w: RevokeWhere): string | null => {
+  if (w.credentialId) return null; // one row by its primary key: the generic query is as good
   const states = w.states.map(() => '?').join(', ');
   const set = 'update "credentials" set "state" = \'revoked\', "is_current" = 0, "revoked_at" = ?, "revoked_by" = ?, "revoke_reason" = ?';
   if (w.clusterId && w.principalId) return `${set} where "account_id" = (select "account_id" from "clusters" where "id" = ?) and +"cluster_id" = ? and "principal_id" = ? and "state" in (${states}) returning *`;

@@ -251,17 +251,22 @@ test('revoke and supersedeDefaults through the holder index change and return ex
   const at = new Date(T0 + 60_000);
   try {
     const cases: Array<[string, (r: Repos) => Promise<Credential[]>]> = [
+      ['revoke one credential of (cluster, alice)', (r) => r.credentials.revoke({ clusterId: fa.cluster.id, principalId: fa.principal.id, credentialId: rows[2]!.id, states: ['active', 'superseded'] }, 'usr_root', 'leaked', at)],
+      ["bob's credential named under alice: nothing", (r) => r.credentials.revoke({ clusterId: fa.cluster.id, principalId: fa.principal.id, credentialId: rows[1]!.id, states: ['active'] }, 'usr_root', 'x', at)],
       ['supersede defaults of (cluster, alice)', (r) => r.credentials.supersedeDefaults(fa.cluster.id, fa.principal.id, at)],
       ['revoke (cluster, bob)', (r) => r.credentials.revoke({ clusterId: fa.cluster.id, principalId: other.id, states: ['active', 'superseded'] }, 'usr_root', 'left', at)],
       ['revoke alice everywhere', (r) => r.credentials.revoke({ principalId: fa.principal.id, states: ['active'] }, 'usr_root', 'gone', at)],
       ['revoke the whole cluster', (r) => r.credentials.revoke({ clusterId: fa.cluster.id, states: ['active', 'superseded'] }, 'usr_root', 'cluster deleted', at)],
       ['nothing left to revoke', (r) => r.credentials.revoke({ clusterId: fa.cluster.id, principalId: other.id, states: ['active'] }, 'usr_root', 'again', at)],
     ];
+    const counts: number[] = [];
     for (const [name, run] of cases) {
       const mine = await hot.transaction((tx) => run(tx));
       const theirs = await db.transaction().execute((trx) => run(kyselyRepos(trx)));
       assert.deepEqual(byId(mine), byId(theirs), name);
+      counts.push(mine.length);
     }
+    assert.deepEqual(counts.slice(0, 2), [1, 0], 'one credential revoked by its ID, none under another holder');
     const all = async (r: Repos) => byId((await r.credentials.list({ accountId: fa.accountId, now: new Date(T0) }, { limit: 100 })).items);
     assert.deepEqual(await all(hot), await all(plain), 'the same rows afterwards');
   } finally {

@@ -1,5 +1,5 @@
 // Who holds kubeconfigs on a cluster, one row per principal: the certificate state, when it expires,
-// which kinds, whether it can be revoked, and revocation behind a confirmation.
+// which kinds, whether it can be revoked, and revocation (all of a holder's, or one kubeconfig) behind a confirmation.
 
 import { useState } from 'preact/hooks';
 import { all, api, enc } from '../api.ts';
@@ -57,7 +57,20 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
     data.reload();
   });
 
+  // One kubeconfig of a holder (a leaked temporary one, say): the others stay valid.
+  const [single, setSingle] = useState<{ holder: Holder; cred: Credential } | null>(null);
+  const revokeOne = useAction(async (t: { holder: Holder; cred: Credential }) => {
+    const res = await api<{ revoked: boolean; credential: Credential }>('POST', `/v1/credentials/${enc(t.cred.id)}/revoke`, reason.trim() ? { reason: reason.trim() } : {});
+    setSingle(null);
+    setReason('');
+    setDone(res.revoked
+      ? `Revoked ${t.cred.kind} kubeconfig ${t.cred.serial.slice(0, 16)} of ${t.holder.name} on ${c.name}; their other kubeconfigs stay valid.`
+      : `Kubeconfig ${t.cred.serial.slice(0, 16)} of ${t.holder.name} was already ${res.credential.status}.`);
+    data.reload();
+  });
+
   const rows = data.data ? holders(data.data.creds, data.data.names) : [];
+  const now = Date.now();
   return (
     <>
       <p class="hint">Every principal that was ever issued a kubeconfig for this cluster. Revoking ends all of a principal's kubeconfigs here and resets any custom validity; they can then fetch a new one.</p>
@@ -84,6 +97,10 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
                           <li key={k.id}>
                             <Badge status={k.status} /> {k.kind}, serial <span class="mono">{k.serial.slice(0, 16)}</span>, until <Time iso={k.notAfter} />
                             {k.revokeReason && <span class="muted"> — {k.revokeReason}</span>}
+                            {usable(k, now) && (
+                              <> <button type="button" class="link danger" onClick={() => { setDone(null); revokeOne.setError(null); setSingle({ holder: h, cred: k }); }}
+                                aria-label={`Revoke ${k.kind} kubeconfig ${k.serial.slice(0, 16)} of ${h.name}`}>Revoke this one</button></>
+                            )}
                           </li>
                         ))}
                       </ul>
@@ -111,6 +128,18 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
           <input id="revoke-reason" maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
         </div>
         <ErrorNotice error={revoke.error} />
+      </ConfirmDialog>
+      <ConfirmDialog open={single !== null} danger title={`Revoke this kubeconfig of ${single?.holder.name ?? ''}?`} confirmLabel="Revoke kubeconfig"
+        busy={revokeOne.busy} onCancel={() => { setSingle(null); revokeOne.setError(null); }} onConfirm={() => single && void revokeOne.run(single)}>
+        <p>
+          The {single?.cred.kind} kubeconfig with serial <span class="mono">{single?.cred.serial.slice(0, 16)}</span> of <strong>{single?.holder.name}</strong> on <strong>{c.name}</strong> will
+          stop working (within the webhook's cache time where the cluster asks kubecred). Their other kubeconfigs and any custom validity stay as they are. This cannot be undone.
+        </p>
+        <div class="field">
+          <label for="revoke-one-reason">Reason <span class="muted">(optional, kept in the audit log)</span></label>
+          <input id="revoke-one-reason" maxLength={500} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+        </div>
+        <ErrorNotice error={revokeOne.error} />
       </ConfirmDialog>
     </>
   );
