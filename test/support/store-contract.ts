@@ -125,6 +125,12 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       await f.store.credentials.insert(t1);
       const superseded = await f.store.credentials.supersedeDefaults(f.cluster.id, f.principal.id, at(1000));
       assert.deepEqual(superseded.map((c) => [c.id, c.state, c.current, c.supersededAt?.getTime()]), [[d1.id, 'superseded', false, T0 + 1000]]);
+      // One credential by its ID, only under its own holder; the others untouched.
+      const t0 = credential(f);
+      await f.store.credentials.insert(t0);
+      assert.deepEqual(await f.store.credentials.revoke({ clusterId: f.cluster.id, principalId: 'usr_someone_else', credentialId: t0.id, states: ['active'] }, 'usr_x', 'no', at(1500)), []);
+      assert.deepEqual((await f.store.credentials.revoke({ clusterId: f.cluster.id, principalId: f.principal.id, credentialId: t0.id, states: ['active'] }, 'usr_x', 'leaked', at(1500))).map((c) => [c.id, c.state, c.revokeReason]), [[t0.id, 'revoked', 'leaked']]);
+      assert.equal((await f.store.credentials.get(f.accountId, t1.id))!.state, 'active');
       const [a, b] = await Promise.all([
         f.store.credentials.revoke({ principalId: f.principal.id, states: ['active', 'superseded'] }, 'usr_x', 'left', at(2000)),
         f.store.credentials.revoke({ principalId: f.principal.id, states: ['active', 'superseded'] }, 'usr_y', 'left', at(2000)),
@@ -134,7 +140,7 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.equal(stored.state, 'revoked');
       assert.equal(stored.revokeReason, 'left');
       assert.equal(stored.revokedAt?.getTime(), T0 + 2000);
-      assert.deepEqual((await f.store.credentials.listRevoked(f.cluster.id, new Date(0))).map((c) => c.id).sort(), [d1.id, t1.id].sort());
+      assert.deepEqual((await f.store.credentials.listRevoked(f.cluster.id, new Date(0))).map((c) => c.id).sort(), [d1.id, t1.id, t0.id].sort());
       assert.deepEqual(await f.store.credentials.listRevoked(f.cluster.id, t1.notAfter), [], 'none had not expired by then');
       assert.equal(await f.store.credentials.currentDefault(f.cluster.id, f.principal.id), undefined);
     }));
