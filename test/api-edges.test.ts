@@ -259,6 +259,21 @@ test("a paging cursor is good for the listing that returned it only", async () =
   }
 });
 
+test("the audit trail shows nothing of other accounts' volume: no shared sequence number, cursors name an event of this account", async () => {
+  // The other account is busy between two of this account's events.
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'seq-a1']);
+  for (const n of [1, 2, 3]) assert.equal((await call('POST', '/v1/principals', { token: otherRootToken, body: JSON.stringify({ name: `theirs-${n}` }) })).status, 201);
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'seq-a2']);
+  const first = (await call('GET', '/v1/audit?limit=1')).json;
+  assert.deepEqual(Object.keys(first.items[0]).sort(), ['action', 'actorId', 'at', 'detail', 'id', 'outcome', 'requestId', 'resourceId', 'resourceType', 'sourceIp']);
+  assert.equal(Buffer.from(first.next, 'base64url').toString(), `audit:${first.items[0].id}`);
+  const second = (await call('GET', `/v1/audit?limit=1&cursor=${first.next}`)).json;
+  assert.equal(second.items[0].detail.name, 'seq-a1', "the next page is this account's previous event");
+  // Their cursor is no use here, and says nothing either way.
+  const theirs = (await call('GET', '/v1/audit?limit=1', { token: otherRootToken })).json;
+  assertError(await call('GET', `/v1/audit?limit=1&cursor=${theirs.next}`), 400, 'VALIDATION_FAILED', /not one this server returned/);
+});
+
 test('filtering the audit log by an action finds its refusals too', async () => {
   const bob = await cliJson(srv, srv.rootToken, ['principal', 'create', 'audit-bob']);
   const token = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'audit-bob'])).token;

@@ -219,6 +219,6 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
     .action(withClient(async (client, o, format) => {
       oneOf(o.outcome, '--outcome', ['success', 'denied', 'failure']);
       const items = await client.all('/v1/audit', { action: o.action, actor: o.actor, resource: o.resource, outcome: o.outcome, since: o.since, until: o.until }, limitOption(o.limit));
-      print(items, format, ['seq', 'at', 'action', 'outcome', 'actorId', 'resourceType', 'resourceId', 'requestId']);
+      print(items, format, ['at', 'action', 'outcome', 'actorId', 'resourceType', 'resourceId', 'requestId']);
     }));
 }

@@ -413,13 +413,16 @@ export function kyselyRepos(db: Db): Repos {
         if (f.outcome) q = q.where('outcome', '=', f.outcome);
         if (f.since) q = q.where('at', '>=', f.since.getTime());
         if (f.until) q = q.where('at', '<', f.until.getTime());
+        // The cursor names the page's last event by its ID, never its seq: seq counts every account's events, so its
+        // gaps would show a tenant how busy the others are.
         const before = decodeCursor('audit', page.cursor);
         if (before) {
-          if (!/^\d+$/.test(before)) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
-          q = q.where('seq', '<', Number(before));
+          const at = await db.selectFrom('audit_events').select('seq').where('id', '=', before).where('account_id', '=', f.accountId).executeTakeFirst();
+          if (!at) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
+          q = q.where('seq', '<', Number(at.seq));
         }
         const rows = await q.orderBy('seq', 'desc').limit(page.limit + 1).execute();
-        return pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => Number(r.seq));
+        return pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => r.id);
       },
     },
   };

@@ -24,7 +24,7 @@ export interface IssuedKubeconfig { kubeconfig: string; certificatePem: string; 
 export interface Policy { id: string; name: string; description: string; document: unknown; createdAt: string }
 
 export interface AuditEvent {
-  seq: number; id: string; at: string; actorId: string | null; action: string; resourceType: string; resourceId: string | null;
+  id: string; at: string; actorId: string | null; action: string; resourceType: string; resourceId: string | null;
   outcome: 'success' | 'denied' | 'failure'; sourceIp: string | null; requestId: string | null; detail: Record<string, unknown>;
 }
 

@@ -156,7 +156,7 @@ export const CreatePolicyBody = Type.Object({
 export const AttachBody = Type.Object({ policy: Type.String({ minLength: 1, maxLength: 128, description: 'Policy ID or name' }) }, { additionalProperties: false });
 
 export const AuditEvent = Type.Object({
-  seq: Type.Integer(), id: Type.String(), at: Time, actorId: Nullable(Type.String()), action: Type.String(),
+  id: Type.String(), at: Time, actorId: Nullable(Type.String()), action: Type.String(),
   resourceType: Type.String(), resourceId: Nullable(Type.String()),
   outcome: Type.Union([Type.Literal('success'), Type.Literal('denied'), Type.Literal('failure')]),
   sourceIp: Nullable(Type.String()), requestId: Nullable(Type.String()), detail: Type.Record(Type.String(), Type.Unknown()),
