@@ -59,6 +59,7 @@ try {
   await shot('console-clusters');
   await p.goto(`/console/clusters/${prod.id}/states`);
   await p.getByRole('row', { name: /alice/ }).waitFor();
+  await p.getByRole('row', { name: /alice/ }).getByText(/kubeconfigs$/).click(); // her list, with "Revoke this one"
   await shot('console-kubeconfig-states');
   await p.getByRole('button', { name: 'Revoke kubeconfigs of alice' }).click();
   await p.getByRole('dialog').waitFor();

@@ -73,7 +73,7 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
   const now = Date.now();
   return (
     <>
-      <p class="hint">Every principal that was ever issued a kubeconfig for this cluster. Revoking ends all of a principal's kubeconfigs here and resets any custom validity; they can then fetch a new one.</p>
+      <p class="hint">Every principal that was ever issued a kubeconfig for this cluster. Revoking ends all of a principal's kubeconfigs here and resets any custom validity; they can then fetch a new one. To end just one (a leaked temporary kubeconfig, say), open the list under the principal's name and choose <em>Revoke this one</em>.</p>
       {done && <p class="notice notice-ok" role="status">{done}</p>}
       <ErrorNotice error={data.error} onRetry={data.reload} />
       {data.loading && <Loading what="kubeconfig states" />}
