@@ -85,6 +85,22 @@ test('an unknown ID is answered from memory like a known one, until a write; gue
   }
 });
 
+test('a revoked access key is seen revoked by the very next read, though the key was in memory', async () => {
+  const { store, accountId, principal } = await fixture();
+  try {
+    const akId = `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`;
+    await store.accessKeys.insert({ id: akId, accountId, principalId: principal.id, secretSealed: 'v2:k:sealed', createdAt: new Date(T0), revokedAt: null });
+    await store.accessKeys.get(akId);
+    const h0 = hits(store);
+    assert.equal((await store.accessKeys.get(akId))?.revokedAt, null);
+    assert.equal(hits(store) - h0, 1, 'kept in memory');
+    assert.equal(await store.accessKeys.revoke(principal.id, akId, new Date(T0 + 1)), true);
+    assert.equal((await store.accessKeys.get(akId))?.revokedAt?.getTime(), T0 + 1);
+  } finally {
+    await store.close();
+  }
+});
+
 test('a write in a transaction, outside one, or rolled back is seen by the next read', async () => {
   const { store, accountId, principal, token, cluster } = await fixture();
   try {

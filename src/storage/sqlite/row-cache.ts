@@ -1,4 +1,4 @@
-// The committed rows every request reads again (API and webhook tokens, principals, clusters), kept in
+// The committed rows every request reads again (API and webhook tokens, access keys, principals, clusters), kept in
 // memory by the SQLite store. Exact, not a TTL: one process owns the file and all its writes go through
 // one connection, whose TEMP triggers on these tables mark the cache stale; it is emptied when that
 // connection gives up the gate (the write committed or rolled back). PostgreSQL replicas have no such
@@ -7,7 +7,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 
 /** The tables whose rows are cached; a write to any of them empties the whole cache. */
-export const CACHED_TABLES = ['api_tokens', 'principals', 'clusters', 'webhook_tokens'] as const;
+export const CACHED_TABLES = ['api_tokens', 'access_keys', 'principals', 'clusters', 'webhook_tokens'] as const;
 
 /** Beyond this many rows the cache starts over (a guess at IDs must not grow it without bound). */
 const MAX_ROWS = 4096;
