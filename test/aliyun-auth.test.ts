@@ -194,6 +194,15 @@ test('an exact replay of the same signed bytes is refused: the nonce, not the si
   assert.equal(replay.json.code, 'SignatureNonceUsed');
 });
 
+test('thirty copies of one signed request sent at once: exactly one is answered, one kubeconfig issued', async () => {
+  const before = (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
+  const req = signedKubeconfigGet('15');
+  const answers = await Promise.all(Array.from({ length: 30 }, () => rawRequest(srv, 'GET', `${req.pathname}?TemporaryDurationMinutes=15`, { headers: req.headers })));
+  assert.deepEqual(answers.map((r) => r.status).sort(), [200, ...Array(29).fill(400)], answers.map((r) => r.body.slice(0, 80)).join('\n'));
+  assert.ok(answers.filter((r) => r.status === 400).every((r) => r.json.code === 'SignatureNonceUsed'));
+  assert.equal((await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length, before + 1);
+});
+
 test('a query parameter given twice is InvalidParameter: a signed value cannot be overridden by a copy the signature does not cover', async () => {
   const countBefore = (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
   const req = signedKubeconfigGet('60');

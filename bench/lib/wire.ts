@@ -14,6 +14,8 @@ export interface WireReply {
   body: Buffer;
   /** process.hrtime.bigint() when the reply was complete. */
   at: bigint;
+  /** The status line and headers, as received (latin1). */
+  head: string;
 }
 
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -125,7 +127,7 @@ export class WireConnection {
     const p = this.#pending;
     this.#pending = null;
     this.#buf = rest < this.#buf.length ? this.#buf.subarray(rest) : EMPTY;
-    p(null, { status, body, at });
+    p(null, { status, body, at, head });
   }
 
   close(): void {

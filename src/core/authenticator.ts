@@ -9,22 +9,38 @@ import type { Store } from './store-port.ts';
 
 const unauthenticated = () => new KubecredError('UNAUTHENTICATED', 'the bearer token is missing, malformed, expired or revoked; create a new one with `kubecred token create` or ask your account root');
 
+const STAND_IN_AAD = 'access-key:stand-in:secret';
+// As long as a real access key secret (22 random bytes, base64url); no key has it, and it is only used when no key is.
+const STAND_IN_SECRET = 'kubecred-stand-in-secret-00000';
+
 export function makeAuthenticator(deps: { store: Pick<Store, 'tokens' | 'principals' | 'accessKeys'>; clock: Clock; sealer: Sealer }) {
+  // Sealed once, under the same sealer as real secrets, so opening it costs what opening one of them does.
+  let standInSealed: string | undefined;
+  const standIn = () => (standInSealed ??= deps.sealer.seal(STAND_IN_SECRET, STAND_IN_AAD));
   return {
     /**
-     * The principal behind an access key ID, with the secret the vendor surfaces need to recompute a
-     * signature. Callers must compare signatures in constant time and say nothing about which part failed.
+     * The principal behind a request signed with an access key. `verify` recomputes the signature with the
+     * key's secret and compares it in constant time. An unknown or revoked key costs what a known one does (a
+     * stand-in sealed value is opened and `verify` runs on its secret) and the principal is read only once the
+     * signature holds, so the time taken does not tell which key IDs exist (the Vault CVE-2025-6011 pattern).
+     * `unknownKey` is for the Alibaba surface, whose wire contract names that case; callers say nothing more.
      */
-    async accessKey(accessKeyId: string): Promise<{ accountId: string; principal: Principal; secret: string } | null> {
-      if (!/^[A-Za-z0-9]{8,64}$/.test(accessKeyId)) return null;
+    async verifyAccessKey(accessKeyId: string, verify: (secret: string) => boolean): Promise<
+      { ok: true; accountId: string; principal: Principal } | { ok: false; unknownKey: boolean }
+    > {
+      if (!/^[A-Za-z0-9]{8,64}$/.test(accessKeyId)) return { ok: false, unknownKey: true };
       const key = await deps.store.accessKeys.get(accessKeyId);
-      if (!key || key.revokedAt) return null;
-      const principal = await deps.store.principals.get(key.accountId, key.principalId);
-      if (!principal) return null;
-      const secret = deps.sealer.open(key.secretSealed, accessKeySecretAad(key.id)).toString('utf8');
-      return { accountId: key.accountId, principal, secret };
+      const usable = key && !key.revokedAt ? key : null;
+      const secret = usable
+        ? deps.sealer.open(usable.secretSealed, accessKeySecretAad(usable.id)).toString('utf8')
+        : deps.sealer.open(standIn(), STAND_IN_AAD).toString('utf8');
+      const signed = verify(secret);
+      if (!usable) return { ok: false, unknownKey: true };
+      if (!signed) return { ok: false, unknownKey: false };
+      const principal = await deps.store.principals.get(usable.accountId, usable.principalId);
+      if (!principal) return { ok: false, unknownKey: true };
+      return { ok: true, accountId: usable.accountId, principal };
     },
-
 
     async bearer(token: string | undefined): Promise<{ accountId: string; principal: Principal; tokenId: string }> {
       const parsed = token ? parseToken(token) : null;

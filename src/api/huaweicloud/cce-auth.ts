@@ -45,11 +45,12 @@ async function bySignature(authority: Authority, req: FastifyRequest, authorizat
   const payloadHash = rawBody.length > 0 ? sha256Hex(rawBody) : EMPTY_BODY_SHA256;
   if (declared !== undefined && declared !== payloadHash) throw unauthenticated('X-Sdk-Content-Sha256 must be the SHA-256 of the body (UNSIGNED-PAYLOAD is not accepted)');
 
-  const key = await authority.authenticator.accessKey(parsed.accessKeyId);
-  const expected = sign(key?.secret ?? 'kubecred-no-such-key', stringToSign({
+  const expected = (secret: string) => sign(secret, stringToSign({
     method: req.method, rawUrl: req.raw.url ?? req.url, headers: req.headers, signedHeaders: parsed.signedHeaders, payloadHash, sdkDate,
   }));
-  if (!sameSecret(expected, parsed.signature) || !key) {
+  // Recomputed with a stand-in secret for an unknown key, so the time taken does not tell which keys exist.
+  const key = await authority.authenticator.verifyAccessKey(parsed.accessKeyId, (secret) => sameSecret(expected(secret), parsed.signature));
+  if (!key.ok) {
     throw unauthenticated('the signature does not match, or the access key is unknown or disabled; check the AK/SK and that the body and signed headers are sent as signed');
   }
   // SDK-HMAC-SHA256 carries no nonce, so the signature is the request's one-time mark: a captured request

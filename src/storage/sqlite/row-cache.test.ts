@@ -52,9 +52,50 @@ test('repeated reads of a token, principal and cluster are answered from memory,
     // Shared between callers: nobody may change it under another.
     assert.throws(() => (second[1]!.groups as string[]).push('admin'), TypeError);
     assert.throws(() => { (second[2] as { name: string }).name = 'x'; }, TypeError);
-    // An unknown ID is not kept (a guessing caller must not fill memory) and stays unknown.
+    // An unknown ID stays unknown (its absence is remembered, apart from the rows: see the next test).
     assert.equal(await store.tokens.get('tok_unknown'), undefined);
     assert.equal(await store.tokens.get('tok_unknown'), undefined);
+  } finally {
+    await store.close();
+  }
+});
+
+test('an unknown ID is answered from memory like a known one, until a write; guessing never pushes out a real row', async () => {
+  const { store, token } = await fixture();
+  try {
+    const unknown = id('tok');
+    await store.tokens.get(token.id);
+    assert.equal(await store.tokens.get(unknown), undefined);
+    const h0 = hits(store);
+    // The same cost for a known ID and an unknown one: timing must not tell which token IDs exist.
+    assert.equal(await store.tokens.get(unknown), undefined);
+    assert.equal((await store.tokens.get(token.id))?.id, token.id);
+    assert.equal(hits(store) - h0, 2);
+    // Thousands of guesses, more than the absent keys kept: the real row is still in memory.
+    for (let i = 0; i < 3000; i++) await store.tokens.get(id('tok'));
+    const h1 = hits(store);
+    await store.tokens.get(token.id);
+    assert.equal(hits(store) - h1, 1);
+    // A token created under a remembered-absent ID is found at once.
+    await store.tokens.get(unknown);
+    await store.tokens.insert({ ...token, id: unknown });
+    assert.equal((await store.tokens.get(unknown))?.id, unknown);
+  } finally {
+    await store.close();
+  }
+});
+
+test('a revoked access key is seen revoked by the very next read, though the key was in memory', async () => {
+  const { store, accountId, principal } = await fixture();
+  try {
+    const akId = `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`;
+    await store.accessKeys.insert({ id: akId, accountId, principalId: principal.id, secretSealed: 'v2:k:sealed', createdAt: new Date(T0), revokedAt: null });
+    await store.accessKeys.get(akId);
+    const h0 = hits(store);
+    assert.equal((await store.accessKeys.get(akId))?.revokedAt, null);
+    assert.equal(hits(store) - h0, 1, 'kept in memory');
+    assert.equal(await store.accessKeys.revoke(principal.id, akId, new Date(T0 + 1)), true);
+    assert.equal((await store.accessKeys.get(akId))?.revokedAt?.getTime(), T0 + 1);
   } finally {
     await store.close();
   }

@@ -6,8 +6,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { KubecredError } from '../../core/errors.ts';
 import type { Repos, RevokeWhere } from '../../core/store-port.ts';
 import { isUniqueViolation } from '../kysely-repos.ts';
-import { clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow, validityFromRow, webhookTokenFromRow } from '../row-mappers.ts';
-import type { ClustersTable, CredentialsTable, PrincipalsTable, ApiTokensTable, ValidityOverridesTable, WebhookTokensTable } from '../schema.ts';
+import { accessKeyFromRow, clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow, validityFromRow, webhookTokenFromRow } from '../row-mappers.ts';
+import type { AccessKeysTable, ClustersTable, CredentialsTable, PrincipalsTable, ApiTokensTable, ValidityOverridesTable, WebhookTokensTable } from '../schema.ts';
 import type { RowCache } from './row-cache.ts';
 import { readOutside, writeOutside, type Connection, type Connections } from './sqlite-driver.ts';
 
@@ -28,6 +28,7 @@ const HOT_SQL = {
   currentDefault: 'select * from "credentials" where "cluster_id" = ? and "principal_id" = ? and "is_current" = 1',
   validity: 'select * from "validity_overrides" where "cluster_id" = ? and "principal_id" = ?',
   webhookToken: 'select * from "webhook_tokens" where "id" = ?',
+  accessKey: 'select * from "access_keys" where "id" = ?',
 };
 
 // The credential indexes all start with account_id, which RevokeWhere does not carry: taken from the
@@ -55,7 +56,7 @@ const attempt = <T>(fn: () => T): Promise<T> => {
 /**
  * Overrides of `base`'s hot methods. In a group commit (`inGroup`) the group already holds the gate and
  * everything runs on the writer, seeing the transaction's own writes; outside one, reads go to the
- * reader (committed data only), the token, principal and cluster rows through `cache`, and writes wait
+ * reader (committed data only), the token, access key, principal and cluster rows through `cache`, and writes wait
  * their turn at the gate, then for the disk.
  */
 export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: RowCache): Repos {
@@ -128,6 +129,14 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
         const r = await one<ValidityOverridesTable>(HOT_SQL.validity, clusterId, principalId);
         return r && validityFromRow(r);
       },
+    },
+    // Every signed vendor request reads its key; from memory, a known key and an unknown one cost the same.
+    accessKeys: {
+      ...base.accessKeys,
+      get: (id) => cached(['access-key', id], async () => {
+        const r = await one<AccessKeysTable>(HOT_SQL.accessKey, id);
+        return r && accessKeyFromRow(r);
+      }),
     },
     webhookTokens: {
       ...base.webhookTokens,

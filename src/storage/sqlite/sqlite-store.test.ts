@@ -72,6 +72,8 @@ test('the prepared hot statements answer exactly what the Kysely repositories an
   const f = await fixture(store);
   const tokenId = id('tok');
   await store.tokens.insert({ id: tokenId, accountId: f.accountId, principalId: f.principal.id, name: 't', secretHash: 'ab'.repeat(32), createdAt: new Date(T0), expiresAt: null, revokedAt: null });
+  const akId = `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`;
+  await store.accessKeys.insert({ id: akId, accountId: f.accountId, principalId: f.principal.id, secretSealed: 'v2:k:sealed', createdAt: new Date(T0), revokedAt: new Date(T0 + 1) });
   const whtId = id('wht');
   await store.webhookTokens.insert({ id: whtId, clusterId: f.cluster.id, secretHash: 'cd'.repeat(32), createdAt: new Date(T0), revokedAt: null });
   const creds = [
@@ -101,6 +103,8 @@ test('the prepared hot statements answer exactly what the Kysely repositories an
       ['clusters.get deleted', (r) => r.clusters.get(f.accountId, f.deletedCluster.id)],
       ['clusters.getAnyAccount', (r) => r.clusters.getAnyAccount(f.cluster.id)],
       ['clusters.getAnyAccount deleted', (r) => r.clusters.getAnyAccount(f.deletedCluster.id)],
+      ['accessKeys.get', (r) => r.accessKeys.get(akId)],
+      ['accessKeys.get unknown', (r) => r.accessKeys.get('KCNONE')],
       ['webhookTokens.get', (r) => r.webhookTokens.get(whtId)],
       ['webhookTokens.get unknown', (r) => r.webhookTokens.get('wht_none')],
       ...creds.map((c, i): [string, (r: Repos) => Promise<unknown>] => [`credentials.getAnyAccount ${i}`, (r) => r.credentials.getAnyAccount(c.id)]),
