@@ -17,6 +17,7 @@ let postgres: TestPostgres;
 let proxy: TcpProxy;
 let srv: ServerProcess;
 let clusterId: string;
+let webhookToken: string;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +28,16 @@ before(async () => {
   const viaProxy = postgres.url('halfopen').replace(`:${postgres.port}/`, `:${proxy.port}/`);
   srv = await startReplica(viaProxy, masterKey());
   clusterId = (await api(srv, 'POST', '/v1/clusters', { name: 'prod', publicEndpoint: 'https://203.0.113.9:6443' })).json.id;
+  webhookToken = (await api(srv, 'POST', `/v1/clusters/${clusterId}/webhook-tokens`)).json.token;
 });
+
+/** One SubjectAccessReview as kube-apiserver sends it; its status and how long the answer took. */
+async function review(): Promise<{ status: number; allowed?: boolean; ms: number }> {
+  const t = Date.now();
+  const body = JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: 'someone', groups: ['dev'], resourceAttributes: { verb: 'get', resource: 'pods' } } });
+  const r = await rawRequest(srv, 'POST', `/kube/clusters/${clusterId}/authorize`, { token: webhookToken, body }).catch(() => ({ status: -1, json: null }));
+  return { status: r.status, allowed: r.json?.status?.allowed, ms: Date.now() - t };
+}
 
 after(async () => {
   await srv?.stop();
@@ -57,7 +67,15 @@ test('frozen connections to PostgreSQL: in-flight requests get 503, the pool rec
     }
   };
   // More workers than the pool has connections, so every pooled connection is in use when they freeze.
-  const load = [...Array.from({ length: 12 }, worker), prober()];
+  // kube-apiserver's webhook calls go on meanwhile: each must be answered well within its 3 s timeout.
+  const reviews: { status: number; allowed?: boolean; ms: number }[] = [];
+  const reviewer = async () => {
+    while (running) {
+      reviews.push(await review());
+      await sleep(100);
+    }
+  };
+  const load = [...Array.from({ length: 12 }, worker), prober(), reviewer()];
   try {
     await sleep(1500);
     const frozenAt = Date.now() - t0;
@@ -83,6 +101,12 @@ test('frozen connections to PostgreSQL: in-flight requests get 503, the pool rec
     assert.equal(f.code, 'UNAVAILABLE');
   }
   assert.ok(health.length > 0 && health.every((s) => s === 200), `/healthz stayed 200: ${health.join(',')}`);
+  // The caller was verified before the freeze; its re-check waits for the database a quarter of a second, not 3 s.
+  assert.ok(reviews.length > 10, `reviews were sent: ${reviews.length}`);
+  for (const r of reviews) assert.deepEqual([r.status, r.allowed], [200, false], JSON.stringify(r));
+  const slowest = Math.max(...reviews.map((r) => r.ms));
+  t.diagnostic(`${reviews.length} webhook reviews during the freeze, slowest ${slowest} ms`);
+  assert.ok(slowest < 2000, `every review answered within 2 s, well inside kube-apiserver's 3 s: slowest ${slowest} ms`);
   assert.equal(srv.child.exitCode, null);
   const ready = await rawRequest(srv, 'GET', '/readyz');
   assert.equal(ready.status, 200, ready.body);

@@ -38,6 +38,13 @@ type Deps = { store: Store; clock: Clock; ids: Ids; index: RevocationIndex; auth
  */
 const CALLER_CACHE_MS = 1_000;
 const CALLER_CACHE_MAX = 1_024;
+/**
+ * How long a review waits for the database to re-verify a caller it has verified before. A database that does
+ * not answer at all (a failover's half-open connections: no error for up to 17 s, and a pool wait of 3 s) would
+ * otherwise hold every review past kube-apiserver's own timeout (3 s by default), which then applies its
+ * failurePolicy to every user; past this, the caller verified before is answered as during an outage.
+ */
+const REVERIFY_BUDGET_MS = 250;
 // While the store is unreachable nothing can be revoked (revocation needs the store), so the index is
 // current and a caller verified before the outage may go on being answered from it: enforcement keeps
 // working through a database outage instead of kube-apiserver falling back to its failurePolicy. For that
@@ -50,6 +57,25 @@ export function makeWebhookService(deps: Deps) {
   // Cluster ID -> token -> the verified cluster (two lookups instead of a key string built per review).
   const callers = new Map<string, Map<string, { cluster: Cluster; until: number }>>();
   let cachedCallers = 0;
+  const verifying = new Map<string, Promise<Cluster>>();
+
+  /** Checks a caller's token against the database and remembers the verified caller for CALLER_CACHE_MS. */
+  async function verifyCaller(clusterId: string, token: string, tokenId: string, secret: string, now: number): Promise<Cluster> {
+    const stored = await store.webhookTokens.get(tokenId);
+    const ok = secretsEqual(hashSecret(secret), stored?.secretHash ?? '0'.repeat(64));
+    if (!stored || !ok || stored.revokedAt || stored.clusterId !== clusterId) throw refused();
+    const cluster = await store.clusters.getAnyAccount(clusterId);
+    if (!cluster) throw refused();
+    if (cachedCallers >= CALLER_CACHE_MAX) {
+      callers.clear();
+      cachedCallers = 0;
+    }
+    let ofCluster = callers.get(clusterId);
+    if (!ofCluster) callers.set(clusterId, (ofCluster = new Map()));
+    if (!ofCluster.has(token)) cachedCallers++;
+    ofCluster.set(token, { cluster, until: now + CALLER_CACHE_MS });
+    return cluster;
+  }
 
   const configure = (actor: Actor, cluster: Cluster) => authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
 
@@ -126,26 +152,27 @@ export function makeWebhookService(deps: Deps) {
       if (known && known.until > now) return known.cluster;
       const parts = (token ?? '').split('.');
       if (parts.length !== 3 || parts[0] !== WEBHOOK_TOKEN_PREFIX || !/^wht_[a-z0-9]{26}$/.test(parts[1]) || parts[2].length > 64) throw refused();
-      let cluster: Cluster | undefined;
+      // One database check per (cluster, token) at a time: the reviews that arrive meanwhile share it.
+      const key = `${clusterId}\u0000${token}`;
+      let check = verifying.get(key);
+      if (!check) {
+        check = verifyCaller(clusterId, token!, parts[1], parts[2], now).finally(() => verifying.delete(key));
+        verifying.set(key, check);
+      }
+      if (!known) return check;
+      // Verified before: the database gets REVERIFY_BUDGET_MS, then the review goes on as in an outage.
+      let timer: NodeJS.Timeout | undefined;
+      const budget = new Promise<undefined>((resolve) => {
+        timer = setTimeout(resolve, REVERIFY_BUDGET_MS, undefined);
+      });
       try {
-        const stored = await store.webhookTokens.get(parts[1]);
-        const ok = secretsEqual(hashSecret(parts[2]), stored?.secretHash ?? '0'.repeat(64));
-        if (!stored || !ok || stored.revokedAt || stored.clusterId !== clusterId) throw refused();
-        cluster = await store.clusters.getAnyAccount(clusterId);
+        return (await Promise.race([check, budget])) ?? known.cluster;
       } catch (e) {
-        if (known && e instanceof KubecredError && e.code === 'UNAVAILABLE') return known.cluster;
+        if (e instanceof KubecredError && e.code === 'UNAVAILABLE') return known.cluster;
         throw e;
+      } finally {
+        clearTimeout(timer);
       }
-      if (!cluster) throw refused();
-      if (cachedCallers >= CALLER_CACHE_MAX) {
-        callers.clear();
-        cachedCallers = 0;
-      }
-      let ofCluster = callers.get(clusterId);
-      if (!ofCluster) callers.set(clusterId, (ofCluster = new Map()));
-      if (!ofCluster.has(token!)) cachedCallers++;
-      ofCluster.set(token!, { cluster, until: now + CALLER_CACHE_MS });
-      return cluster;
     },
 
     /** TokenReview: the user behind a token kubeconfig of this cluster, or null (revoked, expired, unknown). */
