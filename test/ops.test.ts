@@ -1,25 +1,16 @@
 // Operations edges through the real server process and CLI: which proxies are believed about the client address,
 // a full disk, a store that failed for good, and the server's own TLS certificate.
 
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cli, cliJson } from './support/cli.ts';
 import { rawRequest } from './support/http.ts';
-import { serveExpectingFailure, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { serveExpectingFailure, serversStoppedAfterAll, tempDir, type ServerProcess } from './support/server-process.ts';
 
-const servers: ServerProcess[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
-
-async function start(opts: Parameters<typeof startServerProcess>[0]): Promise<ServerProcess> {
-  const s = await startServerProcess(opts);
-  servers.push(s);
-  return s;
-}
+const start = serversStoppedAfterAll();
 
 
 /** Creates a principal with the given X-Forwarded-For and returns the sourceIp its audit event recorded. */

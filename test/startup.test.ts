@@ -1,24 +1,15 @@
 // What `kubecred serve` checks before it starts, and the line it logs once it serves: a busy port said before the
 // data directory is touched, key files others can read, and the version, store and TLS expiry in one log line.
 
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { serveExpectingFailure, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { serveExpectingFailure, serversStoppedAfterAll, startServerProcess, tempDir } from './support/server-process.ts';
 
-const servers: ServerProcess[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
-
-async function start(opts: Parameters<typeof startServerProcess>[0]): Promise<ServerProcess> {
-  const s = await startServerProcess(opts);
-  servers.push(s);
-  return s;
-}
+const start = serversStoppedAfterAll();
 
 /** The data directory of a server that ran once and stopped. */
 async function initializedDataDir(): Promise<string> {

@@ -2,6 +2,7 @@
 // directory, and reads its first-start secrets and address. Tests stop it with stop().
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { after } from 'node:test';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,4 +87,17 @@ export function serveExpectingFailure(args: string[], env: NodeJS.ProcessEnv = {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, signal: error?.signal ?? null, stdout, stderr, ms: Date.now() - start });
     });
   });
+}
+
+/** `startServerProcess` for a test file whose servers are all stopped when the file's tests are done. */
+export function serversStoppedAfterAll(): (opts?: Parameters<typeof startServerProcess>[0]) => Promise<ServerProcess> {
+  const servers: ServerProcess[] = [];
+  after(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return async (opts) => {
+    const s = await startServerProcess(opts);
+    servers.push(s);
+    return s;
+  };
 }
