@@ -76,9 +76,27 @@ function readKey(keyPem: string): crypto.KeyObject {
     throw caInvalid('the CA private key must be one PEM block: "PRIVATE KEY", "RSA PRIVATE KEY" or "EC PRIVATE KEY"');
   }
   try {
-    return crypto.createPrivateKey({ key: keys[0]!.der, format: 'der', type: KEY_TYPES[label]! });
+    const key = crypto.createPrivateKey({ key: keys[0]!.der, format: 'der', type: KEY_TYPES[label]! });
+    // OpenSSL loads an EC key whose private scalar is longer than its curve allows, and Node then aborts the whole
+    // process (a native assertion) when anything reads its asymmetricKeyDetails. Exporting such a key fails cleanly,
+    // so the key used from here on is the one its own PKCS#8 export gives back: what cannot make that trip is refused.
+    return crypto.createPrivateKey({ key: key.export({ type: 'pkcs8', format: 'der' }), format: 'der', type: 'pkcs8' });
   } catch (e) {
     throw caInvalid(`the CA private key cannot be parsed as ${label}`, e);
+  }
+}
+
+/**
+ * The key signs and the certificate's public key verifies. checkPrivateKey alone compares public halves only: an EC
+ * key file carries its public point beside the scalar, so a file with the CA's point and any other scalar passed it,
+ * and every certificate signed with it then failed to verify against the CA.
+ */
+function provesPossession(key: crypto.KeyObject, x509: crypto.X509Certificate): boolean {
+  const probe = crypto.randomBytes(32);
+  try {
+    return x509.checkPrivateKey(key) && crypto.verify('sha256', probe, x509.publicKey, crypto.sign('sha256', probe, key));
+  } catch {
+    return false;
   }
 }
 
@@ -116,7 +134,7 @@ export function importClientCa(certPem: string, keyPem: string, now: Date): CaMa
   const key = readKey(keyPem);
   const family = keyPolicy(key);
   if (family !== 'ec' && family !== 'rsa') throw caInvalid(`the CA private key is unusable: ${family}`);
-  if (!x509.checkPrivateKey(key)) throw caInvalid('the private key does not match the CA certificate public key; check you paired the right files');
+  if (!provesPossession(key, x509)) throw caInvalid('the private key does not match the CA certificate public key; check you paired the right files');
 
   return {
     certPem: derToPem(certDer, 'CERTIFICATE'),

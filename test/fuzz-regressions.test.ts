@@ -1,0 +1,62 @@
+// What `npm run fuzz` found, each kept fixed through the real interface: a running server, raw HTTPS requests,
+// the answer's status, code and request ID, and the server still answering afterwards (docs/fuzzing.md).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { createClientCa } from '../src/pki/ca.ts';
+import * as der from '../src/pki/der.ts';
+import { derToPem } from '../src/pki/fingerprint.ts';
+import { rawRequest, type RawResponse } from './support/http.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+
+let srv: ServerProcess;
+
+before(async () => {
+  srv = await startServerProcess();
+});
+after(() => srv?.stop());
+
+const post = (path: string, body: unknown) => rawRequest(srv, 'POST', path, { token: srv.rootToken, body: JSON.stringify(body) });
+
+function assertRefused(r: RawResponse, status: number, code: string, message?: RegExp) {
+  assert.equal(r.status, status, r.body);
+  assert.equal(r.json?.code, code, r.body);
+  assert.match(r.json.requestId, /^req_[0-9a-f]{24}$/);
+  assert.equal(r.headers['x-request-id'], r.json.requestId);
+  if (message) assert.match(r.json.message, message);
+}
+
+async function assertServing() {
+  const r = await rawRequest(srv, 'GET', '/v1/whoami', { token: srv.rootToken });
+  assert.equal(r.status, 200, 'the server still answers');
+}
+
+let n = 0;
+const clusterWithCa = (certPem: string, keyPem: string) =>
+  post('/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443', clientCaCertPem: certPem, clientCaKeyPem: keyPem });
+
+/** A SEC1 "EC PRIVATE KEY" with the CA's public point and curve, and `scalar` for its private key. */
+function sec1WithScalar(pkcs8Pem: string, scalar: Buffer): string {
+  const sec1 = crypto.createPrivateKey(pkcs8Pem).export({ type: 'sec1', format: 'der' });
+  // SEQUENCE { INTEGER 1, OCTET STRING (32) scalar, [0] curve, [1] public point }: keep what follows the scalar.
+  const rest = sec1.subarray(2 + 3 + 2 + 32);
+  return derToPem(der.sequence(der.integerFromNumber(1), der.octetString(scalar), rest), 'EC PRIVATE KEY');
+}
+
+test('a client CA key whose EC scalar is longer than its curve is refused, and the server keeps running (it aborted Node)', async () => {
+  const ca = await createClientCa({ commonName: 'fz', algorithm: 'ec-p256', notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 86_400_000) });
+  const long = sec1WithScalar(ca.keyPem, Buffer.concat([Buffer.from([1]), crypto.randomBytes(32)]));
+  assertRefused(await clusterWithCa(ca.certPem, long), 400, 'CA_INVALID', /cannot be parsed as EC PRIVATE KEY/);
+  await assertServing();
+});
+
+test("a client CA key file carrying the CA's public point with another scalar is refused: it cannot sign for the CA", async () => {
+  const ca = await createClientCa({ commonName: 'fz', algorithm: 'ec-p256', notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 86_400_000) });
+  for (const scalar of [crypto.randomBytes(32), Buffer.alloc(32)]) {
+    assertRefused(await clusterWithCa(ca.certPem, sec1WithScalar(ca.keyPem, scalar)), 400, 'CA_INVALID', /does not match the CA certificate/);
+  }
+  // The genuine pair, in the same SEC1 form, is taken.
+  const own = crypto.createPrivateKey(ca.keyPem).export({ type: 'sec1', format: 'pem' }) as string;
+  assert.equal((await clusterWithCa(ca.certPem, own)).status, 201);
+});
