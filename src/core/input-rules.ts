@@ -46,13 +46,32 @@ export function checkEndpoint(v: unknown, field: string): string {
   return v.replace(/\/+$/, '');
 }
 
-const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const CERT_BEGIN = '-----BEGIN CERTIFICATE-----';
+const CERT_END = '-----END CERTIFICATE-----';
+
+/**
+ * Every BEGIN CERTIFICATE ... END CERTIFICATE in the text, other text ignored, in one pass. (The lazy regular
+ * expression it replaces searched to the end of the text again for every BEGIN without an END: quadratic, ~40 ms
+ * for 64 KiB of them, found by npm run fuzz.)
+ */
+function certificateBlocks(v: string): string[] {
+  const out: string[] = [];
+  for (let pos = 0; ;) {
+    const begin = v.indexOf(CERT_BEGIN, pos);
+    if (begin < 0) return out;
+    const end = v.indexOf(CERT_END, begin + CERT_BEGIN.length + 1);
+    // No END after this BEGIN means none after any later one either.
+    if (end < 0) return out;
+    out.push(v.slice(begin, end + CERT_END.length));
+    pos = end + CERT_END.length;
+  }
+}
 
 /** One or more PEM certificates (a CA bundle); each must parse. */
 export function checkCertificateBundle(v: unknown, field: string, parse: (pem: string) => void): string {
   if (typeof v !== 'string' || v.length > 64 * 1024) throw invalid(`${field} must be PEM text of at most 64 KiB`, { field });
-  const blocks = v.match(PEM_CERT_RE);
-  if (!blocks) throw invalid(`${field} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, { field });
+  const blocks = certificateBlocks(v);
+  if (!blocks.length) throw invalid(`${field} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, { field });
   for (const b of blocks) {
     try {
       parse(b);
