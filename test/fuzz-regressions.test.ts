@@ -72,3 +72,21 @@ test('PEM fields made of BEGIN lines without an END are refused with the field n
   assertRefused(await clusterWithCa(ca.certPem, begins('PRIVATE KEY')), 400, 'CA_INVALID', /not valid PEM/);
   assertRefused(await clusterWithCa(begins('CERTIFICATE'), ca.keyPem), 400, 'CA_INVALID', /cannot be parsed/);
 });
+
+/** A CSR signed by a fresh P-256 key whose signature algorithm is `sigAlgOid` (DER, tag included). */
+function csrWithSignatureOid(sigAlgOid: Buffer): string {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+  const info = der.sequence(der.integerFromNumber(0), der.sequence(), publicKey, der.explicit(0));
+  const sig = crypto.sign('sha256', info, crypto.createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }));
+  return derToPem(der.sequence(info, der.sequence(sigAlgOid), der.bitString(sig)), 'CERTIFICATE REQUEST');
+}
+
+// A 40 KB OID cost ~200 ms of CPU to decode (BigInt arcs), and its dotted form, ~85,000 characters, was echoed in the answer.
+test('a CSR whose signature algorithm OID is kilobytes long is refused as malformed, in a short answer', async () => {
+  const cluster = (await post('/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443' })).json.id as string;
+  assert.equal((await post(`/v1/clusters/${cluster}/kubeconfig`, { csr: csrWithSignatureOid(der.oid('1.2.840.10045.4.3.2')) })).status, 200, 'the same CSR with its real OID is signed');
+  const longOid = der.tlv(0x06, Buffer.concat([Buffer.alloc(40_000, 0x81), Buffer.from([0x01])]));
+  const r = await post(`/v1/clusters/${cluster}/kubeconfig`, { csr: csrWithSignatureOid(longOid) });
+  assertRefused(r, 400, 'CSR_INVALID', /not a well-formed PKCS#10 request/);
+  assert.ok(r.body.length < 1000, `a short answer (${r.body.length} bytes)`);
+});
