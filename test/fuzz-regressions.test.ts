@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { createClientCa } from '../src/pki/ca.ts';
 import * as der from '../src/pki/der.ts';
-import { derToPem } from '../src/pki/fingerprint.ts';
+import { children, raw, readOnly } from '../src/pki/der-read.ts';
+import { derToPem, pemToDer } from '../src/pki/fingerprint.ts';
 import { rawRequest, type RawResponse } from './support/http.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
@@ -89,4 +90,15 @@ test('a CSR whose signature algorithm OID is kilobytes long is refused as malfor
   const r = await post(`/v1/clusters/${cluster}/kubeconfig`, { csr: csrWithSignatureOid(longOid) });
   assertRefused(r, 400, 'CSR_INVALID', /not a well-formed PKCS#10 request/);
   assert.ok(r.body.length < 1000, `a short answer (${r.body.length} bytes)`);
+});
+
+// parseCertificate threw TypeError on a certificate cut short (now DerError: src/pki/der.test.ts); the import said the same.
+test('a client CA certificate with its subject public key missing is refused as unparseable', async () => {
+  const ca = await createClientCa({ commonName: 'fz', algorithm: 'ec-p256', notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 86_400_000) });
+  const elements = (b: Buffer) => children(readOnly(b)).map(raw);
+  const [tbs, alg, sig] = elements(pemToDer(ca.certPem, 'CERTIFICATE'));
+  // TBSCertificate { version, serial, signature, issuer, validity, subject, SPKI (left out), extensions }
+  const fields = elements(tbs!);
+  const cut = der.sequence(der.sequence(...fields.slice(0, 6), ...fields.slice(7)), alg!, sig!);
+  assertRefused(await clusterWithCa(derToPem(cut, 'CERTIFICATE'), ca.keyPem), 400, 'CA_INVALID', /cannot be parsed/);
 });
