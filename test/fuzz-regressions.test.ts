@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { sha256Hex, sign, stringToSign } from '../src/api/huaweicloud/cce-signature.ts';
 import { createClientCa } from '../src/pki/ca.ts';
 import * as der from '../src/pki/der.ts';
 import { children, raw, readOnly } from '../src/pki/der-read.ts';
@@ -101,4 +102,28 @@ test('a client CA certificate with its subject public key missing is refused as 
   const fields = elements(tbs!);
   const cut = der.sequence(der.sequence(...fields.slice(0, 6), ...fields.slice(7)), alg!, sig!);
   assertRefused(await clusterWithCa(derToPem(cut, 'CERTIFICATE'), ca.keyPem), 400, 'CA_INVALID', /cannot be parsed/);
+});
+
+/** A CCE request signed with the server's own access key (SDK-HMAC-SHA256 over every header sent). */
+function cceSigned(method: string, url: string, body: string, signature?: string) {
+  const host = new URL(srv.url).host;
+  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const headers: Record<string, string> = { 'content-type': 'application/json', host, 'x-sdk-date': date };
+  const signedHeaders = Object.keys(headers).sort();
+  const toSign = stringToSign({ method, rawUrl: url, headers, signedHeaders, payloadHash: sha256Hex(body), sdkDate: date });
+  headers.authorization = `SDK-HMAC-SHA256 Access=${srv.accessKeyId}, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature ?? sign(srv.accessKeySecret, toSign)}`;
+  return rawRequest(srv, method, url, { headers, body });
+}
+
+// Every repeat of a query key copied the key's list of values: quadratic, ~50-100 ms per request before any key was looked up.
+test('a CCE request line of thousands of repeated query keys is refused as unsigned, and a repeated key still signs as the SDK does', async () => {
+  await post('/v1/projects', { projectId: 'fzproj', region: 'r' });
+  const cluster = (await post('/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443' })).json.id as string;
+  const path = `/api/v3/projects/fzproj/clusters/${cluster}/clustercert`;
+  const r = await cceSigned('POST', `${path}?${'a=&'.repeat(5000)}`, '{"duration":1}', 'a'.repeat(64));
+  assert.equal(r.status, 401, r.body);
+  assert.equal(r.json.error_code, 'APIGW.0301');
+  assert.match(String(r.headers['x-request-id']), /^req_[0-9a-f]{24}$/);
+  const ok = await cceSigned('POST', `${path}?b=2&a=x&a=y&a=`, '{"duration":1}');
+  assert.equal(ok.status, 200, ok.body);
 });
