@@ -127,3 +127,24 @@ test('a CCE request line of thousands of repeated query keys is refused as unsig
   const ok = await cceSigned('POST', `${path}?b=2&a=x&a=y&a=`, '{"duration":1}');
   assert.equal(ok.status, 200, ok.body);
 });
+
+// The schemas capped PEM fields at 65,536 characters, answering 400 (and counting characters, not bytes); only a CSR
+// under that but over 64 KiB in bytes got 413. Every PEM over 64 KiB is now 413, naming its field.
+test('every PEM field over 64 KiB is 413 PAYLOAD_TOO_LARGE naming the field, counted in bytes', async () => {
+  const over = (label: string, unit = 'A') => `-----BEGIN ${label}-----\n${unit.repeat(Math.ceil((64 * 1024 + 100) / Buffer.byteLength(unit)))}\n-----END ${label}-----\n`;
+  const cluster = (await post('/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443' })).json.id as string;
+  const ca = await createClientCa({ commonName: 'fz', algorithm: 'ec-p256', notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 86_400_000) });
+  const cases: [string, unknown, string][] = [
+    [`/v1/clusters/${cluster}/kubeconfig`, { csr: over('CERTIFICATE REQUEST') }, 'csr'],
+    [`/v1/clusters/${cluster}/kubeconfig`, { csr: over('CERTIFICATE REQUEST', 'é') }, 'csr'], // ~33,000 characters
+    ['/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443', serverCaPem: over('CERTIFICATE') }, 'serverCaPem'],
+    ['/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443', serverCaPem: over('CERTIFICATE', 'é') }, 'serverCaPem'],
+    ['/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443', clientCaCertPem: over('CERTIFICATE'), clientCaKeyPem: ca.keyPem }, 'clientCaCertPem'],
+    ['/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443', clientCaCertPem: ca.certPem, clientCaKeyPem: over('PRIVATE KEY') }, 'clientCaKeyPem'],
+  ];
+  for (const [path, body, field] of cases) {
+    const r = await post(path, body);
+    assertRefused(r, 413, 'PAYLOAD_TOO_LARGE', /larger than 65536 bytes/);
+    assert.equal(r.json.details?.field, field, r.body);
+  }
+});

@@ -102,8 +102,10 @@ function provesPossession(key: crypto.KeyObject, x509: crypto.X509Certificate): 
 
 export function importClientCa(certPem: string, keyPem: string, now: Date): CaMaterial {
   if (typeof certPem !== 'string' || typeof keyPem !== 'string') throw caInvalid('the CA certificate and key must be PEM text');
-  if (Buffer.byteLength(certPem) > MAX_PEM_BYTES) throw caInvalid(`the CA certificate PEM is larger than ${MAX_PEM_BYTES} bytes`);
-  if (Buffer.byteLength(keyPem) > MAX_PEM_BYTES) throw caInvalid(`the CA key PEM is larger than ${MAX_PEM_BYTES} bytes`);
+  // Over the cap is 413, as for every PEM kubecred takes.
+  const tooLarge = (what: string, field: string) => new KubecredError('PAYLOAD_TOO_LARGE', `the CA ${what} PEM is larger than ${MAX_PEM_BYTES} bytes (64 KiB)`, { details: { field } });
+  if (Buffer.byteLength(certPem) > MAX_PEM_BYTES) throw tooLarge('certificate', 'clientCaCertPem');
+  if (Buffer.byteLength(keyPem) > MAX_PEM_BYTES) throw tooLarge('key', 'clientCaKeyPem');
 
   let certDer: Buffer;
   let parsed: ParsedCert;
