@@ -9,7 +9,7 @@ import { createClientCa } from '../src/pki/ca.ts';
 import * as der from '../src/pki/der.ts';
 import { children, raw, readOnly } from '../src/pki/der-read.ts';
 import { derToPem, pemToDer } from '../src/pki/fingerprint.ts';
-import { rawRequest, type RawResponse } from './support/http.ts';
+import { rawExchange, rawRequest, type RawResponse } from './support/http.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
@@ -147,4 +147,24 @@ test('every PEM field over 64 KiB is 413 PAYLOAD_TOO_LARGE naming the field, cou
     assertRefused(r, 413, 'PAYLOAD_TOO_LARGE', /larger than 65536 bytes/);
     assert.equal(r.json.details?.field, field, r.body);
   }
+});
+
+// Node answered these itself: a bare 400 with no body and no X-Request-Id.
+test('an HTTP/1.1 request without Host is 400 in the shape of the surface asked, with a request ID', async () => {
+  const noHost = async (path: string) => {
+    const r = await rawExchange(srv, `GET ${path} HTTP/1.1\r\nConnection: close\r\n\r\n`);
+    assert.equal(r.status, 400, r.body);
+    assert.match(String(r.headers['x-request-id']), /^req_[0-9a-f]{24}$/);
+    return r;
+  };
+  const native = await noHost('/v1/whoami');
+  assert.equal(native.json.code, 'VALIDATION_FAILED');
+  assert.equal(native.json.requestId, native.headers['x-request-id']);
+  assert.match(native.json.message, /no Host header/);
+  assert.equal((await noHost('/api/v3/projects/p/clusters/c/clustercert')).json.error_code, 'CCE.01400001');
+  assert.equal((await noHost('/?Action=DescribeServiceMeshKubeconfig')).json.Code, 'InvalidParameter');
+  assert.equal((await noHost('/k8s/c/user_config')).json.code, 'InvalidParameter');
+  // HTTP/1.0 has no Host requirement.
+  const old = await rawExchange(srv, 'GET /healthz HTTP/1.0\r\n\r\n');
+  assert.equal(old.status, 200, old.body);
 });
