@@ -168,3 +168,14 @@ test('an HTTP/1.1 request without Host is 400 in the shape of the surface asked,
   const old = await rawExchange(srv, 'GET /healthz HTTP/1.0\r\n\r\n');
   assert.equal(old.status, 200, old.body);
 });
+
+// Node answered an Expect other than 100-continue itself: a bare 417 with no body and no X-Request-Id.
+test('a request with an unknown Expect is served as if it had none, errors included in the surface shape', async () => {
+  const host = new URL(srv.url).host;
+  const ok = await rawExchange(srv, `GET /v1/whoami HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${srv.rootToken}\r\nExpect: something\r\nConnection: close\r\n\r\n`);
+  assert.equal(ok.status, 200, ok.body);
+  const refused = await rawExchange(srv, `GET /v1/whoami HTTP/1.1\r\nHost: ${host}\r\nExpect: something\r\nConnection: close\r\n\r\n`);
+  assert.equal(refused.status, 401, refused.body);
+  assert.equal(refused.json.code, 'UNAUTHENTICATED');
+  assert.equal(refused.json.requestId, refused.headers['x-request-id']);
+});

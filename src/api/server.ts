@@ -207,6 +207,11 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     },
   }) as unknown as FastifyInstance;
 
+  // Node answers an Expect other than 100-continue itself, with a bare 417 (no body, no request ID: found by npm run
+  // fuzz), unless someone listens. RFC 9110 10.1.1 lets a server ignore an expectation it does not know, which is
+  // what this does: the request is served as if it had none, with every answer in its surface's shape.
+  app.server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => app.server.emit('request', req, res));
+
   // Every kubecred route takes JSON: without Fastify's default text/plain parser, a text/plain body gets the
   // same 415 "send the body as application/json" as any other type, instead of a schema error ("body must be
   // object"). Here rather than in the native plugin so /v1/sessions (the console's) and the webhooks get it
