@@ -17,9 +17,11 @@ type Shape = 'native' | 'rpc' | 'cce';
 
 /** Which surface's error handler answers a URL: the router's own refusals included (server.ts surfaceOfUrl). */
 function surfaceOf(r: Req): Shape {
-  const path = r.url.split('?')[0]!;
+  // Node's parser takes extra spaces around the method and URL, as the routes then see them.
+  const path = r.url.trim().split('?')[0]!;
+  const method = r.method.trim();
   if (path === '/api/v3' || path.startsWith('/api/v3/')) return 'cce';
-  if (path === '/' && (r.method === 'GET' || r.method === 'POST')) return 'rpc';
+  if (path === '/' && (method === 'GET' || method === 'POST')) return 'rpc';
   return 'native';
 }
 

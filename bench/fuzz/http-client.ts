@@ -70,7 +70,13 @@ export class RawClient {
     // Framing of its own may announce more body than follows: end the stream so the server is not left waiting for it.
     if (ownFraming) socket.end();
     const deadline = Date.now() + this.timeoutMs;
-    await this.#until(() => this.#buf.indexOf(HEAD_END) >= 0, deadline);
+    // Interim answers (100 Continue to an Expect header) come before the real one: skip them.
+    const interim = () => /^HTTP\/1\.1 1\d\d /.test(this.#buf.toString('latin1', 0, 13)) && this.#buf.indexOf(HEAD_END) >= 0;
+    for (;;) {
+      await this.#until(() => this.#buf.indexOf(HEAD_END) >= 0, deadline);
+      if (!interim()) break;
+      this.#buf = this.#buf.subarray(this.#buf.indexOf(HEAD_END) + 4);
+    }
     const end = this.#buf.indexOf(HEAD_END);
     if (end < 0) {
       this.close();

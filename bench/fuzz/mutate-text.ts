@@ -163,12 +163,21 @@ function mutateUrl(rng: Rng, url: string, dict: readonly string[]): string {
   return `${path}${params.length ? `?${params.join('&')}` : ''}`;
 }
 
+/** Headers with meaning to Node or kubecred that a mutation may add. */
+const HEADERS: [string, string][] = [
+  ['expect', '100-continue'], ['expect', 'something'], ['transfer-encoding', 'chunked'], ['content-encoding', 'gzip'], ['connection', 'close'],
+  ['connection', 'upgrade'], ['upgrade', 'websocket'], ['x-forwarded-for', '10.0.0.1, 127.0.0.1'], ['x-forwarded-proto', 'https'],
+  ['cookie', 'kubecred_session=abc; __Host-kubecred_session=def'], ['x-csrf-token', 'x'], ['sec-fetch-site', 'cross-site'], ['content-type', 'text/plain'],
+  ['content-type', 'application/json; charset=latin1'], ['content-type', 'application/x-www-form-urlencoded'], ['accept-encoding', 'gzip, br'],
+  ['range', 'bytes=0-1'], ['if-none-match', '*'], ['authorization', 'Basic YTpi'], ['authorization', 'Bearer '], ['x-auth-token', ''],
+];
+
 /** One structural change to a request: a header, the URL, the body (JSON-aware when it is JSON), rarely the method. */
 export function mutateReq(rng: Rng, r: Req, dict: readonly string[]): Req {
   const out: Req = { method: r.method, url: r.url, headers: r.headers.map(([n, v]) => [n, v] as [string, string]), body: r.body };
   const h = out.headers;
   switch (rng.int(8)) {
-    case 0: if (h.length) h.splice(rng.int(h.length), 1); break;
+    case 0: if (h.length && rng.chance(0.6)) h.splice(rng.int(h.length), 1); else h.push(rng.pick(HEADERS)); break;
     case 1: if (h.length) { const [n, v] = rng.pick(h); h.push([rng.chance(0.5) ? n : n.toUpperCase(), mutateText(rng, v, dict)]); } break;
     case 2: case 3: if (h.length) { const i = rng.int(h.length); h[i] = [h[i]![0], mutateText(rng, h[i]![1], dict)]; } break;
     case 4: out.url = mutateUrl(rng, out.url, dict); break;
