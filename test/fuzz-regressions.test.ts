@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { sha256Hex, sign, stringToSign } from '../src/api/huaweicloud/cce-signature.ts';
 import { createClientCa } from '../src/pki/ca.ts';
 import * as der from '../src/pki/der.ts';
-import { children, raw, readOnly } from '../src/pki/der-read.ts';
+import { children, content, raw, readOnly } from '../src/pki/der-read.ts';
 import { derToPem, pemToDer } from '../src/pki/fingerprint.ts';
 import { rawExchange, rawRequest, type RawResponse } from './support/http.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
@@ -178,4 +178,28 @@ test('a request with an unknown Expect is served as if it had none, errors inclu
   assert.equal(refused.status, 401, refused.body);
   assert.equal(refused.json.code, 'UNAUTHENTICATED');
   assert.equal(refused.json.requestId, refused.headers['x-request-id']);
+});
+
+/** An RSA SubjectPublicKeyInfo with modulus `n` and exponent `e` (big-endian bytes). */
+const rsaSpki = (n: Buffer, e: Buffer) =>
+  der.sequence(der.sequence(der.oid('1.2.840.113549.1.1.1'), der.NULL), der.bitString(der.sequence(der.integerFromBytes(n), der.integerFromBytes(e))));
+const hugeExponent = () => Buffer.concat([Buffer.from([0x41]), crypto.randomBytes(22_000), Buffer.from([0x01])]);
+
+// Node computes asymmetricKeyDetails in time quadratic in the exponent's length: ~85 ms for a 22 KB one, per request.
+test('an RSA key with a public exponent over 32 bits is refused, in a CSR and in an imported client CA', async () => {
+  const modulus = (pkcs1: Buffer) => content(children(readOnly(pkcs1))[0]!);
+  const { publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'pkcs1', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const info = der.sequence(der.integerFromNumber(0), der.sequence(), rsaSpki(modulus(publicKey), hugeExponent()), der.explicit(0));
+  const csr = derToPem(der.sequence(info, der.sequence(der.oid('1.2.840.113549.1.1.11'), der.NULL), der.bitString(crypto.randomBytes(256))), 'CERTIFICATE REQUEST');
+  const cluster = (await post('/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443' })).json.id as string;
+  assertRefused(await post(`/v1/clusters/${cluster}/kubeconfig`, { csr }), 400, 'CSR_INVALID', /RSA public exponent of \d+ bits is not supported/);
+
+  // The client CA's certificate with its key's exponent swapped for a huge one.
+  const ca = await createClientCa({ commonName: 'fz', algorithm: 'rsa-2048', notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 86_400_000) });
+  const [tbs, alg, sig] = children(readOnly(pemToDer(ca.certPem, 'CERTIFICATE'))).map(raw);
+  const fields = children(readOnly(tbs!)).map(raw);
+  const caModulus = modulus(crypto.createPublicKey(ca.certPem).export({ type: 'pkcs1', format: 'der' }));
+  const swapped = der.sequence(der.sequence(...fields.slice(0, 6), rsaSpki(caModulus, hugeExponent()), ...fields.slice(7)), alg!, sig!);
+  assertRefused(await clusterWithCa(derToPem(swapped, 'CERTIFICATE'), ca.keyPem), 400, 'CA_INVALID', /RSA public exponent of \d+ bits is not supported/);
+  await assertServing();
 });

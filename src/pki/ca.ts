@@ -12,7 +12,7 @@ import { readPemBlocks } from './pem-blocks.ts';
 import * as der from './der.ts';
 import {
   KU, OID, type ParsedCert, authorityKeyIdExt, basicConstraintsExt, buildName, extKeyUsageExt, extension, hasKeyUsage,
-  inspectSpki, isCa, keyIdOf, keyPolicy, keyUsageExt, parseCertificate, randomSerial, signCertificate, subjectKeyIdExt,
+  inspectSpki, isCa, keyIdOf, keyPolicy, keyUsageExt, parseCertificate, randomSerial, rsaExponentProblem, signCertificate, subjectKeyIdExt,
 } from './x509.ts';
 
 const caInvalid = (message: string, cause?: unknown) => new KubecredError('CA_INVALID', message, { cause });
@@ -75,15 +75,22 @@ function readKey(keyPem: string): crypto.KeyObject {
   if (keys.length !== 1 || !(label in KEY_TYPES)) {
     throw caInvalid('the CA private key must be one PEM block: "PRIVATE KEY", "RSA PRIVATE KEY" or "EC PRIVATE KEY"');
   }
+  let normalized: crypto.KeyObject;
+  let rsa: string | null;
   try {
     const key = crypto.createPrivateKey({ key: keys[0]!.der, format: 'der', type: KEY_TYPES[label]! });
     // OpenSSL loads an EC key whose private scalar is longer than its curve allows, and Node then aborts the whole
     // process (a native assertion) when anything reads its asymmetricKeyDetails. Exporting such a key fails cleanly,
     // so the key used from here on is the one its own PKCS#8 export gives back: what cannot make that trip is refused.
-    return crypto.createPrivateKey({ key: key.export({ type: 'pkcs8', format: 'der' }), format: 'der', type: 'pkcs8' });
+    const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
+    normalized = crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+    // Read before anything asks Node for the key's details, which are slow to compute for a huge RSA exponent.
+    rsa = rsaExponentProblem(crypto.createPublicKey(normalized).export({ type: 'spki', format: 'der' }));
   } catch (e) {
     throw caInvalid(`the CA private key cannot be parsed as ${label}`, e);
   }
+  if (rsa) throw caInvalid(`the CA private key is unusable: ${rsa}`);
+  return normalized;
 }
 
 /**
