@@ -6,6 +6,7 @@ import net from 'node:net';
 import { KubecredError } from '../core/errors.ts';
 import type { CaMaterial } from './client-cert.ts';
 import { MAX_PEM_BYTES } from './csr.ts';
+import { children, content, decodeOid, readOnly } from './der-read.ts';
 import { derToPem } from './fingerprint.ts';
 import { generateKeyPair, type KeyAlgorithm } from './keys.ts';
 import { readPemBlocks } from './pem-blocks.ts';
@@ -85,12 +86,30 @@ function readKey(keyPem: string): crypto.KeyObject {
     const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
     normalized = crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
     // Read before anything asks Node for the key's details, which are slow to compute for a huge RSA exponent.
-    rsa = rsaExponentProblem(crypto.createPublicKey(normalized).export({ type: 'spki', format: 'der' }));
+    rsa = rsaExponentProblem(crypto.createPublicKey(normalized).export({ type: 'spki', format: 'der' })) ?? rsaComponentsProblem(pkcs8);
   } catch (e) {
     throw caInvalid(`the CA private key cannot be parsed as ${label}`, e);
   }
   if (rsa) throw caInvalid(`the CA private key is unusable: ${rsa}`);
   return normalized;
+}
+
+/**
+ * RSAPrivateKey (inside PKCS#8) holds d, p, q, dP, dQ and qInv beside n: each is smaller than n, and OpenSSL signs
+ * with the CRT ones. A CA key whose dP was 17 KB (found by npm run fuzz) still signed correctly (OpenSSL checks a
+ * CRT result and falls back to d) but took ~35 ms per signature, i.e. per kubeconfig issued for the cluster.
+ */
+function rsaComponentsProblem(pkcs8: Buffer): string | null {
+  const [, alg, wrapped] = children(readOnly(pkcs8, 0x30));
+  if (!alg || !wrapped || decodeOid(children(alg)[0]!) !== '1.2.840.113549.1.1.1') return null;
+  const ints = children(readOnly(content(wrapped), 0x30)).slice(1).map((t) => {
+    const b = content(t);
+    let i = 0;
+    while (i < b.length - 1 && b[i] === 0) i++;
+    return b.length - i;
+  });
+  const [n, , ...secrets] = ints;
+  return n === undefined || secrets.length !== 6 || secrets.some((len) => len > n) ? 'its private components are not those of an RSA key (each is smaller than the modulus)' : null;
 }
 
 /**
