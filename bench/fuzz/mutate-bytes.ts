@@ -104,9 +104,15 @@ export function encodeDer(nodes: DerNode[]): Buffer {
   return Buffer.concat(nodes.map((n) => {
     let body = n.children ? encodeDer(n.children) : (n.content ?? Buffer.alloc(0));
     if (n.children && n.encap === 'bit') body = Buffer.concat([Buffer.from([0]), body]);
-    let out = Buffer.concat([Buffer.from([n.tag]), n.rawLength ?? lengthOctets(body.length), body]);
-    for (let d = 0; d < (n.nest ?? 0); d++) out = Buffer.concat([Buffer.from([0x30]), lengthOctets(out.length), out]);
-    return out;
+    const inner = Buffer.concat([Buffer.from([n.tag]), n.rawLength ?? lengthOctets(body.length), body]);
+    // The SEQUENCE headers around it, innermost first, then one copy: not one growing copy per level.
+    const heads: Buffer[] = [];
+    for (let d = 0, len = inner.length; d < (n.nest ?? 0); d++) {
+      const h = Buffer.concat([Buffer.from([0x30]), lengthOctets(len)]);
+      heads.push(h);
+      len += h.length;
+    }
+    return Buffer.concat([...heads.reverse(), inner]);
   }));
 }
 
@@ -147,7 +153,8 @@ export function mutateDerTree(rng: Rng, roots: DerNode[], donors: DerNode[][]): 
     case 3: { // duplicated, sometimes many times (as many as fit in a 64 KiB PEM)
       const copy = structuredClone(node);
       const fit = Math.max(1, Math.floor(45_000 / Math.max(1, encodeDer([copy]).length)));
-      siblings.splice(i, 0, ...Array<DerNode>(rng.chance(0.1) ? rng.range(1, Math.min(3000, fit)) : 1).fill(copy));
+      // Copies, not one object many times: a later change to one must not multiply across all of them.
+      siblings.splice(i, 0, ...Array.from({ length: rng.chance(0.1) ? rng.range(1, Math.min(3000, fit)) : 1 }, () => structuredClone(copy)));
       return true;
     }
     case 4: node.nest = (node.nest ?? 0) + (rng.chance(0.2) ? rng.range(50, 2000) : rng.range(1, 4)); return true; // nesting

@@ -6,6 +6,8 @@
 //   --seed S         PRNG seed (default: from the clock; printed, so a run can be repeated)
 //   --replay B64     run one reproducer (base64, or @file holding it) against the one --target and say what it does
 //   --json FILE      also write the results as JSON (what test/fuzz.test.ts reads)
+//   --no-timing      record times but never report a slow input (for the test suite's smoke run)
+//   --one-process    run the targets in one worker process instead of one each (starts faster; a crash ends the rest)
 // Each target runs in its own process, so an input that aborts Node (a native assertion) is reported as a crash
 // with the input that was running, instead of taking the whole run down.
 
@@ -50,32 +52,42 @@ async function withTarget<T>(t: Target<unknown>, run: () => Promise<T>): Promise
   }
 }
 
-/** Worker: one target in this process; its results go to a file the supervisor reads. */
-async function worker(name: string, out: string, inflightFile: string): Promise<void> {
-  const t = targetOf(name);
-  recordInflightTo(inflightFile);
-  const stats = await withTarget(t, () => fuzz(t, { seed, seconds, count, progress: log }));
-  fs.writeFileSync(out, JSON.stringify(stats));
+/** Worker: the targets in this process, one after the other; results go to a file the supervisor reads. */
+async function worker(names: string[], out: string, inflightFile: string): Promise<void> {
+  const all: Stats[] = [];
+  for (const name of names) {
+    const t = targetOf(name);
+    // Which target the in-flight input belongs to, should the process die on it.
+    fs.writeFileSync(`${inflightFile}.target`, name);
+    recordInflightTo(inflightFile);
+    all.push(await withTarget(t, () => fuzz(t, { seed, seconds, count, timing: !args.includes('--no-timing'), progress: log })));
+    fs.writeFileSync(out, JSON.stringify(all));
+  }
 }
 
-/** Supervisor: a worker per target; a worker that dies leaves its in-flight input, reported as a crash. */
-async function supervise(t: Target<unknown>): Promise<Stats> {
+/**
+ * Supervisor: the targets in a worker process (one per target by default, all in one with --one-process, which
+ * starts faster); a worker that dies leaves its in-flight input, reported as a crash of the target it was running.
+ */
+async function supervise(group: Target<unknown>[]): Promise<Stats[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubecred-fuzz-'));
   const out = path.join(dir, 'stats.json');
   const inflightFile = path.join(dir, 'inflight');
   const started = Date.now();
-  const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', self, '--worker', t.name, '--out', out, '--inflight', inflightFile, '--seed', String(seed),
-    ...(count !== undefined ? ['--count', String(count)] : ['--seconds', String(seconds)])], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', group.map((t) => t.name).join(','), '--out', out,
+    '--inflight', inflightFile, '--seed', String(seed), ...(count !== undefined ? ['--count', String(count)] : ['--seconds', String(seconds)]),
+    ...(args.includes('--no-timing') ? ['--no-timing'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
   try {
-    if (code === 0 && fs.existsSync(out)) return JSON.parse(fs.readFileSync(out, 'utf8')) as Stats;
+    const done = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) as Stats[] : [];
+    if (code === 0 && done.length === group.length) return done;
     const input = fs.existsSync(inflightFile) ? fs.readFileSync(inflightFile) : Buffer.alloc(0);
-    return {
-      target: t.name, inputs: 0, seconds: (Date.now() - started) / 1000, maxMs: 0, p99Ms: 0, over10: 0,
+    const target = fs.existsSync(`${inflightFile}.target`) ? fs.readFileSync(`${inflightFile}.target`, 'utf8') : group[0]!.name;
+    return [...done, {
+      target, inputs: 0, seconds: (Date.now() - started) / 1000, maxMs: 0, p99Ms: 0, over10: 0,
       // A signal (SIGABRT from a native assertion, SIGSEGV) is the product's; an exit code is the harness's own error, printed above.
       findings: [{ key: 'crash', kind: signal ? 'crash' : 'worker-error', message: `the fuzzing process ${signal ? `died (${signal})` : `exited with code ${code}`} while running this input (or just after it)`, count: 1, reproducer: input.toString('base64'), minimizedFrom: input.length }],
-    };
+    }];
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -107,7 +119,7 @@ function report(results: Stats[]): void {
 
 const replay = opt('--replay');
 if (opt('--worker') !== undefined) {
-  await worker(opt('--worker')!, opt('--out')!, opt('--inflight')!);
+  await worker(opt('--worker')!.split(','), opt('--out')!, opt('--inflight')!);
 } else if (replay !== undefined) {
   if (chosen.length !== 1) throw new Error('--replay needs exactly one --target');
   const t = chosen[0]!;
@@ -118,10 +130,11 @@ if (opt('--worker') !== undefined) {
 } else {
   log(`seed ${seed}; ${seconds !== undefined ? `${seconds} s` : `${count} inputs`} per target: ${chosen.map((t) => t.name).join(', ')}`);
   const results: Stats[] = [];
-  for (const t of chosen) {
-    const r = await supervise(t);
-    results.push(r);
-    log(`${t.name}: ${r.inputs} inputs in ${r.seconds.toFixed(0)} s, ${r.findings.length} distinct findings`);
+  for (const group of args.includes('--one-process') ? [chosen] : chosen.map((t) => [t])) {
+    for (const r of await supervise(group)) {
+      results.push(r);
+      log(`${r.target}: ${r.inputs} inputs in ${r.seconds.toFixed(0)} s, ${r.findings.length} distinct findings`);
+    }
   }
   report(results);
   if (opt('--json')) fs.writeFileSync(opt('--json')!, JSON.stringify({ seed, results }, null, 2));

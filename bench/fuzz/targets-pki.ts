@@ -69,13 +69,17 @@ export const pemTarget: Target<string> = {
   shrink: textShrinks,
 };
 
-/** Reads every element the way pki's parsers do, recursing into constructed ones. */
-function walk(t: Tlv, depth: number): void {
-  if (depth > 64) return;
+/**
+ * Reads elements the way pki's parsers do, recursing into constructed ones. At most 256 primitives are decoded:
+ * pki decodes a handful per input, and decoding (and failing on) thousands would time this walk, not pki.
+ */
+function walk(t: Tlv, depth: number, budget = { left: 256 }): void {
+  if (depth > 64 || budget.left <= 0) return;
   if (t.tag & 0x20) {
-    for (const c of children(t)) walk(c, depth + 1);
+    for (const c of children(t)) walk(c, depth + 1, budget);
     return;
   }
+  budget.left--;
   const attempt = (f: () => unknown) => allowOnly(`der-read on tag 0x${t.tag.toString(16)}`, f, DerError);
   if (t.tag === 0x06) attempt(() => decodeOid(t));
   if (t.tag === 0x03) attempt(() => decodeBitString(t, true));
