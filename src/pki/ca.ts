@@ -6,13 +6,14 @@ import net from 'node:net';
 import { KubecredError } from '../core/errors.ts';
 import type { CaMaterial } from './client-cert.ts';
 import { MAX_PEM_BYTES } from './csr.ts';
+import { children, content, decodeOid, readOnly } from './der-read.ts';
 import { derToPem } from './fingerprint.ts';
 import { generateKeyPair, type KeyAlgorithm } from './keys.ts';
 import { readPemBlocks } from './pem-blocks.ts';
 import * as der from './der.ts';
 import {
   KU, OID, type ParsedCert, authorityKeyIdExt, basicConstraintsExt, buildName, extKeyUsageExt, extension, hasKeyUsage,
-  inspectSpki, isCa, keyIdOf, keyPolicy, keyUsageExt, parseCertificate, randomSerial, signCertificate, subjectKeyIdExt,
+  inspectSpki, isCa, keyIdOf, keyPolicy, keyUsageExt, parseCertificate, randomSerial, rsaExponentProblem, signCertificate, subjectKeyIdExt,
 } from './x509.ts';
 
 const caInvalid = (message: string, cause?: unknown) => new KubecredError('CA_INVALID', message, { cause });
@@ -75,17 +76,62 @@ function readKey(keyPem: string): crypto.KeyObject {
   if (keys.length !== 1 || !(label in KEY_TYPES)) {
     throw caInvalid('the CA private key must be one PEM block: "PRIVATE KEY", "RSA PRIVATE KEY" or "EC PRIVATE KEY"');
   }
+  let normalized: crypto.KeyObject;
+  let rsa: string | null;
   try {
-    return crypto.createPrivateKey({ key: keys[0]!.der, format: 'der', type: KEY_TYPES[label]! });
+    const key = crypto.createPrivateKey({ key: keys[0]!.der, format: 'der', type: KEY_TYPES[label]! });
+    // OpenSSL loads an EC key whose private scalar is longer than its curve allows, and Node then aborts the whole
+    // process (a native assertion) when anything reads its asymmetricKeyDetails. Exporting such a key fails cleanly,
+    // so the key used from here on is the one its own PKCS#8 export gives back: what cannot make that trip is refused.
+    const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
+    normalized = crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+    // Read before anything asks Node for the key's details, which are slow to compute for a huge RSA exponent.
+    rsa = rsaExponentProblem(crypto.createPublicKey(normalized).export({ type: 'spki', format: 'der' })) ?? rsaComponentsProblem(pkcs8);
   } catch (e) {
     throw caInvalid(`the CA private key cannot be parsed as ${label}`, e);
+  }
+  if (rsa) throw caInvalid(`the CA private key is unusable: ${rsa}`);
+  return normalized;
+}
+
+/**
+ * RSAPrivateKey (inside PKCS#8) holds d, p, q, dP, dQ and qInv beside n: each is smaller than n, and OpenSSL signs
+ * with the CRT ones. A CA key whose dP was 17 KB (found by npm run fuzz) still signed correctly (OpenSSL checks a
+ * CRT result and falls back to d) but took ~35 ms per signature, i.e. per kubeconfig issued for the cluster.
+ */
+function rsaComponentsProblem(pkcs8: Buffer): string | null {
+  const [, alg, wrapped] = children(readOnly(pkcs8, 0x30));
+  if (!alg || !wrapped || decodeOid(children(alg)[0]!) !== '1.2.840.113549.1.1.1') return null;
+  const ints = children(readOnly(content(wrapped), 0x30)).slice(1).map((t) => {
+    const b = content(t);
+    let i = 0;
+    while (i < b.length - 1 && b[i] === 0) i++;
+    return b.length - i;
+  });
+  const [n, , ...secrets] = ints;
+  return n === undefined || secrets.length !== 6 || secrets.some((len) => len > n) ? 'its private components are not those of an RSA key (each is smaller than the modulus)' : null;
+}
+
+/**
+ * The key signs and the certificate's public key verifies. checkPrivateKey alone compares public halves only: an EC
+ * key file carries its public point beside the scalar, so a file with the CA's point and any other scalar passed it,
+ * and every certificate signed with it then failed to verify against the CA.
+ */
+function provesPossession(key: crypto.KeyObject, x509: crypto.X509Certificate): boolean {
+  const probe = crypto.randomBytes(32);
+  try {
+    return x509.checkPrivateKey(key) && crypto.verify('sha256', probe, x509.publicKey, crypto.sign('sha256', probe, key));
+  } catch {
+    return false;
   }
 }
 
 export function importClientCa(certPem: string, keyPem: string, now: Date): CaMaterial {
   if (typeof certPem !== 'string' || typeof keyPem !== 'string') throw caInvalid('the CA certificate and key must be PEM text');
-  if (Buffer.byteLength(certPem) > MAX_PEM_BYTES) throw caInvalid(`the CA certificate PEM is larger than ${MAX_PEM_BYTES} bytes`);
-  if (Buffer.byteLength(keyPem) > MAX_PEM_BYTES) throw caInvalid(`the CA key PEM is larger than ${MAX_PEM_BYTES} bytes`);
+  // Over the cap is 413, as for every PEM kubecred takes.
+  const tooLarge = (what: string, field: string) => new KubecredError('PAYLOAD_TOO_LARGE', `the CA ${what} PEM is larger than ${MAX_PEM_BYTES} bytes (64 KiB)`, { details: { field } });
+  if (Buffer.byteLength(certPem) > MAX_PEM_BYTES) throw tooLarge('certificate', 'clientCaCertPem');
+  if (Buffer.byteLength(keyPem) > MAX_PEM_BYTES) throw tooLarge('key', 'clientCaKeyPem');
 
   let certDer: Buffer;
   let parsed: ParsedCert;
@@ -116,7 +162,7 @@ export function importClientCa(certPem: string, keyPem: string, now: Date): CaMa
   const key = readKey(keyPem);
   const family = keyPolicy(key);
   if (family !== 'ec' && family !== 'rsa') throw caInvalid(`the CA private key is unusable: ${family}`);
-  if (!x509.checkPrivateKey(key)) throw caInvalid('the private key does not match the CA certificate public key; check you paired the right files');
+  if (!provesPossession(key, x509)) throw caInvalid('the private key does not match the CA certificate public key; check you paired the right files');
 
   return {
     certPem: derToPem(certDer, 'CERTIFICATE'),

@@ -60,10 +60,17 @@ export function children(t: Tlv): Tlv[] {
 export const content = (t: Tlv): Buffer => t.buf.subarray(t.contentStart, t.end);
 export const raw = (t: Tlv): Buffer => t.buf.subarray(t.start, t.end);
 
+/**
+ * Longer than any OID pki reads (a UUID-based 2.25.* one is 19 bytes). Arcs are BigInts, so a 48 KB OID (a CSR's
+ * signature algorithm, say) made one arc of ~336,000 bits shifted 48,000 times: ~220 ms, found by npm run fuzz.
+ */
+export const MAX_OID_BYTES = 128;
+
 export function decodeOid(t: Tlv): string {
   expect(t, 0x06);
   const b = content(t);
   if (b.length === 0 || b[b.length - 1]! & 0x80) throw new DerError('bad OID');
+  if (b.length > MAX_OID_BYTES) throw new DerError(`OID longer than ${MAX_OID_BYTES} bytes`);
   const arcs: bigint[] = [];
   let v = 0n;
   for (let i = 0; i < b.length; i++) {

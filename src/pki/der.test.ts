@@ -91,3 +91,26 @@ test('the reader refuses non-DER and out-of-bounds input', () => {
     assert.throws(() => readOnly(Buffer.from(bad, 'hex')), bad);
   }
 });
+
+test('parseCertificate: a certificate with a part missing is a DerError, never a TypeError', async () => {
+  const { createClientCa } = await import('./ca.ts');
+  const { pemToDer } = await import('./fingerprint.ts');
+  const { parseCertificate } = await import('./x509.ts');
+  const { DerError } = await import('./der-read.ts');
+  const ca = await createClientCa({ commonName: 'x', algorithm: 'ec-p256', notBefore: new Date(0), notAfter: new Date(86_400_000) });
+  const cert = pemToDer(ca.certPem, 'CERTIFICATE');
+  const [tbs, alg, sig] = children(readOnly(cert)).map((t) => t.buf.subarray(t.start, t.end));
+  const fields = children(readOnly(tbs!)).map((t) => t.buf.subarray(t.start, t.end));
+  const withTbs = (...f: Buffer[]) => der.sequence(der.sequence(...f), alg!, sig!);
+  const cut: Buffer[] = [
+    der.sequence(),
+    withTbs(),
+    ...[1, 2, 3, 4, 5, 6].map((k) => withTbs(...fields.slice(0, k))),
+    withTbs(...fields.slice(0, 4), der.sequence(fields[4]!.subarray(2, 15)), ...fields.slice(5)), // validity with one time
+    withTbs(...fields.slice(0, 6), der.sequence(der.sequence(der.oid('1.2.840.10045.2.1'))), ...fields.slice(7)), // SPKI without its key
+    withTbs(...fields.slice(0, 7), der.explicit(3)), // an empty extensions wrapper
+    withTbs(...fields.slice(0, 7), der.explicit(3, der.sequence(der.sequence()))), // an empty extension
+  ];
+  for (const c of cut) assert.throws(() => parseCertificate(c), (e) => e instanceof DerError, hex(c).slice(0, 60));
+  assert.equal(parseCertificate(cert).notAfter.getTime(), 86_400_000);
+});

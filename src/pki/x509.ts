@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { randomBytesPooled } from '../core/random-pool.ts';
 import * as der from './der.ts';
-import { children, content, decodeBitString, decodeBoolean, decodeOid, decodeTime, expect, raw, readOnly, type Tlv } from './der-read.ts';
+import { children, content, DerError, decodeBitString, decodeBoolean, decodeOid, decodeTime, expect, raw, readOnly, type Tlv } from './der-read.ts';
 
 export const OID = {
   commonName: '2.5.4.3',
@@ -49,11 +49,18 @@ export function markVetted(spkiDer: Buffer, family: KeyFamily): void {
   vetted.set(spkiDer, { bytes: Buffer.from(spkiDer), family });
 }
 
+/** The i-th element, or a DerError naming what is missing (never an undefined read further on). */
+function nth(list: Tlv[], i: number, what: string): Tlv {
+  const t = list[i];
+  if (!t) throw new DerError(`${what} is missing`);
+  return t;
+}
+
 function spkiKeyBits(spkiDer: Buffer): Buffer {
-  const [alg, bits, ...rest] = children(readOnly(spkiDer, 0x30));
-  if (rest.length) throw new Error('extra SPKI fields');
-  expect(alg!, 0x30);
-  return decodeBitString(bits!).bytes;
+  const parts = children(readOnly(spkiDer, 0x30));
+  if (parts.length !== 2) throw new DerError('SubjectPublicKeyInfo must have two parts');
+  expect(parts[0]!, 0x30);
+  return decodeBitString(parts[1]!).bytes;
 }
 
 /** The checks of inspectSpki, skipping OpenSSL for a buffer already vetted and unchanged since. */
@@ -88,6 +95,24 @@ function namedEcKey(spkiDer: Buffer): crypto.KeyObject | null {
   return null;
 }
 
+const RSA_KEY_OIDS = new Set(['1.2.840.113549.1.1.1', '1.2.840.113549.1.1.10']);
+/** 2^32 - 1: every RSA key in use has 65537 (or 3); Go refuses exponents over 2^31 - 1. */
+const MAX_RSA_EXPONENT_BYTES = 4;
+
+/**
+ * Why an RSA key's public exponent is refused, read from the SPKI bytes before Node sees the key, or null (not RSA,
+ * or a usual exponent). Node converts the exponent for asymmetricKeyDetails in time quadratic in its length: a 22 KB
+ * exponent in a CSR cost ~85 ms there (found by npm run fuzz). Throws DerError on malformed input.
+ */
+export function rsaExponentProblem(spkiDer: Buffer): string | null {
+  const [alg, bits] = children(readOnly(spkiDer, 0x30));
+  if (!alg || !bits || !RSA_KEY_OIDS.has(decodeOid(nth(children(expect(alg, 0x30)), 0, 'algorithm')))) return null;
+  const e = content(expect(nth(children(readOnly(decodeBitString(bits).bytes, 0x30)), 1, 'publicExponent'), 0x02));
+  let i = 0;
+  while (i < e.length - 1 && e[i] === 0) i++;
+  return e.length - i > MAX_RSA_EXPONENT_BYTES ? `an RSA public exponent of ${(e.length - i) * 8} bits is not supported; use 65537` : null;
+}
+
 /** Parses SPKI DER both with OpenSSL (to trust the key) and ourselves (to get the key bits for key IDs). */
 export function inspectSpki(spkiDer: Buffer): SpkiInfo | string {
   let keyBits: Buffer;
@@ -97,6 +122,8 @@ export function inspectSpki(spkiDer: Buffer): SpkiInfo | string {
     const ec = namedEcKey(spkiDer);
     // A named P-256/P-384 key needs no policy check beyond its curve, which its bytes already named.
     if (ec) return { key: ec, family: 'ec', keyBits };
+    const rsa = rsaExponentProblem(spkiDer);
+    if (rsa) return rsa;
     key = crypto.createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
   } catch {
     return 'the public key is not a valid SubjectPublicKeyInfo';
@@ -192,20 +219,24 @@ export interface ParsedCert {
   extensions: Map<string, { critical: boolean; value: Buffer }>;
 }
 
-/** Reads the parts of a certificate pki decides on; throws DerError on anything malformed. */
+/**
+ * Reads the parts of a certificate pki decides on; throws DerError on anything malformed, a missing part included
+ * (a certificate cut short threw TypeError on an undefined element: found by npm run fuzz).
+ */
 export function parseCertificate(certDer: Buffer): ParsedCert {
-  const [tbs] = children(readOnly(certDer, 0x30));
-  const f = children(expect(tbs!, 0x30));
-  let i = f[0]!.tag === 0xa0 ? 1 : 0; // version is optional (v1)
+  const tbs = nth(children(readOnly(certDer, 0x30)), 0, 'TBSCertificate');
+  const f = children(expect(tbs, 0x30));
+  let i = nth(f, 0, 'serial number').tag === 0xa0 ? 1 : 0; // version is optional (v1)
   i += 2; // serial, signature
-  const validity = children(expect(f[i + 1]!, 0x30));
-  const subject = expect(f[i + 2]!, 0x30);
-  const spki = expect(f[i + 3]!, 0x30);
+  const validity = children(expect(nth(f, i + 1, 'validity'), 0x30));
+  const subject = expect(nth(f, i + 2, 'subject'), 0x30);
+  const spki = expect(nth(f, i + 3, 'subjectPublicKeyInfo'), 0x30);
   const extensions = new Map<string, { critical: boolean; value: Buffer }>();
   const extWrap = f.slice(i + 4).find((t: Tlv) => t.tag === 0xa3);
   if (extWrap) {
-    for (const e of children(expect(children(extWrap)[0]!, 0x30))) {
+    for (const e of children(expect(nth(children(extWrap), 0, 'extensions'), 0x30))) {
       const parts = children(expect(e, 0x30));
+      if (parts.length !== 2 && parts.length !== 3) throw new DerError('an extension must have two or three parts');
       const critical = parts.length === 3 ? decodeBoolean(parts[1]!) : false;
       extensions.set(decodeOid(parts[0]!), { critical, value: content(expect(parts[parts.length - 1]!, 0x04)) });
     }
@@ -213,9 +244,9 @@ export function parseCertificate(certDer: Buffer): ParsedCert {
   return {
     subjectDer: Buffer.from(raw(subject)),
     spkiDer: Buffer.from(raw(spki)),
-    keyBits: Buffer.from(decodeBitString(children(spki)[1]!).bytes),
-    notBefore: decodeTime(validity[0]!),
-    notAfter: decodeTime(validity[1]!),
+    keyBits: Buffer.from(decodeBitString(nth(children(spki), 1, 'subjectPublicKey')).bytes),
+    notBefore: decodeTime(nth(validity, 0, 'notBefore')),
+    notAfter: decodeTime(nth(validity, 1, 'notAfter')),
     extensions,
   };
 }

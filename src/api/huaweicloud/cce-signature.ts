@@ -44,7 +44,13 @@ export function canonicalUri(rawPath: string): string {
 
 export function canonicalQuery(rawQuery: string): string {
   const byKey = new Map<string, string[]>();
-  for (const [k, v] of new URLSearchParams(rawQuery)) byKey.set(k, [...(byKey.get(k) ?? []), v]);
+  // Appended in place: copying the list for every value was quadratic in how often a key repeats (5,000 "a=" in a
+  // request line, ~50-100 ms before any key was looked up; found by npm run fuzz).
+  for (const [k, v] of new URLSearchParams(rawQuery)) {
+    const values = byKey.get(k);
+    if (values) values.push(v);
+    else byKey.set(k, [v]);
+  }
   const out: string[] = [];
   for (const k of [...byKey.keys()].sort()) {
     for (const v of byKey.get(k)!.sort()) out.push(`${urlEncode(k)}=${urlEncode(v)}`);

@@ -21,6 +21,8 @@ export const errorResponses = {
   503: Type.Ref('Error'),
 };
 
+const PEM_LIMIT = 'at most 64 KiB: larger is 413 PAYLOAD_TOO_LARGE';
+
 /** The longest ID or name a path may carry; the router refuses longer path segments before routing (server.ts). */
 export const ID_MAX_LENGTH = 128;
 
@@ -51,10 +53,12 @@ export const CreateClusterBody = Type.Object({
   region: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
   publicEndpoint: Type.Optional(Type.String({ maxLength: 2048 })),
   privateEndpoint: Type.Optional(Type.String({ maxLength: 2048 })),
-  serverCaPem: Type.Optional(Type.String({ maxLength: 65536, description: 'CA bundle clients trust for the API server' })),
+  // PEM fields take at most PEM_LIMIT bytes; core refuses more with 413 PAYLOAD_TOO_LARGE (a schema maxLength
+  // would answer 400, and count characters rather than bytes).
+  serverCaPem: Type.Optional(Type.String({ description: `CA bundle clients trust for the API server (${PEM_LIMIT})` })),
   clientCaAlgorithm: Type.Optional(Type.Union([Type.Literal('ec-p256'), Type.Literal('rsa-2048')], { description: 'Generate a client CA (default ec-p256)' })),
-  clientCaCertPem: Type.Optional(Type.String({ maxLength: 65536, description: 'Import a client CA: its certificate' })),
-  clientCaKeyPem: Type.Optional(Type.String({ maxLength: 65536, description: 'Import a client CA: its private key' })),
+  clientCaCertPem: Type.Optional(Type.String({ description: `Import a client CA: its certificate (${PEM_LIMIT})` })),
+  clientCaKeyPem: Type.Optional(Type.String({ description: `Import a client CA: its private key (${PEM_LIMIT})` })),
   allowSystemGroups: Type.Optional(Type.Boolean()),
   credentialType: Type.Optional(Type.Union([Type.Literal('x509'), Type.Literal('token')], { description: 'token: kubeconfigs carry bearer tokens checked by the TokenReview webhook (when the CA key cannot be handed to kubecred)' })),
 }, { additionalProperties: false });
@@ -121,7 +125,7 @@ export const CredentialWithCert = Type.Intersect([Type.Ref('Credential'), Type.O
 export const KubeconfigBody = Type.Object({
   endpoint: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')], { description: 'Which API server address goes in `server` (default public)' })),
   temporaryMinutes: Type.Optional(Type.Integer({ minimum: 15, maximum: 4320, description: 'A temporary kubeconfig valid this many minutes' })),
-  csr: Type.Optional(Type.String({ maxLength: 65536, description: 'PEM CSR: sign this key instead of generating one' })),
+  csr: Type.Optional(Type.String({ description: `PEM CSR: sign this key instead of generating one (${PEM_LIMIT})` })),
   principalId: Type.Optional(Type.String({ maxLength: 128, description: 'Fetch for another principal (needs GetUserKubeconfig)' })),
 }, { additionalProperties: false });
 
