@@ -43,7 +43,8 @@ function stubAuthority(): Authority {
     },
     vendorProjects: { get: async (_v: string, id: string) => (id === IDS.projectId ? { vendor: 'huaweicloud', projectId: id, accountId: ACCOUNT, region: 'r' } : undefined) },
   };
-  const sealer = { open: (sealed: string) => Buffer.from(sealed) };
+  // The stored secret is kept in clear here; `seal` is what the authenticator's stand-in for an unknown key uses.
+  const sealer = { open: (sealed: string) => Buffer.from(sealed), seal: (plain: string) => plain };
   return { clock, store, authenticator: makeAuthenticator({ store: store as never, clock, sealer: sealer as never }) } as unknown as Authority;
 }
 
