@@ -16,16 +16,9 @@ import { CLK_TCK, pinSelf, SERVER_CPU, startKubecred } from './lib/proc.ts';
 import { scaleStore, webhookTable } from './lib/scale-suites.ts';
 import type { Plan } from './lib/suites.ts';
 import { fmt, table } from './lib/table.ts';
+import { scriptArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-if (args.includes('--help') || args.includes('-h')) {
-  console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
-  process.exit(0);
-}
+const { args, opt } = scriptArgs(import.meta.url);
 const credentials = Number(opt('--credentials') ?? 1_000_000);
 const only = opt('--only');
 if (only !== undefined && only !== 'webhook') throw new Error(`--only: expected "webhook", got ${only}`);

@@ -16,16 +16,9 @@ import { pinSelf, startKubecred, type Kubecred } from './lib/proc.ts';
 import { fmt, table } from './lib/table.ts';
 import { compare, T_THRESHOLD } from './lib/welch.ts';
 import { encodeRequest, WireConnection } from './lib/wire.ts';
+import { scriptArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-if (args.includes('--help') || args.includes('-h')) {
-  console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
-  process.exit(0);
-}
+const { args, opt } = scriptArgs(import.meta.url);
 const N = Number(opt('--n') ?? 5000);
 const WARMUP = Number(opt('--warmup') ?? 3000);
 const SURFACES = (opt('--only') ?? 'bearer,aliyun,huawei').split(',') as Surface[];

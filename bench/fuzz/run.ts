@@ -20,16 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { check, fuzz, recordInflightTo, type Stats, type Target } from './engine.ts';
 import { table, fmt } from '../lib/table.ts';
 import { allTargets } from './targets.ts';
+import { scriptArgs } from '../lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-if (args.includes('--help') || args.includes('-h')) {
-  console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
-  process.exit(0);
-}
+const { args, opt } = scriptArgs(import.meta.url);
 const targets = allTargets();
 if (args.includes('--list')) {
   for (const t of targets) console.log(`${t.name.padEnd(12)} ${t.covers}`);
