@@ -213,3 +213,15 @@ test('an RSA client CA key whose CRT exponent is larger than its modulus is refu
   assertRefused(await clusterWithCa(ca.certPem, derToPem(der.sequence(...parts), 'RSA PRIVATE KEY')), 400, 'CA_INVALID', /private components are not those of an RSA key/);
   assert.equal((await clusterWithCa(ca.certPem, ca.keyPem)).status, 201, 'the untouched key is taken');
 });
+
+// The router ends a path at "#", so "/#x" reached the ASM (RPC) route, whose errors were then written in ACK's ROA shape.
+test('the RPC endpoint answers in the RPC error shape whatever follows "/" in the URL', async () => {
+  for (const url of ['/?Action=DescribeServiceMeshKubeconfig', '/#x', '/#/k8s/c/user_config']) {
+    // Sent as raw bytes: Node's own client would drop the fragment.
+    const r = await rawExchange(srv, `POST ${url} HTTP/1.1\r\nHost: ${new URL(srv.url).host}\r\nAuthorization: acs nobody:AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    assert.equal(r.status, 400, `${url}: ${r.body}`);
+    assert.equal(r.json.Code, 'MissingParameter', `${url}: ${r.body}`);
+    assert.equal(r.json.RequestId, r.headers['x-request-id']);
+    assert.equal(r.json.code, undefined, 'not the ROA shape');
+  }
+});

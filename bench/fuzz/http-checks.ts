@@ -17,8 +17,8 @@ type Shape = 'native' | 'rpc' | 'cce';
 
 /** Which surface's error handler answers a URL: the router's own refusals included (server.ts surfaceOfUrl). */
 function surfaceOf(r: Req): Shape {
-  // Node's parser takes extra spaces around the method and URL, as the routes then see them.
-  const path = r.url.trim().split('?')[0]!;
+  // Node's parser takes extra spaces around the method and URL, and the router ends the path at "?" or "#".
+  const path = r.url.trim().split(/[?#]/)[0]!;
   const method = r.method.trim();
   if (path === '/api/v3' || path.startsWith('/api/v3/')) return 'cce';
   if (path === '/' && (method === 'GET' || method === 'POST')) return 'rpc';
@@ -40,7 +40,7 @@ export function checkResponse(r: Req, res: Res, secrets: readonly string[]): voi
   const requestId = res.headers['x-request-id'] ?? '';
   if (!REQUEST_ID.test(requestId)) throw new Finding('no-request-id', `${route} answered ${res.status} without an X-Request-Id: ${res.body.toString('utf8').slice(0, 100)}`, false, `${res.status}`);
   if (res.status >= 500 && res.status !== 503) throw new Finding('5xx', `${route} answered ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`, false, `${route.replace(/\/[^/]*$/, '')} ${res.status}`);
-  if (res.status < 400 || r.method === 'HEAD') return;
+  if (res.status < 400 || r.method.trim() === 'HEAD') return;
   const text = res.body.toString('utf8');
   let body: unknown;
   try {

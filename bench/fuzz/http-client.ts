@@ -91,7 +91,8 @@ export class RawClient {
     }
     const start = end + 4;
     let body: Buffer;
-    if (r.method === 'HEAD' || status === 204 || status === 304) {
+    // Node's parser takes spaces around the method ("HEAD "): what it answered is a HEAD, with no body.
+    if (r.method.trim() === 'HEAD' || status === 204 || status === 304) {
       body = Buffer.alloc(0);
       this.#buf = this.#buf.subarray(start);
     } else if (headers['content-length'] !== undefined) {

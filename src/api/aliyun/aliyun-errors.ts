@@ -39,8 +39,16 @@ export async function asParameter<T>(name: string, coreField: string, run: () =>
   }
 }
 
-// RPC requests are served at "/" only; everything else on this surface is ROA.
-export const styleOf = (req: FastifyRequest): ApiStyle => (req.url === '/' || req.url.startsWith('/?') ? 'rpc' : 'roa');
+/**
+ * RPC requests are served at "/" only; everything else on this surface is ROA. The route matched decides when there
+ * is one: the router ends a path at "#" too, so "/#x" reached the RPC route and was answered in the ROA shape (found
+ * by npm run fuzz). The URL decides only for errors raised before routing.
+ */
+export const styleOf = (req: FastifyRequest): ApiStyle => {
+  const route = req.routeOptions?.url;
+  if (route !== undefined) return route === '/' ? 'rpc' : 'roa';
+  return req.url === '/' || req.url.startsWith('/?') ? 'rpc' : 'roa';
+};
 
 /** The vendor action a request asked for, kept so a denial can name it the way the vendor does. */
 const vendorActions = new WeakMap<FastifyRequest, string>();
