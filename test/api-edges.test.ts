@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { cliJson, cli } from './support/cli.ts';
-import { rawExchange, rawRequest, type RawResponse } from './support/http.ts';
+import { assertCodedError, rawExchange, rawRequest, type RawResponse } from './support/http.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
@@ -31,11 +31,7 @@ const call = (method: string, path: string, opts: { token?: string | null; body?
   rawRequest(srv, method, path, { ...opts, token: opts.token === null ? undefined : (opts.token ?? srv.rootToken) });
 
 function assertError(r: RawResponse, status: number, code: string, message?: RegExp) {
-  assert.equal(r.status, status, r.body);
-  assert.equal(r.json?.code, code, r.body);
-  assert.match(r.json.requestId, /^req_[0-9a-f]{24}$/);
-  assert.equal(r.headers['x-request-id'], r.json.requestId);
-  if (message) assert.match(r.json.message, message);
+  assertCodedError(r, status, code, message);
   assert.doesNotMatch(r.body, /at .*\.ts:\d+|SELECT|INSERT|sqlite/i, 'no stack trace or SQL in the answer');
 }
 

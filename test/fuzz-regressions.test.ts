@@ -9,7 +9,7 @@ import { createClientCa } from '../src/pki/ca.ts';
 import * as der from '../src/pki/der.ts';
 import { children, content, raw, readOnly } from '../src/pki/der-read.ts';
 import { derToPem, pemToDer } from '../src/pki/fingerprint.ts';
-import { rawExchange, rawRequest, type RawResponse } from './support/http.ts';
+import { assertCodedError, rawExchange, rawRequest, type RawResponse } from './support/http.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
@@ -21,13 +21,7 @@ after(() => srv?.stop());
 
 const post = (path: string, body: unknown) => rawRequest(srv, 'POST', path, { token: srv.rootToken, body: JSON.stringify(body) });
 
-function assertRefused(r: RawResponse, status: number, code: string, message?: RegExp) {
-  assert.equal(r.status, status, r.body);
-  assert.equal(r.json?.code, code, r.body);
-  assert.match(r.json.requestId, /^req_[0-9a-f]{24}$/);
-  assert.equal(r.headers['x-request-id'], r.json.requestId);
-  if (message) assert.match(r.json.message, message);
-}
+const assertRefused = assertCodedError;
 
 async function assertServing() {
   const r = await rawRequest(srv, 'GET', '/v1/whoami', { token: srv.rootToken });

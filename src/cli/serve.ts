@@ -121,7 +121,7 @@ const short = (e: unknown) => String((e as Error)?.message ?? e).replace(/^error
  * The given --tls-cert/--tls-key, parsed and matched here, before a first start prints secrets: otherwise Fastify finds
  * a bad file only after the data directory is made, with OpenSSL's text and exit 1.
  */
-function checkTlsPair(cert: string, key: string, certFile: string, keyFile: string, now: Date): void {
+function checkTlsPair(cert: string, key: string, certFile: string, keyFile: string, now: Date): Date {
   let x509: crypto.X509Certificate;
   try {
     x509 = new crypto.X509Certificate(cert);
@@ -142,6 +142,7 @@ function checkTlsPair(cert: string, key: string, certFile: string, keyFile: stri
   if (notAfter.getTime() - now.getTime() < RENEW_WITHIN_DAYS * 86_400_000) {
     say(`warning: --tls-cert ${certFile} ${notAfter <= now ? 'expired' : 'expires'} on ${notAfter.toISOString()}; clients will refuse it${notAfter <= now ? '' : ' then'}: replace it`);
   }
+  return notAfter;
 }
 
 /** The server's TLS material: given files, or a self-signed certificate kept in <data-dir>/tls. */
@@ -168,11 +169,11 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): T
     const { certFile, keyFile } = config.tls;
     const cert = read(certFile, '--tls-cert');
     const key = read(keyFile, '--tls-key');
-    checkTlsPair(cert, key, certFile, keyFile, clock.now());
+    const notAfter = checkTlsPair(cert, key, certFile, keyFile, clock.now());
     // Often a mounted Secret (0644 by default, in a directory only root may enter): said, not refused.
     const open = openToOthers(keyFile);
     if (open) say(`warning: --tls-key ${keyFile} is readable by group or others (mode ${open}): whoever reads it can pose as this server to webhook callers and clients; run: chmod 600 ${keyFile}`);
-    return { cert, key, certFile, keyFile, notAfter: new Date(new crypto.X509Certificate(cert).validTo), selfSigned: false };
+    return { cert, key, certFile, keyFile, notAfter, selfSigned: false };
   }
   ensureDataDir(config.dataDir); // before <data-dir>/tls: a data directory kubecred cannot use is said as such
   const dir = path.join(config.dataDir, 'tls');

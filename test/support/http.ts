@@ -1,6 +1,7 @@
 // Raw HTTPS calls for tests that must send what no well-behaved client would (malformed JSON,
 // wrong types, oversized bodies), trusting the server's self-signed certificate.
 
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
@@ -57,4 +58,13 @@ export function rawExchange(server: { url: string; caFile: string }, bytes: stri
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body, raw, json });
     });
   });
+}
+
+/** A refusal in kubecred's error shape: the status, the stable code, a request ID also in X-Request-Id, and the message. */
+export function assertCodedError(r: RawResponse, status: number, code: string, message?: RegExp): void {
+  assert.equal(r.status, status, r.body);
+  assert.equal(r.json?.code, code, r.body);
+  assert.match(r.json.requestId, /^req_[0-9a-f]{24}$/);
+  assert.equal(r.headers['x-request-id'], r.json.requestId);
+  if (message) assert.match(r.json.message, message);
 }
