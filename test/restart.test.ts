@@ -77,17 +77,18 @@ test('plain HTTP on a non-loopback address is refused unless --insecure-http', a
   assert.match(r.stderr, /refusing to serve plain HTTP/);
 });
 
-test('an imported client CA (openssl, RSA PKCS#1 key) signs kubeconfigs that verify against it', async () => {
+test('an imported client CA (openssl, RSA-3072 PKCS#1 key) signs kubeconfigs that verify against it, labelled by its own size', async () => {
   const dir = tempDir('kubecred-ca-');
   const key = path.join(dir, 'ca.key');
   const crt = path.join(dir, 'ca.crt');
-  execFileSync('openssl', ['genrsa', '-traditional', '-out', key, '2048'], { stdio: 'ignore' });
+  execFileSync('openssl', ['genrsa', '-traditional', '-out', key, '3072'], { stdio: 'ignore' });
   execFileSync('openssl', ['req', '-x509', '-new', '-key', key, '-out', crt, '-days', '3650', '-subj', '/CN=corp kubernetes client CA',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   const srv = await startServerProcess();
   try {
     const c = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'imported', '--public-endpoint', 'https://192.0.2.40:6443', '--ca-cert', crt, '--ca-key', key]);
     assert.equal(c.clientCaSource, 'imported');
+    assert.equal(c.clientCaAlgorithm, 'rsa-3072');
     const k = YAML.parse((await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'imported'])).stdout);
     const leaf = path.join(dir, 'leaf.crt');
     fs.writeFileSync(leaf, Buffer.from(k.users[0].user['client-certificate-data'], 'base64'));

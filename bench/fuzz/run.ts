@@ -8,6 +8,7 @@
 //   --json FILE      also write the results as JSON (what test/fuzz.test.ts reads)
 //   --no-timing      record times but never report a slow input (for the test suite's smoke run)
 //   --one-process    run the targets in one worker process instead of one each (starts faster; a crash ends the rest)
+//   --findings-dir D where long reproducers are written (default: .fuzz-findings/ in this checkout, ignored by git)
 // Each target runs in its own process, so an input that aborts Node (a native assertion) is reported as a crash
 // with the input that was running, instead of taking the whole run down.
 
@@ -33,7 +34,7 @@ const chosen = (opt('--target')?.split(',') ?? targets.map((t) => t.name)).map(t
 const seed = opt('--seed') !== undefined ? Number(opt('--seed')) >>> 0 : Date.now() >>> 0;
 const count = opt('--count') !== undefined ? Number(opt('--count')) : undefined;
 const seconds = count !== undefined ? undefined : Number(opt('--seconds') ?? 60);
-const FINDINGS_DIR = path.join(os.tmpdir(), 'kubecred-fuzz-findings');
+const FINDINGS_DIR = path.resolve(opt('--findings-dir') ?? fileURLToPath(new URL('../../.fuzz-findings/', import.meta.url)));
 const log = (s: string) => process.stderr.write(`# ${s}\n`);
 
 async function withTarget<T>(t: Target<unknown>, run: () => Promise<T>): Promise<T> {

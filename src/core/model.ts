@@ -8,6 +8,8 @@ export type CredentialState = 'active' | 'revoked' | 'superseded';
 /** What a caller sees: the stored state, with `expired` derived from the clock. */
 export type CredentialStatus = CredentialState | 'expired';
 export type KeyAlgorithm = 'ec-p256' | 'rsa-2048';
+/** A client CA's key as labelled: what kubecred generates, or what an imported one is. */
+export type CaAlgorithm = 'ec-p256' | 'ec-p384' | `rsa-${number}`;
 export type Endpoint = 'public' | 'private';
 /** An X.509 client certificate, or a bearer token checked by the TokenReview webhook. */
 export type CredentialType = 'x509' | 'token';
@@ -54,7 +56,8 @@ export interface AccessKey {
 export interface ClientCa {
   certPem: string;
   keySealed: string;
-  algorithm: KeyAlgorithm;
+  /** 'ec-p256' or 'rsa-2048' when generated; an imported CA's own: 'ec-p384', 'rsa-4096'. */
+  algorithm: CaAlgorithm;
   source: 'generated' | 'imported';
 }
 

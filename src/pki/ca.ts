@@ -13,7 +13,7 @@ import { readPemBlocks } from './pem-blocks.ts';
 import * as der from './der.ts';
 import {
   KU, OID, type ParsedCert, authorityKeyIdExt, basicConstraintsExt, buildName, extKeyUsageExt, extension, hasKeyUsage,
-  inspectSpki, isCa, keyIdOf, keyPolicy, keyUsageExt, parseCertificate, randomSerial, rsaExponentProblem, signCertificate, subjectKeyIdExt,
+  inspectSpki, isCa, keyIdOf, keyLabel, keyPolicy, keyUsageExt, parseCertificate, randomSerial, rsaExponentProblem, signCertificate, subjectKeyIdExt,
 } from './x509.ts';
 
 const caInvalid = (message: string, cause?: unknown) => new KubecredError('CA_INVALID', message, { cause });
@@ -167,7 +167,7 @@ export function importClientCa(certPem: string, keyPem: string, now: Date): CaMa
   return {
     certPem: derToPem(certDer, 'CERTIFICATE'),
     keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string,
-    algorithm: family === 'ec' ? 'ec-p256' : 'rsa-2048',
+    algorithm: keyLabel(key),
   };
 }
 

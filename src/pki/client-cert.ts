@@ -3,8 +3,8 @@
 
 import crypto from 'node:crypto';
 import { KubecredError } from '../core/errors.ts';
+import type { CaAlgorithm } from '../core/model.ts';
 import { derToPem, pemToDer, sha256Hex } from './fingerprint.ts';
-import type { KeyAlgorithm } from './keys.ts';
 import { makeLeafTemplate, type LeafTemplate } from './leaf-template.ts';
 import {
   type ParsedCert, KU, OID, authorityKeyIdExt, basicConstraintsExt, buildName, extKeyUsageExt, vetSpki, keyIdOf, keyPolicy,
@@ -15,8 +15,8 @@ export interface CaMaterial {
   certPem: string;
   /** PKCS#8 PEM. */
   keyPem: string;
-  /** Key family; an imported P-384 or RSA-4096 CA is still labelled 'ec-p256' / 'rsa-2048'. */
-  algorithm: KeyAlgorithm;
+  /** What the key is: 'ec-p256', 'ec-p384' or 'rsa-<bits>'. Shown to people; signing reads the key itself. */
+  algorithm: CaAlgorithm;
 }
 
 export interface LoadedCa {

@@ -102,3 +102,22 @@ test('named-curve keys are read from their coordinates, other encodings by OpenS
   assert.ok(typeof info !== 'string' && info.family === 'ec');
   assert.ok(info.key.equals(crypto.createPublicKey(read(keyPath))));
 });
+
+test('RSA keys are taken from 2048 to 8192 bits: a larger one (each private operation ~1 s at 16,384) is refused, saying so', () => {
+  // A modulus needs no primes to be read as a public key: an odd number of the right length is enough here.
+  const spkiOfBits = (bits: number) => {
+    const n = crypto.randomBytes(bits / 8);
+    n[0]! |= 0x80;
+    n[n.length - 1]! |= 1;
+    return crypto.createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: 'AQAB' }, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+  };
+  const at = (bits: number) => {
+    const r = inspectSpki(spkiOfBits(bits));
+    return typeof r === 'string' ? r : r.family;
+  };
+  assert.equal(at(2048), 'rsa');
+  assert.equal(at(8192), 'rsa');
+  assert.match(at(8200), /RSA key of 8200 bits is too large; use at most 8192 bits/);
+  assert.match(at(16384), /too large/);
+  assert.match(at(1024), /too small/);
+});

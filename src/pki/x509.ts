@@ -1,7 +1,8 @@
 // Shared X.509 plumbing for pki: key policy, TBSCertificate assembly, signing, and a small certificate reader.
-// Must never sign with anything but SHA-256 nor accept keys outside EC P-256/P-384 and RSA >= 2048.
+// Must never sign with anything but SHA-256 nor accept keys outside EC P-256/P-384 and RSA 2048-8192.
 
 import crypto from 'node:crypto';
+import type { CaAlgorithm } from '../core/model.ts';
 import { randomBytesPooled } from '../core/random-pool.ts';
 import * as der from './der.ts';
 import { children, content, DerError, decodeBitString, decodeBoolean, decodeOid, decodeTime, expect, raw, readOnly, type Tlv } from './der-read.ts';
@@ -33,10 +34,23 @@ export function keyPolicy(key: crypto.KeyObject): KeyFamily | string {
     return `EC curve ${d.namedCurve ?? 'unknown'} is not supported; use P-256 or P-384`;
   }
   if (key.asymmetricKeyType === 'rsa') {
-    if ((d.modulusLength ?? 0) >= 2048) return 'rsa';
-    return `RSA key of ${d.modulusLength ?? 0} bits is too small; use at least 2048 bits`;
+    const bits = d.modulusLength ?? 0;
+    if (bits < 2048) return `RSA key of ${bits} bits is too small; use at least 2048 bits`;
+    // A private operation grows with the cube of the size: a CA of 16,384 bits made each issuance cost ~1 s.
+    if (bits > MAX_RSA_BITS) return `RSA key of ${bits} bits is too large; use at most ${MAX_RSA_BITS} bits (4096 is plenty, EC P-256 is cheapest)`;
+    return 'rsa';
   }
-  return `key type ${key.asymmetricKeyType ?? 'unknown'} is not supported; use EC P-256/P-384 or RSA >= 2048`;
+  return `key type ${key.asymmetricKeyType ?? 'unknown'} is not supported; use EC P-256/P-384 or RSA 2048-${MAX_RSA_BITS}`;
+}
+
+/** The largest RSA modulus kubecred takes, for a CA key or a requester's key. */
+export const MAX_RSA_BITS = 8192;
+
+/** What a key is, as shown to people: 'ec-p256', 'ec-p384' or 'rsa-<bits>'. Only for keys keyPolicy accepted. */
+export function keyLabel(key: crypto.KeyObject): CaAlgorithm {
+  const d = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'ec') return d.namedCurve === 'secp384r1' ? 'ec-p384' : 'ec-p256';
+  return `rsa-${d.modulusLength ?? 0}`;
 }
 
 export interface SpkiInfo { key: crypto.KeyObject; family: KeyFamily; keyBits: Buffer }

@@ -2,7 +2,7 @@
 // Rows written by an older schema version are upgraded here, when read.
 
 import type {
-  AccessKey, ApiToken, AuditEvent, Cluster, Credential, CredentialKind, CredentialState, KeyAlgorithm,
+  AccessKey, ApiToken, AuditEvent, Cluster, Credential, CredentialKind, CredentialState, CaAlgorithm,
   Principal, PrincipalKind, ClusterKind, StoredPolicy, ValidityOverride,
 } from '../core/model.ts';
 import type {
@@ -51,7 +51,7 @@ export const clusterFromRow = (r: ClustersTable): Cluster => ({
   publicEndpoint: r.public_endpoint, privateEndpoint: r.private_endpoint, serverCaPem: r.server_ca_pem,
   clientCa: {
     certPem: r.client_ca_cert_pem, keySealed: r.client_ca_key_sealed,
-    algorithm: r.client_ca_algorithm as KeyAlgorithm, source: r.client_ca_source as 'generated' | 'imported',
+    algorithm: r.client_ca_algorithm as CaAlgorithm, source: r.client_ca_source as 'generated' | 'imported',
   },
   allowSystemGroups: Number(r.allow_system_groups) === 1, credentialType: (r.credential_type ?? 'x509') as Cluster['credentialType'],
   createdAt: d(r.created_at), deletedAt: dn(r.deleted_at),

@@ -43,7 +43,7 @@ export const Cluster = Type.Object({
   id: Type.String(), name: Type.String(), kind: Type.Union([Type.Literal('kubernetes'), Type.Literal('service-mesh')]),
   region: Type.String(), publicEndpoint: Nullable(Type.String()), privateEndpoint: Nullable(Type.String()),
   serverCaPem: Nullable(Type.String()), clientCaPem: Type.String({ description: 'Append to kube-apiserver --client-ca-file' }),
-  clientCaAlgorithm: Type.String(), clientCaSource: Type.String(), allowSystemGroups: Type.Boolean(),
+  clientCaAlgorithm: Type.String({ description: 'The client CA key: ec-p256 or rsa-2048 when generated; an imported one as it is (ec-p384, rsa-4096)' }), clientCaSource: Type.String(), allowSystemGroups: Type.Boolean(),
   credentialType: Type.Union([Type.Literal('x509'), Type.Literal('token')], { description: 'What its kubeconfigs carry' }), createdAt: Time,
 }, { $id: 'Cluster' });
 
