@@ -44,6 +44,12 @@ const NODE_TIMEOUTS = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQU
  * is made in a hook instead (request-context.ts), in the shape of the surface asked.
  */
 const NODE_SERVER_OPTIONS = { ...NODE_TIMEOUTS, requireHostHeader: false };
+/**
+ * A connection that has not finished its TLS handshake in this time is dropped. Node's default is 120 s, and the idle
+ * and header timeouts start only once the handshake is done: a flood of silent TCP connections held a socket each
+ * for two minutes. kube-apiserver, kubectl and the SDKs finish a handshake in milliseconds.
+ */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** See ServerConfig.outageGraceMs. */
 export const DEFAULT_OUTAGE_GRACE_MS = 300_000;
 
@@ -172,7 +178,7 @@ const withoutSignature = (url: string): string => url.replace(/([?&]signature=)[
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
-    https: opts.https ? { ...opts.https, ...NODE_SERVER_OPTIONS } : null,
+    https: opts.https ? { ...opts.https, ...NODE_SERVER_OPTIONS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : null,
     // Plain HTTP (--no-tls) takes them here; Fastify's typings know this option only for an http server.
     ...({ http: NODE_SERVER_OPTIONS } as object),
     bodyLimit: opts.bodyLimitBytes,
