@@ -31,7 +31,7 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>;
   }
 
   /** Null when allowed; otherwise the error code and a sentence saying why and what to do. */
-  async function decide(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<{ code: 'ACCESS_DENIED' | 'ROOT_ONLY'; why: string } | null> {
+  async function decide(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<{ code: 'ACCESS_DENIED' | 'ROOT_ONLY'; why: string; explicit?: boolean } | null> {
     if (actor.principal.isRoot) return null;
     if (action.rootOnly) return { code: 'ROOT_ONLY', why: `only the account's root may perform ${action.name}; ask the account owner to do it` };
     const decision = evaluate(await policiesOf(actor.principal.id), {
@@ -44,6 +44,7 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>;
     if (decision.decision === 'allow') return null;
     return {
       code: 'ACCESS_DENIED',
+      explicit: decision.decision === 'explicit-deny',
       why: decision.decision === 'explicit-deny'
         ? `${action.name} on ${target.resource} is explicitly denied by a policy attached to ${actor.principal.name}`
         : `${actor.principal.name} has no policy that allows ${action.name} on ${target.resource}; ask the account's root to attach one`,
@@ -63,6 +64,14 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>;
      */
     refuse(actor: Actor, action: ActionDef, target: AuthzTarget, why: string): Promise<never> {
       return deny(actor, action, target, 'ROOT_ONLY', why);
+    },
+    /**
+     * Refuses (audited, ACCESS_DENIED) only when a policy explicitly denies the action: for work another allowed action
+     * implies, as a revoke-and-reissue implies getting the new kubeconfig.
+     */
+    async checkNotDenied(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<void> {
+      const refusal = await decide(actor, action, target);
+      if (refusal?.explicit) await deny(actor, action, target, refusal.code, refusal.why);
     },
     /** For filtering lists: no audit record, no error. */
     async allows(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<boolean> {

@@ -233,6 +233,21 @@ test('revoke-and-reissue: one transaction revokes and answers with the new kubec
   assert.equal((await get(u)).credential.id, res.credential.id);
 });
 
+test('revoke-and-reissue needs only the revoke permission (as ASM\'s RevokeKubeconfig); an explicit Deny of getting kubeconfigs still refuses', async () => {
+  const revokeOnly = await user([], [{ Effect: 'Allow', Action: ['servicemesh:RevokeKubeconfig'], Resource: '*' }]);
+  const res = await kit.authority.credentials.revokeAndReissue(revokeOnly, { clusterId, endpoint: 'public' });
+  assert.equal(res.credential.status, 'active');
+  // Getting a kubeconfig by itself is still not theirs.
+  await assert.rejects(get(revokeOnly), code('ACCESS_DENIED'));
+  const denied = await user([], [
+    { Effect: 'Allow', Action: ['servicemesh:RevokeKubeconfig'], Resource: '*' },
+    { Effect: 'Deny', Action: ['kubecred:GetKubeconfig'], Resource: '*' },
+  ]);
+  await assert.rejects(kit.authority.credentials.revokeAndReissue(denied, { clusterId, endpoint: 'public' }), (e: unknown) => e instanceof KubecredError && e.code === 'ACCESS_DENIED' && /explicitly denied/.test(e.message));
+  // Refused before anything was revoked or minted.
+  assert.equal((await kit.authority.credentials.list(kit.root, { principalId: denied.principal.id }, { limit: 10 })).items.length, 0);
+});
+
 test('deleting a principal or a cluster revokes its credentials and keeps the history', async () => {
   const u = await user();
   const k = await get(u);

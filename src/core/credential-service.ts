@@ -94,14 +94,15 @@ export function makeCredentialService(deps: Deps) {
    * root acts on the root's: its kubeconfigs are not revokable by others (the states lists say so), and handing
    * its key to a policy holder would make them the root on the cluster.
    */
-  async function authorizeFor(actor: Actor, cluster: Cluster, principal: Principal, own: ActionDef, others: ActionDef, minutes?: number) {
+  async function authorizeFor(actor: Actor, cluster: Cluster, principal: Principal, own: ActionDef, others: ActionDef, minutes?: number, implied = false) {
     const other = principal.id !== actor.principal.id;
     const action = other ? others : own;
     const target = clusterTarget(actor, cluster, { [ConditionKeys.KubeConfigDurationMinutes]: minutes });
     if (other && principal.isRoot && !actor.principal.isRoot) {
       await authorizer.refuse(actor, action, target, `only the account's root may act on the root's kubeconfigs (${action.name} on ${target.resource})`);
     }
-    await authorizer.check(actor, action, target);
+    // `implied`: another allowed action covers this one; only an explicit Deny of it stops the caller.
+    await (implied ? authorizer.checkNotDenied(actor, action, target) : authorizer.check(actor, action, target));
   }
 
   return {
@@ -191,12 +192,17 @@ export function makeCredentialService(deps: Deps) {
       return { revoked: changed !== undefined, credential: credentialView(changed ?? c, clock.now()) };
     },
 
-    /** Revokes and answers with a new default kubeconfig, in one transaction (the service-mesh API needs it). */
+    /**
+     * Revokes and answers with a new default kubeconfig, in one transaction (the service-mesh API needs it). The revoke
+     * permission is enough, as for ASM's RevokeKubeconfig; an explicit Deny of getting kubeconfigs still refuses.
+     */
     async revokeAndReissue(actor: Actor, req: { clusterId: string; principalId?: string; endpoint: Endpoint; reason?: string; clusterKind?: ClusterKind }): Promise<IssuedKubeconfig & { revoked: CredentialView[] }> {
       const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
       const principal = await loadPrincipal(store, actor, req.principalId);
       await authorizeFor(actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
-      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig);
+      // ASM's RevokeKubeconfig is one permission that revokes and hands out the new kubeconfig: the revoke covers
+      // the reissue, unless a policy explicitly denies getting kubeconfigs.
+      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, undefined, true);
       endpointOf(cluster, req.endpoint);
       const { revoked, minted } = await store.transaction(async (tx) => {
         const revoked = await revokeIn(tx, actor, cluster, principal, req.reason);
