@@ -229,6 +229,19 @@ test('RevokeK8sClusterKubeConfig: the user list marks it Removed, the cluster li
   assert.ok(native.length >= 1);
 });
 
+test('a kubeconfig superseded by a new validity is listed as Removed (the webhook denies it), until the next one is fetched', async () => {
+  const carol = await cliJson(srv, srv.rootToken, ['principal', 'create', 'carol-superseded']);
+  const stateOnProd = async () => (await ack(rootKey()).listUserKubeConfigStates(carol.id, new Cs.ListUserKubeConfigStatesRequest({ pageNumber: 1, pageSize: 100 }))).body!.states!.find((s) => s.clusterId === prod.id)!.certState;
+  await ack(rootKey()).describeSubaccountK8sClusterUserConfig(prod.id, carol.id, new Cs.DescribeSubaccountK8sClusterUserConfigRequest({}));
+  assert.equal(await stateOnProd(), 'Unexpired');
+  await ack(rootKey()).updateK8sClusterUserConfigExpire(prod.id, new Cs.UpdateK8sClusterUserConfigExpireRequest({ expireHour: 48, user: carol.id }));
+  assert.equal(await stateOnProd(), 'Removed');
+  const onCluster = await ack(rootKey()).listClusterKubeconfigStates(prod.id, new Cs.ListClusterKubeconfigStatesRequest({}));
+  assert.equal(onCluster.body!.states!.find((s) => s.accountId === carol.id), undefined, 'not listed as holding a usable kubeconfig');
+  await ack(rootKey()).describeSubaccountK8sClusterUserConfig(prod.id, carol.id, new Cs.DescribeSubaccountK8sClusterUserConfigRequest({}));
+  assert.equal(await stateOnProd(), 'Unexpired');
+});
+
 test('ListUserKubeConfigStates says Unissued for a cluster where the user never had a kubeconfig, with vendor paging', async () => {
   await cliJson(srv, srv.rootToken, ['cluster', 'create', 'empty', '--public-endpoint', 'https://203.0.113.30:6443']);
   const r = await ack(rootKey()).listUserKubeConfigStates(bob.id, new Cs.ListUserKubeConfigStatesRequest({ pageNumber: 1, pageSize: 100 }));

@@ -19,15 +19,19 @@ export type HoldingStatus = 'none' | 'active' | 'expired' | 'revoked';
 export interface Holding { status: HoldingStatus; notAfter: string | null }
 
 
-/** A still-valid credential wins; else an expired one; else a revoked one; else nothing was ever issued. */
+/**
+ * A still-valid credential wins; else an expired one; else a revoked one; else nothing was ever issued. A superseded
+ * credential (its holder's validity was changed) counts as revoked: the webhook denies it, whatever its dates.
+ */
 export function summarize(creds: Credential[], now: Date): Holding {
   const latest = (cs: Credential[]) => cs.reduce((a, b) => (b.notAfter.getTime() > a.notAfter.getTime() ? b : a));
-  const live = creds.filter((c) => c.state !== 'revoked' && c.notAfter.getTime() > now.getTime());
+  const usable = creds.filter((c) => c.state === 'active');
+  const live = usable.filter((c) => c.notAfter.getTime() > now.getTime());
   if (live.length) {
     const current = live.find((c) => c.current);
     return { status: 'active', notAfter: (current ?? latest(live)).notAfter.toISOString() };
   }
-  const expired = creds.filter((c) => c.state !== 'revoked');
+  const expired = usable;
   if (expired.length) return { status: 'expired', notAfter: latest(expired).notAfter.toISOString() };
   if (creds.length) return { status: 'revoked', notAfter: latest(creds).notAfter.toISOString() };
   return { status: 'none', notAfter: null };
