@@ -195,7 +195,7 @@ test('revocation: revokes every active credential of (cluster, principal), recor
   assert.equal(audit.items[0].detail.reason, 'left the company');
 });
 
-test("revoking one credential: only that one, the current default's slot freed, the custom validity kept; others' need RevokeUserKubeconfig", async () => {
+test("revoking one credential: only that one, the current default's slot freed, the custom validity kept unless the default is revoked (004); others' need RevokeUserKubeconfig", async () => {
   const u = await user();
   await kit.authority.credentials.setValidity(kit.root, { clusterId, principalId: u.principal.id, hours: 48 });
   const def = await get(u);
@@ -206,11 +206,16 @@ test("revoking one credential: only that one, the current default's slot freed, 
   assert.equal((await kit.authority.credentials.get(kit.root, def.credential.id)).status, 'active');
   assert.equal((await get(u)).credential.id, def.credential.id, 'the default is handed out again');
   assert.deepEqual(await kit.authority.credentials.revokeOne(u, { credentialId: tmp.credential.id }), { revoked: false, credential: one.credential });
-  // Revoking the current default: the next request mints a new one, still with the custom validity.
+  // Revoking a temporary one kept the custom validity; revoking the default kubeconfig resets it, as the vendor's
+  // "if the kubeconfig file used by your cluster is revoked, the custom validity period is reset" (004).
+  assert.equal((await kit.authority.credentials.getValidity(kit.root, { clusterId, principalId: u.principal.id })).hours, 48);
   await kit.authority.credentials.revokeOne(u, { credentialId: def.credential.id });
+  assert.equal((await kit.authority.credentials.getValidity(kit.root, { clusterId, principalId: u.principal.id })).hours, null);
   const next = await get(u);
   assert.notEqual(next.credential.id, def.credential.id);
-  assert.equal(new Date(next.credential.notAfter).getTime() - kit.clock.now().getTime(), 48 * HOUR);
+  assert.ok(new Date(next.credential.notAfter).getTime() - kit.clock.now().getTime() > 1000 * DAY, 'the standard validity again');
+  const events = await kit.authority.audit.list(kit.root, { action: 'RevokeKubeconfig', resourceId: def.credential.id }, { limit: 5 });
+  assert.equal(events.items[0]!.detail.customValidityReset, true);
 
   const other = await user();
   await assert.rejects(kit.authority.credentials.revokeOne(other, { credentialId: next.credential.id }), code('ACCESS_DENIED'));

@@ -163,8 +163,9 @@ export function makeCredentialService(deps: Deps) {
     },
 
     /**
-     * Revokes one credential (a temporary kubeconfig pasted where it should not be, say), leaving the holder's others
-     * and any custom validity as they are. Already revoked: answered as it is, `revoked: false`, nothing written.
+     * Revokes one credential (a temporary kubeconfig pasted where it should not be, say), leaving the holder's others as
+     * they are; the custom validity too, unless the one revoked is a default kubeconfig, whose validity it is. Already
+     * revoked: answered as it is, `revoked: false`, nothing written.
      */
     async revokeOne(actor: Actor, req: { credentialId: string; reason?: string }): Promise<{ revoked: boolean; credential: CredentialView }> {
       checkReason(req.reason);
@@ -182,9 +183,11 @@ export function makeCredentialService(deps: Deps) {
         const now = clock.now();
         const [r] = await tx.credentials.revoke({ clusterId: cluster.id, principalId: principal.id, credentialId: c.id, states: ['active', 'superseded'] }, actor.principal.id, req.reason ?? 'revoked', now);
         if (r) {
+          // The custom validity is the default kubeconfig's: revoking that one resets it, as every revocation of it does (004).
+          const customValidityReset = c.kind === 'default' ? await tx.validity.delete(cluster.id, principal.id) : false;
           await audit.record(tx, actor, actor.accountId, {
             action: 'RevokeKubeconfig', resourceType: 'credential', resourceId: c.id,
-            detail: { cluster: cluster.id, principal: principal.id, reason: req.reason ?? null, revoked: [r.serialHex] },
+            detail: { cluster: cluster.id, principal: principal.id, reason: req.reason ?? null, revoked: [r.serialHex], customValidityReset },
           });
         }
         return r;

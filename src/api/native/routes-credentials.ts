@@ -77,7 +77,7 @@ export const credentialRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox =>
 
   app.post('/credentials/:id/revoke', {
     schema: {
-      tags, summary: "Revoke one credential; the holder's other kubeconfigs and custom validity stay as they are",
+      tags, summary: "Revoke one credential; the holder's other kubeconfigs stay as they are, and so does a custom validity unless the one revoked is a default kubeconfig",
       params: IdParam, body: Type.Optional(Type.Object({ reason: RevokeBody.properties.reason }, { additionalProperties: false })),
       response: { 200: Type.Object({ revoked: Type.Boolean({ description: 'False when it was revoked already (nothing changed)' }), credential: Type.Ref('Credential') }), ...errorResponses },
     },

@@ -133,7 +133,7 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
         busy={revokeOne.busy} onCancel={() => { setSingle(null); revokeOne.setError(null); }} onConfirm={() => single && void revokeOne.run(single)}>
         <p>
           The {single?.cred.kind} kubeconfig with serial <span class="mono">{single?.cred.serial.slice(0, 16)}</span> of <strong>{single?.holder.name}</strong> on <strong>{c.name}</strong> will
-          stop working (within the webhook's cache time where the cluster asks kubecred). Their other kubeconfigs and any custom validity stay as they are. This cannot be undone.
+          stop working (within the webhook's cache time where the cluster asks kubecred). Their other kubeconfigs stay as they are{single?.cred.kind === 'default' ? '; a custom validity is reset, as with every revocation of a default kubeconfig' : ', and so does any custom validity'}. This cannot be undone.
         </p>
         <div class="field">
           <label for="revoke-one-reason">Reason <span class="muted">(optional, kept in the audit log)</span></label>
