@@ -216,15 +216,20 @@ test("revoking one credential: only that one, the current default's slot freed, 
   assert.ok(new Date(next.credential.notAfter).getTime() - kit.clock.now().getTime() > 1000 * DAY, 'the standard validity again');
   const events = await kit.authority.audit.list(kit.root, { action: 'RevokeKubeconfig', resourceId: def.credential.id }, { limit: 5 });
   assert.equal(events.items[0]!.detail.customValidityReset, true);
+  // A default the validity itself superseded is not the one in use: revoking it leaves the validity.
+  await kit.authority.credentials.setValidity(kit.root, { clusterId, principalId: u.principal.id, hours: 24 });
+  const newest = await get(u);
+  assert.equal((await kit.authority.credentials.revokeOne(u, { credentialId: next.credential.id })).revoked, true);
+  assert.equal((await kit.authority.credentials.getValidity(kit.root, { clusterId, principalId: u.principal.id })).hours, 24);
 
   const other = await user();
-  await assert.rejects(kit.authority.credentials.revokeOne(other, { credentialId: next.credential.id }), code('ACCESS_DENIED'));
+  await assert.rejects(kit.authority.credentials.revokeOne(other, { credentialId: newest.credential.id }), code('ACCESS_DENIED'));
   const rootOwn = await get(kit.root, { temporaryMinutes: 15 });
   const admin = await user([], [{ Effect: 'Allow', Action: ['kubecred:RevokeUserKubeconfig'], Resource: '*' }]);
   await assert.rejects(kit.authority.credentials.revokeOne(admin, { credentialId: rootOwn.credential.id }), code('ROOT_ONLY'));
-  assert.equal((await kit.authority.credentials.revokeOne(admin, { credentialId: next.credential.id })).revoked, true);
+  assert.equal((await kit.authority.credentials.revokeOne(admin, { credentialId: newest.credential.id })).revoked, true);
   await assert.rejects(kit.authority.credentials.revokeOne(u, { credentialId: 'crd_missing' }), code('NOT_FOUND'));
-  await assert.rejects(kit.authority.credentials.revokeOne(u, { credentialId: next.credential.id, reason: 'x'.repeat(501) }), code('VALIDATION_FAILED'));
+  await assert.rejects(kit.authority.credentials.revokeOne(u, { credentialId: newest.credential.id, reason: 'x'.repeat(501) }), code('VALIDATION_FAILED'));
 });
 
 test('revoke-and-reissue: one transaction revokes and answers with the new kubeconfig', async () => {

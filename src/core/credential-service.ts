@@ -183,8 +183,9 @@ export function makeCredentialService(deps: Deps) {
         const now = clock.now();
         const [r] = await tx.credentials.revoke({ clusterId: cluster.id, principalId: principal.id, credentialId: c.id, states: ['active', 'superseded'] }, actor.principal.id, req.reason ?? 'revoked', now);
         if (r) {
-          // The custom validity is the default kubeconfig's: revoking that one resets it, as every revocation of it does (004).
-          const customValidityReset = c.kind === 'default' ? await tx.validity.delete(cluster.id, principal.id) : false;
+          // The custom validity is the default kubeconfig's: revoking the one in use resets it, as every revocation of it
+          // does (004). A default already superseded by that validity is not the one in use.
+          const customValidityReset = c.kind === 'default' && c.state === 'active' ? await tx.validity.delete(cluster.id, principal.id) : false;
           await audit.record(tx, actor, actor.accountId, {
             action: 'RevokeKubeconfig', resourceType: 'credential', resourceId: c.id,
             detail: { cluster: cluster.id, principal: principal.id, reason: req.reason ?? null, revoked: [r.serialHex], customValidityReset },
