@@ -1,7 +1,11 @@
 // Operations endpoints: liveness, readiness (the webhooks' revocation index is current: see /readyz),
-// Prometheus metrics. No authentication and no secrets: they say only whether the server works.
+// Prometheus metrics. No authentication and no secrets: they say only whether the server works. /metrics also
+// tells how busy the server is (issued, denied and revoked counts, latencies), so it answers loopback only unless
+// --metrics-from opens it.
 
+import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { KubecredError } from '../core/errors.ts';
 import type { Store } from '../core/store-port.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -20,7 +24,30 @@ export interface ReadinessOptions {
   outageGraceMs: number;
 }
 
-export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: Metrics; readiness: ReadinessOptions }): Promise<void> {
+/** Whether a client address is in --metrics-from's list; IPv4-mapped IPv6 addresses are their IPv4 ones. */
+export function addressAllowed(allowed: 'any' | readonly string[]): (ip: string) => boolean {
+  if (allowed === 'any') return () => true;
+  const list = new net.BlockList();
+  for (const entry of allowed) {
+    if (entry === 'loopback') {
+      list.addSubnet('127.0.0.0', 8, 'ipv4');
+      list.addAddress('::1', 'ipv6');
+      continue;
+    }
+    const [addr, prefix] = entry.split('/') as [string, string | undefined];
+    const family = net.isIPv4(addr) ? 'ipv4' : 'ipv6';
+    if (prefix === undefined) list.addAddress(addr, family);
+    else list.addSubnet(addr, Number(prefix), family);
+  }
+  return (ip) => {
+    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+    if (v4 ?? net.isIPv4(ip)) return list.check(v4 ?? ip, 'ipv4');
+    return net.isIPv6(ip) && list.check(ip, 'ipv6');
+  };
+}
+
+export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: Metrics; readiness: ReadinessOptions; metricsFrom: 'any' | readonly string[] }): Promise<void> {
+  const metricsReader = addressAllowed(deps.metricsFrom);
   // Liveness fails only when a restart is the cure: the store failed for good (SQLite after a failed WAL sync).
   // A database that does not answer is readiness's business (/readyz), since it heals without a restart.
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: the process answers (it does not depend on the database); 503 only when the server must be restarted' } }, async (req, reply) => {
@@ -53,7 +80,11 @@ export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metr
     return reply.status(503).send({ status: 'not-ready', store: deps.store.dialect, failing, requestId: req.id });
   });
 
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics; loopback clients only unless the server was started with --metrics-from' } }, async (req, reply) => {
+    // req.ip: the socket's peer, or what a trusted proxy (--trust-proxy) says the client was.
+    if (!metricsReader(req.ip)) {
+      throw new KubecredError('ACCESS_DENIED', `/metrics answers only ${deps.metricsFrom === 'any' ? 'anyone' : deps.metricsFrom.join(', ')}, and ${req.ip} is not among them; start kubecred with --metrics-from (e.g. loopback,10.0.0.0/8, or any) to let your Prometheus in`);
+    }
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 }

@@ -30,6 +30,8 @@ export interface AppOptions {
   version: string;
   /** What /readyz weighs besides the store (the replicas' change feed, the outage grace). */
   readiness?: ReadinessOptions;
+  /** Who may read /metrics (ServerConfig.metricsFrom); loopback only when absent. */
+  metricsFrom?: 'any' | readonly string[];
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -285,7 +287,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json`, requestId: req.id });
   });
 
-  await app.register(opsRoutes, { store: opts.authority.store, metrics, readiness: opts.readiness ?? { outageGraceMs: DEFAULT_OUTAGE_GRACE_MS } });
+  await app.register(opsRoutes, { store: opts.authority.store, metrics, readiness: opts.readiness ?? { outageGraceMs: DEFAULT_OUTAGE_GRACE_MS }, metricsFrom: opts.metricsFrom ?? ['loopback'] });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(nativePlugin, { prefix: '/v1', authority: opts.authority, metrics });
   await app.register(huaweicloudCcePlugin, { prefix: '/api/v3', authority: opts.authority, metrics });

@@ -283,7 +283,7 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     };
     undo = stopFeedAndStore;
     const { app } = await buildApp({
-      readiness: { freshness: sync ?? undefined, outageGraceMs: config.outageGraceMs },
+      readiness: { freshness: sync ?? undefined, outageGraceMs: config.outageGraceMs }, metricsFrom: config.metricsFrom,
       authority, logger: logger as never, bodyLimitBytes: config.bodyLimitBytes, https: tls ? { cert: tls.cert, key: tls.key } : null,
       trustProxy: config.trustProxy, version: VERSION,
     });

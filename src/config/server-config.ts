@@ -31,6 +31,8 @@ export interface ServerConfig {
    * webhooks decide from the in-memory index) before it says not ready (docs/ha.md).
    */
   outageGraceMs: number;
+  /** Who may read /metrics: 'any', or these addresses and CIDRs ('loopback' names 127.0.0.0/8 and ::1). */
+  metricsFrom: 'any' | readonly string[];
 }
 
 export interface ServeFlags {
@@ -46,6 +48,7 @@ export interface ServeFlags {
   /** commander: true for a bare --trust-proxy, a string for --trust-proxy <hops|addresses>. */
   trustProxy?: boolean | string;
   outageGrace?: string;
+  metricsFrom?: string;
 }
 
 export class ConfigError extends Error {}
@@ -64,6 +67,24 @@ export function isLoopback(host: string): boolean {
 }
 
 const TRUST_PROXY_HINT = '--trust-proxy takes a number of proxy hops (e.g. 1, the default when given alone) or the proxies\' addresses and CIDRs separated by commas (e.g. 10.0.0.0/8,192.168.1.5)';
+
+const METRICS_FROM_HINT = '--metrics-from takes "any", or addresses and CIDRs separated by commas, "loopback" among them if wanted (e.g. loopback,10.0.0.0/8)';
+
+/** --metrics-from / KUBECRED_METRICS_FROM: who may read /metrics; loopback only unless said. */
+export function parseMetricsFrom(value: string | undefined): 'any' | readonly string[] {
+  const v = (value ?? 'loopback').trim();
+  if (v === 'any') return 'any';
+  const list = v.split(/[\s,]+/).filter(Boolean);
+  if (list.length === 0) throw new ConfigError(`${METRICS_FROM_HINT}; got nothing`);
+  for (const entry of list) {
+    if (entry === 'loopback') continue;
+    const [addr, prefix, ...rest] = entry.split('/');
+    const family = net.isIP(addr!);
+    const okPrefix = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+    if (family === 0 || !okPrefix || rest.length > 0) throw new ConfigError(`${METRICS_FROM_HINT}; "${entry}" is neither`);
+  }
+  return Object.freeze(list);
+}
 
 /** --trust-proxy / KUBECRED_TRUST_PROXY: hops (a bare flag is 1 hop) or a list of addresses and CIDRs; never "trust all". */
 export function parseTrustProxy(value: boolean | string | undefined): number | readonly string[] {
@@ -176,5 +197,6 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     logLevel,
     trustProxy: parseTrustProxy(flags.trustProxy ?? fromEnv('KUBECRED_TRUST_PROXY')),
     outageGraceMs: outageGrace * 1000,
+    metricsFrom: parseMetricsFrom(flags.metricsFrom ?? fromEnv('KUBECRED_METRICS_FROM')),
   });
 }
