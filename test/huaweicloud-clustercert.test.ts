@@ -105,6 +105,29 @@ test('the account root revokes an agency (role) with agencyId', async () => {
   assert.equal(r.httpStatusCode, 200);
 });
 
+test("a deleted user's ID, read off the audit trail's deletion event (002's method 2), is revoked through the SDK; nothing it held is left usable", async () => {
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'leaver']);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'cce-self', '--principal', 'leaver']);
+  const key = await cliJson(srv, srv.rootToken, ['accesskey', 'create', '--principal', 'leaver']);
+  const leaver = cceClient(srv, key.accessKeyId, key.accessKeySecret, PROJECT_ID);
+  const cert = await createCert(leaver, env.cluster.id, 3);
+  await cliJson(srv, srv.rootToken, ['principal', 'delete', 'leaver']);
+  // The CTS deleteUser event's resource ID is kubecred's DeletePrincipal event's.
+  const [event] = await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'DeletePrincipal']);
+  const userId = event.resourceId as string;
+  assert.equal(userId, certOf(cert).subject.match(/CN=([^\n]+)/)![1], 'the CN of what it downloaded is the same ID');
+
+  const root = cceClient(srv, srv.accessKeyId, srv.accessKeySecret, PROJECT_ID);
+  assert.equal((await revokeCert(root, env.cluster.id, { userId })).httpStatusCode, 200);
+  const rows = await cliJson(srv, srv.rootToken, ['credential', 'list', '--principal', userId]);
+  assert.deepEqual(rows.map((c: any) => [c.id, c.status]), [[cert['Port-ID'], 'revoked']], 'the inventory still lists it by the deleted ID');
+  const revocations = await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'RevokeKubeconfig', '--resource', env.cluster.id]);
+  assert.ok(revocations.some((e: any) => e.detail.principal === userId && e.outcome === 'success'), 'the revocation is audited');
+  // Its name is free for someone new, and names only the living.
+  const byName = await sdkError(revokeCert(root, env.cluster.id, { userId: 'leaver' }));
+  assert.equal(byName.httpStatusCode, 404);
+});
+
 test("who may revoke whom: ACK's self-only revoke grants nothing here; CCE's revoke reaches other users but never the root", async () => {
   // carol holds exactly docs/aliyun.md's example: her own kubeconfigs through ACK.
   await cliJson(srv, srv.rootToken, ['principal', 'create', 'carol']);

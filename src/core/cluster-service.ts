@@ -7,7 +7,7 @@ import { Actions, Resources } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
 import { clusterCaKeyAad, type CredentialIssuer } from './credential-issuer.ts';
-import { invalid } from './errors.ts';
+import { invalid, notFound } from './errors.ts';
 import { findCluster } from './lookup.ts';
 import { checkCertificateBundle, checkEndpoint, checkRegion, checkResourceName } from './input-rules.ts';
 import type { Cluster, ClusterKind, KeyAlgorithm, Page } from './model.ts';
@@ -113,6 +113,8 @@ export function makeClusterService(deps: Deps) {
       const c = await load(actor, id);
       await authorizer.check(actor, Actions.DeleteCluster, target(actor, c));
       const revoked = await store.transaction(async (tx) => {
+        // First: an issuance on this cluster committing meanwhile is then either revoked below or refused.
+        if (!(await tx.clusters.lock(actor.accountId, c.id))) throw notFound('cluster', c.id);
         const now = clock.now();
         const rs = await tx.credentials.revoke({ clusterId: c.id, states: ['active', 'superseded'] }, actor.principal.id, 'cluster deleted', now);
         await tx.clusters.markDeleted(actor.accountId, c.id, now);

@@ -275,6 +275,27 @@ test('deleting a principal or a cluster revokes its credentials and keeps the hi
   await assert.rejects(kit.authority.clusters.get(kit.root, c.id), code('NOT_FOUND'));
 });
 
+test("a request authenticated before its principal's deletion mints nothing after it; the deleted principal's ID is still revocable", async () => {
+  const u = await user();
+  const k = await get(u);
+  const lateAdmin = await user([], [{ Effect: 'Allow', Action: ['kubecred:RevokeUserKubeconfig'], Resource: '*' }]);
+  const stale = u; // the request's actor was loaded before the deletion below committed
+  await kit.authority.principals.delete(kit.root, u.principal.id);
+  await assert.rejects(get(stale, { temporaryMinutes: 15 }), code('NOT_FOUND'));
+  await assert.rejects(get(stale), code('NOT_FOUND'));
+  // The inventory still lists what it held, by its ID.
+  const rows = (await kit.authority.credentials.list(kit.root, { principalId: u.principal.id }, { limit: 100 })).items;
+  assert.deepEqual(rows.map((c) => [c.id, c.status]), [[k.credential.id, 'revoked']], 'nothing minted after the deletion');
+
+  // By ID (a deleteUser event's resource ID), not by its name, which a new principal may take.
+  assert.deepEqual(await kit.authority.credentials.revoke(lateAdmin, { clusterId, principalId: u.principal.id, reason: 'offboarding check' }), []);
+  await assert.rejects(kit.authority.credentials.revoke(lateAdmin, { clusterId, principalId: u.principal.name }), code('NOT_FOUND'));
+  const one = await kit.authority.credentials.revokeOne(lateAdmin, { credentialId: k.credential.id });
+  assert.equal(one.revoked, false);
+  const audit = await kit.authority.audit.list(kit.root, { action: 'RevokeKubeconfig' }, { limit: 100 });
+  assert.ok(audit.items.some((e) => e.resourceId === clusterId && (e.detail as any).principal === u.principal.id && (e.detail as any).reason === 'offboarding check'));
+});
+
 test('authorization: explicit deny wins, and cs:KubeConfigDurationMinutes bounds temporary kubeconfig minutes', async () => {
   const u = await user([], [
     { Effect: 'Allow', Action: 'cs:DescribeClusterUserKubeconfig', Resource: 'acs:cs:*:*:cluster/*', Condition: { NumericLessThanEquals: { 'cs:KubeConfigDurationMinutes': 60 } } },

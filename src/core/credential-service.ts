@@ -49,9 +49,9 @@ export function makeCredentialService(deps: Deps) {
   const { store, clock, authorizer, issuer, audit } = deps;
 
   /** `kind`, when given, hides clusters of the other kind (a vendor surface serves only one). */
-  async function loadPrincipal(repos: Pick<Repos, 'principals'>, actor: Actor, principalId: string | undefined): Promise<Principal> {
+  async function loadPrincipal(repos: Pick<Repos, 'principals'>, actor: Actor, principalId: string | undefined, opts: { includeDeleted?: boolean } = {}): Promise<Principal> {
     if (principalId === undefined || principalId === actor.principal.id || principalId === actor.principal.name) return actor.principal;
-    return findPrincipal(repos, actor.accountId, principalId);
+    return findPrincipal(repos, actor.accountId, principalId, opts);
   }
 
   const clusterTarget = (actor: Actor, c: Cluster, context?: Record<string, number | undefined>) => ({
@@ -130,7 +130,8 @@ export function makeCredentialService(deps: Deps) {
     async list(actor: Actor, q: ListCredentialsQuery, page: PageRequest): Promise<Page<CredentialView>> {
       // Names are accepted as well as IDs; the store filters by ID.
       const cluster = q.clusterId ? await findCluster(store, actor.accountId, q.clusterId) : undefined;
-      const principal = q.principalId ? await loadPrincipal(store, actor, q.principalId) : undefined;
+      // A deleted principal's by its ID too: the inventory keeps what it held.
+      const principal = q.principalId ? await loadPrincipal(store, actor, q.principalId, { includeDeleted: true }) : undefined;
       const ownOnly = principal?.id === actor.principal.id;
       if (!actor.principal.isRoot && !ownOnly) {
         if (!cluster) throw new KubecredError('ACCESS_DENIED', 'only the account root may list credentials across clusters; name a cluster, or list your own (principal = yourself)');
@@ -155,7 +156,9 @@ export function makeCredentialService(deps: Deps) {
     /** Revokes every active (and superseded) credential of (cluster, principal) and resets its custom validity. */
     async revoke(actor: Actor, req: { clusterId: string; principalId?: string; reason?: string; clusterKind?: ClusterKind }): Promise<CredentialView[]> {
       const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
-      const principal = await loadPrincipal(store, actor, req.principalId);
+      // A deleted principal by its ID too: deleting it revoked what it held, and a revocation asked again is answered
+      // (nothing left to revoke, audited), not refused; one minted while the deletion committed is revoked now.
+      const principal = await loadPrincipal(store, actor, req.principalId, { includeDeleted: true });
       await authorizeFor(actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
       const revoked = await store.transaction((tx) => revokeIn(tx, actor, cluster, principal, req.reason));
       const now = clock.now();
@@ -171,10 +174,11 @@ export function makeCredentialService(deps: Deps) {
       checkReason(req.reason);
       const c = await store.credentials.get(actor.accountId, req.credentialId);
       if (!c) throw notFound('credential', req.credentialId);
-      // Deleting a cluster or a principal revoked everything it held: those credentials are the root's to look at, as for `get`.
+      // Deleting a cluster revoked everything it held: those credentials are the root's to look at, as for `get`.
+      // A deleted principal's are revocable as any other's (RevokeUserKubeconfig on the cluster).
       const cluster = await findCluster(store, actor.accountId, c.clusterId).catch(() => null);
-      const principal = c.principalId === actor.principal.id ? actor.principal : await findPrincipal(store, actor.accountId, c.principalId).catch(() => null);
-      if (!cluster || !principal) {
+      const principal = await loadPrincipal(store, actor, c.principalId, { includeDeleted: true });
+      if (!cluster) {
         if (!actor.principal.isRoot) throw notFound('credential', req.credentialId);
         return { revoked: false, credential: credentialView(c, clock.now()) };
       }

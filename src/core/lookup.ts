@@ -12,8 +12,15 @@ export async function findCluster(repos: Pick<Repos, 'clusters'>, accountId: str
   return c;
 }
 
-export async function findPrincipal(repos: Pick<Repos, 'principals'>, accountId: string, idOrName: string): Promise<Principal> {
-  const p = /^(usr|rol)_/.test(idOrName) ? await repos.principals.get(accountId, idOrName) : await repos.principals.findByName(accountId, idOrName);
+/**
+ * `includeDeleted`: a deleted principal is found by its ID too (for revoking and listing what it held). Never by its
+ * name, which a new principal may have taken since.
+ */
+export async function findPrincipal(repos: Pick<Repos, 'principals'>, accountId: string, idOrName: string, opts: { includeDeleted?: boolean } = {}): Promise<Principal> {
+  const byId = /^(usr|rol)_/.test(idOrName);
+  const p = !byId ? await repos.principals.findByName(accountId, idOrName)
+    : opts.includeDeleted ? await repos.principals.getIncludingDeleted(accountId, idOrName)
+    : await repos.principals.get(accountId, idOrName);
   if (!p) throw notFound('principal', idOrName);
   return p;
 }

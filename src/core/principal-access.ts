@@ -65,7 +65,7 @@ export function makePrincipalAccess(deps: Deps) {
       const now = clock.now();
       const out = [];
       for (const [principalId, creds] of byPrincipal) {
-        const p = await store.principals.get(actor.accountId, principalId);
+        const p = await store.principals.getIncludingDeleted(actor.accountId, principalId);
         if (!p) continue;
         out.push({ principal: { ...principalView(p), deleted: p.deletedAt !== null }, holding: summarize(creds, now) });
       }

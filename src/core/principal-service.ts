@@ -7,7 +7,7 @@ import { allPages } from './all-pages.ts';
 import { accessKeySecretAad, formatToken, hashSecret, newAccessKeyId, TOKEN_SECRET_BYTES } from './api-credentials.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
-import { invalid, KubecredError } from './errors.ts';
+import { invalid, KubecredError, notFound } from './errors.ts';
 import { findPrincipal } from './lookup.ts';
 import { checkGroups } from './group-rules.ts';
 import { checkName, checkResourceName } from './input-rules.ts';
@@ -88,6 +88,8 @@ export function makePrincipalService(deps: Deps) {
       if (p.isRoot) throw new KubecredError('CONFLICT', "the account's root cannot be deleted");
       await authorizer.check(actor, Actions.DeletePrincipal, target(actor, p.id));
       return store.transaction(async (tx) => {
+        // First: an issuance for this principal committing meanwhile is then either revoked below or refused.
+        if (!(await tx.principals.lock(actor.accountId, p.id))) throw notFound('principal', p.id);
         const now = clock.now();
         const revoked = await tx.credentials.revoke({ principalId: p.id, states: ['active', 'superseded'] }, actor.principal.id, 'principal deleted', now);
         await tx.tokens.revokeForPrincipal(p.id, now);

@@ -75,15 +75,22 @@ export interface Repos {
   principals: {
     insert(p: Principal): Promise<void>;
     get(accountId: string, id: string): Promise<Principal | undefined>;
+    /**
+     * By ID within the account, deleted or not: what a deleted principal held stays in the inventory, and stays
+     * revocable by its ID (CCE's clustercertrevoke takes the IDs of deleted users and agencies).
+     */
+    getIncludingDeleted(accountId: string, id: string): Promise<Principal | undefined>;
     findByName(accountId: string, name: string): Promise<Principal | undefined>;
     list(accountId: string, page: PageRequest): Promise<Page<Principal>>;
     updateGroups(accountId: string, id: string, groups: string[]): Promise<void>;
     markDeleted(accountId: string, id: string, at: Date): Promise<void>;
     /**
      * Inside a transaction: holds the principal's row until it ends, so transactions that decide on the same
-     * principal's rows (the root's last usable token) run one after another, also on PostgreSQL's READ COMMITTED.
+     * principal's rows (the root's last usable token; issuing while it is deleted) run one after another, also on
+     * PostgreSQL's READ COMMITTED. False when the principal is deleted (or unknown), also when a deletion this
+     * lock waited for has just committed.
      */
-    lock(accountId: string, id: string): Promise<void>;
+    lock(accountId: string, id: string): Promise<boolean>;
   };
   tokens: {
     insert(t: ApiToken): Promise<void>;
@@ -109,6 +116,8 @@ export interface Repos {
     findByName(accountId: string, name: string): Promise<Cluster | undefined>;
     list(accountId: string, page: PageRequest): Promise<Page<Cluster>>;
     markDeleted(accountId: string, id: string, at: Date): Promise<void>;
+    /** As `principals.lock`, for the cluster's row: issuing on a cluster while it is deleted. */
+    lock(accountId: string, id: string): Promise<boolean>;
     /**
      * By ID across accounts, deleted or not: for callers that are clusters, not principals (the webhooks, the CRL).
      * A deleted cluster's API server may still trust its client CA: its revoked credentials must stay denied.

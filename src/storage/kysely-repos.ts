@@ -106,6 +106,10 @@ export function kyselyRepos(db: Db): Repos {
         const r = await db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
         return r && principalFromRow(r);
       },
+      getIncludingDeleted: async (accountId, id) => {
+        const r = await db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        return r && principalFromRow(r);
+      },
       findByName: async (accountId, name) => {
         const r = await db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('name', '=', name).where('deleted_at', 'is', null).executeTakeFirst();
         return r && principalFromRow(r);
@@ -124,9 +128,9 @@ export function kyselyRepos(db: Db): Repos {
         await db.updateTable('principals').set({ deleted_at: at.getTime() }).where('account_id', '=', accountId).where('id', '=', id).execute();
       },
       // A no-op update takes the row's lock in both dialects (SQLite has no FOR UPDATE; its one writer serializes anyway).
-      lock: async (accountId, id) => {
-        await db.updateTable('principals').set((eb) => ({ kind: eb.ref('kind') })).where('account_id', '=', accountId).where('id', '=', id).execute();
-      },
+      // Waiting for another transaction's lock, PostgreSQL checks the WHERE again on the row it committed.
+      lock: async (accountId, id) => (await db.updateTable('principals').set((eb) => ({ kind: eb.ref('kind') }))
+        .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).returning('id').executeTakeFirst()) !== undefined,
     },
 
     tokens: {
@@ -175,6 +179,8 @@ export function kyselyRepos(db: Db): Repos {
       markDeleted: async (accountId, id, at) => {
         await db.updateTable('clusters').set({ deleted_at: at.getTime() }).where('account_id', '=', accountId).where('id', '=', id).execute();
       },
+      lock: async (accountId, id) => (await db.updateTable('clusters').set((eb) => ({ kind: eb.ref('kind') }))
+        .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).returning('id').executeTakeFirst()) !== undefined,
     },
 
     credentials: {

@@ -372,6 +372,30 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.deepEqual(await f.store.principals.get(f.accountId, f.principal.id), f.principal, 'the lock changes nothing');
     }));
 
+    it('a lock answers false for a deleted principal or cluster, also when it waited for that deletion to commit', withFixture(async (f) => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let deleted!: () => void;
+      const markedDeleted = new Promise<void>((r) => (deleted = r));
+      const deletion = f.store.transaction(async (tx) => {
+        assert.equal(await tx.principals.lock(f.accountId, f.principal.id), true);
+        assert.equal(await tx.clusters.lock(f.accountId, f.cluster.id), true);
+        await tx.principals.markDeleted(f.accountId, f.principal.id, at());
+        await tx.clusters.markDeleted(f.accountId, f.cluster.id, at());
+        deleted();
+        await held;
+      });
+      await markedDeleted;
+      const issuance = f.store.transaction(async (tx) => [await tx.principals.lock(f.accountId, f.principal.id), await tx.clusters.lock(f.accountId, f.cluster.id)]);
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      await deletion;
+      assert.deepEqual(await issuance, [false, false]);
+      assert.deepEqual(await f.store.transaction(async (tx) => [await tx.principals.lock(f.accountId, 'usr_unknown'), await tx.clusters.lock(f.accountId, 'cls_unknown')]), [false, false]);
+      assert.equal((await f.store.principals.getIncludingDeleted(f.accountId, f.principal.id))?.deletedAt?.getTime(), at().getTime(), 'found by ID once deleted');
+      assert.equal(await f.store.principals.get(f.accountId, f.principal.id), undefined);
+    }));
+
     it('answers ping and reports its schema migrations', withFixture(async (f) => {
       await f.store.ping();
       assert.ok(f.store.migrations.current.includes('006_replicas'));

@@ -98,8 +98,9 @@ export function cceRoutes(app: FastifyInstance, deps: { authority: Authority; me
   app.post<{ Params: Params }>('/projects/:project_id/clusters/:cluster_id/clustercertrevoke', hidden, async (req) => {
     const actor = actorOf(req);
     const { field, value } = principalOf(jsonBody(req));
-    // A name is looked up like an ID, and must name the same kind of principal its field does.
-    const principal = await findPrincipal(authority.store, actor.accountId, value);
+    // A name is looked up like an ID, and must name the same kind of principal its field does. A deleted user's or
+    // agency's ID is found too: the document's second way to the ID is the deleteUser/deleteAgency event.
+    const principal = await findPrincipal(authority.store, actor.accountId, value, { includeDeleted: true });
     if ((field === 'userId') !== (principal.kind === 'user')) {
       throw invalid(`${value} is ${principal.kind === 'user' ? 'a user; send it as "userId"' : 'an agency (a kubecred role); send it as "agencyId"'}`, { field });
     }
