@@ -5,7 +5,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { KubecredError } from '../../core/errors.ts';
 import type { Repos, RevokeWhere } from '../../core/store-port.ts';
-import { isUniqueViolation } from '../kysely-repos.ts';
+import { isUniqueViolation } from '../kysely-helpers.ts';
 import { accessKeyFromRow, clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow, validityFromRow, webhookTokenFromRow } from '../row-mappers.ts';
 import type { AccessKeysTable, ClustersTable, CredentialsTable, PrincipalsTable, ApiTokensTable, ValidityOverridesTable, WebhookTokensTable } from '../schema.ts';
 import type { RowCache } from './row-cache.ts';

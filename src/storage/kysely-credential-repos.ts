@@ -1,0 +1,142 @@
+// The Store port's record of what was issued and what happened (credentials, custom validities, the audit
+// trail), written once in Kysely for every SQL backend; kysely-repos.ts adds them to the other repositories.
+// Queries only: no business rules here, and no dialect-specific SQL.
+
+import { KubecredError } from '../core/errors.ts';
+import type { Repos } from '../core/store-port.ts';
+import { decodeCursor, type Db, insertOrConflict, pageOf } from './kysely-helpers.ts';
+import { auditFromRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS, indexedFromRow, validityFromRow } from './row-mappers.ts';
+
+export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' | 'audit'> {
+  return {
+    credentials: {
+      getAnyAccount: async (id) => {
+        const r = await db.selectFrom('credentials').selectAll().where('id', '=', id).executeTakeFirst();
+        return r && credentialFromRow(r);
+      },
+      scan: async (afterId, limit) => {
+        let q = db.selectFrom('credentials').select(INDEXED_COLUMNS);
+        if (afterId) q = q.where('id', '>', afterId);
+        const rows = await q.orderBy('id').limit(limit).execute();
+        return rows.map(indexedFromRow);
+      },
+      // Reads credentials_unexpired (migration 008) alone, every selected column being in it. The first page is the
+      // range not_after > now; each later one resumes right after the previous page's last (not_after, id) pair,
+      // which is itself later than now. That row-value bound alone is what both SQLite and PostgreSQL turn into an
+      // index range (given beside not_after > now, SQLite seeks by not_after only and rereads every page before).
+      // (A cursor not later than now is behind every unexpired row: it bounds nothing.)
+      scanUnexpired: async (now, after, limit) => {
+        const q = db.selectFrom('credentials').select(INDEXED_COLUMNS);
+        const from = after && after.notAfter.getTime() > now.getTime() ? after : null;
+        const rows = await (from
+          ? q.where((eb) => eb(eb.refTuple('not_after', 'id'), '>', eb.tuple(from.notAfter.getTime(), from.id)))
+          : q.where('not_after', '>', now.getTime())
+        ).orderBy('not_after').orderBy('id').limit(limit).execute();
+        return rows.map(indexedFromRow);
+      },
+      changedSince: async (since) => {
+        const t = since.getTime();
+        const rows = await db.selectFrom('credentials').select(INDEXED_COLUMNS)
+          .where((eb) => eb.or([eb('issued_at', '>=', t), eb('revoked_at', '>=', t), eb('superseded_at', '>=', t)]))
+          .orderBy('id').execute();
+        return rows.map(indexedFromRow);
+      },
+      listRevoked: async (clusterId, unexpiredAt) => {
+        const rows = await db.selectFrom('credentials').selectAll().where('cluster_id', '=', clusterId).where('state', 'in', ['revoked', 'superseded'])
+          .where('not_after', '>', unexpiredAt.getTime()).orderBy('id').execute();
+        return rows.map(credentialFromRow);
+      },
+      insert: (c) => insertOrConflict(() => db.insertInto('credentials').values(credentialToRow(c)).execute(), 'a current default kubeconfig for this cluster and principal'),
+      get: async (accountId, id) => {
+        const r = await db.selectFrom('credentials').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        return r && credentialFromRow(r);
+      },
+      currentDefault: async (clusterId, principalId) => {
+        const r = await db.selectFrom('credentials').selectAll().where('cluster_id', '=', clusterId).where('principal_id', '=', principalId).where('is_current', '=', 1).executeTakeFirst();
+        return r && credentialFromRow(r);
+      },
+      list: async (f, page) => {
+        let q = db.selectFrom('credentials').selectAll().where('account_id', '=', f.accountId);
+        if (f.clusterId) q = q.where('cluster_id', '=', f.clusterId);
+        if (f.principalId) q = q.where('principal_id', '=', f.principalId);
+        if (f.kind) q = q.where('kind', '=', f.kind);
+        // Rare kinds and states have partial indexes (migration 009), usable once the query names their condition.
+        if (f.kind && f.kind !== 'temporary') q = q.where('kind', '<>', 'temporary');
+        const now = f.now.getTime();
+        if (f.status === 'expired') q = q.where('state', '=', 'active').where('not_after', '<=', now);
+        else if (f.status === 'active') q = q.where('state', '=', 'active').where('not_after', '>', now);
+        else if (f.status) q = q.where('state', '=', f.status).where('state', '<>', 'active');
+        const before = decodeCursor('credentials', page.cursor);
+        if (before) q = q.where('id', '<', before);
+        const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute();
+        return pageOf('credentials', rows, page.limit, credentialFromRow, (r) => r.id);
+      },
+      clearCurrent: async (id) => {
+        await db.updateTable('credentials').set({ is_current: 0 }).where('id', '=', id).execute();
+      },
+      // One UPDATE … RETURNING each: with replicas writing at once, a row is changed (and reported) exactly once.
+      revoke: async (w, by, reason, at) => {
+        let q = db.updateTable('credentials')
+          .set({ state: 'revoked', is_current: 0, revoked_at: at.getTime(), revoked_by: by, revoke_reason: reason })
+          .where('state', 'in', w.states);
+        if (w.clusterId) q = q.where('cluster_id', '=', w.clusterId);
+        if (w.principalId) q = q.where('principal_id', '=', w.principalId);
+        if (w.credentialId) q = q.where('id', '=', w.credentialId);
+        return (await q.returningAll().execute()).map(credentialFromRow);
+      },
+      supersedeDefaults: async (clusterId, principalId, at) => {
+        const rows = await db.updateTable('credentials').set({ state: 'superseded', is_current: 0, superseded_at: at.getTime() })
+          .where('cluster_id', '=', clusterId).where('principal_id', '=', principalId)
+          .where('kind', '=', 'default').where('state', '=', 'active')
+          .returningAll().execute();
+        return rows.map(credentialFromRow);
+      },
+    },
+
+    validity: {
+      get: async (clusterId, principalId) => {
+        const r = await db.selectFrom('validity_overrides').selectAll().where('cluster_id', '=', clusterId).where('principal_id', '=', principalId).executeTakeFirst();
+        return r && validityFromRow(r);
+      },
+      put: async (v) => {
+        const row = { cluster_id: v.clusterId, principal_id: v.principalId, hours: v.hours, set_by: v.setBy, set_at: v.setAt.getTime() };
+        await db.insertInto('validity_overrides').values(row)
+          .onConflict((oc) => oc.columns(['cluster_id', 'principal_id']).doUpdateSet({ hours: row.hours, set_by: row.set_by, set_at: row.set_at }))
+          .execute();
+      },
+      delete: async (clusterId, principalId) => {
+        const res = await db.deleteFrom('validity_overrides').where('cluster_id', '=', clusterId).where('principal_id', '=', principalId).executeTakeFirst();
+        return Number(res.numDeletedRows) > 0;
+      },
+    },
+
+    audit: {
+      append: async (e) => {
+        await db.insertInto('audit_events').values({
+          id: e.id, account_id: e.accountId, at: e.at.getTime(), actor_id: e.actorId, action: e.action,
+          resource_type: e.resourceType, resource_id: e.resourceId, outcome: e.outcome, source_ip: e.sourceIp,
+          request_id: e.requestId, detail: JSON.stringify(e.detail),
+        }).execute();
+      },
+      list: async (f, page) => {
+        let q = db.selectFrom('audit_events').selectAll().where('account_id', '=', f.accountId);
+        if (f.actions?.length) q = q.where('action', 'in', f.actions);
+        if (f.actorId) q = q.where('actor_id', '=', f.actorId);
+        if (f.resourceId) q = q.where('resource_id', '=', f.resourceId);
+        if (f.outcome) q = q.where('outcome', '=', f.outcome);
+        if (f.since) q = q.where('at', '>=', f.since.getTime());
+        if (f.until) q = q.where('at', '<', f.until.getTime());
+        // The cursor names the page's last event by its ID, never its seq: seq counts every account's events, so its
+        // gaps would show a tenant how busy the others are.
+        const before = decodeCursor('audit', page.cursor);
+        if (before) {
+          const at = await db.selectFrom('audit_events').select('seq').where('id', '=', before).where('account_id', '=', f.accountId).executeTakeFirst();
+          if (!at) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
+          q = q.where('seq', '<', Number(at.seq));
+        }
+        const rows = await q.orderBy('seq', 'desc').limit(page.limit + 1).execute();
+        return pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => r.id);
+      },
+    },
+  };
+}
