@@ -240,6 +240,41 @@ test('a deleted cluster keeps denying the credentials its deletion revoked, and 
   assert.ok(!(await cliJson(srv, srv.rootToken, ['cluster', 'list'])).some((c: any) => c.id === doomed.id));
 });
 
+test('a cluster deleted and registered again with the same imported client CA keeps denying what the deletion revoked (kubectl)', async () => {
+  const dir = tempDir('kubecred-reborn-');
+  const [key, crt] = [path.join(dir, 'ca.key'), path.join(dir, 'ca.crt')];
+  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-new', '-key', key, '-out', crt, '-days', '365', '-subj', '/CN=reborn client CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  const reborn = await startAuthorizingFront();
+  try {
+    fs.writeFileSync(path.join(dir, 'front-ca.pem'), reborn.caPem);
+    const register = async (out: string) => {
+      const c = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'reborn', '--public-endpoint', reborn.url, '--server-ca', path.join(dir, 'front-ca.pem'), '--ca-cert', crt, '--ca-key', key]);
+      assert.equal((await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'reborn', '--out', out, '--unauthorized-ttl', '1ms'])).code, 0);
+      reborn.configure(out);
+      return c;
+    };
+    const first = await register(path.join(dir, 'first'));
+    const file = path.join(dir, 'alice.kubeconfig');
+    assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'reborn', '-o', file])).code, 0);
+    assert.equal((await kubectl('--kubeconfig', file, 'get', 'pods')).code, 0);
+    assert.deepEqual(await cliJson(srv, srv.rootToken, ['cluster', 'delete', first.id]), { revoked: 1 });
+    // The same API server, the same CA in its --client-ca-file, a new kubecred cluster and webhook.
+    const second = await register(path.join(dir, 'second'));
+    assert.notEqual(second.id, first.id);
+    const r = await kubectl('--kubeconfig', file, 'get', 'pods');
+    assert.equal(r.code, 1, 'the revoked kubeconfig came back to life');
+    assert.match(r.stderr, /issued for another cluster\) was revoked/);
+    // A new kubeconfig of the new cluster works; one of the old cluster still active would be RBAC's (no opinion).
+    const fresh = path.join(dir, 'alice-fresh.kubeconfig');
+    assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'reborn', '-o', fresh])).code, 0);
+    assert.equal((await kubectl('--kubeconfig', fresh, 'get', 'pods')).code, 0);
+  } finally {
+    await reborn.close();
+  }
+});
+
 test('the CRL lists revoked serials, carries a CRL number and nextUpdate, and openssl crl -verify accepts it', async () => {
   const crlFile = path.join(work, 'prod.crl');
   const r = await rawRequest(srv, 'GET', `/clusters/${cluster.id}/crl`);

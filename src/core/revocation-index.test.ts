@@ -31,11 +31,12 @@ test('an expired temporary kubeconfig is denied by the index; an active one gets
   kit.clock.set(new Date('2026-01-01T00:00:00Z'));
 });
 
-test('the index learns of revocations at commit, and a fingerprint of another cluster gets no opinion', async () => {
+test('the index learns of revocations at commit; on another cluster an active credential gets no opinion, a revoked one a deny', async () => {
   const d = await issue();
+  assert.equal(kit.authority.index.byFingerprint('cls_other', d.credential.fingerprintSha256).deny, false);
   await kit.authority.credentials.revoke(kit.root, { clusterId, principalId: alice.principal.id });
   assert.equal(kit.authority.index.byFingerprint(clusterId, d.credential.fingerprintSha256).deny, true);
-  assert.equal(kit.authority.index.byFingerprint('cls_other', d.credential.fingerprintSha256).deny, false);
+  assert.equal(kit.authority.index.byFingerprint('cls_other', d.credential.fingerprintSha256).deny, true, 'a CA shared with, or imported again by, another cluster');
   assert.equal(kit.authority.index.byFingerprint(clusterId, 'ff'.repeat(32)).deny, false, 'unknown certificates are RBAC\'s business');
 });
 
@@ -78,7 +79,10 @@ test('many credentials: lookups, growth, states and holders agree with a plain r
     const v = index.byFingerprint(c.clusterId, c.fingerprintSha256);
     assert.equal(v.deny, c.state !== 'active', c.id);
     if (v.deny) assert.match(v.reason, new RegExp(`${c.id} was ${c.state}`));
-    assert.equal(index.byFingerprint('cls_other', c.fingerprintSha256).deny, false);
+    // Presented to another cluster (one sharing the client CA): a dead credential is dead there too.
+    const elsewhere = index.byFingerprint('cls_other', c.fingerprintSha256);
+    assert.equal(elsewhere.deny, c.state !== 'active', c.id);
+    if (elsewhere.deny) assert.match(elsewhere.reason, new RegExp(`${c.id} \\(issued for another cluster\\) was ${c.state}`));
   }
   assert.equal(index.byFingerprint('cls_0', 'F'.repeat(64)).deny, false, 'not lowercase hex: unknown');
   assert.equal(index.byFingerprint('cls_0', 'ab').deny, false);
@@ -88,6 +92,12 @@ test('many credentials: lookups, growth, states and holders agree with a plain r
   assert.equal(index.byPrincipal('cls_0', 'usr_0').deny, true);
   assert.equal(index.byPrincipal('cls_1', 'usr_1').deny, false);
   assert.equal(index.byPrincipal('cls_0', 'usr_never').deny, false, 'a holder kubecred never issued for: no opinion');
+  // On a cluster it was never issued for: active on another, it may be that cluster's credential (RBAC decides);
+  // once nothing it holds anywhere is active, whatever it presents is dead.
+  assert.equal(index.byPrincipal('cls_other', 'usr_0').deny, false, 'usr_0 is still active on cls_1 and cls_2');
+  index.apply(all.filter((c) => c.principalId === 'usr_0').map((c) => ({ ...c, state: 'revoked' as const })));
+  assert.match((index.byPrincipal('cls_other', 'usr_0') as { reason: string }).reason, /no active kubecred credential on any cluster/);
+  assert.equal(index.byPrincipal('cls_other', 'usr_1').deny, false);
   assert.equal(index.size, all.length, 'a change updates, never duplicates');
   clock.advance(2 * 3600_000);
   assert.equal(index.byPrincipal('cls_1', 'usr_1').deny, true, 'everything expired: the holder has no active credential');

@@ -40,6 +40,8 @@ export function makeRevocationIndex(clock: Clock) {
   const clusterNumber = new Map<string, number>();
   /** Cluster ID -> principal ID -> holder number (two levels: no key string built per lookup). */
   const holderNumber = new Map<string, Map<string, number>>();
+  /** Principal ID -> its holder numbers on every cluster (one lookup for a user kubecred never issued for). */
+  const holdersOfPrincipal = new Map<string, number[]>();
   let holderHead = new Int32Array(0);
   let holderActiveUntil = new Float64Array(0);
   let holders = 0;
@@ -117,6 +119,9 @@ export function makeRevocationIndex(clock: Clock) {
     if (h === undefined && create) {
       h = holders++;
       ofCluster.set(principalId, h);
+      const all = holdersOfPrincipal.get(principalId);
+      if (all) all.push(h);
+      else holdersOfPrincipal.set(principalId, [h]);
       if (h >= holderHead.length) {
         const head = new Int32Array(Math.max(256, holderHead.length * 2)).fill(-1);
         head.set(holderHead);
@@ -222,25 +227,40 @@ export function makeRevocationIndex(clock: Clock) {
     },
 
     /**
-     * Kubernetes 1.32+: the request carries the certificate's SHA-256. Deny a kubecred certificate of
-     * this cluster that is revoked, superseded or expired; no opinion on anything else, so RBAC decides.
+     * Kubernetes 1.32+: the request carries the certificate's SHA-256. Deny a kubecred certificate that is
+     * revoked, superseded or expired, whichever cluster it was issued for: an API server that accepts one of
+     * another cluster's trusts that cluster's client CA (shared, or a deleted cluster's CA still in its
+     * --client-ca-file and imported again), and a dead credential must stay dead there too. No opinion on
+     * anything else, so RBAC decides (an active one of another cluster too: the next webhook in the chain may be
+     * that cluster's).
      */
     byFingerprint(clusterId: string, fingerprint: string): Verdict {
       const e = entryOf(fingerprint);
-      if (e < 0 || clusters[clusterOf[e]!] !== clusterId) return NO_OPINION;
+      if (e < 0) return NO_OPINION;
       const state = STATES[stateOf[e]!];
-      if (state === 'revoked') return { deny: true, reason: `kubecred credential ${ids[e]} was revoked` };
-      if (state === 'superseded') return { deny: true, reason: `kubecred credential ${ids[e]} was superseded; fetch a new kubeconfig` };
-      if (notAfterOf[e]! <= clock.now().getTime()) return { deny: true, reason: `kubecred credential ${ids[e]} has expired` };
+      const which = clusters[clusterOf[e]!] === clusterId ? `kubecred credential ${ids[e]}` : `kubecred credential ${ids[e]} (issued for another cluster)`;
+      if (state === 'revoked') return { deny: true, reason: `${which} was revoked` };
+      if (state === 'superseded') return { deny: true, reason: `${which} was superseded; fetch a new kubeconfig` };
+      if (notAfterOf[e]! <= clock.now().getTime()) return { deny: true, reason: `${which} has expired` };
       return NO_OPINION;
     },
 
-    /** Before 1.32 there is no credential ID: deny a kubecred principal with no active credential on this cluster. */
+    /**
+     * Before 1.32 there is no credential ID: deny a kubecred principal with no active credential on this cluster;
+     * one never issued for on this cluster, when it holds no active credential on any cluster (all it can present
+     * is dead, whichever CA signed it).
+     */
     byPrincipal(clusterId: string, principalId: string): Verdict {
+      const now = clock.now().getTime();
       const h = holderFor(clusterId, principalId, false);
-      if (h < 0) return NO_OPINION; // not a user kubecred issued for: not ours to judge
-      if (holderActiveUntil[h]! > clock.now().getTime()) return NO_OPINION;
-      return { deny: true, reason: `principal ${principalId} holds no active kubecred credential for this cluster` };
+      if (h >= 0) {
+        if (holderActiveUntil[h]! > now) return NO_OPINION;
+        return { deny: true, reason: `principal ${principalId} holds no active kubecred credential for this cluster` };
+      }
+      const elsewhere = holdersOfPrincipal.get(principalId);
+      if (elsewhere === undefined) return NO_OPINION; // not a user kubecred issued for: not ours to judge
+      for (const other of elsewhere) if (holderActiveUntil[other]! > now) return NO_OPINION;
+      return { deny: true, reason: `principal ${principalId} holds no active kubecred credential on any cluster` };
     },
   };
 }
