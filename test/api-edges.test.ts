@@ -42,6 +42,8 @@ async function snapshot() {
 }
 
 test('bad input gets a clear coded error with a request ID and changes nothing', async () => {
+  const webhook = `/kube/clusters/${clusterId}/authorize`;
+  const webhookToken = (await call('POST', `/v1/clusters/${clusterId}/webhook-tokens`)).json.token as string;
   const before = await snapshot();
   const kc = `/v1/clusters/${clusterId}/kubeconfig`;
   assertError(await call('POST', kc, { body: '{"temporaryMinutes": 60' }), 400, 'VALIDATION_FAILED', /not valid JSON/);
@@ -61,12 +63,15 @@ test('bad input gets a clear coded error with a request ID and changes nothing',
   assertError(await call('POST', kc, { body: '{"csr": "-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\\n-----END CERTIFICATE REQUEST-----"}' }), 400, 'CSR_INVALID');
   assertError(await call('POST', kc, { body: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
   // text/plain too (Fastify parses it by default), on the native routes, the console's sign-in and the webhooks.
-  for (const [path, body] of [['/v1/principals', '{"name": "plain"}'], ['/v1/sessions', '{"token": "kc1.x.y"}'], [`/kube/clusters/${clusterId}/authorize`, '{}']] as const) {
-    assertError(await call('POST', path, { body, headers: { 'content-type': 'text/plain; charset=utf-8' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/);
+  for (const [path, body, token] of [['/v1/principals', '{"name": "plain"}', undefined], ['/v1/sessions', '{"token": "kc1.x.y"}', undefined], [webhook, '{}', webhookToken]] as const) {
+    assertError(await call('POST', path, { body, token, headers: { 'content-type': 'text/plain; charset=utf-8' } }), 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/);
   }
   assertError(await call('POST', kc, { body: JSON.stringify({ csr: 'A'.repeat(2 * 1024 * 1024) }) }), 413, 'PAYLOAD_TOO_LARGE', /1 MiB limit/);
-  // The webhooks have their own, smaller limit, and the message names the one that applied.
-  assertError(await call('POST', `/kube/clusters/${clusterId}/authorize`, { token: null, body: JSON.stringify({ pad: 'A'.repeat(300 * 1024) }) }), 413, 'PAYLOAD_TOO_LARGE', /256 KiB limit/);
+  // The webhooks check their caller on the headers, before reading a body; then take one larger than any
+  // kube-apiserver can send (a refusal would meet its failurePolicy), and the message names the limit that applied.
+  assertError(await call('POST', webhook, { token: null, body: JSON.stringify({ pad: 'A'.repeat(2 * 1024 * 1024) }) }), 401, 'UNAUTHENTICATED');
+  assertError(await call('POST', webhook, { token: webhookToken, body: JSON.stringify({ pad: 'A'.repeat(2 * 1024 * 1024) }) }), 400, 'VALIDATION_FAILED', /SubjectAccessReview/);
+  assertError(await call('POST', webhook, { token: webhookToken, body: JSON.stringify({ pad: 'A'.repeat(17 * 1024 * 1024) }) }), 413, 'PAYLOAD_TOO_LARGE', /16 MiB limit/);
   assertError(await call('PUT', `/v1/clusters/${clusterId}/validity/root`, { body: '{"hours": 0}' }), 400, 'VALIDATION_FAILED', /hours/);
   assertError(await call('PUT', `/v1/clusters/${clusterId}/validity/root`, { body: '{"hours": 876001}' }), 400, 'VALIDATION_FAILED');
   assertError(await call('PUT', `/v1/clusters/${clusterId}/validity/root`, { body: '{"hours": 1.5}' }), 400, 'VALIDATION_FAILED');

@@ -19,6 +19,13 @@ import { kubePlugin } from './kube/kube-plugin.ts';
 import { consolePlugin } from './console/console-plugin.ts';
 import { newRequestId, registerRequestContext, REQUEST_ID_HEADER } from './request-context.ts';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The access log line's level for this route (default info): debug for the webhooks' one call per API request. */
+    accessLogLevel?: 'info' | 'debug';
+  }
+}
+
 export interface AppOptions {
   authority: Authority;
   /** A pino logger, or false for none. */
@@ -252,7 +259,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const logAccess = (req: FastifyRequest, reply: FastifyReply) => {
     if (!opts.logger) return;
     // A route may lower its own access-log level (the webhooks: kube-apiserver calls them for every API request).
-    const level = (req.routeOptions.config as { accessLogLevel?: 'info' | 'debug' } | undefined)?.accessLogLevel ?? 'info';
+    const level = req.routeOptions.config?.accessLogLevel ?? 'info';
     const at = reply.statusCode >= 400 ? 'info' : level;
     if ((LOG_LEVELS[req.log.level] ?? 0) <= LOG_LEVELS[at]!) {
       req.log[at]({ method: req.method, url: withoutSignature(req.url), statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');

@@ -82,8 +82,10 @@ by a non-system user. kubecred denies certificates it revoked, superseded or tha
 opinion about everything else, so RBAC still decides. A revoked certificate keeps working for at most
 unauthorizedTTL (${i.unauthorizedTtl}) per distinct request, plus requests already running (watch, exec).
 ${tokens ? `This cluster uses token kubeconfigs: kube-apiserver asks kubecred's TokenReview webhook
-(authn-webhook.kubeconfig) who a token belongs to, and caches the answer for ${i.tokenCacheTtl}: a revoked
-token stops working within that time.
+(authn-webhook.kubeconfig) who a token belongs to, and caches the answer for ${i.tokenCacheTtl}, then keeps a
+success 10 s more in a cache of its own: a revoked token (or one past its expiry) stops working within
+${i.tokenCacheTtl} + 10 s. kubecred answers without audiences, so kube-apiserver takes its own: a token is good
+for kube-apiserver only, not for another service checking tokens through the TokenReview API.
 ` : ''}
 failurePolicy ${i.failurePolicy}: ${i.failurePolicy === 'Deny'
   ? 'if kubecred is unreachable, requests by kubecred users fail with HTTP 500 (fail closed); system users, service accounts and system:masters are unaffected, but every other X.509 user outside system: is refused too, kubeadm 1.29+\'s admin.conf (kubernetes-admin, group kubeadm:cluster-admins) among them: keep /etc/kubernetes/super-admin.conf (system:masters) for repairs.'

@@ -79,7 +79,9 @@ export async function startAuthorizingFront(): Promise<AuthorizingFront> {
     const res = await fetchJson(authn.server, body, authn.token, authn.ca, 3000);
     if (res.status !== 200) throw new Error(`token webhook answered ${res.status}`);
     const st = res.json.status;
-    const user = st?.authenticated ? st.user : null;
+    // A returned audience list must include the apiserver's own; none means the apiserver's own.
+    const audienceOk = !st?.audiences || st.audiences.includes('https://kubernetes.default.svc');
+    const user = st?.authenticated && audienceOk ? st.user : null;
     tokenCache.set(token, { until: Date.now() + authn.ttl, user });
     return user;
   }

@@ -8,8 +8,15 @@ import type { Cluster } from '../../core/model.ts';
 import { CREDENTIAL_ID_KEY, type AccessQuestion } from '../../core/webhook-service.ts';
 
 const SAR_VERSIONS = new Set(['authorization.k8s.io/v1', 'authorization.k8s.io/v1beta1']);
-/** Review bodies are small; selectors and extra can grow them, but never to this. */
-export const REVIEW_BODY_LIMIT = 256 * 1024;
+/**
+ * A review is read only once its caller is known to be the cluster's kube-apiserver (the token is checked on the
+ * headers, before the body), and then up to this. kube-apiserver builds a review from one request's headers and URL
+ * (at most 1 MiB: its MaxHeaderBytes), which a user controls through selectors and impersonated extra; the JSON of
+ * a selector's raw text and its parsed requirements can be a few times that. Any refusal here would meet the
+ * failurePolicy, and under NoOpinion a revoked user could pick it at will: no review kube-apiserver can send is
+ * refused for its size.
+ */
+export const REVIEW_BODY_LIMIT = 16 * 1024 * 1024;
 
 const bearer = (req: FastifyRequest) => {
   const h = req.headers.authorization;
@@ -77,28 +84,40 @@ export async function kubePlugin(app: FastifyInstance, deps: { authority: Author
     return { apiVersion, kind: 'SubjectAccessReview', status: { allowed: false, denied: true, reason: verdict.reason } };
   };
 
-  app.post('/kube/clusters/:id/authorize', {
-    bodyLimit: REVIEW_BODY_LIMIT,
-    // One call per Kubernetes API request: access-logged at debug; a denial is logged at info below.
-    config: { accessLogLevel: 'debug' },
-    schema: { tags: ['kubernetes'], summary: 'SubjectAccessReview webhook: denies revoked, superseded or expired kubecred credentials; no opinion otherwise', hide: false },
-  }, (req, reply) => {
-    // Not async: a caller verified in the last second (every call but one a second) is answered without a promise.
+  /** The cluster whose kube-apiserver is calling, set by `callerFirst` before the body is read. */
+  const callers = new WeakMap<FastifyRequest, Cluster>();
+  const callerOf = (req: FastifyRequest): Cluster => callers.get(req)!;
+  // Not async: a caller verified in the last second (every call but one a second) goes on without a promise.
+  const callerFirst = (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
     const { id } = req.params as { id: string };
     const token = bearer(req);
     const known = authority.webhooks.knownCaller(id, token);
-    if (known) return review(req, reply, known);
-    return authority.webhooks.authenticateCaller(id, token).then((cluster) => review(req, reply, cluster));
-  });
+    if (known) {
+      callers.set(req, known);
+      return done();
+    }
+    authority.webhooks.authenticateCaller(id, token).then((cluster) => {
+      callers.set(req, cluster);
+      done();
+    }, done);
+  };
+
+  app.post('/kube/clusters/:id/authorize', {
+    bodyLimit: REVIEW_BODY_LIMIT,
+    onRequest: callerFirst,
+    // One call per Kubernetes API request: access-logged at debug; a denial is logged at info below.
+    config: { accessLogLevel: 'debug' },
+    schema: { tags: ['kubernetes'], summary: 'SubjectAccessReview webhook: denies revoked, superseded or expired kubecred credentials; no opinion otherwise', hide: false },
+  }, (req, reply) => review(req, reply, callerOf(req)));
 
   app.post('/kube/clusters/:id/authenticate', {
     bodyLimit: REVIEW_BODY_LIMIT,
+    onRequest: callerFirst,
     config: { accessLogLevel: 'debug' },
     schema: { tags: ['kubernetes'], summary: 'TokenReview webhook: authenticates active token kubeconfigs of the cluster' },
   }, async (req) => {
-    const { id } = req.params as { id: string };
-    const cluster = await authority.webhooks.authenticateCaller(id, bearer(req));
-    const { apiVersion, token, audiences } = parseTokenReview(req.body);
+    const cluster = callerOf(req);
+    const { apiVersion, token } = parseTokenReview(req.body);
     const user = await authority.webhooks.reviewToken(cluster, token);
     if (!user) return { apiVersion, kind: 'TokenReview', status: { authenticated: false } };
     return {
@@ -106,8 +125,9 @@ export async function kubePlugin(app: FastifyInstance, deps: { authority: Author
       status: {
         authenticated: true,
         user: { username: user.username, uid: user.uid, groups: user.groups, extra: { [CREDENTIAL_ID_KEY]: [user.credentialId] } },
-        // kubecred's tokens are not bound to an audience: echo the requested ones, which kube-apiserver checks.
-        ...(audiences ? { audiences } : {}),
+        // No audiences: kube-apiserver then takes its own (--api-audiences) as the token's, so a kubecred token is
+        // good for kube-apiserver alone. Echoing the requested ones made it good for whatever audience a service
+        // asked about through the TokenReview API.
       },
     };
   });

@@ -42,7 +42,7 @@ function validationMessage(fe: FastifyError & { validation?: unknown; validation
 
 /**
  * Classifies anything thrown into a stable code and a message safe to show. `req` lets a message name what
- * applied to this request: the body limit is per route (the webhooks take 256 KiB, the rest the server's).
+ * applied to this request: the body limit is per route (the webhooks take 16 MiB, the rest the server's).
  */
 export function toWireError(err: unknown, req?: FastifyRequest): WireError {
   if (isKubecredError(err)) return { code: err.code, message: err.message, details: err.details };
