@@ -296,6 +296,47 @@ test('ASM RevokeKubeconfig answers a new kubeconfig, and the old credential is r
   assert.equal(active.length, 1);
 });
 
+/** A new user with one policy and an access key. */
+async function grantee(name: string, statements: unknown[]) {
+  await cliJson(srv, srv.rootToken, ['principal', 'create', name]);
+  await cliJson(srv, srv.rootToken, ['policy', 'create', `${name}-policy`, '--document', JSON.stringify({ Version: '1', Statement: statements })]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', `${name}-policy`, '--principal', name]);
+  return cliJson(srv, srv.rootToken, ['accesskey', 'create', '--principal', name]) as Promise<{ accessKeyId: string; accessKeySecret: string }>;
+}
+
+test("a vendor's action names grant on that vendor's kind of cluster only: ASM's on service meshes, ACK's on Kubernetes clusters", async () => {
+  // ASM's permission has "All Resources", so its policies say "*": that must not reach Kubernetes clusters.
+  const meshReader = await grantee('mesh-reader', [{ Effect: 'Allow', Action: 'servicemesh:DescribeServiceMeshKubeconfig', Resource: '*' }]);
+  assert.match((await asm(meshReader, 'DescribeServiceMeshKubeconfig', { ServiceMeshId: mesh.id }, 'query')).Kubeconfig, /client-certificate-data/);
+  const onAck = await sdkError(ack(meshReader).describeClusterUserKubeconfig(prod.id, new Cs.DescribeClusterUserKubeconfigRequest({})));
+  assert.equal(onAck.code, 'Forbidden.RAM');
+  // ACK's revoke grant (also on "*") must not revoke-and-reissue a mesh's kubeconfig through ASM.
+  const ackRevoker = await grantee('ack-revoker', [{ Effect: 'Allow', Action: 'cs:RevokeK8sClusterKubeConfig', Resource: '*' }]);
+  assert.equal((await ack(ackRevoker).revokeK8sClusterKubeConfig(prod.id)).statusCode, 200);
+  const onMesh = await sdkError(asm(ackRevoker, 'RevokeKubeconfig', { ServiceMeshId: mesh.id }, 'body'));
+  assert.equal(onMesh.code, 'Forbidden.RAM');
+  const issued = await cliJson(srv, srv.rootToken, ['credential', 'list', '--principal', 'ack-revoker']);
+  assert.deepEqual(issued, [], 'nothing was issued to it');
+});
+
+test('cs:CleanClusterUserPermissions cleans the clusters named, never all of a user (which detaches the policies: cs:CleanUserPermissions)', async () => {
+  const cleaner = await grantee('cluster-cleaner', [{ Effect: 'Allow', Action: 'cs:CleanClusterUserPermissions', Resource: '*' }]);
+  const victim = await cliJson(srv, srv.rootToken, ['principal', 'create', 'clean-victim']);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'aliyun-self', '--principal', 'clean-victim']);
+  await ack(rootKey()).describeSubaccountK8sClusterUserConfig(prod.id, victim.id, new Cs.DescribeSubaccountK8sClusterUserConfigRequest({}));
+  const all = await sdkError(ack(cleaner).cleanUserPermissions(victim.id, new Cs.CleanUserPermissionsRequest({ force: true })));
+  assert.equal(all.code, 'Forbidden.RAM');
+  assert.equal((await cliJson(srv, srv.rootToken, ['policy', 'list', '--principal', 'clean-victim'])).length, 1, 'its grants stay');
+  assert.equal((await ack(cleaner).cleanClusterUserPermissions(prod.id, victim.id, new Cs.CleanClusterUserPermissionsRequest({ force: true }))).statusCode, 200);
+  const some = await ack(cleaner).cleanUserPermissions(victim.id, new Cs.CleanUserPermissionsRequest({ clusterIds: [prod.id], force: true }));
+  assert.equal(some.statusCode, 200, 'naming the clusters is the cluster-scoped clean');
+  assert.equal((await cliJson(srv, srv.rootToken, ['credential', 'list', '--principal', 'clean-victim', '--state', 'active'])).length, 0);
+  const whole = await grantee('whole-cleaner', [{ Effect: 'Allow', Action: 'cs:CleanUserPermissions', Resource: '*' }]);
+  assert.equal((await ack(whole).cleanUserPermissions(victim.id, new Cs.CleanUserPermissionsRequest({ clusterIds: [prod.id] }))).statusCode, 200, 'the whole clean covers some clusters too');
+  await ack(whole).cleanUserPermissions(victim.id, new Cs.CleanUserPermissionsRequest({}));
+  assert.equal((await cliJson(srv, srv.rootToken, ['policy', 'list', '--principal', 'clean-victim'])).length, 0);
+});
+
 test('the older HMAC-SHA1 signatures work too: ROA v1 (describe, temporary, revoke, states) and RPC v1', async () => {
   const v1 = ack(aliceKey, true);
   const k = await v1.describeClusterUserKubeconfig(prod.id, new Cs.DescribeClusterUserKubeconfigRequest({ privateIpAddress: true }));

@@ -180,6 +180,20 @@ test('a name in userId or agencyId must name that kind of principal; a service m
   assert.equal(revoke.httpStatusCode, 404);
 });
 
+test("a project is one region's: a cluster of another region is not found through it, as CCE answers", async () => {
+  const sg = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'sg', '--public-endpoint', 'https://192.0.2.60:6443', '--region', 'ap-southeast-1']);
+  const root = cceClient(srv, srv.accessKeyId, srv.accessKeySecret, PROJECT_ID);
+  const get = await sdkError(createCert(root, sg.id, 1));
+  assert.equal(get.httpStatusCode, 404);
+  assert.match(get.errorMsg, /ap-southeast-1.*cn-north-4/);
+  assert.equal((await sdkError(revokeCert(root, sg.id, { userId: env.alice.id }))).httpStatusCode, 404);
+  assert.deepEqual(await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'sg']), []);
+  // Through a project of its own region it is there.
+  await cliJson(srv, srv.rootToken, ['project', 'add', 'b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6', '--region', 'ap-southeast-1']);
+  const inRegion = cceClient(srv, srv.accessKeyId, srv.accessKeySecret, 'b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6');
+  assert.match((await createCert(inRegion, sg.id, 1))['Port-ID'], /^crd_/);
+});
+
 test('a token cluster answers a kubeconfig carrying its bearer token, which kubectl reads', async () => {
   const tok = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'tokens', '--token-kubeconfigs', '--public-endpoint', 'https://203.0.113.30:6443', '--region', 'cn-north-4']);
   const res = await createCert(cceClient(srv, env.alice.ak, env.alice.sk, PROJECT_ID), tok.id, 1);

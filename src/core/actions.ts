@@ -1,6 +1,8 @@
 // The catalogue of actions policies can name, with the vendor aliases that mean the same thing,
 // and the resource names they apply to. One place for each name; surfaces only pick from here.
 
+import type { ClusterKind } from './model.ts';
+
 export interface ActionDef {
   /** Canonical name, e.g. kubecred:GetKubeconfig. */
   name: string;
@@ -25,7 +27,10 @@ export const Actions = {
   /** Another principal's kubeconfigs on a cluster (CCE's revocation names the user or agency). */
   RevokeUserKubeconfig: a('RevokeUserKubeconfig', ['cce:cluster:revokeClusterCert']),
   SetValidity: a('SetKubeconfigValidity', ['cs:UpdateK8sClusterUserConfigExpire'], true),
-  CleanPrincipalAccess: a('CleanPrincipalAccess', ['cs:CleanClusterUserPermissions', 'cs:CleanUserPermissions']),
+  /** A principal's kubeconfigs and custom validities on the clusters named. */
+  CleanPrincipalAccess: a('CleanPrincipalAccess', ['cs:CleanClusterUserPermissions']),
+  /** All of it on every cluster, and the principal's policies detached: two operations and two actions at ACK too. */
+  CleanAllPrincipalAccess: a('CleanAllPrincipalAccess', ['cs:CleanUserPermissions']),
   CreatePrincipal: a('CreatePrincipal', ['ram:CreateUser']),
   GetPrincipal: a('GetPrincipal', ['ram:GetUser']),
   ListPrincipals: a('ListPrincipals', ['ram:ListUsers']),
@@ -49,6 +54,22 @@ export const Actions = {
 
 export type ActionName = keyof typeof Actions;
 
+/**
+ * The kind of cluster each vendor's action names apply to: ACK's (cs:) and CCE's (cce:) to Kubernetes clusters,
+ * ASM's (servicemesh:) to service meshes. A policy allowing servicemesh:DescribeServiceMeshKubeconfig on "*", as
+ * ASM's own documents have it, must not hand out kubeconfigs of Kubernetes clusters, nor cs: revocations meshes'.
+ */
+const ALIAS_CLUSTER_KIND: Record<string, ClusterKind> = { cs: 'kubernetes', cce: 'kubernetes', servicemesh: 'service-mesh' };
+
+/** The names a policy may allow the action by, on a cluster of this kind (every alias when no cluster is in question). */
+export function actionNames(action: ActionDef, clusterKind?: ClusterKind): string[] {
+  if (clusterKind === undefined) return [action.name, ...action.aliases];
+  return [action.name, ...action.aliases.filter((alias) => {
+    const kind = ALIAS_CLUSTER_KIND[alias.slice(0, alias.indexOf(':'))];
+    return kind === undefined || kind === clusterKind;
+  })];
+}
+
 /** Condition keys core fills in, with the vendor names that mean the same. */
 export const ConditionKeys = {
   KubeConfigDurationMinutes: 'kubecred:KubeConfigDurationMinutes',
@@ -62,7 +83,7 @@ export const conditionKeyAliases: Record<string, string> = {
 
 export const Resources = {
   cluster: (accountId: string, region: string, clusterId: string) => `krn:kubecred:${region}:${accountId}:cluster/${clusterId}`,
-  /** The same cluster as Alibaba's RAM names it, so policies written for ACK keep working. */
+  /** The same cluster as Alibaba's RAM names it, so policies written for ACK keep working (Kubernetes clusters only). */
   clusterAcs: (accountId: string, region: string, clusterId: string) => `acs:cs:${region}:${accountId}:cluster/${clusterId}`,
   anyCluster: (accountId: string) => `krn:kubecred:*:${accountId}:cluster/*`,
   principal: (accountId: string, principalId: string) => `krn:kubecred::${accountId}:principal/${principalId}`,

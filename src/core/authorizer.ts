@@ -2,9 +2,10 @@
 // account, everyone else needs an Allow from an attached policy and no Deny. Denials are audited.
 
 import type { Actor } from './actor.ts';
-import { conditionKeyAliases, ConditionKeys, type ActionDef } from './actions.ts';
+import { actionNames, conditionKeyAliases, ConditionKeys, Resources, type ActionDef } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import { KubecredError } from './errors.ts';
+import type { Cluster, ClusterKind } from './model.ts';
 import { evaluate, parsePolicyDocument, type ConditionValue, type PolicyDocument } from './policy-engine.ts';
 import type { Store } from './store-port.ts';
 
@@ -15,6 +16,17 @@ export interface AuthzTarget {
   type: string;
   id: string | null;
   context?: Record<string, ConditionValue>;
+  /** A cluster's kind: a vendor's action names allow only on the kind of cluster that vendor's service has. */
+  clusterKind?: ClusterKind;
+}
+
+/** A cluster as policies name it: kubecred's resource name and, for a Kubernetes cluster, ACK's. */
+export function clusterTarget(accountId: string, c: Pick<Cluster, 'id' | 'region' | 'kind'>, context?: Record<string, ConditionValue>): AuthzTarget {
+  return {
+    resource: Resources.cluster(accountId, c.region, c.id),
+    resourceAliases: c.kind === 'kubernetes' ? [Resources.clusterAcs(accountId, c.region, c.id)] : [],
+    type: 'cluster', id: c.id === '*' ? null : c.id, context, clusterKind: c.kind,
+  };
 }
 
 export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>; audit: AuditWriter }) {
@@ -35,7 +47,7 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>;
     if (actor.principal.isRoot) return null;
     if (action.rootOnly) return { code: 'ROOT_ONLY', why: `only the account's root may perform ${action.name}; ask the account owner to do it` };
     const decision = evaluate(await policiesOf(actor.principal.id), {
-      actions: [action.name, ...action.aliases],
+      actions: actionNames(action, target.clusterKind),
       resource: target.resource,
       resourceAliases: target.resourceAliases,
       context: { [ConditionKeys.SourceIp]: actor.sourceIp ?? undefined, ...target.context },

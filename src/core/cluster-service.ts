@@ -3,9 +3,9 @@
 
 import crypto from 'node:crypto';
 import type { Actor } from './actor.ts';
-import { Actions, Resources } from './actions.ts';
+import { Actions } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
-import type { Authorizer } from './authorizer.ts';
+import { clusterTarget, type Authorizer } from './authorizer.ts';
 import { clusterCaKeyAad, type CredentialIssuer } from './credential-issuer.ts';
 import { invalid, notFound } from './errors.ts';
 import { findCluster } from './lookup.ts';
@@ -37,11 +37,7 @@ type Deps = { store: Store; clock: Clock; ids: Ids; sealer: Sealer; authorizer: 
 export function makeClusterService(deps: Deps) {
   const { store, clock, ids, sealer, authorizer, audit } = deps;
 
-  const target = (actor: Actor, c: Cluster) => ({
-    resource: Resources.cluster(actor.accountId, c.region, c.id),
-    resourceAliases: [Resources.clusterAcs(actor.accountId, c.region, c.id)],
-    type: 'cluster', id: c.id,
-  });
+  const target = (actor: Actor, c: Cluster) => clusterTarget(actor.accountId, c);
 
   async function load(actor: Actor, id: string): Promise<Cluster> {
     return findCluster(store, actor.accountId, id);
@@ -59,7 +55,7 @@ export function makeClusterService(deps: Deps) {
       if (!publicEndpoint && !privateEndpoint) throw invalid('a cluster needs a publicEndpoint, a privateEndpoint or both', { field: 'publicEndpoint' });
       const serverCaPem = input.serverCaPem ? checkCertificateBundle(input.serverCaPem, 'serverCaPem', (p) => new crypto.X509Certificate(p)) : null;
       const id = ids.id('cls');
-      await authorizer.check(actor, Actions.CreateCluster, { resource: Resources.cluster(actor.accountId, region, '*'), type: 'cluster', id: null });
+      await authorizer.check(actor, Actions.CreateCluster, clusterTarget(actor.accountId, { id: '*', region, kind }));
       const now = clock.now();
 
       const caInput = input.clientCa ?? { generate: 'ec-p256' as const };

@@ -244,16 +244,18 @@ test('revoke-and-reissue: one transaction revokes and answers with the new kubec
 });
 
 test('revoke-and-reissue needs only the revoke permission (as ASM\'s RevokeKubeconfig); an explicit Deny of getting kubeconfigs still refuses', async () => {
+  const mesh = (await kit.authority.clusters.create(kit.root, { name: 'reissue-mesh', kind: 'service-mesh', publicEndpoint: 'https://203.0.113.30:6443' })).id;
   const revokeOnly = await user([], [{ Effect: 'Allow', Action: ['servicemesh:RevokeKubeconfig'], Resource: '*' }]);
-  const res = await kit.authority.credentials.revokeAndReissue(revokeOnly, { clusterId, endpoint: 'public' });
+  const res = await kit.authority.credentials.revokeAndReissue(revokeOnly, { clusterId: mesh, endpoint: 'public' });
   assert.equal(res.credential.status, 'active');
-  // Getting a kubeconfig by itself is still not theirs.
-  await assert.rejects(get(revokeOnly), code('ACCESS_DENIED'));
+  // Getting a kubeconfig by itself is still not theirs; and ASM's action name says nothing of Kubernetes clusters.
+  await assert.rejects(kit.authority.credentials.getKubeconfig(revokeOnly, { clusterId: mesh, endpoint: 'public' }), code('ACCESS_DENIED'));
+  await assert.rejects(kit.authority.credentials.revokeAndReissue(revokeOnly, { clusterId, endpoint: 'public' }), code('ACCESS_DENIED'));
   const denied = await user([], [
     { Effect: 'Allow', Action: ['servicemesh:RevokeKubeconfig'], Resource: '*' },
     { Effect: 'Deny', Action: ['kubecred:GetKubeconfig'], Resource: '*' },
   ]);
-  await assert.rejects(kit.authority.credentials.revokeAndReissue(denied, { clusterId, endpoint: 'public' }), (e: unknown) => e instanceof KubecredError && e.code === 'ACCESS_DENIED' && /explicitly denied/.test(e.message));
+  await assert.rejects(kit.authority.credentials.revokeAndReissue(denied, { clusterId: mesh, endpoint: 'public' }), (e: unknown) => e instanceof KubecredError && e.code === 'ACCESS_DENIED' && /explicitly denied/.test(e.message));
   // Refused before anything was revoked or minted.
   assert.equal((await kit.authority.credentials.list(kit.root, { principalId: denied.principal.id }, { limit: 10 })).items.length, 0);
 });

@@ -2,9 +2,9 @@
 // revoke-and-reissue, custom validity. Authorization first, then one transaction per request.
 
 import type { Actor } from './actor.ts';
-import { Actions, ConditionKeys, Resources, type ActionDef } from './actions.ts';
+import { Actions, ConditionKeys, type ActionDef } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
-import type { Authorizer } from './authorizer.ts';
+import { clusterTarget, type Authorizer } from './authorizer.ts';
 import { endpointOf, type CredentialIssuer, type Minted } from './credential-issuer.ts';
 import { invalid, KubecredError, notFound } from './errors.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
@@ -54,11 +54,7 @@ export function makeCredentialService(deps: Deps) {
     return findPrincipal(repos, actor.accountId, principalId, opts);
   }
 
-  const clusterTarget = (actor: Actor, c: Cluster, context?: Record<string, number | undefined>) => ({
-    resource: Resources.cluster(actor.accountId, c.region, c.id),
-    resourceAliases: [Resources.clusterAcs(actor.accountId, c.region, c.id)],
-    type: 'cluster', id: c.id, context,
-  });
+  const targetOf = (actor: Actor, c: Cluster, context?: Record<string, number | undefined>) => clusterTarget(actor.accountId, c, context);
 
   function render(cluster: Cluster, principal: Principal, endpoint: Endpoint, m: Minted): IssuedKubeconfig {
     const server = endpointOf(cluster, endpoint);
@@ -97,7 +93,7 @@ export function makeCredentialService(deps: Deps) {
   async function authorizeFor(actor: Actor, cluster: Cluster, principal: Principal, own: ActionDef, others: ActionDef, minutes?: number, implied = false) {
     const other = principal.id !== actor.principal.id;
     const action = other ? others : own;
-    const target = clusterTarget(actor, cluster, { [ConditionKeys.KubeConfigDurationMinutes]: minutes });
+    const target = targetOf(actor, cluster, { [ConditionKeys.KubeConfigDurationMinutes]: minutes });
     if (other && principal.isRoot && !actor.principal.isRoot) {
       await authorizer.refuse(actor, action, target, `only the account's root may act on the root's kubeconfigs (${action.name} on ${target.resource})`);
     }
@@ -135,7 +131,7 @@ export function makeCredentialService(deps: Deps) {
       const ownOnly = principal?.id === actor.principal.id;
       if (!actor.principal.isRoot && !ownOnly) {
         if (!cluster) throw new KubecredError('ACCESS_DENIED', 'only the account root may list credentials across clusters; name a cluster, or list your own (principal = yourself)');
-        await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor, cluster));
+        await authorizer.check(actor, Actions.ListCredentials, targetOf(actor, cluster));
       }
       const now = clock.now();
       const res = await store.credentials.list({ accountId: actor.accountId, clusterId: cluster?.id, principalId: principal?.id, kind: q.kind, status: q.status, now }, page);
@@ -147,7 +143,7 @@ export function makeCredentialService(deps: Deps) {
       if (!c) throw notFound('credential', id);
       if (c.principalId !== actor.principal.id) {
         const cluster = await findCluster(store, actor.accountId, c.clusterId).catch(() => null);
-        if (cluster) await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor, cluster));
+        if (cluster) await authorizer.check(actor, Actions.ListCredentials, targetOf(actor, cluster));
         else if (!actor.principal.isRoot) throw notFound('credential', id);
       }
       return { ...credentialView(c, clock.now()), certificatePem: c.certPem };
@@ -227,7 +223,7 @@ export function makeCredentialService(deps: Deps) {
     async setValidity(actor: Actor, req: { clusterId: string; principalId: string; hours: number; clusterKind?: ClusterKind }): Promise<{ superseded: CredentialView[] }> {
       checkCustomHours(req.hours);
       const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
-      await authorizer.check(actor, Actions.SetValidity, clusterTarget(actor, cluster));
+      await authorizer.check(actor, Actions.SetValidity, targetOf(actor, cluster));
       const principal = await loadPrincipal(store, actor, req.principalId);
       const superseded = await store.transaction(async (tx) => {
         const now = clock.now();
@@ -246,7 +242,7 @@ export function makeCredentialService(deps: Deps) {
     async getValidity(actor: Actor, req: { clusterId: string; principalId?: string }): Promise<{ hours: number | null; setBy: string | null; setAt: string | null }> {
       const cluster = await findCluster(store, actor.accountId, req.clusterId);
       const principal = await loadPrincipal(store, actor, req.principalId);
-      if (principal.id !== actor.principal.id) await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor, cluster));
+      if (principal.id !== actor.principal.id) await authorizer.check(actor, Actions.ListCredentials, targetOf(actor, cluster));
       const v = await store.validity.get(cluster.id, principal.id);
       return { hours: v?.hours ?? null, setBy: v?.setBy ?? null, setAt: v?.setAt.toISOString() ?? null };
     },

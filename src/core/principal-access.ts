@@ -5,8 +5,8 @@ import { allPages } from './all-pages.ts';
 import type { Actor } from './actor.ts';
 import { Actions, Resources } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
-import type { Authorizer } from './authorizer.ts';
-import { invalid, notFound } from './errors.ts';
+import { clusterTarget, type Authorizer } from './authorizer.ts';
+import { invalid } from './errors.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
 import type { Cluster, ClusterKind, Credential } from './model.ts';
 import type { Clock } from './ports.ts';
@@ -42,11 +42,7 @@ type Deps = { store: Store; clock: Clock; authorizer: Authorizer; audit: AuditWr
 export function makePrincipalAccess(deps: Deps) {
   const { store, clock, authorizer, audit } = deps;
 
-  const target = (actor: Actor, c: Cluster) => ({
-    resource: Resources.cluster(actor.accountId, c.region, c.id),
-    resourceAliases: [Resources.clusterAcs(actor.accountId, c.region, c.id)],
-    type: 'cluster', id: c.id,
-  });
+  const target = (actor: Actor, c: Cluster) => clusterTarget(actor.accountId, c);
 
   const credentialsWhere = (filter: { accountId: string; clusterId?: string; principalId?: string }): Promise<Credential[]> =>
     allPages((page) => store.credentials.list({ ...filter, now: clock.now() }, page));
@@ -105,9 +101,15 @@ export function makePrincipalAccess(deps: Deps) {
         ? await allClusters(actor.accountId)
         : await Promise.all([...new Set(req.clusterIds)].map((id) => findCluster(store, actor.accountId, id, req.clusterKind)));
       if (clusters.length === 0 && !everything) throw invalid('name at least one cluster', { field: 'clusters' });
-      for (const c of clusters) await authorizer.check(actor, Actions.CleanPrincipalAccess, target(actor, c));
-      if (everything && clusters.length === 0) {
-        await authorizer.check(actor, Actions.CleanPrincipalAccess, { resource: Resources.anyCluster(actor.accountId), type: 'cluster', id: null });
+      // Everything (and the policies detached) is its own action, on the principal: allowing the clean of some
+      // clusters' access must not allow taking all of someone's grants away.
+      // Some clusters' are covered by either; an explicit Deny on one of them still refuses.
+      const whole = { resource: Resources.principal(actor.accountId, principal.id), type: 'principal', id: principal.id };
+      if (everything) {
+        await authorizer.check(actor, Actions.CleanAllPrincipalAccess, whole);
+      } else {
+        const all = await authorizer.allows(actor, Actions.CleanAllPrincipalAccess, whole);
+        for (const c of clusters) await (all ? authorizer.checkNotDenied(actor, Actions.CleanPrincipalAccess, target(actor, c)) : authorizer.check(actor, Actions.CleanPrincipalAccess, target(actor, c)));
       }
       return store.transaction(async (tx) => {
         const now = clock.now();

@@ -2,10 +2,10 @@
 // request made with a kubecred credential must be denied. Knows nothing of the review JSON formats.
 
 import type { Actor } from './actor.ts';
-import { Actions, Resources } from './actions.ts';
+import { Actions } from './actions.ts';
 import { hashSecret, secretsEqual } from './api-credentials.ts';
 import type { AuditWriter } from './audit.ts';
-import type { Authorizer } from './authorizer.ts';
+import { clusterTarget, type Authorizer } from './authorizer.ts';
 import { KubecredError } from './errors.ts';
 import { TOKEN_KUBECONFIG_PREFIX } from './credential-issuer.ts';
 import { sha256Hex } from '../pki/fingerprint.ts';
@@ -77,7 +77,7 @@ export function makeWebhookService(deps: Deps) {
     return cluster;
   }
 
-  const configure = (actor: Actor, cluster: Cluster) => authorizer.check(actor, Actions.ConfigureWebhooks, { resource: Resources.cluster(actor.accountId, cluster.region, cluster.id), type: 'cluster', id: cluster.id });
+  const configure = (actor: Actor, cluster: Cluster) => authorizer.check(actor, Actions.ConfigureWebhooks, clusterTarget(actor.accountId, cluster));
 
   /** A deleted cluster is found by its ID too: its webhook tokens stay in use (it keeps enforcing), so they stay revocable. */
   async function clusterWithTokens(actor: Actor, idOrName: string): Promise<Cluster> {

@@ -68,6 +68,10 @@ async function bySignature(authority: Authority, req: FastifyRequest, authorizat
   return { accountId: key.accountId, principal: key.principal };
 }
 
+/** The region of the request's project, once authenticateCce has found it: a CCE project is one region's. */
+const projectRegions = new WeakMap<FastifyRequest, string>();
+export const projectRegionOf = (req: FastifyRequest): string | undefined => projectRegions.get(req);
+
 /** Authenticates the request and checks that the path's project belongs to the caller's account. */
 export async function authenticateCce(authority: Authority, req: FastifyRequest, rawBody: Buffer): Promise<Actor> {
   const token = header(req, 'x-auth-token');
@@ -84,6 +88,7 @@ export async function authenticateCce(authority: Authority, req: FastifyRequest,
     if (!project || project.accountId !== who.accountId) {
       throw new KubecredError('NOT_FOUND', `project ${JSON.stringify(projectId)} is not registered for your account; the account root maps it with \`kubecred project add ${projectId} --region <region>\``, { details: { kind: 'project' } });
     }
+    projectRegions.set(req, project.region);
   }
   return { accountId: who.accountId, principal: who.principal, requestId: req.id, sourceIp: req.ip ?? null, surface: VENDOR };
 }

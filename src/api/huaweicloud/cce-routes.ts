@@ -7,7 +7,10 @@ import { invalid, isKubecredError, KubecredError, shownValue } from '../../core/
 import { findCluster, findPrincipal } from '../../core/lookup.ts';
 import type { Metrics } from '../metrics.ts';
 import { actorOf } from '../request-context.ts';
+import { projectRegionOf } from './cce-auth.ts';
 import { cceKubeconfig } from './cce-kubeconfig.ts';
+import type { Actor } from '../../core/actor.ts';
+import type { Cluster } from '../../core/model.ts';
 
 type Params = { project_id: string; cluster_id: string };
 const DAY_MS = 24 * 3600 * 1000;
@@ -28,6 +31,17 @@ function jsonBody(req: FastifyRequest): Record<string, unknown> {
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be a JSON object');
   return body as Record<string, unknown>;
+}
+
+/** The path's cluster, which must be in the path's project's region: a CCE project is one region's. */
+async function projectCluster(authority: Authority, req: FastifyRequest<{ Params: Params }>, actor: Actor): Promise<Cluster> {
+  const { cluster_id: id, project_id: project } = req.params;
+  const cluster = await findCluster(authority.store, actor.accountId, id, 'kubernetes');
+  const region = projectRegionOf(req);
+  if (region !== undefined && cluster.region !== region) {
+    throw new KubecredError('NOT_FOUND', `cluster ${JSON.stringify(id)} is in region ${cluster.region}, and project ${project} is registered for ${region}; call it through a project of its region (kubecred project list)`, { details: { kind: 'cluster', id } });
+  }
+  return cluster;
 }
 
 // CCE writes expire_at the way Go prints a time ("2025-01-01 16:00:00 +0000 UTC"); RFC 3339 is accepted too.
@@ -84,7 +98,7 @@ export function cceRoutes(app: FastifyInstance, deps: { authority: Authority; me
   app.post<{ Params: Params }>('/projects/:project_id/clusters/:cluster_id/clustercert', hidden, async (req, reply) => {
     const actor = actorOf(req);
     const { notAfter, field } = notAfterOf(jsonBody(req), authority.clock.now());
-    const cluster = await findCluster(authority.store, actor.accountId, req.params.cluster_id, 'kubernetes');
+    const cluster = await projectCluster(authority, req, actor);
     const issued = await renameField(field, () => authority.credentials.getKubeconfig(actor, {
       clusterId: cluster.id, endpoint: cluster.privateEndpoint ? 'private' : 'public', notAfter,
     }));
@@ -104,7 +118,8 @@ export function cceRoutes(app: FastifyInstance, deps: { authority: Authority; me
     if ((field === 'userId') !== (principal.kind === 'user')) {
       throw invalid(`${value} is ${principal.kind === 'user' ? 'a user; send it as "userId"' : 'an agency (a kubecred role); send it as "agencyId"'}`, { field });
     }
-    const revoked = await authority.credentials.revoke(actor, { clusterId: req.params.cluster_id, clusterKind: 'kubernetes', principalId: principal.id, reason: 'revoked through the CCE clustercertrevoke API' });
+    const cluster = await projectCluster(authority, req, actor);
+    const revoked = await authority.credentials.revoke(actor, { clusterId: cluster.id, clusterKind: 'kubernetes', principalId: principal.id, reason: 'revoked through the CCE clustercertrevoke API' });
     metrics.revoked.inc(revoked.length);
     return {};
   });
