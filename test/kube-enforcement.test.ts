@@ -78,6 +78,30 @@ test('kube-config writes the AuthorizationConfiguration, webhook kubeconfig (060
   assert.match(fs.readFileSync(path.join(configDir, 'kube-apiserver-flags.txt'), 'utf8'), /--authorization-config=/);
 });
 
+test('kube-config --kube-version: 1.30-1.31 get AuthorizationConfiguration v1beta1 matching kubecred users by name; older ones the legacy flags, fail open only if asked', async () => {
+  const out = (v: string) => path.join(work, `kube-${v}`);
+  const write = (v: string, ...extra: string[]) => cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', out(v), '--kube-version', v, ...extra]);
+  assert.equal((await write('1.31')).code, 0);
+  const authz = YAML.parse(fs.readFileSync(path.join(out('1.31'), 'authorization-config.yaml'), 'utf8'));
+  assert.equal(authz.apiVersion, 'apiserver.config.k8s.io/v1beta1');
+  assert.deepEqual(authz.authorizers[0].webhook.matchConditions, [{ expression: "request.user.startsWith('usr_') || request.user.startsWith('rol_')" }]);
+  const notes131 = fs.readFileSync(path.join(out('1.31'), 'README.md'), 'utf8');
+  assert.match(notes131, /Written for Kubernetes 1\.31\./);
+  assert.match(notes131, /cannot tell one certificate of a user from another/);
+
+  const refused = await write('1.28');
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /fail open[\s\S]*--failure-policy NoOpinion/);
+  assert.equal((await write('1.28', '--failure-policy', 'NoOpinion')).code, 0);
+  assert.equal(fs.existsSync(path.join(out('1.28'), 'authorization-config.yaml')), false, 'no structured configuration before 1.30');
+  const flags = fs.readFileSync(path.join(out('1.28'), 'kube-apiserver-flags.txt'), 'utf8');
+  assert.match(flags, /--authorization-mode=Node,Webhook,RBAC\n--authorization-webhook-config-file=\/etc\/kubernetes\/kubecred\/authz-webhook\.kubeconfig\n--authorization-webhook-version=v1\n/);
+  assert.match(flags, /--authorization-webhook-cache-unauthorized-ttl=10s/);
+  assert.doesNotMatch(flags, /^--authorization-config/m);
+  assert.match(fs.readFileSync(path.join(out('1.28'), 'README.md'), 'utf8'), /no failurePolicy[\s\S]*fail open/);
+  for (const bad of ['1.18', 'banana', '2.0']) assert.equal((await write(bad)).code, 2, bad);
+});
+
 test('after kubecred revoke, the same kubeconfig gets Forbidden within the configured TTL', async () => {
   const file = path.join(work, 'alice.kubeconfig');
   assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '-o', file])).code, 0);
@@ -347,6 +371,8 @@ test('a token kubeconfig works through the TokenReview webhook and gets 401 afte
     assert.equal(w.code, 0, w.stderr);
     assert.equal(fs.statSync(path.join(dir, 'authn-webhook.kubeconfig')).mode & 0o777, 0o600);
     assert.match(fs.readFileSync(path.join(dir, 'kube-apiserver-flags.txt'), 'utf8'), /--authentication-token-webhook-config-file=.*\n--authentication-token-webhook-version=v1\n--authentication-token-webhook-cache-ttl=1s/);
+    // k3s and RKE2 get every flag too, the TokenReview ones included.
+    assert.match(fs.readFileSync(path.join(dir, 'README.md'), 'utf8'), /## k3s[\s\S]*- authentication-token-webhook-config-file=[\s\S]*## RKE2[\s\S]*- authentication-token-webhook-cache-ttl=1s/);
     tokFront.configure(dir);
 
     const file = path.join(work, 'alice-token.kubeconfig');

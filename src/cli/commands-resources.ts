@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { kubeConfigFiles } from './kube-config-files.ts';
+import { KUBE_MINOR, kubeConfigFiles } from './kube-config-files.ts';
 import { resolveTarget } from './client-config.ts';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
@@ -30,6 +30,15 @@ function checkDuration(flag: string, v: string, maxMs?: number): void {
   const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : NaN;
   if (!(ms > 0)) throw new UsageError(`${flag} must be a duration above zero like 10s, 500ms or 1m (got ${v})`);
   if (maxMs !== undefined && ms > maxMs) throw new UsageError(`${flag} must be at most ${maxMs / 1000}s, kube-apiserver's limit (got ${v})`);
+}
+
+/** `1.31`, `v1.31` or `1.31.4` -> 31; versions before webhooks could be asked for v1 reviews are refused. */
+function kubeMinorOf(v: string): number {
+  const m = /^v?1\.(\d{1,3})(\.\d+)?$/.exec(v);
+  if (!m) throw new UsageError(`--kube-version must be a Kubernetes version like 1.31 (got ${v})`);
+  const minor = Number(m[1]);
+  if (minor < KUBE_MINOR.oldest) throw new UsageError(`--kube-version ${v}: kube-apiserver before 1.${KUBE_MINOR.oldest} cannot send kubecred the v1 reviews it reads; upgrade the control plane`);
+  return minor;
 }
 
 /**
@@ -99,8 +108,13 @@ export function registerResourceCommands(program: Command): void {
     .option('--failure-policy <policy>', 'Deny (fail closed) or NoOpinion (fail open) when kubecred is unreachable', 'Deny')
     .option('--timeout <duration>', 'webhook timeout', '3s')
     .option('--token-cache-ttl <duration>', 'token clusters: how long kube-apiserver caches a TokenReview answer (bounds revocation delay)', '10s')
+    .option('--kube-version <version>', "the control plane's Kubernetes version, e.g. 1.31: before 1.32 the files use what it has (1.30-1.31: AuthorizationConfiguration v1beta1; older: the legacy flags)", '1.32')
     .action(withClient(async (client, o, _format, id: string) => {
       if (o.failurePolicy !== 'Deny' && o.failurePolicy !== 'NoOpinion') throw new UsageError('--failure-policy must be Deny or NoOpinion');
+      const kubeMinor = kubeMinorOf(o.kubeVersion);
+      if (kubeMinor < KUBE_MINOR.structuredConfig && o.failurePolicy !== 'NoOpinion') {
+        throw new UsageError(`kube-apiserver ${o.kubeVersion} has no failure policy for webhooks: when kubecred is unreachable it lets RBAC decide (fail open). Pass --failure-policy NoOpinion to accept that, or write the files for 1.30 or newer`);
+      }
       // kube-apiserver refuses an AuthorizationConfiguration whose timeout is not in (0, 30s], whose TTLs are not
       // above zero, or whose webhook kubeconfig path is not absolute: its control plane would not come up.
       checkDuration('--timeout', o.timeout, 30_000);
@@ -124,7 +138,7 @@ export function registerResourceCommands(program: Command): void {
         clusterId: c.id, clusterName: c.name, kubecredUrl: webhookUrl,
         kubecredCaPem, webhookToken: token, clientCaPem: c.clientCaPem,
         installDir: o.installDir, unauthorizedTtl: o.unauthorizedTtl, failurePolicy: o.failurePolicy, timeout: o.timeout,
-        credentialType: c.credentialType, tokenCacheTtl: o.tokenCacheTtl,
+        credentialType: c.credentialType, tokenCacheTtl: o.tokenCacheTtl, kubeMinor,
       });
       for (const [name, f] of Object.entries(files)) {
         // Created anew: writing into an existing 0644 file would leave the webhook token readable until the chmod.
