@@ -112,7 +112,7 @@ function cceSigned(method: string, url: string, body: string, signature?: string
 // Every repeat of a query key copied the key's list of values: quadratic, ~50-100 ms per request before any key was looked up.
 test('a CCE request line of thousands of repeated query keys is refused as unsigned, and a repeated key still signs as the SDK does', async () => {
   await post('/v1/projects', { projectId: 'fzproj', region: 'r' });
-  const cluster = (await post('/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443' })).json.id as string;
+  const cluster = (await post('/v1/clusters', { name: `fz-${++n}`, publicEndpoint: 'https://192.0.2.1:6443', region: 'r' })).json.id as string;
   const path = `/api/v3/projects/fzproj/clusters/${cluster}/clustercert`;
   const r = await cceSigned('POST', `${path}?${'a=&'.repeat(5000)}`, '{"duration":1}', 'a'.repeat(64));
   assert.equal(r.status, 401, r.body);

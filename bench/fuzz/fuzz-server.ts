@@ -87,7 +87,8 @@ async function start(): Promise<FuzzServer> {
     if (r.status >= 300) throw new Error(`fixture ${method} ${p}: ${r.status} ${r.body.toString('utf8')}`);
     return JSON.parse(r.body.toString('utf8') || '{}');
   };
-  const ep = { publicEndpoint: 'https://192.0.2.10:6443', privateEndpoint: 'https://10.0.0.10:6443' };
+  // In the project's region: a CCE project finds only its own region's clusters.
+  const ep = { publicEndpoint: 'https://192.0.2.10:6443', privateEndpoint: 'https://10.0.0.10:6443', region: 'cn-north-4' };
   const clusterId = (await api('POST', '/v1/clusters', { name: 'fz-k8s', ...ep })).id as string;
   const meshId = (await api('POST', '/v1/clusters', { name: 'fz-mesh', kind: 'service-mesh', ...ep })).id as string;
   const tokenClusterId = (await api('POST', '/v1/clusters', { name: 'fz-tok', credentialType: 'token', ...ep })).id as string;

@@ -1,7 +1,6 @@
 // HTTP targets against a real `kubecred serve`: the native /v1 API (routes and bodies from its own
 // /openapi.json), the Kubernetes webhooks, and the Alibaba and Huawei surfaces with signed, mutated requests.
 
-import { REVIEW_BODY_LIMIT } from '../../src/api/kube/kube-plugin.ts';
 import { Finding, type Target } from './engine.ts';
 import { fuzzServer, stopFuzzServer, type FuzzServer } from './fuzz-server.ts';
 import { exchange } from './http-checks.ts';
@@ -99,7 +98,7 @@ const KUBE_DICT = ['apiVersion', 'kind', 'spec', 'user', 'groups', 'group', 'ext
 
 export const httpKubeTarget: Target<Input> = {
   name: 'http-kube',
-  covers: 'the Kubernetes webhooks over HTTP: SubjectAccessReview (v1, v1beta1) and TokenReview bodies, webhook bearer tokens, the CRL route; 413 over the 16 MiB review limit',
+  covers: 'the Kubernetes webhooks over HTTP: SubjectAccessReview (v1, v1beta1) and TokenReview bodies, webhook bearer tokens, the CRL route; reviews of up to 1 MiB',
   setup, teardown,
   generate(rng) {
     const s = server();
@@ -113,8 +112,10 @@ export const httpKubeTarget: Target<Input> = {
     });
     const tr = () => ({ apiVersion: rng.pick(['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1']), kind: 'TokenReview', spec: { token: s.kubeToken, audiences: ['https://kubernetes.default.svc'] } });
     const which = rng.int(10);
-    // Rarely: each is 16 MiB. (Unauthenticated, a body is never read: the token is checked first.)
-    if (which === 0 && rng.chance(0.05)) return { expect413: 'a SubjectAccessReview over the 16 MiB limit', req: jsonReq(s, 'POST', `/kube/clusters/${s.ids.clusterId}/authorize`, { ...sar(), pad: 'x'.repeat(REVIEW_BODY_LIMIT + rng.range(1, 4000)) }, s.webhookTokens.cluster) };
+    // No review over the 16 MiB limit here: the server answers 413 at once and closes while a sender is still
+    // writing that much, which this harness reports as no answer (test/api-edges covers the 413). Large reviews
+    // under the limit are decided, and must be.
+    if (which === 0) return jsonReq(s, 'POST', `/kube/clusters/${s.ids.clusterId}/authorize`, { ...sar(), pad: 'x'.repeat(rng.range(256 * 1024, 1024 * 1024)) }, s.webhookTokens.cluster);
     let r = which <= 5 ? jsonReq(s, 'POST', `/kube/clusters/${s.ids.clusterId}/authorize`, sar(), s.webhookTokens.cluster)
       : which <= 8 ? jsonReq(s, 'POST', `/kube/clusters/${s.ids.tokenClusterId}/authenticate`, tr(), s.webhookTokens.tokenCluster)
         : { method: 'GET', url: `/clusters/${rng.pick([s.ids.clusterId, s.ids.tokenClusterId])}/crl`, headers: [['host', hostOf(s)]] as [string, string][], body: Buffer.alloc(0) };
