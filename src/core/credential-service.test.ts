@@ -243,7 +243,7 @@ test('revoke-and-reissue: one transaction revokes and answers with the new kubec
   assert.equal((await get(u)).credential.id, res.credential.id);
 });
 
-test('revoke-and-reissue needs only the revoke permission (as ASM\'s RevokeKubeconfig); an explicit Deny of getting kubeconfigs still refuses', async () => {
+test('revoke-and-reissue of one\'s own mesh kubeconfig needs only the revoke permission (ASM\'s RevokeKubeconfig); elsewhere, and for another\'s, the get permission too', async () => {
   const mesh = (await kit.authority.clusters.create(kit.root, { name: 'reissue-mesh', kind: 'service-mesh', publicEndpoint: 'https://203.0.113.30:6443' })).id;
   const revokeOnly = await user([], [{ Effect: 'Allow', Action: ['servicemesh:RevokeKubeconfig'], Resource: '*' }]);
   const res = await kit.authority.credentials.revokeAndReissue(revokeOnly, { clusterId: mesh, endpoint: 'public' });
@@ -258,6 +258,20 @@ test('revoke-and-reissue needs only the revoke permission (as ASM\'s RevokeKubec
   await assert.rejects(kit.authority.credentials.revokeAndReissue(denied, { clusterId: mesh, endpoint: 'public' }), (e: unknown) => e instanceof KubecredError && e.code === 'ACCESS_DENIED' && /explicitly denied/.test(e.message));
   // Refused before anything was revoked or minted.
   assert.equal((await kit.authority.credentials.list(kit.root, { principalId: denied.principal.id }, { limit: 10 })).items.length, 0);
+  // Another's kubeconfig (a new key for them) is GetUserKubeconfig's, whatever revoke permission the caller has.
+  const victim = await user();
+  const revoker = await user([], [{ Effect: 'Allow', Action: ['kubecred:RevokeUserKubeconfig', 'cce:cluster:revokeClusterCert'], Resource: '*' }]);
+  for (const c of [clusterId, mesh]) {
+    await assert.rejects(kit.authority.credentials.revokeAndReissue(revoker, { clusterId: c, principalId: victim.principal.id, endpoint: 'public' }), (e: unknown) => e instanceof KubecredError && e.code === 'ACCESS_DENIED' && /GetUserKubeconfig/.test(e.message));
+  }
+  // On a Kubernetes cluster the revoke implies nothing: a get restricted to short-lived kubeconfigs stays restricted.
+  const shortOnly = await user([], [
+    { Effect: 'Allow', Action: ['cs:RevokeK8sClusterKubeConfig'], Resource: '*' },
+    { Effect: 'Allow', Action: ['cs:DescribeClusterUserKubeconfig'], Resource: '*', Condition: { NumericLessThanEquals: { 'cs:KubeConfigDurationMinutes': 60 } } },
+  ]);
+  assert.equal((await get(shortOnly, { temporaryMinutes: 60 })).credential.kind, 'temporary');
+  await assert.rejects(get(shortOnly), code('ACCESS_DENIED'));
+  await assert.rejects(kit.authority.credentials.revokeAndReissue(shortOnly, { clusterId, endpoint: 'public' }), code('ACCESS_DENIED'));
 });
 
 test('deleting a principal or a cluster revokes its credentials and keeps the history', async () => {

@@ -197,16 +197,19 @@ export function makeCredentialService(deps: Deps) {
     },
 
     /**
-     * Revokes and answers with a new default kubeconfig, in one transaction (the service-mesh API needs it). The revoke
-     * permission is enough, as for ASM's RevokeKubeconfig; an explicit Deny of getting kubeconfigs still refuses.
+     * Revokes and answers with a new default kubeconfig, in one transaction (the service-mesh API needs it). Needs the
+     * revoke and the get permissions; on a service mesh, for one's own, the revoke is enough, as for ASM's
+     * RevokeKubeconfig (an explicit Deny of getting kubeconfigs still refuses).
      */
     async revokeAndReissue(actor: Actor, req: { clusterId: string; principalId?: string; endpoint: Endpoint; reason?: string; clusterKind?: ClusterKind }): Promise<IssuedKubeconfig & { revoked: CredentialView[] }> {
       const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
       const principal = await loadPrincipal(store, actor, req.principalId);
       await authorizeFor(actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
-      // ASM's RevokeKubeconfig is one permission that revokes and hands out the new kubeconfig: the revoke covers
-      // the reissue, unless a policy explicitly denies getting kubeconfigs.
-      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, undefined, true);
+      // ASM's RevokeKubeconfig is one permission that revokes the caller's own mesh kubeconfig and hands out the new
+      // one: there the revoke covers the reissue, unless a policy explicitly denies getting kubeconfigs. Nowhere
+      // else: ACK's and CCE's revocations issue nothing, and another principal's new key is GetUserKubeconfig's.
+      const implied = cluster.kind === 'service-mesh' && principal.id === actor.principal.id;
+      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, undefined, implied);
       endpointOf(cluster, req.endpoint);
       const { revoked, minted } = await store.transaction(async (tx) => {
         const revoked = await revokeIn(tx, actor, cluster, principal, req.reason);

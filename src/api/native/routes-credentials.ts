@@ -50,7 +50,7 @@ export const credentialRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox =>
   });
 
   app.post('/clusters/:id/reissue', {
-    schema: { tags, summary: 'Revoke and answer with a new default kubeconfig, in one transaction', params: IdParam, body: Type.Optional(Type.Object({ ...RevokeBody.properties, endpoint: KubeconfigBody.properties.endpoint }, { additionalProperties: false })), response: { 200: Type.Object({ ...KubeconfigResponse.properties, revoked: Type.Array(Type.Ref('Credential')) }), ...errorResponses } },
+    schema: { tags, summary: 'Revoke and answer with a new default kubeconfig, in one transaction (needs the revoke and the get permissions; on a service mesh, for your own, the revoke alone)', params: IdParam, body: Type.Optional(Type.Object({ ...RevokeBody.properties, endpoint: KubeconfigBody.properties.endpoint }, { additionalProperties: false })), response: { 200: Type.Object({ ...KubeconfigResponse.properties, revoked: Type.Array(Type.Ref('Credential')) }), ...errorResponses } },
   }, async (req) => {
     const b = req.body ?? {};
     const res = await authority.credentials.revokeAndReissue(actorOf(req), { clusterId: req.params.id, principalId: b.principalId, reason: b.reason, endpoint: b.endpoint ?? 'public' });
