@@ -101,6 +101,11 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
       const current = await tx.credentials.currentDefault(cluster.id, principal.id);
       if (current && current.state === 'active' && !isDueForRenewal(current, now) && current.keySealed) {
         const secret = deps.sealer.open(current.keySealed, credentialKeyAad(current.id)).toString('utf8');
+        // Handing out a stored private key (or token) again is as sensitive as minting it: who, for whom, when.
+        await deps.audit.record(tx, actor, cluster.accountId, {
+          action: 'GetKubeconfig', resourceType: 'credential', resourceId: current.id,
+          detail: { cluster: cluster.id, principal: principal.id, kind: current.kind, serial: current.serialHex, reused: true },
+        });
         return current.type === 'token'
           ? { credential: current, keyPem: null, token: secret, reused: true }
           : { credential: current, keyPem: secret, token: null, reused: true };

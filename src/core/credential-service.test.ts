@@ -54,10 +54,14 @@ test('kubeconfig credential: CN is the principal ID, O each group, clientAuth on
   assert.notEqual(certOf(other.certificatePem).serialNumber, x.serialNumber);
 });
 
-test('default kubeconfig: asking again returns the same kubeconfig (same certificate, key from storage)', async () => {
+test('default kubeconfig: asking again returns the same kubeconfig (same certificate, key from storage), audited as GetKubeconfig', async () => {
   const u = await user();
   const a = await get(u);
   const b = await get(u);
+  const events = (await kit.authority.audit.list(kit.root, { action: 'GetKubeconfig', resourceId: a.credential.id }, { limit: 10 })).items;
+  assert.equal(events.length, 1, 'the key handed out again is on the record');
+  assert.equal(events[0]!.actorId, u.principal.id);
+  assert.equal((events[0]!.detail as { reused: boolean }).reused, true);
   assert.equal(a.reused, false);
   assert.equal(b.reused, true);
   assert.equal(a.credential.id, b.credential.id);

@@ -10,7 +10,7 @@ import type { AuditEvent, Page, Principal } from '../types.ts';
 import { Badge, Empty, Loading, PageTitle, Time } from '../ui.tsx';
 
 const ACTIONS = [
-  'ConsoleSignIn', 'ConsoleSignOut', 'CreateCluster', 'DeleteCluster', 'IssueKubeconfig', 'RevokeKubeconfig', 'SetKubeconfigValidity',
+  'ConsoleSignIn', 'ConsoleSignOut', 'CreateCluster', 'DeleteCluster', 'IssueKubeconfig', 'GetKubeconfig', 'RevokeKubeconfig', 'SetKubeconfigValidity',
   'CreatePrincipal', 'UpdatePrincipal', 'DeletePrincipal', 'CreateToken', 'CreateAccessKey', 'CreatePolicy', 'AttachPolicy', 'DetachPolicy',
   'kubecred:SetKubeconfigValidity', 'kubecred:GetKubeconfig', 'kubecred:ListClusters',
 ];
