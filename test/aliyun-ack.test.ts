@@ -251,6 +251,15 @@ test('ListUserKubeConfigStates says Unissued for a cluster where the user never 
   assert.equal(bad.code, 'InvalidParameter');
 });
 
+test("ListUserKubeConfigStates on oneself shows the clusters one holds something on or may get kubeconfigs of, not the account's others", async () => {
+  const lister = await grantee('self-lister', [{ Effect: 'Allow', Action: 'ram:ListUsers', Resource: '*' }]);
+  const mine = async () => (await ack(lister).listUserKubeConfigStates((await cliJson(srv, srv.rootToken, ['principal', 'show', 'self-lister'])).id, new Cs.ListUserKubeConfigStatesRequest({}))).body!.states!;
+  assert.deepEqual(await mine(), [], 'no policy, nothing held: no cluster names');
+  const id = (await cliJson(srv, srv.rootToken, ['principal', 'show', 'self-lister'])).id;
+  assert.equal((await rawRequest(srv, 'POST', `/v1/clusters/${prod.id}/kubeconfig`, { token: srv.rootToken, body: JSON.stringify({ principalId: id }) })).status, 200);
+  assert.deepEqual((await mine()).map((s) => [s.clusterName, s.certState]), [['prod', 'Unexpired']]);
+});
+
 test('CleanClusterUserPermissions and CleanUserPermissions revoke the kubeconfigs; the whole clean also removes the grants', async () => {
   const carol = await cliJson(srv, srv.rootToken, ['principal', 'create', 'carol']);
   await cliJson(srv, srv.rootToken, ['policy', 'attach', 'aliyun-self', '--principal', 'carol']);

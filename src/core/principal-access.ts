@@ -68,20 +68,24 @@ export function makePrincipalAccess(deps: Deps) {
       return out.sort((a, b) => a.principal.id.localeCompare(b.principal.id));
     },
 
-    /** What the principal holds on each cluster the caller may inspect (all of them for its own). */
+    /**
+     * What the principal holds on each cluster the caller may inspect. For one's own: the clusters where it holds or
+     * held something, and those it may get kubeconfigs of or list; never the rest of the account's clusters.
+     */
     async holdingsOf(actor: Actor, principalId: string): Promise<Array<{ cluster: ClusterView; holding: Holding }>> {
       const principal = principalId === actor.principal.id ? actor.principal : await findPrincipal(store, actor.accountId, principalId);
       const own = principal.id === actor.principal.id;
-      const clusters: Cluster[] = [];
-      for (const c of await allClusters(actor.accountId)) {
-        if (own || (await authorizer.allows(actor, Actions.ListCredentials, target(actor, c)))) clusters.push(c);
-      }
-      if (!own && clusters.length === 0) {
-        await authorizer.check(actor, Actions.ListCredentials, { resource: Resources.anyCluster(actor.accountId), type: 'cluster', id: null });
-      }
       const byCluster = new Map<string, Credential[]>();
       for (const c of await credentialsWhere({ accountId: actor.accountId, principalId: principal.id })) {
         byCluster.set(c.clusterId, [...(byCluster.get(c.clusterId) ?? []), c]);
+      }
+      const clusters: Cluster[] = [];
+      for (const c of await allClusters(actor.accountId)) {
+        const visible = own && (byCluster.has(c.id) || await authorizer.allows(actor, Actions.GetKubeconfig, target(actor, c)));
+        if (visible || (await authorizer.allows(actor, Actions.ListCredentials, target(actor, c)))) clusters.push(c);
+      }
+      if (!own && clusters.length === 0) {
+        await authorizer.check(actor, Actions.ListCredentials, { resource: Resources.anyCluster(actor.accountId), type: 'cluster', id: null });
       }
       const now = clock.now();
       return clusters.map((c) => ({ cluster: clusterView(c), holding: summarize(byCluster.get(c.id) ?? [], now) }));
