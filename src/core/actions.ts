@@ -74,12 +74,17 @@ export function actionNames(action: ActionDef, clusterKind?: ClusterKind): strin
 export const ConditionKeys = {
   KubeConfigDurationMinutes: 'kubecred:KubeConfigDurationMinutes',
   SourceIp: 'kubecred:SourceIp',
+  CurrentTime: 'kubecred:CurrentTime',
 } as const;
 
 export const conditionKeyAliases: Record<string, string> = {
   'cs:KubeConfigDurationMinutes': ConditionKeys.KubeConfigDurationMinutes,
   'acs:SourceIp': ConditionKeys.SourceIp,
+  'acs:CurrentTime': ConditionKeys.CurrentTime,
 };
+
+/** Every condition key name kubecred fills in (lowercase: keys are matched without case). */
+export const SUPPLIED_CONDITION_KEYS: ReadonlySet<string> = new Set([...Object.values(ConditionKeys), ...Object.keys(conditionKeyAliases)].map((k) => k.toLowerCase()));
 
 export const Resources = {
   cluster: (accountId: string, region: string, clusterId: string) => `krn:kubecred:${region}:${accountId}:cluster/${clusterId}`,

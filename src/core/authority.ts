@@ -32,7 +32,7 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
   // Every committed credential change reaches the revocation index, whichever service made it.
   const deps = { ...baseDeps, store: publishCredentialChanges(baseDeps.store, (changed) => index.apply(changed)) };
   const audit = makeAuditWriter(deps);
-  const authorizer = makeAuthorizer({ store: deps.store, audit });
+  const authorizer = makeAuthorizer({ store: deps.store, audit, clock: deps.clock });
   const issuer = makeCredentialIssuer({ ...deps, audit });
   return {
     store: deps.store,

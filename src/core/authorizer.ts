@@ -7,6 +7,7 @@ import type { AuditWriter } from './audit.ts';
 import { KubecredError } from './errors.ts';
 import type { Cluster, ClusterKind } from './model.ts';
 import { evaluate, parsePolicyDocument, type ConditionValue, type PolicyDocument } from './policy-engine.ts';
+import type { Clock } from './ports.ts';
 import type { Store } from './store-port.ts';
 
 export interface AuthzTarget {
@@ -29,7 +30,7 @@ export function clusterTarget(accountId: string, c: Pick<Cluster, 'id' | 'region
   };
 }
 
-export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>; audit: AuditWriter }) {
+export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>; audit: AuditWriter; clock: Clock }) {
   async function policiesOf(principalId: string): Promise<PolicyDocument[]> {
     const stored = await deps.store.policies.forPrincipal(principalId);
     return stored.map((p) => parsePolicyDocument(p.document));
@@ -50,7 +51,7 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>;
       actions: actionNames(action, target.clusterKind),
       resource: target.resource,
       resourceAliases: target.resourceAliases,
-      context: { [ConditionKeys.SourceIp]: actor.sourceIp ?? undefined, ...target.context },
+      context: { [ConditionKeys.SourceIp]: actor.sourceIp ?? undefined, [ConditionKeys.CurrentTime]: deps.clock.now(), ...target.context },
       contextAliases: conditionKeyAliases,
     });
     if (decision.decision === 'allow') return null;

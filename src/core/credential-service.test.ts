@@ -333,6 +333,22 @@ test('authorization: explicit deny wins, and cs:KubeConfigDurationMinutes bounds
   assert.equal(denied.items[0].action, 'kubecred:GetKubeconfig');
 });
 
+test('a Deny on a condition key kubecred never supplies is refused when created (it would fail open); acs:CurrentTime is supplied', async () => {
+  const deny = (key: string, op = 'Bool', value: unknown = 'false') => kit.authority.policies.create(kit.root, {
+    name: `deny-${++n}`, document: { Version: '1', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*', Condition: { [op]: { [key]: value } } }] },
+  });
+  await assert.rejects(deny('acs:MFAPresent'), (e: unknown) => e instanceof KubecredError && e.code === 'VALIDATION_FAILED' && /never supplies/.test(e.message));
+  await assert.rejects(deny('acs:SecureTransport'), code('VALIDATION_FAILED'));
+  // An Allow on one only ever fails closed, and loads (policies copied from a cloud).
+  await kit.authority.policies.create(kit.root, { name: `allow-${++n}`, document: { Version: '1', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Condition: { Bool: { 'acs:MFAPresent': 'true' } } }] } });
+  // After a date: the clock kubecred decides by.
+  const u = await user();
+  await get(u);
+  const cutoff = await deny('acs:CurrentTime', 'DateGreaterThan', new Date(kit.clock.now().getTime() - 1000).toISOString());
+  await kit.authority.policies.attach(kit.root, cutoff.id, u.principal.id);
+  await assert.rejects(get(u), (e: unknown) => e instanceof KubecredError && /explicitly denied/.test(e.message));
+});
+
 test('accounts: no principal sees another account\'s anything', async () => {
   const other = await kit.newAccount('tenant-b');
   await assert.rejects(kit.authority.clusters.get(other, clusterId), code('NOT_FOUND'));

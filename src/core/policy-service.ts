@@ -2,7 +2,7 @@
 // policy engine before they are stored, so evaluation never meets a malformed one.
 
 import type { Actor } from './actor.ts';
-import { Actions, Resources } from './actions.ts';
+import { Actions, Resources, SUPPLIED_CONDITION_KEYS } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
 import { invalid, notFound } from './errors.ts';
@@ -35,6 +35,23 @@ function checkKubecredActions(doc: PolicyDocument): void {
   });
 }
 
+/**
+ * A Deny conditioned on a key kubecred never fills in would never apply (an absent key makes the condition false):
+ * refused, so a Deny copied from a cloud (acs:MFAPresent, acs:SecureTransport, ...) does not silently fail open.
+ * An Allow on such a key only ever fails closed, and loads.
+ */
+function checkDenyConditionKeys(doc: PolicyDocument): void {
+  doc.Statement.forEach((st, i) => {
+    if (st.Effect !== 'Deny' || !st.Condition) return;
+    for (const keys of Object.values(st.Condition)) {
+      for (const key of Object.keys(keys)) {
+        if (SUPPLIED_CONDITION_KEYS.has(key.toLowerCase())) continue;
+        throw invalid(`Statement[${i}] is a Deny conditioned on ${JSON.stringify(key)}, a key kubecred never supplies, so it would never apply; kubecred supplies ${[...SUPPLIED_CONDITION_KEYS].join(', ')} (names without case)`, { field: `Statement[${i}].Condition` });
+      }
+    }
+  });
+}
+
 export function makePolicyService(deps: Deps) {
   const { store, clock, ids, authorizer, audit } = deps;
   const target = (actor: Actor, id: string | null) => ({ resource: Resources.policy(actor.accountId, id ?? '*'), type: 'policy', id });
@@ -55,6 +72,7 @@ export function makePolicyService(deps: Deps) {
       if (input.description !== undefined && (typeof input.description !== 'string' || input.description.length > 1024)) throw invalid('description must be a string of at most 1024 characters', { field: 'description' });
       const document = parsePolicyDocument(input.document);
       checkKubecredActions(document);
+      checkDenyConditionKeys(document);
       await authorizer.check(actor, Actions.CreatePolicy, target(actor, null));
       const p: StoredPolicy = { id: ids.id('pol'), accountId: actor.accountId, name, description: input.description ?? '', document: JSON.stringify(document), createdAt: clock.now() };
       await store.transaction(async (tx) => {
