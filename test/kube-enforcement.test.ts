@@ -299,7 +299,7 @@ test('a cluster deleted and registered again with the same imported client CA ke
     assert.notEqual(second.id, first.id);
     const r = await kubectl('--kubeconfig', file, 'get', 'pods');
     assert.equal(r.code, 1, 'the revoked kubeconfig came back to life');
-    assert.match(r.stderr, /issued for another cluster\) was revoked/);
+    assert.match(r.stderr, /issued for another cluster was revoked/);
     // A new kubeconfig of the new cluster works; one of the old cluster still active would be RBAC's (no opinion).
     const fresh = path.join(dir, 'alice-fresh.kubeconfig');
     assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'reborn', '-o', fresh])).code, 0);

@@ -30,17 +30,20 @@ export function clusterTarget(accountId: string, c: Pick<Cluster, 'id' | 'region
   };
 }
 
+/** What a refusal answers with: a denial by policy, a rule only the root passes, or a rule nobody passes. */
+export type RefusalCode = 'ACCESS_DENIED' | 'ROOT_ONLY' | 'CONFLICT' | 'VALIDATION_FAILED';
+
 export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>; audit: AuditWriter; clock: Clock }) {
   async function policiesOf(principalId: string): Promise<PolicyDocument[]> {
     const stored = await deps.store.policies.forPrincipal(principalId);
     return stored.map((p) => parsePolicyDocument(p.document));
   }
 
-  async function deny(actor: Actor, action: ActionDef, target: AuthzTarget, code: 'ACCESS_DENIED' | 'ROOT_ONLY', why: string): Promise<never> {
+  async function deny(actor: Actor, action: ActionDef, target: AuthzTarget, code: RefusalCode, why: string, field?: string): Promise<never> {
     await deps.audit.record(deps.store, actor, actor.accountId, {
       action: action.name, resourceType: target.type, resourceId: target.id, outcome: 'denied', detail: { reason: why },
     });
-    throw new KubecredError(code, why, { details: { action: action.name, resource: target.resource } });
+    throw new KubecredError(code, why, { details: { action: action.name, resource: target.resource, ...(field ? { field } : {}) } });
   }
 
   /** Null when allowed; otherwise the error code and a sentence saying why and what to do. */
@@ -71,12 +74,12 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>;
       if (refusal) await deny(actor, action, target, refusal.code, refusal.why);
     },
     /**
-     * Refuses whatever the policies say: the rules core enforces itself, all of them "only the root may" (the root's
-     * own credentials and kubeconfigs), so ROOT_ONLY, whose advice is to ask the owner, not to attach a policy.
-     * Audited like any denial.
+     * Refuses whatever the policies say, audited like any denial: the rules core enforces itself. Most are "only the
+     * root may" (the root's own credentials and kubeconfigs), so ROOT_ONLY by default, whose advice is to ask the
+     * owner, not to attach a policy; others keep the code that says what is wrong (deleting the root: CONFLICT).
      */
-    refuse(actor: Actor, action: ActionDef, target: AuthzTarget, why: string): Promise<never> {
-      return deny(actor, action, target, 'ROOT_ONLY', why);
+    refuse(actor: Actor, action: ActionDef, target: AuthzTarget, why: string, code: RefusalCode = 'ROOT_ONLY', field?: string): Promise<never> {
+      return deny(actor, action, target, code, why, field);
     },
     /**
      * Refuses (audited, ACCESS_DENIED) only when a policy explicitly denies the action: for work another allowed action

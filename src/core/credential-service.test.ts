@@ -349,6 +349,24 @@ test('a Deny on a condition key kubecred never supplies is refused when created 
   await assert.rejects(get(u), (e: unknown) => e instanceof KubecredError && /explicitly denied/.test(e.message));
 });
 
+test("refusals of rules core enforces itself are audited; a whole clean still meets a cluster's explicit Deny", async () => {
+  const admin = await user([], [
+    { Effect: 'Allow', Action: ['kubecred:DeletePrincipal', 'kubecred:CleanAllPrincipalAccess', 'kubecred:CleanPrincipalAccess'], Resource: '*' },
+    { Effect: 'Deny', Action: ['kubecred:CleanPrincipalAccess'], Resource: `krn:kubecred:*:*:cluster/${clusterId}` },
+  ]);
+  const denials = async (action: string) => (await kit.authority.audit.list(kit.root, { action, outcome: 'denied', actorId: admin.principal.id }, { limit: 10 })).items.length;
+  await assert.rejects(kit.authority.principals.delete(admin, kit.root.principal.id), code('CONFLICT'));
+  assert.equal(await denials('kubecred:DeletePrincipal'), 1, 'deleting the root is on the record');
+  await assert.rejects(kit.authority.credentials.list(admin, {}, { limit: 10 }), code('ACCESS_DENIED'));
+  assert.equal(await denials('kubecred:ListCredentials'), 1);
+  await assert.rejects(kit.authority.access.clean(admin, { principalId: kit.root.principal.id }), code('VALIDATION_FAILED'));
+  assert.equal(await denials('kubecred:CleanAllPrincipalAccess'), 1);
+  const target = await user();
+  await get(target);
+  await assert.rejects(kit.authority.access.clean(admin, { principalId: target.principal.id }), (e: unknown) => e instanceof KubecredError && /explicitly denied/.test(e.message));
+  assert.equal((await kit.authority.credentials.list(kit.root, { principalId: target.principal.id, status: 'active' }, { limit: 10 })).items.length, 1, 'nothing was cleaned');
+});
+
 test('accounts: no principal sees another account\'s anything', async () => {
   const other = await kit.newAccount('tenant-b');
   await assert.rejects(kit.authority.clusters.get(other, clusterId), code('NOT_FOUND'));

@@ -2,7 +2,7 @@
 // revoke-and-reissue, custom validity. Authorization first, then one transaction per request.
 
 import type { Actor } from './actor.ts';
-import { Actions, ConditionKeys, type ActionDef } from './actions.ts';
+import { Actions, ConditionKeys, Resources, type ActionDef } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import { clusterTarget, type Authorizer } from './authorizer.ts';
 import { endpointOf, type CredentialIssuer, type Minted } from './credential-issuer.ts';
@@ -130,7 +130,10 @@ export function makeCredentialService(deps: Deps) {
       const principal = q.principalId ? await loadPrincipal(store, actor, q.principalId, { includeDeleted: true }) : undefined;
       const ownOnly = principal?.id === actor.principal.id;
       if (!actor.principal.isRoot && !ownOnly) {
-        if (!cluster) throw new KubecredError('ACCESS_DENIED', 'only the account root may list credentials across clusters; name a cluster, or list your own (principal = yourself)');
+        if (!cluster) {
+          return authorizer.refuse(actor, Actions.ListCredentials, { resource: Resources.anyCluster(actor.accountId), type: 'cluster', id: null },
+            'only the account root may list credentials across clusters; name a cluster, or list your own (principal = yourself)', 'ACCESS_DENIED');
+        }
         await authorizer.check(actor, Actions.ListCredentials, targetOf(actor, cluster));
       }
       const now = clock.now();

@@ -98,8 +98,10 @@ export function makePrincipalAccess(deps: Deps) {
      */
     async clean(actor: Actor, req: { principalId: string; clusterIds?: string[]; clusterKind?: ClusterKind }): Promise<{ revoked: number; detachedPolicies: number }> {
       const principal = await findPrincipal(store, actor.accountId, req.principalId);
-      if (principal.isRoot) throw invalid("the account's root cannot be cleaned", { field: 'principal' });
-      if (principal.id === actor.principal.id) throw invalid('you cannot clean your own access; ask the account root', { field: 'principal' });
+      const whole = { resource: Resources.principal(actor.accountId, principal.id), type: 'principal', id: principal.id };
+      // Audited refusals: attempts on the root's access belong in the trail.
+      if (principal.isRoot) await authorizer.refuse(actor, Actions.CleanAllPrincipalAccess, whole, "the account's root cannot be cleaned", 'VALIDATION_FAILED', 'principal');
+      if (principal.id === actor.principal.id) await authorizer.refuse(actor, Actions.CleanAllPrincipalAccess, whole, 'you cannot clean your own access; ask the account root', 'VALIDATION_FAILED', 'principal');
       const everything = req.clusterIds === undefined;
       const clusters = everything
         ? await allClusters(actor.accountId)
@@ -107,14 +109,9 @@ export function makePrincipalAccess(deps: Deps) {
       if (clusters.length === 0 && !everything) throw invalid('name at least one cluster', { field: 'clusters' });
       // Everything (and the policies detached) is its own action, on the principal: allowing the clean of some
       // clusters' access must not allow taking all of someone's grants away.
-      // Some clusters' are covered by either; an explicit Deny on one of them still refuses.
-      const whole = { resource: Resources.principal(actor.accountId, principal.id), type: 'principal', id: principal.id };
-      if (everything) {
-        await authorizer.check(actor, Actions.CleanAllPrincipalAccess, whole);
-      } else {
-        const all = await authorizer.allows(actor, Actions.CleanAllPrincipalAccess, whole);
-        for (const c of clusters) await (all ? authorizer.checkNotDenied(actor, Actions.CleanPrincipalAccess, target(actor, c)) : authorizer.check(actor, Actions.CleanPrincipalAccess, target(actor, c)));
-      }
+      // Some clusters' are covered by either; an explicit Deny on one of them still refuses, also the whole clean.
+      const all = everything ? (await authorizer.check(actor, Actions.CleanAllPrincipalAccess, whole), true) : await authorizer.allows(actor, Actions.CleanAllPrincipalAccess, whole);
+      for (const c of clusters) await (all ? authorizer.checkNotDenied(actor, Actions.CleanPrincipalAccess, target(actor, c)) : authorizer.check(actor, Actions.CleanPrincipalAccess, target(actor, c)));
       return store.transaction(async (tx) => {
         const now = clock.now();
         let revoked: Credential[] = [];

@@ -85,8 +85,8 @@ export function makePrincipalService(deps: Deps) {
     /** Revokes every kubeconfig, token and access key the principal holds, then removes it; history stays. */
     async delete(actor: Actor, id: string): Promise<{ revoked: number }> {
       const p = await load(actor, id);
-      if (p.isRoot) throw new KubecredError('CONFLICT', "the account's root cannot be deleted");
       await authorizer.check(actor, Actions.DeletePrincipal, target(actor, p.id));
+      if (p.isRoot) await authorizer.refuse(actor, Actions.DeletePrincipal, target(actor, p.id), "the account's root cannot be deleted", 'CONFLICT');
       return store.transaction(async (tx) => {
         // First: an issuance for this principal committing meanwhile is then either revoked below or refused.
         if (!(await tx.principals.lock(actor.accountId, p.id))) throw notFound('principal', p.id);

@@ -82,7 +82,8 @@ test('many credentials: lookups, growth, states and holders agree with a plain r
     // Presented to another cluster (one sharing the client CA): a dead credential is dead there too.
     const elsewhere = index.byFingerprint('cls_other', c.fingerprintSha256);
     assert.equal(elsewhere.deny, c.state !== 'active', c.id);
-    if (elsewhere.deny) assert.match(elsewhere.reason, new RegExp(`${c.id} \\(issued for another cluster\\) was ${c.state}`));
+    if (elsewhere.deny) assert.equal(elsewhere.reason.includes(c.id), false, 'another cluster\'s credential is not named');
+    if (elsewhere.deny) assert.match(elsewhere.reason, new RegExp(`issued for another cluster was ${c.state}`));
   }
   assert.equal(index.byFingerprint('cls_0', 'F'.repeat(64)).deny, false, 'not lowercase hex: unknown');
   assert.equal(index.byFingerprint('cls_0', 'ab').deny, false);
@@ -96,7 +97,7 @@ test('many credentials: lookups, growth, states and holders agree with a plain r
   // once nothing it holds anywhere is active, whatever it presents is dead.
   assert.equal(index.byPrincipal('cls_other', 'usr_0').deny, false, 'usr_0 is still active on cls_1 and cls_2');
   index.apply(all.filter((c) => c.principalId === 'usr_0').map((c) => ({ ...c, state: 'revoked' as const })));
-  assert.match((index.byPrincipal('cls_other', 'usr_0') as { reason: string }).reason, /no active kubecred credential on any cluster/);
+  assert.match((index.byPrincipal('cls_other', 'usr_0') as { reason: string }).reason, /no active kubecred credential for this cluster/);
   assert.equal(index.byPrincipal('cls_other', 'usr_1').deny, false);
   assert.equal(index.size, all.length, 'a change updates, never duplicates');
   clock.advance(2 * 3600_000);

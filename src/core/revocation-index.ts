@@ -238,7 +238,8 @@ export function makeRevocationIndex(clock: Clock) {
       const e = entryOf(fingerprint);
       if (e < 0) return NO_OPINION;
       const state = STATES[stateOf[e]!];
-      const which = clusters[clusterOf[e]!] === clusterId ? `kubecred credential ${ids[e]}` : `kubecred credential ${ids[e]} (issued for another cluster)`;
+      // Another cluster's (maybe another account's): said without its ID.
+      const which = clusters[clusterOf[e]!] === clusterId ? `kubecred credential ${ids[e]}` : 'a kubecred credential issued for another cluster';
       if (state === 'revoked') return { deny: true, reason: `${which} was revoked` };
       if (state === 'superseded') return { deny: true, reason: `${which} was superseded; fetch a new kubeconfig` };
       if (notAfterOf[e]! <= clock.now().getTime()) return { deny: true, reason: `${which} has expired` };
@@ -260,7 +261,8 @@ export function makeRevocationIndex(clock: Clock) {
       const elsewhere = holdersOfPrincipal.get(principalId);
       if (elsewhere === undefined) return NO_OPINION; // not a user kubecred issued for: not ours to judge
       for (const other of elsewhere) if (holderActiveUntil[other]! > now) return NO_OPINION;
-      return { deny: true, reason: `principal ${principalId} holds no active kubecred credential on any cluster` };
+      // Worded as on a cluster it holds something on: nothing here says where else it is known.
+      return { deny: true, reason: `principal ${principalId} holds no active kubecred credential for this cluster` };
     },
   };
 }
