@@ -11,6 +11,7 @@ import { cli } from './support/cli.ts';
 import { api } from './support/replicas.ts';
 import { startPostgres, freePort, type TestPostgres } from './support/postgres.ts';
 import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { backupSqlite } from '../src/cli/commands-database.ts';
 
 let postgres: TestPostgres;
 let srv: ServerProcess;
@@ -76,6 +77,60 @@ test('kubecred backup copies the live SQLite database (0600); a server started f
   } finally {
     await second.stop();
   }
+});
+
+test('backup finishes while another connection writes every few milliseconds (a stepped backup restarts on each write)', { timeout: 60_000 }, async () => {
+  const dir = tempDir('kubecred-busy-');
+  const file = path.join(dir, 'busy.db');
+  const writer = new BetterSqlite3(file);
+  writer.pragma('journal_mode = WAL');
+  writer.exec('create table credentials (id integer primary key, blob text); create table t (n integer)');
+  const insert = writer.prepare('insert into credentials (blob) values (?)');
+  writer.transaction(() => { for (let i = 0; i < 4000; i++) insert.run('x'.repeat(4000)); })();
+  const tick = writer.prepare('insert into t (n) values (?)');
+  let writes = 0;
+  const timer = setInterval(() => tick.run(writes++), 2);
+  try {
+    const r = await backupSqlite(file, path.join(dir, 'copy.db'));
+    assert.equal(r.credentials, 4000);
+    assert.ok(writes > 0);
+  } finally {
+    clearInterval(timer);
+    writer.close();
+  }
+});
+
+test('kubecred restore after a kill -9 (a WAL left behind) puts the backup in place, keeps the replaced files, and refuses beside a running server', async () => {
+  const first = await startServerProcess();
+  const before = (await api(first, 'POST', '/v1/clusters', { name: 'kept', publicEndpoint: 'https://203.0.113.6:6443' })).json;
+  const out = path.join(tempDir('kubecred-restore-'), 'copy.db');
+  assert.equal((await cli(null, null, ['backup', out, '--data-dir', first.dataDir])).code, 0);
+  for (let i = 0; i < 20; i++) await api(first, 'POST', '/v1/clusters', { name: `after-${i}`, publicEndpoint: 'https://203.0.113.7:6443' });
+  const busy = await cli(null, null, ['restore', out, '--data-dir', first.dataDir]);
+  assert.equal(busy.code, 5, busy.stderr);
+  assert.match(busy.stderr, /stop it first/);
+  await first.stop('SIGKILL');
+  const db = path.join(first.dataDir, 'kubecred.db');
+  assert.ok(fs.statSync(`${db}-wal`).size > 0, 'the crash left a WAL holding the later writes');
+
+  const r = await cli(null, null, ['restore', out, '--data-dir', first.dataDir, '--output', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.replacedKeptAs.length, 3, 'the replaced database, its -wal and -shm, kept aside');
+  assert.match(r.stderr, /revoke it again/);
+  assert.equal(fs.existsSync(`${db}-wal`), false);
+  assert.equal(fs.statSync(db).mode & 0o777, 0o600);
+  const check = new BetterSqlite3(db, { readonly: true });
+  assert.equal(check.pragma('integrity_check', { simple: true }), 'ok');
+  check.close();
+  const second = await startServerProcess({ dataDir: first.dataDir, previous: first });
+  try {
+    const names = (await api(second, 'GET', '/v1/clusters')).json.items.map((c: { name: string }) => c.name);
+    assert.deepEqual(names, [before.name], 'exactly what the backup held');
+  } finally {
+    await second.stop();
+  }
+  assert.equal((await cli(null, null, ['restore', path.join(path.dirname(out), 'none.db'), '--data-dir', first.dataDir])).code, 2);
 });
 
 test('kubecred migrate beside a running server on the same SQLite file exits 5, naming the --database flag for replicas', async () => {

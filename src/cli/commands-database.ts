@@ -6,7 +6,9 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Command } from 'commander';
 import { loadStorageLocation } from '../config/server-config.ts';
+import { syncDir } from '../config/data-dir.ts';
 import { describeStore, openStore } from '../storage/open-store.ts';
+import { takeOwnerLock } from '../storage/sqlite/sqlite-store.ts';
 import { UsageError } from './exit-codes.ts';
 import { outputOption, parseFormat, print, say } from './output.ts';
 import { reportError } from './run-action.ts';
@@ -29,6 +31,28 @@ export function registerDatabaseCommands(program: Command): void {
         } else {
           print(result, format);
         }
+      } catch (e) {
+        reportError(e);
+      }
+    });
+
+  outputOption(storageOptions(program.command('restore <file>').description("put a backup in place of the data directory's database (stop the server first)")))
+    .addHelpText('after', `
+The database it replaces is kept beside it (kubecred.db.replaced-<time>, with its -wal and -shm), never
+deleted. Whatever happened after the backup is lost: kubeconfigs revoked since are active again, and ones
+issued since are unknown to the webhook (no opinion). Revoke again what was revoked since; the output
+gives the backup's last audit event. The master key must be the one the backup was sealed under.`)
+    .action(async (file: string, o) => {
+      try {
+        const format = parseFormat(o.output);
+        const config = loadStorageLocation(o);
+        if (config.databaseUrl) throw new UsageError('restore puts back an embedded SQLite backup; for PostgreSQL use pg_restore (see docs/ha.md)');
+        const result = restoreSqlite(path.resolve(file), config.databaseFile, new Date());
+        if (format === 'table') {
+          process.stdout.write(`restored ${result.restored} from ${result.from} (${result.credentials} credentials; last audit event ${result.lastEvent ?? 'none'})\n`);
+          for (const k of result.replacedKeptAs) process.stdout.write(`kept the replaced ${k}\n`);
+        } else print(result, format);
+        say('anything revoked after the backup is active again: revoke it again (kubecred audit list --action RevokeKubeconfig on the replaced database tells what)');
       } catch (e) {
         reportError(e);
       }
@@ -57,6 +81,68 @@ and the key is useless without the backup. For PostgreSQL use pg_dump (see docs/
     });
 }
 
+/** A file's copy written beside it and renamed over it, synced: a crash leaves the old file or the new one. */
+function replaceFile(from: string, to: string): void {
+  const partial = `${to}.partial-${process.pid}`;
+  fs.copyFileSync(from, partial);
+  fs.chmodSync(partial, 0o600);
+  const fd = fs.openSync(partial, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(partial, to);
+  syncDir(path.dirname(to));
+}
+
+/**
+ * Puts a backup in place of the data directory's database, the server stopped (its owner lock is taken for the
+ * while). The database it replaces is kept beside it, and so are its -wal and -shm: left by a crash, they would
+ * otherwise be replayed onto the restored file (SQLite matches a WAL to its database by name), corrupting it.
+ */
+export function restoreSqlite(backup: string, database: string, now: Date) {
+  if (!fs.existsSync(backup)) throw new UsageError(`no backup at ${backup}`);
+  const sideFiles = [`${backup}-wal`, `${backup}-shm`].filter((f) => !fs.existsSync(f));
+  let credentials: number;
+  let lastEvent: string | null;
+  try {
+    const copy = new BetterSqlite3(backup, { readonly: true, fileMustExist: true });
+    try {
+      const check = copy.pragma('integrity_check', { simple: true });
+      if (check !== 'ok') throw new UsageError(`${backup} fails SQLite's integrity check (${String(check).slice(0, 100)}); restore another backup`);
+      credentials = (copy.prepare('select count(*) as n from credentials').get() as { n: number }).n;
+      const at = (copy.prepare('select max("at") as at from audit_events').get() as { at: number | null }).at;
+      lastEvent = at === null ? null : new Date(Number(at)).toISOString();
+    } finally {
+      copy.close();
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${backup} is not a kubecred SQLite backup (${(e as Error).message.slice(0, 120)})`);
+  } finally {
+    // Opening it, even read-only, made -wal and -shm beside it; they hold nothing (nothing wrote).
+    for (const f of sideFiles) fs.rmSync(f, { force: true });
+  }
+  fs.mkdirSync(path.dirname(database), { recursive: true, mode: 0o700 });
+  const lock = takeOwnerLock(database);
+  try {
+    const stamp = now.toISOString().replace(/[:.]/g, '-');
+    const kept: string[] = [];
+    for (const suffix of ['', '-wal', '-shm']) {
+      if (!fs.existsSync(`${database}${suffix}`)) continue;
+      const aside = `${database}.replaced-${stamp}${suffix}`;
+      fs.renameSync(`${database}${suffix}`, aside);
+      kept.push(aside);
+    }
+    syncDir(path.dirname(database));
+    replaceFile(backup, database);
+    return { restored: database, from: backup, credentials, lastEvent, replacedKeptAs: kept };
+  } finally {
+    lock.close();
+  }
+}
+
 /** SQLite's online backup API: a consistent copy while writers go on; written beside, checked, then renamed. */
 export async function backupSqlite(source: string, target: string, progress?: (done: number, total: number) => void) {
   if (fs.existsSync(target)) throw new UsageError(`${target} exists; give a new file name`);
@@ -70,10 +156,13 @@ export async function backupSqlite(source: string, target: string, progress?: (d
   }
   const db = new BetterSqlite3(source, { readonly: true, fileMustExist: true });
   try {
+    // After the first small step, the rest in one: SQLite starts a stepped backup over whenever another connection
+    // writes between steps, so with the server writing a few times a second small steps never finished. One step
+    // holds a read transaction, which in WAL mode blocks no writer.
     await db.backup(partial, {
       progress: ({ totalPages, remainingPages }) => {
         progress?.(totalPages - remainingPages, totalPages);
-        return 256;
+        return totalPages + 1024;
       },
     });
   } catch (e) {
@@ -124,5 +213,6 @@ export async function backupSqlite(source: string, target: string, progress?: (d
     fs.renameSync(partial, target);
   }
   fs.rmSync(partial, { force: true });
+  syncDir(path.dirname(path.resolve(target))); // the new name survives a crash
   return { file: target, bytes: fs.statSync(target).size, credentials };
 }

@@ -129,7 +129,7 @@ function readKeyFile(file: string): Buffer {
 }
 
 /** Makes a file's creation or rename in `dir` durable. */
-function syncDir(dir: string): void {
+export function syncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(fd);

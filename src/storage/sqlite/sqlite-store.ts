@@ -39,7 +39,7 @@ export interface SqliteOptions {
  * lock is a POSIX lock, which the kernel drops when the process ends however it ends (kill -9 included), and
  * which SQLite also enforces between connections of one process.
  */
-function takeOwnerLock(file: string): BetterSqlite3.Database {
+export function takeOwnerLock(file: string): BetterSqlite3.Database {
   const lockFile = `${file}-owner`;
   if (!fs.existsSync(lockFile)) fs.closeSync(fs.openSync(lockFile, 'a', 0o600));
   const lock = new BetterSqlite3(lockFile);
