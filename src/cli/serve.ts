@@ -287,6 +287,17 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
       authority, logger: logger as never, bodyLimitBytes: config.bodyLimitBytes, https: tls ? { cert: tls.cert, key: tls.key } : null,
       trustProxy: config.trustProxy, version: VERSION,
     });
+    // Expired nonces, sessions and index entries, swept now and then (the first a minute in, off the start-up path).
+    const sweep = () => void authority.sweepExpired().then(
+      (dropped) => { if (dropped.nonces + dropped.consoleSessions + dropped.indexEntries > 0) log?.info(dropped, 'expired replay nonces, console sessions and revocation index entries dropped'); },
+      (e) => log?.warn({ error: { message: String((e as Error)?.message).slice(0, 200) } }, 'sweeping expired rows failed; the next sweep tries again'),
+    );
+    const firstSweep = setTimeout(sweep, 60_000).unref();
+    const sweeps = setInterval(sweep, SWEEP_EVERY_MS).unref();
+    app.addHook('onClose', async () => {
+      clearTimeout(firstSweep);
+      clearInterval(sweeps);
+    });
     app.addHook('onClose', stopFeedAndStore);
     undo = () => app.close();
     await app.listen({ host: config.host, port: config.port });
@@ -307,6 +318,8 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     throw e;
   }
 }
+
+const SWEEP_EVERY_MS = 10 * 60_000;
 
 const portInUse = (host: string, port: number) =>
   new ConfigError(`port ${port} on ${host} is already in use\n  hint: stop what listens there, or choose another port with --port (env KUBECRED_PORT)`);

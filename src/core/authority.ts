@@ -27,6 +27,12 @@ export interface AuthorityDeps {
   sealer: Sealer;
 }
 
+/**
+ * How long past its notAfter a credential stays in the revocation index: kube-apiserver refuses an expired certificate
+ * itself, and this covers a clock of its that lags kubecred's.
+ */
+const INDEX_EXPIRY_MARGIN_MS = 3_600_000;
+
 export function makeAuthority(baseDeps: AuthorityDeps) {
   const index = makeRevocationIndex(baseDeps.clock);
   // Every committed credential change reaches the revocation index, whichever service made it.
@@ -56,6 +62,16 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
      * expired ones can never reach the webhook); call once before serving the webhooks.
      */
     loadIndex: () => index.load(baseDeps.store),
+    /**
+     * Drops what has expired: replay nonces (one per signed vendor request), console sessions, and the revocation
+     * index's long-expired entries. Run now and then (serve does, every 10 minutes); nothing else removes them.
+     */
+    sweepExpired: async (): Promise<{ nonces: number; consoleSessions: number; indexEntries: number }> => {
+      const now = baseDeps.clock.now();
+      const nonces = await baseDeps.store.nonces.prune(now);
+      const consoleSessions = await baseDeps.store.consoleSessions.prune(now);
+      return { nonces, consoleSessions, indexEntries: index.compact(new Date(now.getTime() - INDEX_EXPIRY_MARGIN_MS)) };
+    },
     /** When other servers share the database: follows their credential changes from `loadedAt` on (call after loadIndex). */
     followOtherServers: async (loadedAt: Date, on: Pick<IndexSyncOptions, 'onError' | 'onHealthChange'> = {}): Promise<IndexSync | null> => {
       const feed = baseDeps.store.changeFeed;

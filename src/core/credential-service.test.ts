@@ -423,3 +423,17 @@ test("a CRL drops an entry once its certificate expired longer ago than a CRL's 
     kit.clock.set(start);
   }
 });
+
+test('sweepExpired drops replay nonces once they expire (one row per signed vendor request, kept forever before)', async () => {
+  const now = kit.clock.now();
+  assert.equal(await kit.store.nonces.claim('test:sweep:a', new Date(now.getTime() + 60_000), now), true);
+  assert.equal(await kit.store.nonces.claim('test:sweep:b', new Date(now.getTime() + 3_600_000), now), true);
+  kit.clock.set(new Date(now.getTime() + 120_000));
+  try {
+    const dropped = await kit.authority.sweepExpired();
+    assert.ok(dropped.nonces >= 1);
+    assert.equal(await kit.store.nonces.claim('test:sweep:b', new Date(now.getTime() + 3_600_000), kit.clock.now()), false, 'an unexpired one is still a replay');
+  } finally {
+    kit.clock.set(now);
+  }
+});

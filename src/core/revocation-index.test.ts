@@ -137,3 +137,30 @@ test('memory: the index holds 200,000 credentials in well under 120 bytes each (
   console.log(`revocation index: ${perEntry.toFixed(0)} bytes of arrays per credential at 200,000 (ids and holder keys on top)`);
   assert.ok(perEntry < 120, `${perEntry} bytes per credential`);
 });
+
+test('compact drops credentials expired before the cut once they are half the index, and every verdict on the rest stays', () => {
+  const clock = new ManualClock();
+  const index = makeRevocationIndex(clock);
+  const t0 = clock.now().getTime();
+  // 30,000 credentials: two thirds ending within the hour, a third a day later; every 7th revoked.
+  const all = Array.from({ length: 30_000 }, (_, i) => fake(i, {
+    notAfter: new Date(t0 + (i % 3 === 0 ? 86_400_000 : 3_600_000)), state: i % 7 === 0 ? 'revoked' : 'active',
+  }));
+  index.apply(all);
+  assert.equal(index.compact(new Date(t0)), 0, 'nothing expired yet');
+  const bytesBefore = index.bytes;
+  clock.advance(2 * 3_600_000);
+  assert.equal(index.compact(new Date(t0 + 2 * 3_600_000), 1_000_000), 0, 'fewer than the minimum: left alone');
+  assert.equal(index.compact(new Date(t0 + 2 * 3_600_000)), 20_000);
+  assert.equal(index.size, 10_000);
+  assert.ok(index.bytes < bytesBefore);
+  for (const c of all) {
+    const v = index.byFingerprint(c.clusterId, c.fingerprintSha256);
+    const live = c.notAfter.getTime() > clock.now().getTime();
+    assert.equal(v.deny, live && c.state === 'revoked', c.id);
+  }
+  // Holders rebuilt: usr_0 (i = 0, 150, ...) still holds active day-long credentials on cls_0.
+  assert.equal(index.byPrincipal('cls_0', 'usr_0').deny, false);
+  index.apply([{ ...all[3]!, state: 'revoked' }]);
+  assert.equal(index.byFingerprint(all[3]!.clusterId, all[3]!.fingerprintSha256).deny, true, 'changes still land after a rebuild');
+});

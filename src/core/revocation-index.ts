@@ -42,6 +42,8 @@ export function makeRevocationIndex(clock: Clock) {
   const holderNumber = new Map<string, Map<string, number>>();
   /** Principal ID -> its holder numbers on every cluster (one lookup for a user kubecred never issued for). */
   const holdersOfPrincipal = new Map<string, number[]>();
+  /** Holder number -> principal ID (for rebuilding). */
+  const principalOfHolder: string[] = [];
   let holderHead = new Int32Array(0);
   let holderActiveUntil = new Float64Array(0);
   let holders = 0;
@@ -119,6 +121,7 @@ export function makeRevocationIndex(clock: Clock) {
     if (h === undefined && create) {
       h = holders++;
       ofCluster.set(principalId, h);
+      principalOfHolder[h] = principalId;
       const all = holdersOfPrincipal.get(principalId);
       if (all) all.push(h);
       else holdersOfPrincipal.set(principalId, [h]);
@@ -213,6 +216,48 @@ export function makeRevocationIndex(clock: Clock) {
 
     apply(changed: Indexed[]): void {
       for (const c of changed) put(c, null);
+    },
+
+    /**
+     * Drops the credentials that expired before `expiredBefore` (kube-apiserver refuses an expired certificate before
+     * it asks, as for load's), once they are at least half the index and 10,000: credentials keep arriving while
+     * the server runs, and nothing else ever removed one (a day of 15-minute kubeconfigs at 10 a second was ~130 MB).
+     * Rebuilds from what stays; returns how many went.
+     */
+    compact(expiredBefore: Date, minDropped = 10_000): number {
+      const before = expiredBefore.getTime();
+      let expired = 0;
+      for (let e = 0; e < count; e++) if (notAfterOf[e]! <= before) expired++;
+      if (expired < minDropped || expired * 2 < count) return 0;
+      const keep: IndexedCredential[] = [];
+      for (let e = 0; e < count; e++) {
+        if (notAfterOf[e]! <= before) continue;
+        keep.push({
+          id: ids[e]!, clusterId: clusters[clusterOf[e]!]!, principalId: principalOfHolder[holderOf[e]!]!,
+          fingerprintSha256: fp.toString('hex', e * 32, e * 32 + 32), state: STATES[stateOf[e]!]!, notAfter: new Date(notAfterOf[e]!),
+        });
+      }
+      capacity = 0;
+      count = 0;
+      fp = Buffer.alloc(0);
+      fpWords = new Uint32Array(0);
+      clusterOf = new Uint32Array(0);
+      holderOf = new Uint32Array(0);
+      stateOf = new Uint8Array(0);
+      notAfterOf = new Float64Array(0);
+      nextOfHolder = new Int32Array(0);
+      slots = new Int32Array(0);
+      ids.length = 0;
+      clusters.length = 0;
+      clusterNumber.clear();
+      holderNumber.clear();
+      holdersOfPrincipal.clear();
+      principalOfHolder.length = 0;
+      holderHead = new Int32Array(0);
+      holderActiveUntil = new Float64Array(0);
+      holders = 0;
+      for (const c of keep) put(c, null);
+      return expired;
     },
 
     /** How many credentials the index holds. */
