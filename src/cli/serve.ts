@@ -273,8 +273,9 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
           : 'periodic revocation index catch-up failed; the next one runs at its usual interval',
       ),
       // The window in which other replicas' revocations may go unheard here, from its start to its end.
-      onHealthChange: (healthy, forMs) => (healthy
+      onHealthChange: (healthy, forMs, why) => (healthy
         ? log?.info({ staleForMs: forMs }, 'change feed current again: other replicas\' revocations are heard')
+        : why ? log?.error({ why }, 'not ready: other replicas\' revocations could go unheard here, stamped by clocks this far apart')
         : log?.warn('change feed down or behind: other replicas\' revocations may go unheard here until it catches up')),
     });
     const stopFeedAndStore = async () => {

@@ -157,3 +157,20 @@ test('the sync says when it stops and starts again being current, with how long 
   assert.deepEqual(changes, [[false, 0], [true, 7_000]]);
   await sync.stop();
 });
+
+test("a server whose clock is far off the database's is not healthy: catching up by time could skip other servers' changes", async () => {
+  const index = makeRevocationIndex(clock);
+  const s = scriptedFeed();
+  let skew: number | null = 5_000;
+  const feed: CredentialChangeFeed = { ...s.feed, clockSkewMs: () => skew };
+  const whys: Array<string | undefined> = [];
+  const store = { credentials: { changedSince: async () => [] } };
+  const sync = await startIndexSync({ feed, store: store as never, index, clock, resyncEveryMs: 3_600_000, onHealthChange: (_ok, _ms, why) => whys.push(why) }, clock.now());
+  assert.equal(sync.healthy(), true, 'within a quarter of the 120 s margin');
+  skew = 180_000; // the database 3 minutes ahead: this server's clock is behind
+  assert.equal(sync.healthy(), false);
+  assert.match(whys.at(-1)!, /clock is 180 s behind the database's[\s\S]*NTP/);
+  skew = -20_000;
+  assert.equal(sync.healthy(), true);
+  await sync.stop();
+});

@@ -19,7 +19,7 @@ export interface IndexSyncOptions {
   /** Backoff between retries of a failed catch-up after a gap: from `min`, doubling to `max`. */
   retryBackoffMs?: { min: number; max: number };
   /** The index stopped (false) or started again (true) being known current, noticed within a second; `forMs`: how long it was not. */
-  onHealthChange?: (healthy: boolean, forMs: number) => void;
+  onHealthChange?: (healthy: boolean, forMs: number, why?: string) => void;
 }
 
 export interface IndexSync {
@@ -107,7 +107,10 @@ export async function startIndexSync(opts: IndexSyncOptions, loadedAt: Date): Pr
   const timer = setInterval(resyncPeriodically, periodMs);
   timer.unref();
 
-  const healthy = () => opts.feed.connected() && caughtUpAfter >= gaps;
+  // Each server within a quarter of the margin of the database's clock keeps any two within half of it.
+  const maxSkewMs = skew / 4;
+  const skewTooLarge = () => Math.abs(opts.feed.clockSkewMs?.() ?? 0) > maxSkewMs;
+  const healthy = () => opts.feed.connected() && caughtUpAfter >= gaps && !skewTooLarge();
   let lastHealthyAt = opts.clock.now().getTime();
   let wasHealthy = true;
   const sample = () => {
@@ -115,7 +118,9 @@ export async function startIndexSync(opts: IndexSyncOptions, loadedAt: Date): Pr
     const now = opts.clock.now().getTime();
     if (ok !== wasHealthy) {
       wasHealthy = ok;
-      opts.onHealthChange?.(ok, ok ? now - lastHealthyAt : 0);
+      const d = opts.feed.clockSkewMs?.() ?? 0;
+      const why = !ok && skewTooLarge() ? `this server's clock is ${Math.round(Math.abs(d) / 1000)} s ${d > 0 ? 'behind' : 'ahead of'} the database's (more than ${maxSkewMs / 1000} s): run NTP on every server` : undefined;
+      opts.onHealthChange?.(ok, ok ? now - lastHealthyAt : 0, why);
     }
     if (ok) lastHealthyAt = now;
     return ok;

@@ -219,6 +219,12 @@ export interface CredentialChangeFeed {
   start(onChange: (changed: IndexedCredential[]) => void, onReconnect: () => void): Promise<void>;
   /** False while the feed is disconnected (the server then may miss other replicas' revocations). */
   connected(): boolean;
+  /**
+   * How far the database's clock is ahead of this server's (negative: behind), as last measured; null before the
+   * first measure. Other servers stamp their changes with their own clocks, so catching up from the table by time
+   * holds only while every server's clock is near the database's.
+   */
+  clockSkewMs?(): number | null;
   stop(): Promise<void>;
 }
 

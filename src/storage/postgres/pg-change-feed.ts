@@ -33,6 +33,13 @@ export function pgChangeFeed(url: string): CredentialChangeFeed {
   let heartbeat: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
   let handlers: { onChange: (c: IndexedCredential[]) => void; onReconnect: () => void } | null = null;
+  let skewMs: number | null = null;
+  /** The database's clock against this process's, halfway through the round trip. */
+  const measureSkew = async (c: pg.Client) => {
+    const sent = Date.now();
+    const r = await c.query<{ ms: number }>('select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms');
+    skewMs = Number(r.rows[0]!.ms) - (sent + Date.now()) / 2;
+  };
 
   async function connect(): Promise<void> {
     const c = new pg.Client({ connectionString: url, types: pgTypes, connectionTimeoutMillis: 3_000, keepAlive: true, application_name: 'kubecred-listen' });
@@ -54,6 +61,7 @@ export function pgChangeFeed(url: string): CredentialChangeFeed {
     try {
       await c.connect();
       await c.query(`LISTEN ${CREDENTIAL_CHANNEL}`);
+      await measureSkew(c);
     } catch (e) {
       gone = true;
       c.end().catch(() => {});
@@ -92,11 +100,12 @@ export function pgChangeFeed(url: string): CredentialChangeFeed {
         const c = client;
         if (!c) return;
         const timer = setTimeout(() => c.emit('error', new Error('heartbeat timed out')), HEARTBEAT_MS);
-        c.query('select 1').then(() => clearTimeout(timer), () => clearTimeout(timer));
+        measureSkew(c).then(() => clearTimeout(timer), () => clearTimeout(timer));
       }, HEARTBEAT_MS);
       heartbeat.unref();
     },
     connected: () => client !== null,
+    clockSkewMs: () => skewMs,
     async stop() {
       stopped = true;
       if (heartbeat) clearInterval(heartbeat);
