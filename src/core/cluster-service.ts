@@ -110,10 +110,9 @@ export function makeClusterService(deps: Deps) {
       await authorizer.check(actor, Actions.DeleteCluster, target(actor, c));
       const revoked = await store.transaction(async (tx) => {
         // First: an issuance on this cluster committing meanwhile is then either revoked below or refused.
-        if (!(await tx.clusters.lock(actor.accountId, c.id))) throw notFound('cluster', c.id);
         const now = clock.now();
+        if (!(await tx.clusters.markDeleted(actor.accountId, c.id, now))) throw notFound('cluster', c.id);
         const rs = await tx.credentials.revoke({ clusterId: c.id, states: ['active', 'superseded'] }, actor.principal.id, 'cluster deleted', now);
-        await tx.clusters.markDeleted(actor.accountId, c.id, now);
         await audit.record(tx, actor, actor.accountId, { action: 'DeleteCluster', resourceType: 'cluster', resourceId: c.id, detail: { name: c.name, revoked: rs.length } });
         return rs.length;
       });

@@ -72,8 +72,8 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
     const id = deps.ids.id('crd');
     const m = material(cluster, principal, id, window, opts.csrPem);
     // Looked up before this transaction: a deletion may have committed since, and revoked all it held but this one.
-    if (!(await tx.principals.lock(principal.accountId, principal.id))) throw notFound('principal', principal.id);
-    if (!(await tx.clusters.lock(cluster.accountId, cluster.id))) throw notFound('cluster', cluster.id);
+    if (!(await tx.principals.holdLive(principal.accountId, principal.id))) throw notFound('principal', principal.id);
+    if (!(await tx.clusters.holdLive(cluster.accountId, cluster.id))) throw notFound('cluster', cluster.id);
     const credential: Credential = {
       id, type: cluster.credentialType, accountId: cluster.accountId, clusterId: cluster.id, principalId: principal.id, kind: opts.kind,
       keySource: m.keySource, serialHex: m.serialHex, fingerprintSha256: m.fingerprintSha256, certPem: m.certPem,

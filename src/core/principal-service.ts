@@ -89,12 +89,11 @@ export function makePrincipalService(deps: Deps) {
       if (p.isRoot) await authorizer.refuse(actor, Actions.DeletePrincipal, target(actor, p.id), "the account's root cannot be deleted", 'CONFLICT');
       return store.transaction(async (tx) => {
         // First: an issuance for this principal committing meanwhile is then either revoked below or refused.
-        if (!(await tx.principals.lock(actor.accountId, p.id))) throw notFound('principal', p.id);
         const now = clock.now();
+        if (!(await tx.principals.markDeleted(actor.accountId, p.id, now))) throw notFound('principal', p.id);
         const revoked = await tx.credentials.revoke({ principalId: p.id, states: ['active', 'superseded'] }, actor.principal.id, 'principal deleted', now);
         await tx.tokens.revokeForPrincipal(p.id, now);
         await tx.accessKeys.revokeForPrincipal(p.id, now);
-        await tx.principals.markDeleted(actor.accountId, p.id, now);
         await audit.record(tx, actor, actor.accountId, { action: 'DeletePrincipal', resourceType: 'principal', resourceId: p.id, detail: { name: p.name, revoked: revoked.length } });
         return { revoked: revoked.length };
       });

@@ -83,14 +83,22 @@ export interface Repos {
     findByName(accountId: string, name: string): Promise<Principal | undefined>;
     list(accountId: string, page: PageRequest): Promise<Page<Principal>>;
     updateGroups(accountId: string, id: string, groups: string[]): Promise<void>;
-    markDeleted(accountId: string, id: string, at: Date): Promise<void>;
+    /**
+     * False when it was already deleted (or is unknown). Inside a transaction, do it before acting on what the
+     * principal holds: it waits for the transactions holding the row (`holdLive`), and later ones wait for it.
+     */
+    markDeleted(accountId: string, id: string, at: Date): Promise<boolean>;
     /**
      * Inside a transaction: holds the principal's row until it ends, so transactions that decide on the same
-     * principal's rows (the root's last usable token; issuing while it is deleted) run one after another, also on
-     * PostgreSQL's READ COMMITTED. False when the principal is deleted (or unknown), also when a deletion this
-     * lock waited for has just committed.
+     * principal's rows (the root's last usable token) run one after another, also on PostgreSQL's READ COMMITTED.
      */
-    lock(accountId: string, id: string): Promise<boolean>;
+    lock(accountId: string, id: string): Promise<void>;
+    /**
+     * Inside a transaction: a shared hold on the principal's row until it ends, and whether it is live. Issuances
+     * share it; a deletion waits for them, and one asked meanwhile waits for the deletion and answers false. So a
+     * credential is either revoked by the deletion or never made.
+     */
+    holdLive(accountId: string, id: string): Promise<boolean>;
   };
   tokens: {
     insert(t: ApiToken): Promise<void>;
@@ -115,9 +123,10 @@ export interface Repos {
     get(accountId: string, id: string): Promise<Cluster | undefined>;
     findByName(accountId: string, name: string): Promise<Cluster | undefined>;
     list(accountId: string, page: PageRequest): Promise<Page<Cluster>>;
-    markDeleted(accountId: string, id: string, at: Date): Promise<void>;
-    /** As `principals.lock`, for the cluster's row: issuing on a cluster while it is deleted. */
-    lock(accountId: string, id: string): Promise<boolean>;
+    /** As `principals.markDeleted`. */
+    markDeleted(accountId: string, id: string, at: Date): Promise<boolean>;
+    /** As `principals.holdLive`, for the cluster's row: issuing on a cluster while it is deleted. */
+    holdLive(accountId: string, id: string): Promise<boolean>;
     /**
      * By ID across accounts, deleted or not: for callers that are clusters, not principals (the webhooks, the CRL).
      * A deleted cluster's API server may still trust its client CA: its revoked credentials must stay denied.

@@ -88,13 +88,15 @@ export function kyselyRepos(db: Db): Repos {
       updateGroups: async (accountId, id, groups) => {
         await db.updateTable('principals').set({ groups: JSON.stringify(groups) }).where('account_id', '=', accountId).where('id', '=', id).execute();
       },
-      markDeleted: async (accountId, id, at) => {
-        await db.updateTable('principals').set({ deleted_at: at.getTime() }).where('account_id', '=', accountId).where('id', '=', id).execute();
-      },
+      markDeleted: async (accountId, id, at) => Number((await db.updateTable('principals').set({ deleted_at: at.getTime() })
+        .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst()).numUpdatedRows) === 1,
       // A no-op update takes the row's lock in both dialects (SQLite has no FOR UPDATE; its one writer serializes anyway).
-      // Waiting for another transaction's lock, PostgreSQL checks the WHERE again on the row it committed.
-      lock: async (accountId, id) => (await db.updateTable('principals').set((eb) => ({ kind: eb.ref('kind') }))
-        .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).returning('id').executeTakeFirst()) !== undefined,
+      lock: async (accountId, id) => {
+        await db.updateTable('principals').set((eb) => ({ kind: eb.ref('kind') })).where('account_id', '=', accountId).where('id', '=', id).execute();
+      },
+      // A plain read: SQLite's one writer runs transactions one after another. PostgreSQL's store adds FOR SHARE.
+      holdLive: async (accountId, id) => (await db.selectFrom('principals').select('id')
+        .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst()) !== undefined,
     },
 
     tokens: {
@@ -140,11 +142,10 @@ export function kyselyRepos(db: Db): Repos {
         const r = await db.selectFrom('clusters').selectAll().where('id', '=', id).executeTakeFirst();
         return r && clusterFromRow(r);
       },
-      markDeleted: async (accountId, id, at) => {
-        await db.updateTable('clusters').set({ deleted_at: at.getTime() }).where('account_id', '=', accountId).where('id', '=', id).execute();
-      },
-      lock: async (accountId, id) => (await db.updateTable('clusters').set((eb) => ({ kind: eb.ref('kind') }))
-        .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).returning('id').executeTakeFirst()) !== undefined,
+      markDeleted: async (accountId, id, at) => Number((await db.updateTable('clusters').set({ deleted_at: at.getTime() })
+        .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst()).numUpdatedRows) === 1,
+      holdLive: async (accountId, id) => (await db.selectFrom('clusters').select('id')
+        .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst()) !== undefined,
     },
 
     policies: {

@@ -372,26 +372,38 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.deepEqual(await f.store.principals.get(f.accountId, f.principal.id), f.principal, 'the lock changes nothing');
     }));
 
-    it('a lock answers false for a deleted principal or cluster, also when it waited for that deletion to commit', withFixture(async (f) => {
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      let deleted!: () => void;
-      const markedDeleted = new Promise<void>((r) => (deleted = r));
-      const deletion = f.store.transaction(async (tx) => {
-        assert.equal(await tx.principals.lock(f.accountId, f.principal.id), true);
-        assert.equal(await tx.clusters.lock(f.accountId, f.cluster.id), true);
-        await tx.principals.markDeleted(f.accountId, f.principal.id, at());
-        await tx.clusters.markDeleted(f.accountId, f.cluster.id, at());
-        deleted();
-        await held;
+    it('holdLive: issuances share the hold; a deletion waits for them; one asked during a deletion waits and answers false', withFixture(async (f) => {
+      const held = () => f.store.transaction(async (tx) => [await tx.principals.holdLive(f.accountId, f.principal.id), await tx.clusters.holdLive(f.accountId, f.cluster.id)]);
+      // Two holders at once: neither waits for the other (a frozen connection holding one must not stop issuance).
+      let releaseFirst!: () => void;
+      const firstHeld = new Promise<void>((r) => (releaseFirst = r));
+      let firstHolds!: () => void;
+      const holding = new Promise<void>((r) => (firstHolds = r));
+      const first = f.store.transaction(async (tx) => {
+        assert.equal(await tx.principals.holdLive(f.accountId, f.principal.id), true);
+        assert.equal(await tx.clusters.holdLive(f.accountId, f.cluster.id), true);
+        firstHolds();
+        await firstHeld;
       });
-      await markedDeleted;
-      const issuance = f.store.transaction(async (tx) => [await tx.principals.lock(f.accountId, f.principal.id), await tx.clusters.lock(f.accountId, f.cluster.id)]);
-      await new Promise((r) => setTimeout(r, 100));
-      release();
+      await holding;
+      if (backend === 'postgres') assert.deepEqual(await held(), [true, true], 'a second holder did not wait for the first');
+      // A deletion waits for the holder, and a holder asked while the deletion is under way waits for it, then reads it.
+      const order: string[] = [];
+      const deletion = f.store.transaction(async (tx) => {
+        assert.equal(await tx.principals.markDeleted(f.accountId, f.principal.id, at()), true);
+        assert.equal(await tx.clusters.markDeleted(f.accountId, f.cluster.id, at()), true);
+        order.push('deleted');
+      });
+      await new Promise((r) => setTimeout(r, 150));
+      order.push('holder commits');
+      releaseFirst();
+      await first;
+      const late = held();
       await deletion;
-      assert.deepEqual(await issuance, [false, false]);
-      assert.deepEqual(await f.store.transaction(async (tx) => [await tx.principals.lock(f.accountId, 'usr_unknown'), await tx.clusters.lock(f.accountId, 'cls_unknown')]), [false, false]);
+      assert.deepEqual(order, ['holder commits', 'deleted']);
+      assert.deepEqual(await late, [false, false]);
+      assert.deepEqual(await f.store.transaction(async (tx) => [await tx.principals.holdLive(f.accountId, 'usr_unknown'), await tx.clusters.holdLive(f.accountId, 'cls_unknown')]), [false, false]);
+      assert.equal(await f.store.principals.markDeleted(f.accountId, f.principal.id, at()), false, 'already deleted');
       assert.equal((await f.store.principals.getIncludingDeleted(f.accountId, f.principal.id))?.deletedAt?.getTime(), at().getTime(), 'found by ID once deleted');
       assert.equal(await f.store.principals.get(f.accountId, f.principal.id), undefined);
     }));

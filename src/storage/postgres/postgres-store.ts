@@ -1,9 +1,9 @@
 // The Store for several replicas: PostgreSQL through Kysely and a pg pool. The same repositories
 // as SQLite (kysely-repos.ts); what differs is the connection, the error mapping and the change feed.
 
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import type { Store } from '../../core/store-port.ts';
+import type { Repos, Store } from '../../core/store-port.ts';
 import { kyselyRepos } from '../kysely-repos.ts';
 import { guardErrors, mapRepoErrors } from '../map-errors.ts';
 import { migrateToLatest, type MigrateOptions } from '../migrate.ts';
@@ -77,6 +77,20 @@ function destroyOnQueryTimeout(client: pg.PoolClient): void {
 
 export const isQueryTimeout = (e: unknown): boolean => (e as Error | undefined)?.message === 'Query read timeout';
 
+/**
+ * PostgreSQL's holds on a principal's or cluster's row: SELECT ... FOR SHARE, which issuances share, a deletion's
+ * UPDATE waits for, and which waits for a deletion under way and then reads the row it committed (READ COMMITTED
+ * checks the WHERE again). Shared, so issuances on one cluster never wait for each other, nor for a connection
+ * that froze mid-transaction (an exclusive hold made every later issuance wait for it until the database
+ * noticed it dead).
+ */
+function withRowHolds(repos: Repos, db: Kysely<Database> | Transaction<Database>): Repos {
+  const live = (table: 'principals' | 'clusters') => async (accountId: string, id: string): Promise<boolean> =>
+    (await (db as Kysely<Database>).selectFrom(table as 'principals').select('id')
+      .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).forShare().executeTakeFirst()) !== undefined;
+  return { ...repos, principals: { ...repos.principals, holdLive: live('principals') }, clusters: { ...repos.clusters, holdLive: live('clusters') } };
+}
+
 export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
   const pool = postgresPool(opts.url, opts.poolSize);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -89,11 +103,11 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
   }
   const changeFeed = opts.listen === false ? undefined : pgChangeFeed(opts.url);
   return {
-    ...mapRepoErrors(kyselyRepos(db), toDomainError),
+    ...mapRepoErrors(withRowHolds(kyselyRepos(db), db), toDomainError),
     dialect: 'postgres',
     migrations,
     changeFeed,
-    transaction: guardErrors((fn) => db.transaction().execute((trx) => fn(kyselyRepos(trx))), toDomainError),
+    transaction: guardErrors((fn) => db.transaction().execute((trx) => fn(withRowHolds(kyselyRepos(trx), trx))), toDomainError),
     ping: guardErrors(async () => {
       await sql`select 1`.execute(db);
     }, toDomainError),

@@ -83,9 +83,9 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
         const r = await one<PrincipalsTable>(HOT_SQL.principal, accountId, id);
         return r && principalFromRow(r);
       }),
-      // The one writer already runs transactions one after another: a read of the row is the lock. (The no-op
+      // The one writer already runs transactions one after another: a read of the row is the hold. (The no-op
       // update would also empty the row cache on every issuance.)
-      lock: async (accountId, id) => (await one(HOT_SQL.principal, accountId, id)) !== undefined,
+      holdLive: async (accountId, id) => (await one(HOT_SQL.principal, accountId, id)) !== undefined,
     },
     clusters: {
       ...base.clusters,
@@ -93,7 +93,7 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
         const r = await one<ClustersTable>(HOT_SQL.cluster, accountId, id);
         return r && clusterFromRow(r);
       }),
-      lock: async (accountId, id) => (await one(HOT_SQL.cluster, accountId, id)) !== undefined,
+      holdLive: async (accountId, id) => (await one(HOT_SQL.cluster, accountId, id)) !== undefined,
       getAnyAccount: (id) => cached(['cluster-any-account', id], async () => {
         const r = await one<ClustersTable>(HOT_SQL.clusterAnyAccount, id);
         return r && clusterFromRow(r);
