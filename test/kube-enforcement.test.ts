@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -354,11 +355,47 @@ test('the exec-plugin kubeconfig works, reuses its cached certificate across kub
   await msUntilForbidden(file, TTL_MS + 3000, run);
   // Make the cached certificate due for refresh, as time would.
   const entry = JSON.parse(fs.readFileSync(path.join(cacheDir, cached), 'utf8'));
-  fs.writeFileSync(path.join(cacheDir, cached), JSON.stringify({ ...entry, notAfter: new Date(Date.now() - 1000).toISOString() }), { mode: 0o600 });
+  fs.writeFileSync(path.join(cacheDir, cached), JSON.stringify({ ...entry, expiresAt: new Date(Date.now() - 1000).toISOString() }), { mode: 0o600 });
   const refused = await run('--kubeconfig', file, 'get', '--raw', '/whoami');
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /was revoked \(offboarded\)/);
   assert.equal(await count(), before + 1, 'no new certificate was minted after the revocation');
+
+  // Another kubecred user on the same machine account (same HOME), or after logging in as someone else: never the
+  // first one's cached certificate.
+  const bob = await cliJson(srv, srv.rootToken, ['principal', 'create', 'exec-bob']);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'self', '--principal', 'exec-bob']);
+  const bobToken = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'exec-bob'])).token;
+  const execAs = (tok: string) => cli(srv, tok, ['credential', 'exec', '--cluster', 'prod', '--cache-dir', path.join(home, 'shared-cache')]);
+  const cnOf = (out: string) => /CN=([^\n,]+)/.exec(new crypto.X509Certificate(JSON.parse(out).status.clientCertificateData).subject)?.[1];
+  const fromAlice = await execAs(aliceToken);
+  assert.equal(fromAlice.code, 0, fromAlice.stderr);
+  assert.equal(cnOf(fromAlice.stdout), (await rawRequest(srv, 'GET', '/v1/whoami', { token: aliceToken })).json.principal.id);
+  const fromBob = await execAs(bobToken);
+  assert.equal(fromBob.code, 0, fromBob.stderr);
+  assert.equal(cnOf(fromBob.stdout), bob.id, "bob got his own certificate, not alice's cached one");
+});
+
+test('the exec plugin counts a certificate\'s lifetime by the server\'s clock from when it fetched it: a local clock minutes off neither serves an expired one nor mints on every run', async () => {
+  const { NativeClient } = await import('../src/client/native-client.ts');
+  const { runExecPlugin } = await import('../src/cli/exec-plugin.ts');
+  const client = new NativeClient({ server: srv.url, token: aliceToken, caPem: fs.readFileSync(srv.caFile, 'utf8') });
+  const count = async () => (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '--principal', 'alice', '--kind', 'temporary'])).length;
+  for (const offMin of [-3, +16]) {
+    const cacheDir = tempDir('kubecred-skew-');
+    const now = new Date(Date.now() + offMin * 60_000);
+    const before = await count();
+    const first = JSON.parse(await runExecPlugin(client, { server: srv.url, cluster: 'prod', minutes: 15, cacheDir, now }));
+    const second = JSON.parse(await runExecPlugin(client, { server: srv.url, cluster: 'prod', minutes: 15, cacheDir, now: new Date(now.getTime() + 60_000) }));
+    assert.equal(await count(), before + 1, `clock ${offMin} min off: one certificate for two runs`);
+    assert.equal(second.status.clientCertificateData, first.status.clientCertificateData);
+    // client-go compares expirationTimestamp with the same local clock: about 15 minutes ahead of it.
+    const left = Date.parse(first.status.expirationTimestamp) - now.getTime();
+    assert.ok(left > 14 * 60_000 && left <= 15 * 60_000 + 1000, `${left} ms left by the local clock`);
+    // Past that local end, it fetches a new one, though by the server's clock the old one may still be valid.
+    await runExecPlugin(client, { server: srv.url, cluster: 'prod', minutes: 15, cacheDir, now: new Date(now.getTime() + 15 * 60_000) });
+    assert.equal(await count(), before + 2);
+  }
 });
 
 test('a token kubeconfig works through the TokenReview webhook and gets 401 after revocation', async () => {
@@ -449,5 +486,16 @@ test('an expired temporary kubeconfig is refused by the API server', async (t) =
   } finally {
     await pastFront.close();
     await past.stop();
+  }
+});
+
+test('an exec kubeconfig for a cluster named like a YAML 1.1 boolean or number (on, 1_000) loads in kubectl', async () => {
+  for (const name of ['on', '1_000']) {
+    await cliJson(srv, srv.rootToken, ['cluster', 'create', name, '--public-endpoint', 'https://192.0.2.90:6443']);
+    const file = path.join(work, `exec-${name}.kubeconfig`);
+    assert.equal((await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', name, '--exec', '-o', file])).code, 0);
+    const view = await kubectl('config', 'view', '--kubeconfig', file, '-o', 'json');
+    assert.equal(view.code, 0, view.stderr);
+    assert.equal(JSON.parse(view.stdout).clusters[0].name, name);
   }
 });

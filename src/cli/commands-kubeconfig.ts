@@ -128,7 +128,7 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
           ...(config ? ['--config', path.resolve(config)] : []), ...(o.insecureSkipTlsVerify ? ['--insecure-skip-tls-verify'] : [])];
         // The plugin keeps refusing once it has seen its credential revoked; getting the kubeconfig again is
         // how a user who should still have access says so, so forget what it cached for this cluster.
-        for (const cluster of new Set([c.id, o.cluster])) fs.rmSync(cacheFile(defaultCacheDir(), target.server!, cluster, o.principal), { force: true });
+        for (const cluster of new Set([c.id, o.cluster])) fs.rmSync(cacheFile(defaultCacheDir(), target.server!, cluster, o.principal, client.identity()), { force: true });
         const text = execKubeconfig({ clusterName: c.name, server, caPem: c.serverCaPem, command: process.execPath, args: [path.resolve(process.argv[1]), ...args] });
         if (o.token) process.stderr.write('note: --token is not written into the kubeconfig; the plugin reads KUBECRED_TOKEN or the config file (`kubecred login`)\n');
         if (!o.out) return void process.stdout.write(text);

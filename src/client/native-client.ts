@@ -1,6 +1,7 @@
 // A typed HTTP client of kubecred's native API, used by the CLI and by tests.
 // It speaks HTTPS with a given CA (the self-signed server certificate) and never logs the token.
 
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -41,6 +42,11 @@ export class NativeClient {
   private readonly base: URL;
   private readonly agent: http.Agent | https.Agent;
   private saidSlow = false;
+
+  /** Who this client acts as, without its secret: a digest of its token ('' without one), e.g. to key caches by. */
+  identity(): string {
+    return this.opts.token ? createHash('sha256').update(this.opts.token).digest('hex').slice(0, 32) : '';
+  }
 
   constructor(private readonly opts: ClientOptions) {
     try {

@@ -70,7 +70,13 @@ function render(i: KubeconfigInput, direct: boolean): string {
     contexts: [{ name: i.contextName, context: { cluster: i.clusterName, user: i.userName } }],
     'current-context': i.contextName,
   };
-  // kubectl reads YAML 1.1, where a plain `yes`, `on` or `0x1` is not a string: quote every value.
-  // lineWidth 0: never fold the long base64 scalars.
+  return kubectlYaml(doc);
+}
+
+/**
+ * YAML for kubectl, which reads YAML 1.1, where a plain `yes`, `on`, `1_000` or `0x1` is not a string: every value
+ * quoted. lineWidth 0: the long base64 scalars never folded.
+ */
+export function kubectlYaml(doc: unknown): string {
   return stringify(doc, { lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' });
 }
