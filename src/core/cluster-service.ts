@@ -66,7 +66,8 @@ export function makeClusterService(deps: Deps) {
         if (caInput.generate !== 'ec-p256' && caInput.generate !== 'rsa-2048') throw invalid('clientCa.generate must be "ec-p256" or "rsa-2048"', { field: 'clientCa.generate' });
         const notAfter = new Date(now.getTime());
         notAfter.setUTCFullYear(notAfter.getUTCFullYear() + GENERATED_CA_YEARS);
-        ca = await createClientCa({ commonName: `kubecred client CA for ${name}`, algorithm: caInput.generate, notBefore: new Date(now.getTime() - 3600_000), notAfter });
+        // Cut to X.509's 64 characters: a cluster name may be 63.
+        ca = await createClientCa({ commonName: `kubecred client CA for ${name}`.slice(0, 64), algorithm: caInput.generate, notBefore: new Date(now.getTime() - 3600_000), notAfter });
       }
 
       const cluster: Cluster = {

@@ -7,7 +7,7 @@ import { KubecredError, notFound } from './errors.ts';
 import type { Cluster, Credential, CredentialKind, Principal } from './model.ts';
 import type { Clock, Ids, Sealer } from './ports.ts';
 import type { Repos } from './store-port.ts';
-import { clampToIssuer, defaultNotAfter, isDueForRenewal, temporaryNotAfter, validityWindow } from './validity-rules.ts';
+import { clampToIssuer, defaultNotAfter, isDueForRenewal, TEMPORARY_MINUTES, temporaryNotAfter, validityWindow } from './validity-rules.ts';
 import { checkGroupsForCluster } from './group-rules.ts';
 import { generateKeyPair } from '../pki/keys.ts';
 import { issueClientCertificate, loadCa, type LoadedCa } from '../pki/client-cert.ts';
@@ -68,7 +68,13 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
   }): Promise<Minted> {
     checkGroupsForCluster(principal.groups, cluster.allowSystemGroups);
     const now = deps.clock.now();
-    const window = validityWindow(now, clampToIssuer(opts.notAfter, caFor(cluster).notAfter));
+    const caEnds = caFor(cluster).notAfter;
+    // Clamped to the CA's end, a kubeconfig would be shorter than asked, and from then on already expired: refused
+    // once the CA cannot carry even the shortest kubeconfig kubecred issues.
+    if (cluster.credentialType === 'x509' && caEnds.getTime() - now.getTime() < TEMPORARY_MINUTES.min * 60_000) {
+      throw new KubecredError('CONFLICT', `cluster ${cluster.name}'s client CA ${caEnds.getTime() <= now.getTime() ? 'expired' : 'expires'} at ${caEnds.toISOString()}: it cannot sign a kubeconfig of even ${TEMPORARY_MINUTES.min} minutes; give kube-apiserver a new client CA and register it with kubecred`, { details: { field: 'clientCa', caNotAfter: caEnds.toISOString() } });
+    }
+    const window = validityWindow(now, clampToIssuer(opts.notAfter, caEnds));
     const id = deps.ids.id('crd');
     const m = material(cluster, principal, id, window, opts.csrPem);
     // Looked up before this transaction: a deletion may have committed since, and revoked all it held but this one.

@@ -1,11 +1,12 @@
 // The CRL of a cluster's client CA: every kubecred certificate it revoked or superseded, signed by
 // that CA. Public by design (a CRL names serials only); never lists another cluster's certificates.
 
-import { notFound } from './errors.ts';
+import { KubecredError, notFound } from './errors.ts';
 import type { CredentialIssuer } from './credential-issuer.ts';
 import type { Clock } from './ports.ts';
 import type { Store } from './store-port.ts';
 import { buildCrl, CrlReason } from '../pki/crl.ts';
+import { hasKeyUsage, KU, parseCertificate } from '../pki/x509.ts';
 
 /** Proxies fetch again after this; a revocation reaches them within it. */
 export const CRL_VALIDITY_MS = 60 * 60 * 1000;
@@ -23,9 +24,15 @@ export function makeCrlService(deps: { store: Store; clock: Clock; issuer: Crede
       const cluster = await deps.store.clusters.getAnyAccount(clusterId);
       if (!cluster) throw notFound('cluster', clusterId);
       const now = deps.clock.now();
+      const ca = deps.issuer.caFor(cluster);
+      // An imported CA may lack cRLSign (kubeadm's has digitalSignature, keyEncipherment, keyCertSign): every reader
+      // would refuse a CRL it signed, so say so rather than serve one.
+      if (hasKeyUsage(parseCertificate(ca.certDer), KU.cRLSign) === false) {
+        throw new KubecredError('CONFLICT', `cluster ${cluster.name}'s client CA has no cRLSign in its keyUsage, so readers refuse CRLs it signs; revocation takes effect through the authorization webhook (kubecred cluster kube-config), or import a CA that may sign CRLs`, { details: { field: 'clientCa' } });
+      }
       const rows = await deps.store.credentials.listRevoked(cluster.id, new Date(now.getTime() - KEEP_EXPIRED_MS));
       return buildCrl({
-        ca: deps.issuer.caFor(cluster),
+        ca,
         // A token kubeconfig has a serial but no certificate: a CRL names certificates only.
         entries: rows.filter((c) => c.type === 'x509').map((c) => ({
           serialHex: c.serialHex,

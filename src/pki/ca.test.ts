@@ -70,6 +70,8 @@ test('importClientCa rejects what it could not sign with, saying what to fix', (
   assert.throws(() => importClientCa(goodCa + goodCa, read(ecKey), now), isCaInvalid(/exactly one/));
   assert.throws(() => importClientCa(leaf, read(ecKey), now), isCaInvalid(/not a CA.*cA=TRUE/));
   assert.throws(() => importClientCa(kuOnly, read(ecKey), now), isCaInvalid(/keyCertSign/));
+  const serverOnly = read(opensslSelfSigned(s, ecKey, { name: 'rej-eku', profile: 'serveronly' }));
+  assert.throws(() => importClientCa(serverOnly, read(ecKey), now), isCaInvalid(/extendedKeyUsage \(1\.3\.6\.1\.5\.5\.7\.3\.1\) does not include clientAuth/));
   assert.throws(() => importClientCa(goodCa, read(otherKey), now), isCaInvalid(/does not match/));
   assert.throws(() => importClientCa(shortCa, read(ecKey), new Date(now.getTime() + 2 * DAY)), isCaInvalid(/expired/));
   assert.throws(() => importClientCa(goodCa, read(ecKey), new Date(now.getTime() - DAY)), isCaInvalid(/not valid before/));

@@ -150,6 +150,11 @@ export function importClientCa(certPem: string, keyPem: string, now: Date): CaMa
     if (hasKeyUsage(parsed, KU.keyCertSign) === false) {
       throw caInvalid('the certificate keyUsage does not allow keyCertSign, so it cannot sign client certificates');
     }
+    // An extendedKeyUsage on a CA limits what its chain may be used for (OpenSSL and Go check it up the chain).
+    const eku = x509.keyUsage;
+    if (eku !== undefined && !eku.includes('1.3.6.1.5.5.7.3.2') && !eku.includes('2.5.29.37.0')) {
+      throw caInvalid(`the certificate's extendedKeyUsage (${eku.join(', ')}) does not include clientAuth, so clients it signs would be refused; import a CA without that restriction`);
+    }
   } catch (e) {
     throw e instanceof KubecredError ? e : caInvalid('the CA certificate has malformed extensions', e);
   }

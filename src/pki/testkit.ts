@@ -64,6 +64,13 @@ basicConstraints = critical,CA:FALSE
 [kuonly]
 basicConstraints = critical,CA:TRUE
 keyUsage = critical,digitalSignature
+[serveronly]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+extendedKeyUsage = serverAuth
+[kubeadm]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,digitalSignature,keyEncipherment,keyCertSign
 `;
 
 export type OpensslKey = 'rsa-pkcs1' | 'ec-sec1' | 'ec-p384-pkcs8' | 'rsa-1024' | 'ec-p521' | 'ed25519';
@@ -83,7 +90,7 @@ export function opensslKey(s: ReturnType<typeof scratch>, kind: OpensslKey, name
 
 /** A self-signed certificate made by openssl req, with one of the extension profiles above. */
 export function opensslSelfSigned(s: ReturnType<typeof scratch>, keyPath: string, opts: {
-  name: string; profile: 'ca' | 'noski' | 'leaf' | 'kuonly'; days?: number;
+  name: string; profile: 'ca' | 'noski' | 'leaf' | 'kuonly' | 'serveronly' | 'kubeadm'; days?: number;
 }): string {
   const config = s.file('req.cnf', REQ_CONFIG);
   const out = s.file(`${opts.name}.pem`);

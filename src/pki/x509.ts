@@ -144,6 +144,9 @@ export function inspectSpki(spkiDer: Buffer): SpkiInfo | string {
   }
   const family = keyPolicy(key);
   if (family !== 'ec' && family !== 'rsa') return family;
+  // A P-256/P-384 key in any other form (a compressed point, explicit curve parameters): OpenSSL takes it, Go (and so
+  // kubectl and kube-apiserver) does not, and the certificate would carry the key as the request wrote it.
+  if (family === 'ec') return 'the EC public key must name its curve (P-256 or P-384) and be an uncompressed point, the only form Go (kubectl, kube-apiserver) reads: make it without -conv_form compressed or -param_enc explicit';
   return { key, family, keyBits };
 }
 
