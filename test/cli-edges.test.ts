@@ -50,7 +50,7 @@ test('credential exec refuses a revoked credential with exit 3, and kubeconfig g
   const cacheDir = path.join(home, '.cache', 'kubecred', 'exec');
   const [cached] = fs.readdirSync(cacheDir);
   const entry = JSON.parse(fs.readFileSync(path.join(cacheDir, cached), 'utf8'));
-  fs.writeFileSync(path.join(cacheDir, cached), JSON.stringify({ ...entry, notAfter: new Date(Date.now() - 1000).toISOString() }), { mode: 0o600 });
+  fs.writeFileSync(path.join(cacheDir, cached), JSON.stringify({ ...entry, expiresAt: new Date(Date.now() - 1000).toISOString() }), { mode: 0o600 });
   const refused = await runPlugin(file, env);
   assert.equal(refused.code, 3, 'not allowed, not a usage error');
   assert.match(refused.stderr, /was revoked \(offboarded\).*kubeconfig get --exec --cluster/);
@@ -436,4 +436,49 @@ test('a token that cannot go in a header (a line break from a file) fails at onc
   assert.match(r.stderr, /could not be sent \(ERR_INVALID_CHAR\).*KUBECRED_TOKEN/);
   assert.doesNotMatch(r.stderr, /no answer yet|ReferenceError/);
   assert.ok(Date.now() - started < 4000, 'the process ended without waiting for the deadline');
+});
+
+test('a whole token pasted where its ID belongs revokes it by its ID; the secret reaches no URL, log line or message', async () => {
+  const made = await cliJson(srv, srv.rootToken, ['token', 'create', '--name', 'pasted']);
+  const secret = made.token.split('.')[2] as string;
+  const r = await cli(srv, srv.rootToken, ['token', 'revoke', made.token]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!(r.stdout + r.stderr).includes(secret));
+  const listed = (await cliJson(srv, srv.rootToken, ['token', 'list'])).find((t: { id: string }) => t.id === made.id);
+  assert.equal(listed.status, 'revoked');
+  // Sent by hand in a URL, the access log still cuts it out.
+  await fetch(`${srv.url}/v1/principals/me/tokens/${made.token}`, { method: 'DELETE' }).catch(() => undefined);
+  await new Promise((res) => setTimeout(res, 200));
+  assert.ok(!srv.logs().includes(secret), 'no log line holds the secret');
+});
+
+test('kubeconfig get -o json (a file named json, by mistake) is refused before anything is issued', async () => {
+  const count = async () => (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
+  const before = await count();
+  const r = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '15', '-o', 'json'], {}, work);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /-o is --out here[\s\S]*--output json/);
+  assert.equal(fs.existsSync(path.join(work, 'json')), false);
+  assert.equal(await count(), before, 'nothing issued');
+});
+
+test('cluster kube-config with a directory in the way of one of its files fails before minting a webhook token', async () => {
+  const out = path.join(work, 'kc-blocked');
+  fs.mkdirSync(path.join(out, 'authz-webhook.kubeconfig'), { recursive: true });
+  const tokens = async () => (await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', 'prod'])).length;
+  const before = await tokens();
+  const r = await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', out]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /a directory is in the way/);
+  assert.equal(await tokens(), before, 'no webhook token minted');
+  assert.deepEqual(fs.readdirSync(out), ['authz-webhook.kubeconfig'], 'no file written');
+});
+
+test('an empty KUBECRED_TOKEN or KUBECRED_SERVER is unset: the saved login is used', async () => {
+  const config = path.join(work, 'login.json');
+  assert.equal((await cli(null, null, ['login', '--server', srv.url, '--token', srv.rootToken, '--ca-file', srv.caFile, '--config', config])).code, 0);
+  // cli(null, null) runs with KUBECRED_SERVER=, KUBECRED_TOKEN= and KUBECRED_CA_FILE= (empty) in the environment.
+  const r = await cli(null, null, ['whoami', '--config', config, '--output', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).isRoot, true);
 });

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import swagger from '@fastify/swagger';
 import { shapeOpenApi } from './openapi-shape.ts';
 import type { Authority } from '../core/authority.ts';
+import { withoutPastedSecrets } from '../core/api-credentials.ts';
 import { invalid } from '../core/errors.ts';
 import { createMetrics, observeRequest, registerMetricsHooks, type Metrics } from './metrics.ts';
 import { aliyunPlugin } from './aliyun/aliyun-plugin.ts';
@@ -182,7 +183,7 @@ function fastifyTrustProxy(tp: number | readonly string[] | undefined): false | 
  * The URL as logged: a signature in the query (Alibaba's RPC v1 style sends `Signature=`) is cut out. Its nonce is
  * never accepted twice, but a log is no place for what proves a caller holds a key.
  */
-const withoutSignature = (url: string): string => url.replace(/([?&]signature=)[^&]*/gi, '$1[redacted]');
+const withoutSignature = (url: string): string => withoutPastedSecrets(url.replace(/([?&]signature=)[^&]*/gi, '$1[redacted]'));
 
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({

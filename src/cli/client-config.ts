@@ -95,10 +95,12 @@ export function writeFileConfig(file: string, cfg: FileConfig, source = '--confi
 /** The server address, token and CA file in force: flags, then environment, then the config file. */
 export function resolveTarget(flags: GlobalFlags, env = process.env): { server?: string; token?: string; caFile?: string } {
   const file = readFileConfig(configPath(flags, env));
+  // An empty variable (KUBECRED_TOKEN= in a script or a unit file) is unset, not a value that hides `kubecred login`'s.
+  const set = (v: string | undefined) => (v === '' ? undefined : v);
   return {
-    server: flags.server ?? env.KUBECRED_SERVER ?? file.server,
-    token: flags.token ?? env.KUBECRED_TOKEN ?? file.token,
-    caFile: flags.caFile ?? env.KUBECRED_CA_FILE ?? file.caFile,
+    server: flags.server ?? set(env.KUBECRED_SERVER) ?? file.server,
+    token: flags.token ?? set(env.KUBECRED_TOKEN) ?? file.token,
+    caFile: flags.caFile ?? set(env.KUBECRED_CA_FILE) ?? file.caFile,
   };
 }
 

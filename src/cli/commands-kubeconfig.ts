@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
 import { CUSTOM_VALIDITY_HOURS, TEMPORARY_MINUTES } from '../core/validity-rules.ts';
+import { idOfPastedSecret } from '../core/api-credentials.ts';
 import { replacePrivateFile } from './private-files.ts';
 import { UsageError } from './exit-codes.ts';
 import { readFlagFile } from './flag-files.ts';
@@ -60,12 +61,20 @@ function writePrivateFile(file: string, content: string, flag: string): void {
 }
 
 /** Checked before anything is issued: a credential minted and then not written would be lost to its holder. */
-function checkWritableDir(file: string | undefined, flag: string): void {
+/** Before anything is issued: a file that could not be written would leave a credential minted and its key lost. */
+export function checkWritableDir(file: string | undefined, flag: string): void {
   if (file === undefined) return;
+  // `-o json` here is --out, not --output: a file named json would hold the kubeconfig and its key.
+  if (['json', 'yaml', 'table'].includes(file)) throw new UsageError(`${flag} ${file} would write the kubeconfig to a file named ${file}; -o is --out here (a file): give a path, or use --output ${file} for the format`);
   const dir = path.dirname(path.resolve(file));
   if (!statIfThere(dir)?.isDirectory()) throw new UsageError(`cannot write ${flag} ${file}: there is no directory ${dir}`);
   if (statIfThere(file)?.isDirectory()) {
     throw new UsageError(`cannot write ${flag} ${file}: it is a directory; give a file path such as ${path.join(file, 'kubeconfig')}`);
+  }
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`cannot write ${flag} ${file}: the directory ${dir} is not writable by you; give a path you can write`);
   }
 }
 
@@ -174,7 +183,8 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
     .action(withClient(async (client, _o, format, id: string) => print(await client.get(`/v1/credentials/${enc(id)}`), format)));
   outputOption(cred.command('revoke <id>').description("revoke one credential (crd_...); the holder's other kubeconfigs stay valid (`kubecred revoke` ends them all)")
     .option('--reason <text>', 'why, for the audit trail'))
-    .action(withClient(async (client, o, format, id: string) => {
+    .action(withClient(async (client, o, format, pasted: string) => {
+      const id = idOfPastedSecret(pasted);
       const res = await client.post<{ revoked: boolean; credential: Record<string, unknown> }>(`/v1/credentials/${enc(id)}/revoke`, { reason: o.reason });
       if (format !== 'table') return print(res, format);
       process.stdout.write(res.revoked ? `revoked credential ${id}\n` : `credential ${id} was already ${String(res.credential.status)}; nothing changed\n`);

@@ -23,7 +23,8 @@ import { storageOptions } from './server-options.ts';
 const KEYS_HELP = `
 Keys: KUBECRED_MASTER_KEY (base64, 32 bytes) when set, with KUBECRED_PREVIOUS_MASTER_KEYS (the keys a rotation
 replaces, separated by commas) beside it; otherwise <data-dir>/master.key. Exit codes: 0 every secret opens (and,
-for reseal, is sealed under the current key), 5 some do not, 2 usage, 1 anything else.`;
+for reseal, is sealed under the current key), 5 some do not, or (rotate) a server still holds the data directory:
+the message says which, 2 usage, 1 anything else.`;
 
 export function registerMasterKeyCommands(program: Command): void {
   const mk = program.command('master-key').description('the master key that seals CA keys, kubeconfig keys and access key secrets: status and rotation (run where the server runs)')

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { KUBE_MINOR, kubeConfigFiles } from './kube-config-files.ts';
+import { idOfPastedSecret } from '../core/api-credentials.ts';
 import { resolveTarget } from './client-config.ts';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
@@ -133,13 +134,23 @@ export function registerResourceCommands(program: Command): void {
         throw new UsageError(`cannot use --out ${o.out} as a directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a directory you can write`);
       }
       const c = await client.get<{ id: string; name: string; clientCaPem: string; credentialType: 'x509' | 'token' }>(`/v1/clusters/${enc(id)}`);
-      const { token } = await client.post<{ token: string }>(`/v1/clusters/${enc(c.id)}/webhook-tokens`);
-      const files = kubeConfigFiles({
+      const filesWith = (webhookToken: string) => kubeConfigFiles({
         clusterId: c.id, clusterName: c.name, kubecredUrl: webhookUrl,
-        kubecredCaPem, webhookToken: token, clientCaPem: c.clientCaPem,
+        kubecredCaPem, webhookToken, clientCaPem: c.clientCaPem,
         installDir: o.installDir, unauthorizedTtl: o.unauthorizedTtl, failurePolicy: o.failurePolicy, timeout: o.timeout,
         credentialType: c.credentialType, tokenCacheTtl: o.tokenCacheTtl, kubeMinor,
       });
+      // Every file can be written, checked before the token is minted: none is left behind by a write that fails.
+      try {
+        fs.accessSync(o.out, fs.constants.W_OK);
+      } catch {
+        throw new UsageError(`cannot write into --out ${o.out}: it is not writable by you; give a directory you can write`);
+      }
+      for (const name of Object.keys(filesWith(''))) {
+        if (fs.statSync(path.join(o.out, name), { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`cannot write ${path.join(o.out, name)}: a directory is in the way; remove it or give another --out`);
+      }
+      const { token } = await client.post<{ token: string }>(`/v1/clusters/${enc(c.id)}/webhook-tokens`);
+      const files = filesWith(token);
       for (const [name, f] of Object.entries(files)) {
         // Created anew: writing into an existing 0644 file would leave the webhook token readable until the chmod.
         const file = path.join(o.out, name);
@@ -154,7 +165,7 @@ export function registerResourceCommands(program: Command): void {
   outputOption(cluster.command('webhook-tokens <cluster>').description("list the tokens the cluster's kube-apiserver may present to kubecred's webhooks (never their secrets)"))
     .action(withClient(async (client, _o, format, id: string) => print(await client.all(`/v1/clusters/${enc(id)}/webhook-tokens`), format, ['id', 'status', 'createdAt', 'revokedAt'])));
   outputOption(cluster.command('revoke-webhook-token <cluster> <token-id>').description('revoke a webhook token (the ID is its middle part, wht_...); install the new webhook kubeconfig from kube-config first'))
-    .action(withClient(async (client, _o, format, id: string, tokenId: string) => print(await client.delete(`/v1/clusters/${enc(id)}/webhook-tokens/${enc(tokenId)}`), format)));
+    .action(withClient(async (client, _o, format, id: string, tokenId: string) => print(await client.delete(`/v1/clusters/${enc(id)}/webhook-tokens/${enc(idOfPastedSecret(tokenId))}`), format)));
 
   const principal = program.command('principal').description('users and roles, with their Kubernetes groups');
   outputOption(principal.command('create <name>').description('create a user or role')
@@ -196,7 +207,7 @@ export function registerResourceCommands(program: Command): void {
     .action(withClient(async (client, o, format) => print(await client.all(`/v1/principals/${enc(await self(client, o.principal))}/tokens`), format, TOKEN_COLS)));
   outputOption(token.command('revoke <token-id>').description('revoke a token now; requests and console sessions using it are refused from then on')
     .option('--principal <principal>', 'whose (default: yours)'))
-    .action(withClient(async (client, o, format, id: string) => print(await client.delete(`/v1/principals/${enc(await self(client, o.principal))}/tokens/${enc(id)}`), format)));
+    .action(withClient(async (client, o, format, id: string) => print(await client.delete(`/v1/principals/${enc(await self(client, o.principal))}/tokens/${enc(idOfPastedSecret(id))}`), format)));
 
   const ak = program.command('accesskey').description('access key pairs, for the Alibaba Cloud and Huawei Cloud surfaces');
   outputOption(ak.command('create').description('create an access key pair (secret printed once)')

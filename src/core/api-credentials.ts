@@ -12,6 +12,17 @@ export function formatToken(tokenId: string, secret: string): string {
   return `${TOKEN_PREFIX}.${tokenId}.${secret}`;
 }
 
+/**
+ * Any of kubecred's secret-bearing strings (an API token kc1, a webhook token kcw1, a token kubeconfig's kct1), as
+ * `<prefix>.<ID>.<secret>`: the ID part, so that a whole token pasted where its ID belongs is used by its ID and
+ * the secret goes no further (into a URL, a log line, an error message).
+ */
+const PASTED_SECRET = /^(?:kc1|kcw1|kct1)\.([a-z]{3}_[a-z0-9]{26})\.[A-Za-z0-9_-]+$/;
+export const idOfPastedSecret = (value: string): string => PASTED_SECRET.exec(value)?.[1] ?? value;
+
+/** A URL with any such secret cut out, for logs. */
+export const withoutPastedSecrets = (url: string): string => url.replace(/\b(kc1|kcw1|kct1)\.([a-z]{3}_[a-z0-9]{26})\.[A-Za-z0-9_-]+/g, '$1.$2.[redacted]');
+
 export function parseToken(token: string): { tokenId: string; secret: string } | null {
   if (token.length > 200) return null;
   const parts = token.split('.');
