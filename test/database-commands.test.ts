@@ -131,6 +131,16 @@ test('kubecred restore after a kill -9 (a WAL left behind) puts the backup in pl
     await second.stop();
   }
   assert.equal((await cli(null, null, ['restore', path.join(path.dirname(out), 'none.db'), '--data-dir', first.dataDir])).code, 2);
+  // Another server's backup is sealed under its master key: refused before anything is moved.
+  const other = await startServerProcess();
+  const foreign = path.join(path.dirname(out), 'foreign.db');
+  assert.equal((await cli(null, null, ['backup', foreign, '--data-dir', other.dataDir])).code, 0);
+  await other.stop();
+  const filesBefore = fs.readdirSync(first.dataDir).sort();
+  const refused = await cli(null, null, ['restore', foreign, '--data-dir', first.dataDir]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /sealed under another master key[\s\S]*nothing was changed/);
+  assert.deepEqual(fs.readdirSync(first.dataDir).sort(), filesBefore);
 });
 
 test('kubecred migrate beside a running server on the same SQLite file exits 5, naming the --database flag for replicas', async () => {

@@ -5,10 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Command } from 'commander';
-import { loadStorageLocation } from '../config/server-config.ts';
+import { loadDataDirConfig, loadStorageLocation } from '../config/server-config.ts';
 import { syncDir } from '../config/data-dir.ts';
 import { describeStore, openStore } from '../storage/open-store.ts';
 import { takeOwnerLock } from '../storage/sqlite/sqlite-store.ts';
+import { MASTER_KEY_CHECK, opensMasterKeyCheck } from '../core/master-key-check.ts';
+import { aesGcmSealer } from '../pki/sealer.ts';
+import { loadMasterKeyring, MASTER_KEY_FILE } from '../config/data-dir.ts';
 import { UsageError } from './exit-codes.ts';
 import { outputOption, parseFormat, print, say } from './output.ts';
 import { reportError } from './run-action.ts';
@@ -45,9 +48,14 @@ gives the backup's last audit event. The master key must be the one the backup w
     .action(async (file: string, o) => {
       try {
         const format = parseFormat(o.output);
-        const config = loadStorageLocation(o);
-        if (config.databaseUrl) throw new UsageError('restore puts back an embedded SQLite backup; for PostgreSQL use pg_restore (see docs/ha.md)');
-        const result = restoreSqlite(path.resolve(file), config.databaseFile, new Date());
+        if (loadStorageLocation(o).databaseUrl) throw new UsageError('restore puts back an embedded SQLite backup; for PostgreSQL use pg_restore (see docs/ha.md)');
+        const config = loadDataDirConfig(o);
+        if (!config.masterKeyBase64 && !fs.existsSync(path.join(config.dataDir, MASTER_KEY_FILE))) {
+          throw new UsageError(`no master key in ${config.dataDir}: put the master.key the backup was sealed under there (or set KUBECRED_MASTER_KEY) first`);
+        }
+        const ring = loadMasterKeyring(config.dataDir, config);
+        const sealer = aesGcmSealer(ring.current, ring.others);
+        const result = restoreSqlite(path.resolve(file), config.databaseFile, new Date(), (sealed) => opensMasterKeyCheck(sealer, sealed));
         if (format === 'table') {
           process.stdout.write(`restored ${result.restored} from ${result.from} (${result.credentials} credentials; last audit event ${result.lastEvent ?? 'none'})\n`);
           for (const k of result.replacedKeptAs) process.stdout.write(`kept the replaced ${k}\n`);
@@ -101,7 +109,7 @@ function replaceFile(from: string, to: string): void {
  * while). The database it replaces is kept beside it, and so are its -wal and -shm: left by a crash, they would
  * otherwise be replayed onto the restored file (SQLite matches a WAL to its database by name), corrupting it.
  */
-export function restoreSqlite(backup: string, database: string, now: Date) {
+export function restoreSqlite(backup: string, database: string, now: Date, masterKeyOpens: (sealedCheck: string) => boolean) {
   if (!fs.existsSync(backup)) throw new UsageError(`no backup at ${backup}`);
   const sideFiles = [`${backup}-wal`, `${backup}-shm`].filter((f) => !fs.existsSync(f));
   let credentials: number;
@@ -114,6 +122,12 @@ export function restoreSqlite(backup: string, database: string, now: Date) {
       credentials = (copy.prepare('select count(*) as n from credentials').get() as { n: number }).n;
       const at = (copy.prepare('select max("at") as at from audit_events').get() as { at: number | null }).at;
       lastEvent = at === null ? null : new Date(Number(at)).toISOString();
+      // Its secrets must open under the key the server will hold, or the server would refuse to start on it.
+      const sealed = (copy.prepare('select "value" from settings where "name" = ?').get(MASTER_KEY_CHECK) as { value: string } | undefined)?.value;
+      if (sealed !== undefined && !masterKeyOpens(sealed)) {
+        const named = /^v2:([0-9a-f]{16}):/.exec(sealed)?.[1];
+        throw new UsageError(`${backup} is sealed under another master key${named ? ` (${named})` : ''} than this data directory's: put that key in place first (<data-dir>/master.key, or KUBECRED_MASTER_KEY); nothing was changed`);
+      }
     } finally {
       copy.close();
     }

@@ -35,6 +35,9 @@ export async function resealMasterKeyCheck(store: Pick<Store, 'settings'>, seale
   return store.settings.replace(MASTER_KEY_CHECK, sealed, sealer.seal(CANARY, AAD), clock.now());
 }
 
+/** Whether the sealer opens a database's check value (as read from its settings), e.g. a backup's before restoring it. */
+export const opensMasterKeyCheck = (sealer: Sealer, sealed: string): boolean => opens(sealer, sealed);
+
 function opens(sealer: Sealer, sealed: string): boolean {
   try {
     return sealer.open(sealed, AAD).toString('utf8') === CANARY;
