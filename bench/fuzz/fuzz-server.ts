@@ -77,7 +77,10 @@ async function start(): Promise<FuzzServer> {
       if (exited) { clearInterval(poll); clearTimeout(timer); reject(new Error(`kubecred serve exited (${exited}):\n${err}`)); }
     }, 20);
   });
-  const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(err)?.[1] ?? '';
+  // stderr is a pipe, not a terminal: a first start writes the secrets to a 0600 file in the data directory.
+  const secretsFile = path.join(dataDir, 'first-start-secrets.txt');
+  const bootstrap = fs.existsSync(secretsFile) ? fs.readFileSync(secretsFile, 'utf8') : err;
+  const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(bootstrap)?.[1] ?? '';
   const rootToken = field('root token');
   const rootKey = { id: field('access key id'), secret: field('access key secret') };
   const { hostname, port } = new URL(url);

@@ -157,7 +157,10 @@ export async function startKubecred(o: StartOptions = {}): Promise<Kubecred> {
   }));
   const m = await waitFor(c, /serving on (\S+)/);
   const startMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(c.output())?.[1] ?? '';
+  // stderr is a pipe, not a terminal: a first start writes the secrets to a 0600 file in the data directory.
+  const secretsFile = path.join(dataDir, 'first-start-secrets.txt');
+  const bootstrap = fs.existsSync(secretsFile) ? fs.readFileSync(secretsFile, 'utf8') : c.output();
+  const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(bootstrap)?.[1] ?? '';
   return {
     ...c,
     url: m[1]!,

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadDataDirConfig, loadServerConfig } from '../config/server-config.ts';
+import { FIRST_START_FILE } from '../config/data-dir.ts';
 import { checkConfigTarget, clientFor, configPath, configSource, writeFileConfig, type GlobalFlags } from './client-config.ts';
 import { registerDatabaseCommands } from './commands-database.ts';
 import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
@@ -48,7 +49,9 @@ serverOptions(program.command('serve').description('start the server; initialize
   .action(async (o) => {
     try {
       const config = loadServerConfig(o);
-      const server = await startServer(config, { onBootstrap: (b) => printBootstrap(b, `initialized ${config.dataDir}`, process.stderr) });
+      // A person at a terminal sees the secrets; a log (journald, a pod's) gets a 0600 file's name instead.
+      const secretsFile = process.stderr.isTTY ? undefined : path.join(config.dataDir, FIRST_START_FILE);
+      const server = await startServer(config, { onBootstrap: (b) => printBootstrap(b, `initialized ${config.dataDir}`, process.stderr, secretsFile) });
       say(`serving on ${server.url}${server.caFile ? ` (TLS certificate: ${server.caFile})` : ''}`);
       let closing = false;
       const stop = (signal: string) => {

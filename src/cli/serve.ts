@@ -215,17 +215,25 @@ function openToOthers(file: string): string | null {
  * The new account's secrets, under a heading that says what happened: `initialized <data-dir>` on a first start,
  * `created account <name>` for `account create` (whose output must name the account it made).
  */
-export function printBootstrap(b: BootstrapResult, heading: string, out: NodeJS.WritableStream): void {
-  out.write([
+/**
+ * The first account's credentials, printed once. `secretsFile`: stderr is a log (journald, a pod's), not a person at
+ * a terminal, so the two secrets go to that file (0600) instead, and the log says where.
+ */
+export function printBootstrap(b: BootstrapResult, heading: string, out: NodeJS.WritableStream, secretsFile?: string): void {
+  const lines = (secrets: boolean) => [
     `kubecred: ${heading}`,
     `  account:           ${b.accountId}`,
     `  root principal:    ${b.rootPrincipalId}`,
-    `  root token:        ${b.rootToken}`,
+    ...(secrets ? [`  root token:        ${b.rootToken}`] : []),
     `  access key id:     ${b.accessKeyId}`,
-    `  access key secret: ${b.accessKeySecret}`,
+    ...(secrets ? [`  access key secret: ${b.accessKeySecret}`] : []),
     'Save the token and the access key secret now: kubecred keeps only a hash and a sealed copy, and will not show them again.',
     '',
-  ].join('\n'));
+  ].join('\n');
+  if (secretsFile === undefined) return void out.write(lines(true));
+  fs.rmSync(secretsFile, { force: true }); // left by an earlier first start whose database is gone
+  writeSecretFile(secretsFile, lines(true));
+  out.write(lines(false).replace('Save the token', `The root token and the access key secret are in ${secretsFile} (mode 0600), not in this log. Save them`) + 'then delete that file.\n');
 }
 
 export interface RunningServer {

@@ -46,6 +46,8 @@ export function writeSecretFile(file: string, content: string): void {
 }
 
 export const MASTER_KEY_FILE = 'master.key';
+/** Where a first start writes the root token and access key secret when stderr is not a terminal (a log). */
+export const FIRST_START_FILE = 'first-start-secrets.txt';
 /** The key a `kubecred master-key rotate` is moving to; present only while one is unfinished. */
 export const NEXT_MASTER_KEY_FILE = 'master.key.next';
 /** The key a finished rotation replaced, kept (never loaded) for restoring backups taken before it. */

@@ -55,7 +55,10 @@ export async function startServerProcess(opts: { dataDir?: string; args?: string
       reject(new Error(`server exited with ${code}:\n${err}\n${out}`));
     });
   });
-  const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(err)?.[1];
+  // stderr is a pipe here, not a terminal: a first start writes the secrets to a 0600 file and names it instead.
+  const secretsFile = path.join(dataDir, 'first-start-secrets.txt');
+  const bootstrap = fs.existsSync(secretsFile) ? fs.readFileSync(secretsFile, 'utf8') : err;
+  const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(bootstrap)?.[1];
   const prev = opts.previous;
   return {
     url, dataDir, child,
