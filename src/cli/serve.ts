@@ -220,20 +220,26 @@ function openToOthers(file: string): string | null {
  * a terminal, so the two secrets go to that file (0600) instead, and the log says where.
  */
 export function printBootstrap(b: BootstrapResult, heading: string, out: NodeJS.WritableStream, secretsFile?: string): void {
-  const lines = (secrets: boolean) => [
+  const SAVE = 'Save the token and the access key secret now: kubecred keeps only a hash and a sealed copy, and will not show them again.';
+  const lines = (secrets: boolean, last: string) => [
     `kubecred: ${heading}`,
     `  account:           ${b.accountId}`,
     `  root principal:    ${b.rootPrincipalId}`,
     ...(secrets ? [`  root token:        ${b.rootToken}`] : []),
     `  access key id:     ${b.accessKeyId}`,
     ...(secrets ? [`  access key secret: ${b.accessKeySecret}`] : []),
-    'Save the token and the access key secret now: kubecred keeps only a hash and a sealed copy, and will not show them again.',
+    last,
     '',
   ].join('\n');
-  if (secretsFile === undefined) return void out.write(lines(true));
-  fs.rmSync(secretsFile, { force: true }); // left by an earlier first start whose database is gone
-  writeSecretFile(secretsFile, lines(true));
-  out.write(lines(false).replace('Save the token', `The root token and the access key secret are in ${secretsFile} (mode 0600), not in this log. Save them`) + 'then delete that file.\n');
+  if (secretsFile === undefined) return void out.write(lines(true, SAVE));
+  try {
+    fs.rmSync(secretsFile, { force: true }); // left by an earlier first start whose database is gone
+    writeSecretFile(secretsFile, lines(true, SAVE));
+  } catch (e) {
+    // Never the log instead: the account works, and its root can be given a token where the data is.
+    return void out.write(lines(false, `The root token and access key secret could not be written to ${secretsFile} (${(e as NodeJS.ErrnoException).code ?? 'error'}) and are not shown in this log: give the root a token with \`kubecred account root-token\` where this database is (--data-dir, or --database for PostgreSQL), then make access keys with it.`));
+  }
+  out.write(lines(false, `The root token and the access key secret are in ${secretsFile} (mode 0600), not in this log: save them now (kubecred will not show them again), then delete that file.`));
 }
 
 export interface RunningServer {
