@@ -112,10 +112,20 @@ test('--limit limits: credential list and audit list print at most that many row
   assert.equal((await cliJson(srv, srv.rootToken, ['credential', 'list', '--limit', '2'])).length, 2);
   const table = await cli(srv, srv.rootToken, ['credential', 'list', '--limit', '1']);
   assert.equal(table.stdout.trim().split('\n').length, 2, `a header and one row:\n${table.stdout}`);
+  assert.match(table.stderr, /showing the first 1; there are more/, 'a cut list says so');
+  const all = await cli(srv, srv.rootToken, ['credential', 'list', '--limit', '10000']);
+  assert.doesNotMatch(all.stderr, /there are more/);
   assert.equal((await cliJson(srv, srv.rootToken, ['audit', 'list', '--limit', '1'])).length, 1);
   const zero = await cli(srv, srv.rootToken, ['credential', 'list', '--limit', '0']);
   assert.equal(zero.code, 2, zero.stderr);
   assert.match(zero.stderr, /--limit/);
+});
+
+test('kubecred help <command> <subcommand> shows the subcommand\'s help, as <command> <subcommand> --help does', async () => {
+  const viaHelp = await cli(null, null, ['help', 'cluster', 'create']);
+  assert.equal(viaHelp.code, 0);
+  assert.match(viaHelp.stdout, /^Usage: kubecred cluster create \[options\] <name>/);
+  assert.equal(viaHelp.stdout, (await cli(null, null, ['cluster', 'create', '--help'])).stdout);
 });
 
 test('kubeconfig get --exec refuses --exec-minutes outside 15..4320 up front, and carries --config (absolute) and --insecure-skip-tls-verify but no token', async () => {

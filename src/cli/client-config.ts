@@ -126,6 +126,7 @@ export function clientFor(target: { server: string; token: string; caFile?: stri
     server, token, caPem: caFile ? readCaFile(caFile) : undefined, insecureSkipTlsVerify: flags.insecureSkipTlsVerify === true,
     timeoutMs: timeoutFrom(env),
     onSlow: (origin, ms) => say(`no answer yet from ${origin}; waiting up to ${Math.round(ms / 100) / 10} s`),
+    onTruncated: (shown) => say(`showing the first ${shown}; there are more (--limit shows more where the command has it)`),
   });
 }
 

@@ -174,8 +174,11 @@ registerProjectCommands(program);
 registerDatabaseCommands(program);
 registerMasterKeyCommands(program);
 
+// `kubecred help cluster create`: commander's help command reads one level only and showed `cluster`'s help.
+const argv = process.argv[2] === 'help' && process.argv.length > 4 ? [...process.argv.slice(0, 2), ...process.argv.slice(3), '--help'] : process.argv;
+
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? Exit.OK : Exit.USAGE;

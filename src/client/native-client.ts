@@ -14,6 +14,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Called once per client when a request has had no answer for `slowAfterMs` (default 5 s), for a progress line. */
   onSlow?: (origin: string, timeoutMs: number) => void;
+  /** Called when `all` stopped at its maximum with more items left, so a list never looks complete when it is not. */
+  onTruncated?: (shown: number) => void;
   slowAfterMs?: number;
 }
 
@@ -157,6 +159,7 @@ export class NativeClient {
       cursor = page.next ?? undefined;
       if (!cursor) break;
     }
+    if (out.length > max || (out.length === max && cursor)) this.opts.onTruncated?.(max);
     // A server that answers more than asked must not make --limit lie.
     return out.slice(0, max);
   }
