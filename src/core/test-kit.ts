@@ -8,6 +8,7 @@ import path from 'node:path';
 import { makeAuthority, type Authority } from './authority.ts';
 import { makeAuditWriter } from './audit.ts';
 import { bootstrapIfEmpty, createAccount, type BootstrapResult } from './bootstrap.ts';
+import { KubecredError } from './errors.ts';
 import { randomIds } from './ids.ts';
 import type { Actor } from './actor.ts';
 import type { Clock } from './ports.ts';
@@ -33,8 +34,15 @@ export interface Kit {
   boot: BootstrapResult;
   actor(principalId: string): Promise<Actor>;
   newAccount(name: string): Promise<Actor>;
+  /** A new user with one policy of its own: the statements given, or getting and revoking its own kubeconfigs anywhere. */
+  user(groups?: string[], statements?: unknown[]): Promise<Actor>;
+  /** A name no other call in this kit returned: `${prefix}-<n>`. */
+  nextName(prefix: string): string;
   close(): Promise<void>;
 }
+
+/** A matcher for assert.rejects: a KubecredError with this code. */
+export const isCode = (c: string) => (e: unknown) => e instanceof KubecredError && e.code === c;
 
 export async function makeKit(): Promise<Kit> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubecred-core-'));
@@ -48,9 +56,21 @@ export async function makeKit(): Promise<Kit> {
   const actorFor = async (accountId: string, principalId: string): Promise<Actor> => ({
     accountId, principal: (await store.principals.get(accountId, principalId))!, requestId: `req_test_${ids.secret(4)}`, sourceIp: '127.0.0.1', surface: 'test',
   });
+  const root = await actorFor(boot.accountId, boot.rootPrincipalId);
+  let n = 0;
+  const nextName = (prefix: string) => `${prefix}-${++n}`;
   return {
-    authority, store, clock, boot,
-    root: await actorFor(boot.accountId, boot.rootPrincipalId),
+    authority, store, clock, boot, root, nextName,
+    user: async (groups = [], statements) => {
+      const name = nextName('user');
+      const p = await authority.principals.create(root, { name, groups });
+      const pol = await authority.policies.create(root, {
+        name: `policy-${name}`,
+        document: { Version: '1', Statement: statements ?? [{ Effect: 'Allow', Action: ['kubecred:GetKubeconfig', 'kubecred:RevokeKubeconfig'], Resource: '*' }] },
+      });
+      await authority.policies.attach(root, pol.id, p.id);
+      return actorFor(boot.accountId, p.id);
+    },
     actor: (principalId) => actorFor(boot.accountId, principalId),
     newAccount: async (name) => {
       const b = await createAccount(deps, name);
