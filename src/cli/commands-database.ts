@@ -104,6 +104,33 @@ function replaceFile(from: string, to: string): void {
   syncDir(path.dirname(to));
 }
 
+interface CopyFacts { integrity: string; credentials: number; lastEvent: string | null; masterKeyCheck: string | undefined }
+
+/**
+ * Opens a database copy read-only: SQLite's integrity check and, when it passes, how many credentials it holds and,
+ * with `restoring`, its last audit event and its master-key check value. The -wal and -shm that opening a WAL
+ * database leaves beside it (empty: nothing wrote) are removed.
+ */
+function inspectCopy(file: string, restoring = false): CopyFacts {
+  const made = [`${file}-wal`, `${file}-shm`].filter((f) => !fs.existsSync(f));
+  try {
+    const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+    try {
+      const integrity = String(db.pragma('integrity_check', { simple: true }));
+      if (integrity !== 'ok') return { integrity, credentials: 0, lastEvent: null, masterKeyCheck: undefined };
+      const credentials = (db.prepare('select count(*) as n from credentials').get() as { n: number }).n;
+      if (!restoring) return { integrity, credentials, lastEvent: null, masterKeyCheck: undefined };
+      const at = (db.prepare('select max("at") as at from audit_events').get() as { at: number | null }).at;
+      const masterKeyCheck = (db.prepare('select "value" from settings where "name" = ?').get(MASTER_KEY_CHECK) as { value: string } | undefined)?.value;
+      return { integrity, credentials, lastEvent: at === null ? null : new Date(Number(at)).toISOString(), masterKeyCheck };
+    } finally {
+      db.close();
+    }
+  } finally {
+    for (const f of made) fs.rmSync(f, { force: true });
+  }
+}
+
 /**
  * Puts a backup in place of the data directory's database, the server stopped (its owner lock is taken for the
  * while). The database it replaces is kept beside it, and so are its -wal and -shm: left by a crash, they would
@@ -111,32 +138,18 @@ function replaceFile(from: string, to: string): void {
  */
 export function restoreSqlite(backup: string, database: string, now: Date, masterKeyOpens: (sealedCheck: string) => boolean) {
   if (!fs.existsSync(backup)) throw new UsageError(`no backup at ${backup}`);
-  const sideFiles = [`${backup}-wal`, `${backup}-shm`].filter((f) => !fs.existsSync(f));
-  let credentials: number;
-  let lastEvent: string | null;
+  let copy: CopyFacts;
   try {
-    const copy = new BetterSqlite3(backup, { readonly: true, fileMustExist: true });
-    try {
-      const check = copy.pragma('integrity_check', { simple: true });
-      if (check !== 'ok') throw new UsageError(`${backup} fails SQLite's integrity check (${String(check).slice(0, 100)}); restore another backup`);
-      credentials = (copy.prepare('select count(*) as n from credentials').get() as { n: number }).n;
-      const at = (copy.prepare('select max("at") as at from audit_events').get() as { at: number | null }).at;
-      lastEvent = at === null ? null : new Date(Number(at)).toISOString();
-      // Its secrets must open under the key the server will hold, or the server would refuse to start on it.
-      const sealed = (copy.prepare('select "value" from settings where "name" = ?').get(MASTER_KEY_CHECK) as { value: string } | undefined)?.value;
-      if (sealed !== undefined && !masterKeyOpens(sealed)) {
-        const named = /^v2:([0-9a-f]{16}):/.exec(sealed)?.[1];
-        throw new UsageError(`${backup} is sealed under another master key${named ? ` (${named})` : ''} than this data directory's: put that key in place first (<data-dir>/master.key, or KUBECRED_MASTER_KEY); nothing was changed`);
-      }
-    } finally {
-      copy.close();
-    }
+    copy = inspectCopy(backup, true);
   } catch (e) {
-    if (e instanceof UsageError) throw e;
     throw new UsageError(`${backup} is not a kubecred SQLite backup (${(e as Error).message.slice(0, 120)})`);
-  } finally {
-    // Opening it, even read-only, made -wal and -shm beside it; they hold nothing (nothing wrote).
-    for (const f of sideFiles) fs.rmSync(f, { force: true });
+  }
+  if (copy.integrity !== 'ok') throw new UsageError(`${backup} fails SQLite's integrity check (${copy.integrity.slice(0, 100)}); restore another backup`);
+  const { credentials, lastEvent, masterKeyCheck: sealed } = copy;
+  // Its secrets must open under the key the server will hold, or the server would refuse to start on it.
+  if (sealed !== undefined && !masterKeyOpens(sealed)) {
+    const named = /^v2:([0-9a-f]{16}):/.exec(sealed)?.[1];
+    throw new UsageError(`${backup} is sealed under another master key${named ? ` (${named})` : ''} than this data directory's: put that key in place first (<data-dir>/master.key, or KUBECRED_MASTER_KEY); nothing was changed`);
   }
   fs.mkdirSync(path.dirname(database), { recursive: true, mode: 0o700 });
   const lock = takeOwnerLock(database);
@@ -185,26 +198,16 @@ export async function backupSqlite(source: string, target: string, progress?: (d
   } finally {
     db.close();
   }
-  // The copy is in WAL mode, as its source: opening it, even read-only, makes -wal and -shm files that SQLite leaves
-  // behind on close. They hold nothing (nothing wrote) and go with the partial copy, whatever the check says.
-  const removePartial = (withCopy: boolean) => {
-    for (const f of [...(withCopy ? [partial] : []), `${partial}-wal`, `${partial}-shm`]) fs.rmSync(f, { force: true });
-  };
+  const removePartial = () => fs.rmSync(partial, { force: true });
   let credentials: number;
   try {
-    const copy = new BetterSqlite3(partial, { readonly: true });
-    try {
-      const check = copy.pragma('integrity_check', { simple: true });
-      if (check !== 'ok') throw new Error(`the backup failed its integrity check (${String(check).slice(0, 100)})`);
-      credentials = (copy.prepare('select count(*) as n from credentials').get() as { n: number }).n;
-    } finally {
-      copy.close();
-    }
+    const copy = inspectCopy(partial);
+    if (copy.integrity !== 'ok') throw new Error(`the backup failed its integrity check (${copy.integrity.slice(0, 100)})`);
+    credentials = copy.credentials;
   } catch (e) {
-    removePartial(true);
+    removePartial();
     throw e;
   }
-  removePartial(false);
   fs.chmodSync(partial, 0o600);
   // "Never overwrites", atomically: link() fails if <file> appeared since the check above; rename() would replace it.
   try {
@@ -212,16 +215,16 @@ export async function backupSqlite(source: string, target: string, progress?: (d
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
-      removePartial(true);
+      removePartial();
       throw new UsageError(`${target} exists; give a new file name`);
     }
     // A file system without hard links: the check above, then rename, is the best there is.
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') {
-      removePartial(true);
+      removePartial();
       throw e;
     }
     if (fs.existsSync(target)) {
-      removePartial(true);
+      removePartial();
       throw new UsageError(`${target} exists; give a new file name`);
     }
     fs.renameSync(partial, target);

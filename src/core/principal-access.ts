@@ -110,8 +110,11 @@ export function makePrincipalAccess(deps: Deps) {
       // Everything (and the policies detached) is its own action, on the principal: allowing the clean of some
       // clusters' access must not allow taking all of someone's grants away.
       // Some clusters' are covered by either; an explicit Deny on one of them still refuses, also the whole clean.
-      const all = everything ? (await authorizer.check(actor, Actions.CleanAllPrincipalAccess, whole), true) : await authorizer.allows(actor, Actions.CleanAllPrincipalAccess, whole);
-      for (const c of clusters) await (all ? authorizer.checkNotDenied(actor, Actions.CleanPrincipalAccess, target(actor, c)) : authorizer.check(actor, Actions.CleanPrincipalAccess, target(actor, c)));
+      if (everything) await authorizer.check(actor, Actions.CleanAllPrincipalAccess, whole);
+      const all = everything || (await authorizer.allows(actor, Actions.CleanAllPrincipalAccess, whole));
+      for (const c of clusters) {
+        await (all ? authorizer.checkNotDenied : authorizer.check)(actor, Actions.CleanPrincipalAccess, target(actor, c));
+      }
       return store.transaction(async (tx) => {
         const now = clock.now();
         let revoked: Credential[] = [];

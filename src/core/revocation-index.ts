@@ -23,18 +23,19 @@ export type IndexSource = { credentials: Pick<Repos['credentials'], 'scanUnexpir
  * found through an open-addressing table. Each holder keeps the latest notAfter among its active entries.
  */
 export function makeRevocationIndex(clock: Clock) {
-  let capacity = 0;
-  let count = 0;
-  let fp = Buffer.alloc(0);
-  let fpWords = new Uint32Array(0);
-  let clusterOf = new Uint32Array(0);
-  let holderOf = new Uint32Array(0);
-  let stateOf = new Uint8Array(0);
-  let notAfterOf = new Float64Array(0);
-  let nextOfHolder = new Int32Array(0);
+  // Assigned by empty() below, at the start and when compact() rebuilds.
+  let capacity: number;
+  let count: number;
+  let fp: Buffer;
+  let fpWords: Uint32Array;
+  let clusterOf: Uint32Array;
+  let holderOf: Uint32Array;
+  let stateOf: Uint8Array;
+  let notAfterOf: Float64Array;
+  let nextOfHolder: Int32Array;
   const ids: string[] = [];
   /** Slot -> entry + 1 (0: empty). Kept at most half full. */
-  let slots = new Int32Array(0);
+  let slots: Int32Array;
 
   const clusters: string[] = [];
   const clusterNumber = new Map<string, number>();
@@ -44,9 +45,32 @@ export function makeRevocationIndex(clock: Clock) {
   const holdersOfPrincipal = new Map<string, number[]>();
   /** Holder number -> principal ID (for rebuilding). */
   const principalOfHolder: string[] = [];
-  let holderHead = new Int32Array(0);
-  let holderActiveUntil = new Float64Array(0);
-  let holders = 0;
+  let holderHead: Int32Array;
+  let holderActiveUntil: Float64Array;
+  let holders: number;
+
+  function empty(): void {
+    capacity = 0;
+    count = 0;
+    fp = Buffer.alloc(0);
+    fpWords = new Uint32Array(0);
+    clusterOf = new Uint32Array(0);
+    holderOf = new Uint32Array(0);
+    stateOf = new Uint8Array(0);
+    notAfterOf = new Float64Array(0);
+    nextOfHolder = new Int32Array(0);
+    slots = new Int32Array(0);
+    ids.length = 0;
+    clusters.length = 0;
+    clusterNumber.clear();
+    holderNumber.clear();
+    holdersOfPrincipal.clear();
+    principalOfHolder.length = 0;
+    holderHead = new Int32Array(0);
+    holderActiveUntil = new Float64Array(0);
+    holders = 0;
+  }
+  empty();
 
   const scratch = Buffer.alloc(32);
   const scratchWords = new Uint32Array(scratch.buffer, scratch.byteOffset, 8);
@@ -237,25 +261,7 @@ export function makeRevocationIndex(clock: Clock) {
           fingerprintSha256: fp.toString('hex', e * 32, e * 32 + 32), state: STATES[stateOf[e]!]!, notAfter: new Date(notAfterOf[e]!),
         });
       }
-      capacity = 0;
-      count = 0;
-      fp = Buffer.alloc(0);
-      fpWords = new Uint32Array(0);
-      clusterOf = new Uint32Array(0);
-      holderOf = new Uint32Array(0);
-      stateOf = new Uint8Array(0);
-      notAfterOf = new Float64Array(0);
-      nextOfHolder = new Int32Array(0);
-      slots = new Int32Array(0);
-      ids.length = 0;
-      clusters.length = 0;
-      clusterNumber.clear();
-      holderNumber.clear();
-      holdersOfPrincipal.clear();
-      principalOfHolder.length = 0;
-      holderHead = new Int32Array(0);
-      holderActiveUntil = new Float64Array(0);
-      holders = 0;
+      empty();
       for (const c of keep) put(c, null);
       return expired;
     },

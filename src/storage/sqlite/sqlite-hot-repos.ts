@@ -83,8 +83,8 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
         const r = await one<PrincipalsTable>(HOT_SQL.principal, accountId, id);
         return r && principalFromRow(r);
       }),
-      // The one writer already runs transactions one after another: a read of the row is the hold. (The no-op
-      // update would also empty the row cache on every issuance.)
+      // The one writer already runs transactions one after another: a read of the row is the hold (prepared, as the
+      // hot reads are; the base's is the same query through Kysely).
       holdLive: async (accountId, id) => (await one(HOT_SQL.principal, accountId, id)) !== undefined,
     },
     clusters: {
