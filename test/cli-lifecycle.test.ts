@@ -196,3 +196,31 @@ test('output piped into a reader that has gone (| head -1 and the like) ends qui
   assert.equal(r.stderr, '', 'no EPIPE stack trace');
   assert.equal(r.code, 0);
 });
+
+test('policy show, update and delete: an update applies to carol on her next command; an attached policy is refused (exit 5) until detached', async () => {
+  await cliJson(srv, srv.rootToken, ['principal', 'create', 'carol']);
+  const carolToken = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'carol'])).token;
+  fs.writeFileSync(path.join(work, 'lister.json'), JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'kubecred:ListClusters', Resource: '*' }] }));
+  await cliJson(srv, srv.rootToken, ['policy', 'create', 'lister', '--file', path.join(work, 'lister.json')]);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'lister', '--principal', 'carol']);
+  assert.deepEqual((await cliJson(srv, carolToken, ['cluster', 'list'])).map((c: { name: string }) => c.name), ['prod']);
+  const shown = await cliJson(srv, srv.rootToken, ['policy', 'show', 'lister']);
+  assert.equal(shown.name, 'lister');
+  assert.equal(shown.attachedTo.length, 1);
+  // Replaced by a document without ListClusters: carol's next command is refused.
+  const updated = await cliJson(srv, srv.rootToken, ['policy', 'update', 'lister', '--description', 'nothing now', '--document', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'kubecred:GetCluster', Resource: '*' }] })]);
+  assert.equal(updated.description, 'nothing now');
+  assert.deepEqual(await cliJson(srv, carolToken, ['cluster', 'list']), [], 'a list shows only what the policies let one list');
+  assert.equal((await cli(srv, srv.rootToken, ['policy', 'update', 'lister', '--document', '{nope'])).code, 2, 'not JSON: a usage error');
+  assert.equal((await cli(srv, carolToken, ['policy', 'delete', 'lister'])).code, 3, 'carol may not delete it');
+  const refused = await cli(srv, srv.rootToken, ['policy', 'delete', 'lister']);
+  assert.equal(refused.code, 5, refused.stderr);
+  assert.match(refused.stderr, /attached to usr_\w+.*kubecred policy detach lister --principal/);
+  await cliJson(srv, srv.rootToken, ['policy', 'detach', 'lister', '--principal', 'carol']);
+  assert.deepEqual(await cliJson(srv, srv.rootToken, ['policy', 'delete', 'lister']), { deleted: true });
+  assert.equal((await cli(srv, srv.rootToken, ['policy', 'show', 'lister'])).code, 4);
+  const trail = await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'DeletePolicy']);
+  assert.deepEqual(trail.map((e: any) => [e.action, e.outcome, e.actorId === alice.id]), [['DeletePolicy', 'success', false], ['kubecred:DeletePolicy', 'denied', false]]);
+  assert.equal(trail[0].detail.name, 'lister');
+  for (const cmd of [['policy', 'show'], ['policy', 'update'], ['policy', 'delete'], ['project', 'remove']]) assert.equal((await cli(null, null, [...cmd, '--help'])).code, 0);
+});

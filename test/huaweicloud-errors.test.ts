@@ -3,6 +3,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cli, cliJson } from './support/cli.ts';
 import { rawRequest } from './support/http.ts';
 import { cceClient, createCert, PROJECT_ID, revokeCert, sdkError, setupCce } from './support/huaweicloud-sdk.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
@@ -148,6 +149,23 @@ test('project add and list are root only', async () => {
   assert.deepEqual(list.json.items.map((p: any) => [p.projectId, p.region, p.vendor]), [[PROJECT_ID, 'cn-north-4', 'huaweicloud']]);
   const dup = await rawRequest(srv, 'POST', '/v1/projects', { token: srv.rootToken, body: JSON.stringify({ projectId: PROJECT_ID, region: 'cn-north-4' }) });
   assert.equal(dup.status, 409);
+});
+
+test('project remove is root only; the removed project\'s CCE paths then answer 404 naming the command that maps it', async () => {
+  await cliJson(srv, srv.rootToken, ['project', 'add', 'p-removed', '--region', 'cn-north-4']);
+  const asAlice = () => rawRequest(srv, 'POST', cceUrl('clustercert', 'p-removed'), { body: JSON.stringify({ duration: 1 }), headers: { 'x-auth-token': env.alice.token, 'content-type': 'application/json' } });
+  assert.equal((await asAlice()).status, 200);
+  const denied = await rawRequest(srv, 'DELETE', '/v1/projects/p-removed', { token: env.alice.token });
+  assert.equal(denied.status, 403);
+  assert.equal(denied.json.code, 'ROOT_ONLY');
+  assert.deepEqual(await cliJson(srv, srv.rootToken, ['project', 'remove', 'p-removed']), { removed: true });
+  const gone = await asAlice();
+  assert.equal(gone.status, 404, gone.body);
+  assert.equal(gone.json.error_code, 'CCE.01404001');
+  assert.match(gone.json.error_msg, /kubecred project add/);
+  assert.equal((await cli(srv, srv.rootToken, ['project', 'remove', 'p-removed'])).code, 4, 'already removed');
+  const trail = await rawRequest(srv, 'GET', '/v1/audit?action=RemoveProject', { token: srv.rootToken });
+  assert.deepEqual(trail.json.items.map((e: any) => [e.action, e.outcome]), [['RemoveProject', 'success'], ['kubecred:RemoveProject', 'denied']]);
 });
 
 test('a signed request sent again is refused with 401 APIGW.0301 and issues nothing more', async () => {

@@ -1,4 +1,4 @@
-// `kubecred project add|list`: map Huawei Cloud project IDs to the account so CCE-style paths resolve.
+// `kubecred project add|list|remove`: map Huawei Cloud project IDs to the account so CCE-style paths resolve.
 // Parsing and printing only; the server decides who may do it (the account root).
 
 import type { Command } from 'commander';
@@ -16,4 +16,6 @@ export function registerProjectCommands(program: Command): void {
     }));
   outputOption(project.command('list').description("list your account's project IDs (root only)"))
     .action(withClient(async (client, _o, format) => print((await client.get<{ items: unknown[] }>('/v1/projects')).items, format, COLS)));
+  outputOption(project.command('remove <projectId>').description("remove a project ID from your account (root only); CCE paths naming it then answer 404"))
+    .action(withClient(async (client, _o, format, projectId: string) => print(await client.delete(`/v1/projects/${encodeURIComponent(projectId)}`), format)));
 }

@@ -221,21 +221,22 @@ export function registerResourceCommands(program: Command): void {
     .action(withClient(async (client, o, format, id: string) => print(await client.delete(`/v1/principals/${enc(await self(client, o.principal))}/access-keys/${enc(id)}`), format)));
 
   const policy = program.command('policy').description('policy documents and their attachments');
-  outputOption(policy.command('create <name>').description('create a policy from a JSON document')
-    .option('-f, --file <file>', 'the policy document (JSON)')
-    .option('--document <json>', 'the policy document inline')
+  outputOption(documentOptions(policy.command('create <name>').description('create a policy from a JSON document'))
     .option('--description <text>', 'what it is for'))
     .action(withClient(async (client, o, format, name: string) => {
-      const text = o.file ? readFlagFile(o.file, '--file') : o.document;
-      if (!text) throw new UsageError('give the document with --file or --document');
-      let document: unknown;
-      try {
-        document = JSON.parse(text);
-      } catch {
-        throw new UsageError('the policy document is not valid JSON');
-      }
+      const document = readDocument(o);
       print(await client.post('/v1/policies', { name, description: o.description, document }), format, format === 'table' ? ['id', 'name', 'description'] : undefined);
     }));
+  outputOption(policy.command('show <policy>').description('show a policy (ID or name), its document and the principals it is attached to'))
+    .action(withClient(async (client, _o, format, p: string) => print(await client.get(`/v1/policies/${enc(p)}`), format)));
+  outputOption(documentOptions(policy.command('update <policy>').description("replace a policy's document; every principal it is attached to gets the new one on its next request"))
+    .option('--description <text>', 'a new description (kept when absent)'))
+    .action(withClient(async (client, o, format, p: string) => {
+      const document = readDocument(o);
+      print(await client.put(`/v1/policies/${enc(p)}`, { description: o.description, document }), format, format === 'table' ? ['id', 'name', 'description'] : undefined);
+    }));
+  outputOption(policy.command('delete <policy>').description('delete a policy attached to nobody (detach it first; the error names its holders)'))
+    .action(withClient(async (client, _o, format, p: string) => print(await client.delete(`/v1/policies/${enc(p)}`), format)));
   outputOption(policy.command('list').description('list policies, or those attached to --principal')
     .option('--principal <principal>', 'only those attached to this principal'))
     .action(withClient(async (client, o, format) => {
@@ -248,4 +249,18 @@ export function registerResourceCommands(program: Command): void {
     .action(withClient(async (client, o, format, p: string) => print(await client.post(`/v1/principals/${enc(o.principal)}/policies`, { policy: p }), format)));
   outputOption(policy.command('detach <policy>').description('detach a policy from a principal').requiredOption('--principal <principal>', 'the principal'))
     .action(withClient(async (client, o, format, p: string) => print(await client.delete(`/v1/principals/${enc(o.principal)}/policies/${enc(p)}`), format)));
+}
+
+const documentOptions = (cmd: Command) => cmd
+  .option('-f, --file <file>', 'the policy document (JSON)')
+  .option('--document <json>', 'the policy document inline');
+
+function readDocument(o: { file?: string; document?: string }): unknown {
+  const text = o.file ? readFlagFile(o.file, '--file') : o.document;
+  if (!text) throw new UsageError('give the document with --file or --document');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError('the policy document is not valid JSON');
+  }
 }

@@ -44,12 +44,17 @@ export const Actions = {
   RevokeAccessKey: a('RevokeAccessKey', ['ram:DeleteAccessKey']),
   CreatePolicy: a('CreatePolicy', ['ram:CreatePolicy']),
   ListPolicies: a('ListPolicies', ['ram:ListPolicies']),
+  GetPolicy: a('GetPolicy', ['ram:GetPolicy']),
+  /** Replacing a policy's document: RAM keeps versions, and makes a new one the default with CreatePolicyVersion. */
+  UpdatePolicy: a('UpdatePolicy', ['ram:CreatePolicyVersion']),
+  DeletePolicy: a('DeletePolicy', ['ram:DeletePolicy']),
   AttachPolicy: a('AttachPolicy', ['ram:AttachPolicyToUser']),
   DetachPolicy: a('DetachPolicy', ['ram:DetachPolicyFromUser']),
   ConfigureWebhooks: a('ConfigureWebhooks'),
   ListAuditEvents: a('ListAuditEvents', ['actiontrail:LookupEvents']),
   AddProject: a('AddProject', [], true),
   ListProjects: a('ListProjects', [], true),
+  RemoveProject: a('RemoveProject', [], true),
 } as const;
 
 export type ActionName = keyof typeof Actions;

@@ -82,3 +82,34 @@ test('accounts: no principal sees another account\'s anything', async () => {
   assert.equal((await kit.authority.credentials.list(other, {}, { limit: 50 })).items.length, 0);
   assert.ok((await kit.authority.audit.list(other, {}, { limit: 50 })).items.every((e) => e.accountId === other.accountId));
 });
+
+test('policies: a replaced document applies on the next request; an attached one is not deleted; deletion and change are audited', async () => {
+  const u = await user();
+  await get(u);
+  const [own] = await kit.authority.policies.forPrincipal(kit.root, u.principal.id);
+  // Replaced by a document that no longer allows GetKubeconfig: the next request is refused.
+  const replaced = await kit.authority.policies.update(kit.root, own.name, { document: { Version: '1', Statement: [{ Effect: 'Allow', Action: 'kubecred:ListClusters', Resource: '*' }] } });
+  assert.equal(replaced.id, own.id);
+  assert.equal(replaced.description, own.description, 'kept when not given');
+  await assert.rejects(get(u), code('ACCESS_DENIED'));
+  await assert.rejects(kit.authority.policies.update(kit.root, own.id, { document: { Version: '1', Statement: [{ Effect: 'Allow', Action: 'kubecred:NoSuch', Resource: '*' }] } }), code('VALIDATION_FAILED'), 'checked as on create');
+  assert.deepEqual((await kit.authority.policies.get(kit.root, own.id)).document, replaced.document, 'a refused update changed nothing');
+  // Attached: refused, naming the holder; the root needs no policy, a user needs kubecred:DeletePolicy.
+  await assert.rejects(kit.authority.policies.delete(kit.root, own.id), (e: unknown) => e instanceof KubecredError && e.code === 'CONFLICT' && e.message.includes(u.principal.id));
+  assert.deepEqual((await kit.authority.policies.get(kit.root, own.id)).attachedTo, [u.principal.id]);
+  await assert.rejects(kit.authority.policies.delete(alice, own.id), code('ACCESS_DENIED'));
+  await assert.rejects(kit.authority.policies.update(alice, own.id, { document: replaced.document }), code('ACCESS_DENIED'));
+  // A deleted principal's attachment does not hold the policy, and goes with it.
+  await kit.authority.principals.delete(kit.root, u.principal.id);
+  assert.deepEqual((await kit.authority.policies.get(kit.root, own.id)).attachedTo, []);
+  assert.deepEqual(await kit.authority.policies.delete(kit.root, own.name), { deleted: true });
+  await assert.rejects(kit.authority.policies.get(kit.root, own.id), code('NOT_FOUND'));
+  await assert.rejects(kit.authority.policies.delete(kit.root, own.id), code('NOT_FOUND'));
+  const trail = (await kit.authority.audit.list(kit.root, { resourceId: own.id }, { limit: 10 })).items.map((e) => [e.action, e.outcome]);
+  assert.deepEqual(trail.filter(([a]) => a === 'DeletePolicy' || a === 'UpdatePolicy'), [['DeletePolicy', 'success'], ['UpdatePolicy', 'success']]);
+  // Another account's policy is not found, by ID or name.
+  const other = await kit.newAccount(kit.nextName('tenant'));
+  const theirs = await kit.authority.policies.create(other, { name: 'theirs', document: { Version: '1', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } });
+  await assert.rejects(kit.authority.policies.update(kit.root, theirs.id, { document: replaced.document }), code('NOT_FOUND'));
+  await assert.rejects(kit.authority.policies.delete(kit.root, 'theirs'), code('NOT_FOUND'));
+});

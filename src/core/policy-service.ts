@@ -5,7 +5,7 @@ import type { Actor } from './actor.ts';
 import { Actions, Resources, SUPPLIED_CONDITION_KEYS } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
-import { invalid, notFound } from './errors.ts';
+import { invalid, KubecredError, notFound } from './errors.ts';
 import { checkResourceName } from './input-rules.ts';
 import { findPrincipal } from './lookup.ts';
 import type { Page, StoredPolicy } from './model.ts';
@@ -52,6 +52,21 @@ function checkDenyConditionKeys(doc: PolicyDocument): void {
   });
 }
 
+function checkDescription(description: unknown): string | undefined {
+  if (description !== undefined && (typeof description !== 'string' || description.length > 1024)) throw invalid('description must be a string of at most 1024 characters', { field: 'description' });
+  return description;
+}
+
+function checkDocument(input: unknown): PolicyDocument {
+  const document = parsePolicyDocument(input);
+  checkKubecredActions(document);
+  checkDenyConditionKeys(document);
+  return document;
+}
+
+/** How many holders a refused deletion names. */
+const HOLDERS_SHOWN = 20;
+
 export function makePolicyService(deps: Deps) {
   const { store, clock, ids, authorizer, audit } = deps;
   const target = (actor: Actor, id: string | null) => ({ resource: Resources.policy(actor.accountId, id ?? '*'), type: 'policy', id });
@@ -69,17 +84,60 @@ export function makePolicyService(deps: Deps) {
   return {
     async create(actor: Actor, input: { name: string; description?: string; document: unknown }): Promise<PolicyView> {
       const name = checkResourceName(input.name, 'name');
-      if (input.description !== undefined && (typeof input.description !== 'string' || input.description.length > 1024)) throw invalid('description must be a string of at most 1024 characters', { field: 'description' });
-      const document = parsePolicyDocument(input.document);
-      checkKubecredActions(document);
-      checkDenyConditionKeys(document);
+      const description = checkDescription(input.description) ?? '';
+      const document = checkDocument(input.document);
       await authorizer.check(actor, Actions.CreatePolicy, target(actor, null));
-      const p: StoredPolicy = { id: ids.id('pol'), accountId: actor.accountId, name, description: input.description ?? '', document: JSON.stringify(document), createdAt: clock.now() };
+      const p: StoredPolicy = { id: ids.id('pol'), accountId: actor.accountId, name, description, document: JSON.stringify(document), createdAt: clock.now() };
       await store.transaction(async (tx) => {
         await tx.policies.insert(p);
         await audit.record(tx, actor, actor.accountId, { action: 'CreatePolicy', resourceType: 'policy', resourceId: p.id, detail: { name, document } });
       });
       return view(p);
+    },
+
+    async get(actor: Actor, idOrName: string): Promise<PolicyView & { attachedTo: string[] }> {
+      const policy = await load(actor, idOrName);
+      await authorizer.check(actor, Actions.GetPolicy, target(actor, policy.id));
+      return { ...view(policy), attachedTo: await store.policies.holders(policy.id, 1000) };
+    },
+
+    /**
+     * Replaces a policy's document (and its description when given). It takes effect on the next request of every
+     * principal it is attached to: decisions read the policies each time.
+     */
+    async update(actor: Actor, idOrName: string, input: { description?: string; document: unknown }): Promise<PolicyView> {
+      const description = checkDescription(input.description);
+      const document = checkDocument(input.document);
+      const policy = await load(actor, idOrName);
+      await authorizer.check(actor, Actions.UpdatePolicy, target(actor, policy.id));
+      const updated: StoredPolicy = { ...policy, description: description ?? policy.description, document: JSON.stringify(document) };
+      await store.transaction(async (tx) => {
+        if (!(await tx.policies.hold(actor.accountId, policy.id, 'exclusive'))) throw notFound('policy', idOrName);
+        const before = await tx.policies.get(actor.accountId, policy.id);
+        await tx.policies.update(actor.accountId, policy.id, { description: updated.description, document: updated.document });
+        await audit.record(tx, actor, actor.accountId, {
+          action: 'UpdatePolicy', resourceType: 'policy', resourceId: policy.id,
+          detail: { name: policy.name, before: JSON.parse(before!.document), document },
+        });
+      });
+      return view(updated);
+    },
+
+    /** Deletes a policy attached to no living principal (RAM refuses the deletion of an attached policy too). */
+    async delete(actor: Actor, idOrName: string): Promise<{ deleted: true }> {
+      const policy = await load(actor, idOrName);
+      await authorizer.check(actor, Actions.DeletePolicy, target(actor, policy.id));
+      await store.transaction(async (tx) => {
+        if (!(await tx.policies.hold(actor.accountId, policy.id, 'exclusive'))) throw notFound('policy', idOrName);
+        const holders = await tx.policies.holders(policy.id, HOLDERS_SHOWN + 1);
+        if (holders.length > 0) {
+          const shown = holders.slice(0, HOLDERS_SHOWN).join(', ') + (holders.length > HOLDERS_SHOWN ? ', ...' : '');
+          throw new KubecredError('CONFLICT', `policy ${JSON.stringify(policy.name)} is attached to ${shown}; detach it from each first (kubecred policy detach ${policy.name} --principal <id>)`, { details: { attachedTo: holders.slice(0, HOLDERS_SHOWN) } });
+        }
+        await tx.policies.delete(actor.accountId, policy.id);
+        await audit.record(tx, actor, actor.accountId, { action: 'DeletePolicy', resourceType: 'policy', resourceId: policy.id, detail: { name: policy.name, document: JSON.parse(policy.document) } });
+      });
+      return { deleted: true };
     },
 
     async list(actor: Actor, page: PageRequest): Promise<Page<PolicyView>> {
@@ -99,6 +157,7 @@ export function makePolicyService(deps: Deps) {
       const principal = await loadPrincipal(actor, principalId);
       await authorizer.check(actor, Actions.AttachPolicy, target(actor, policy.id));
       return store.transaction(async (tx) => {
+        if (!(await tx.policies.hold(actor.accountId, policy.id, 'share'))) throw notFound('policy', policyIdOrName);
         const attached = await tx.policies.attach(policy.id, principal.id, clock.now());
         await audit.record(tx, actor, actor.accountId, { action: 'AttachPolicy', resourceType: 'policy', resourceId: policy.id, detail: { principal: principal.id, changed: attached } });
         return { attached };

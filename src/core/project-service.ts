@@ -5,7 +5,7 @@ import type { Actor } from './actor.ts';
 import { Actions, Resources } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
-import { invalid } from './errors.ts';
+import { invalid, notFound } from './errors.ts';
 import { checkRegion } from './input-rules.ts';
 import type { Clock } from './ports.ts';
 import type { Store, VendorProject } from './store-port.ts';
@@ -36,6 +36,16 @@ export function makeProjectService(deps: Deps) {
         await audit.record(tx, actor, actor.accountId, { action: 'AddProject', resourceType: 'project', resourceId: p.projectId, detail: { vendor: p.vendor, region } });
       });
       return view(p);
+    },
+
+    /** Removes the account's mapping of a project: the vendor surface then answers 404 for that project's paths. */
+    async remove(actor: Actor, input: { vendor: string; projectId: string }): Promise<{ removed: true }> {
+      await authorizer.check(actor, Actions.RemoveProject, target(actor, input.projectId));
+      await store.transaction(async (tx) => {
+        if (!(await tx.vendorProjects.delete(actor.accountId, input.vendor, input.projectId))) throw notFound('project', input.projectId);
+        await audit.record(tx, actor, actor.accountId, { action: 'RemoveProject', resourceType: 'project', resourceId: input.projectId, detail: { vendor: input.vendor } });
+      });
+      return { removed: true };
     },
 
     async list(actor: Actor): Promise<ProjectView[]> {

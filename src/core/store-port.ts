@@ -174,6 +174,18 @@ export interface Repos {
     attach(policyId: string, principalId: string, at: Date): Promise<boolean>;
     detach(policyId: string, principalId: string): Promise<boolean>;
     forPrincipal(principalId: string): Promise<StoredPolicy[]>;
+    /** Living principals the policy is attached to, by ID (deleted principals' attachments do not count). */
+    holders(policyId: string, limit: number): Promise<string[]>;
+    /**
+     * Holds the policy's row for the transaction: shared for an attachment, exclusive for a change or a deletion, so
+     * an attachment never lands on a policy being deleted (PostgreSQL row locks; SQLite's one writer serialises).
+     * False when the policy is gone.
+     */
+    hold(accountId: string, id: string, mode: 'share' | 'exclusive'): Promise<boolean>;
+    /** Replaces the description and document; false when the policy is gone. */
+    update(accountId: string, id: string, fields: { description: string; document: string }): Promise<boolean>;
+    /** Deletes the policy and every attachment of it (deleted principals' too); false when it was gone. */
+    delete(accountId: string, id: string): Promise<boolean>;
   };
   webhookTokens: {
     insert(t: WebhookToken): Promise<void>;
@@ -215,6 +227,8 @@ export interface Repos {
     put(p: VendorProject): Promise<void>;
     get(vendor: string, projectId: string): Promise<VendorProject | undefined>;
     listForAccount(accountId: string): Promise<VendorProject[]>;
+    /** Removes the account's mapping of the project; false when the account had none. */
+    delete(accountId: string, vendor: string, projectId: string): Promise<boolean>;
   };
   audit: {
     append(e: Omit<AuditEvent, 'seq'>): Promise<void>;

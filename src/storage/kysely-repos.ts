@@ -181,6 +181,18 @@ export function kyselyRepos(db: Db): Repos {
           .selectAll('policies').where('policy_attachments.principal_id', '=', principalId).orderBy('policies.id').execute();
         return rows.map(policyFromRow);
       },
+      holders: async (policyId, limit) => (await db.selectFrom('policy_attachments').innerJoin('principals', 'principals.id', 'policy_attachments.principal_id')
+        .select('principals.id').where('policy_attachments.policy_id', '=', policyId).where('principals.deleted_at', 'is', null)
+        .orderBy('principals.id').limit(limit).execute()).map((r) => r.id),
+      hold: async (accountId, id) => (await db.selectFrom('policies').select('id').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst()) !== undefined,
+      update: async (accountId, id, fields) => Number((await db.updateTable('policies').set({ description: fields.description, document: fields.document })
+        .where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst()).numUpdatedRows) === 1,
+      delete: async (accountId, id) => {
+        const owned = await db.selectFrom('policies').select('id').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        if (!owned) return false;
+        await db.deleteFrom('policy_attachments').where('policy_id', '=', id).execute();
+        return Number((await db.deleteFrom('policies').where('id', '=', id).executeTakeFirst()).numDeletedRows) === 1;
+      },
     },
 
     webhookTokens: {
@@ -265,6 +277,8 @@ export function kyselyRepos(db: Db): Repos {
         const rows = await db.selectFrom('vendor_projects').selectAll().where('account_id', '=', accountId).orderBy('project_id').execute();
         return rows.map((r) => ({ vendor: r.vendor, projectId: r.project_id, accountId: r.account_id, region: r.region, createdAt: new Date(Number(r.created_at)) }));
       },
+      delete: async (accountId, vendor, projectId) => Number((await db.deleteFrom('vendor_projects')
+        .where('account_id', '=', accountId).where('vendor', '=', vendor).where('project_id', '=', projectId).executeTakeFirst()).numDeletedRows) === 1,
     },
 
     ...credentialRepos(db),

@@ -272,6 +272,51 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.equal(await f.store.policies.detach(policy.id, f.principal.id), true);
     }));
 
+    it('policies: holders are living principals; update and delete are the account\'s own; delete drops attachments; an attachment waits for a deletion under way', withFixture(async (f) => {
+      const policy = { id: id('pol'), accountId: f.accountId, name: 'q', description: 'd', document: '{"Statement":[]}', createdAt: at() };
+      await f.store.policies.insert(policy);
+      const gone: Principal = { ...f.principal, id: id('usr'), name: `gone-${counter}` };
+      await f.store.principals.insert(gone);
+      await f.store.policies.attach(policy.id, f.principal.id, at());
+      await f.store.policies.attach(policy.id, gone.id, at());
+      await f.store.principals.markDeleted(f.accountId, gone.id, at());
+      assert.deepEqual(await f.store.policies.holders(policy.id, 10), [f.principal.id], 'a deleted principal does not hold it');
+      assert.equal(await f.store.policies.update('acc_other', policy.id, { description: 'x', document: '{}' }), false);
+      assert.equal(await f.store.policies.update(f.accountId, policy.id, { description: 'e', document: '{"Statement":[1]}' }), true);
+      assert.deepEqual(await f.store.policies.get(f.accountId, policy.id), { ...policy, description: 'e', document: '{"Statement":[1]}' });
+      assert.equal(await f.store.policies.delete('acc_other', policy.id), false);
+      assert.equal(await f.store.policies.detach(policy.id, f.principal.id), true);
+      // The deletion holds the row; an attachment asked meanwhile waits for it, then finds no policy.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let holding!: () => void;
+      const held = new Promise<void>((r) => (holding = r));
+      const deletion = f.store.transaction(async (tx) => {
+        assert.equal(await tx.policies.hold(f.accountId, policy.id, 'exclusive'), true);
+        holding();
+        await released;
+        assert.equal(await tx.policies.delete(f.accountId, policy.id), true);
+      });
+      await held;
+      const attach = f.store.transaction(async (tx) => (await tx.policies.hold(f.accountId, policy.id, 'share')) && tx.policies.attach(policy.id, f.principal.id, at()));
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      await deletion;
+      assert.equal(await attach, false);
+      assert.equal(await f.store.policies.get(f.accountId, policy.id), undefined);
+      assert.deepEqual(await f.store.policies.forPrincipal(gone.id), [], "the deleted principal's attachment went with it");
+      assert.equal(await f.store.policies.hold(f.accountId, policy.id, 'share'), false);
+    }));
+
+    it('removes a vendor project of the account only', withFixture(async (f) => {
+      const p = { vendor: 'huaweicloud', projectId: id('prj'), accountId: f.accountId, region: 'cn-north-4', createdAt: at() };
+      await f.store.vendorProjects.put(p);
+      assert.equal(await f.store.vendorProjects.delete('acc_other', p.vendor, p.projectId), false);
+      assert.equal(await f.store.vendorProjects.delete(f.accountId, p.vendor, p.projectId), true);
+      assert.equal(await f.store.vendorProjects.get(p.vendor, p.projectId), undefined);
+      assert.equal(await f.store.vendorProjects.delete(f.accountId, p.vendor, p.projectId), false);
+    }));
+
     it('claims a setting once, whoever races for it', withFixture(async (f) => {
       const results = await Promise.all([1, 2, 3].map((n) => f.store.settings.claim('first', `v${n}`, at())));
       assert.equal(results.filter(Boolean).length, 1);

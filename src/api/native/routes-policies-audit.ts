@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { invalid } from '../../core/errors.ts';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
-import { CreatePolicyBody, errorResponses, pageOf, pagedQuery, pageRequest } from './schemas.ts';
+import { CreatePolicyBody, errorResponses, pageOf, pagedQuery, pageRequest, PolicyParam, UpdatePolicyBody } from './schemas.ts';
 
 const AuditQuery = pagedQuery({
   action: Type.Optional(Type.String({ maxLength: 128 })),
@@ -53,6 +53,21 @@ export const policyAuditRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox =
   app.get('/policies', {
     schema: { tags: ['policies'], summary: 'List policies', querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('Policy')), ...errorResponses } },
   }, async (req) => authority.policies.list(actorOf(req), pageRequest(req.query)));
+
+  app.get('/policies/:policy', {
+    schema: {
+      tags: ['policies'], summary: 'A policy, by ID or name, with the principals it is attached to', params: PolicyParam,
+      response: { 200: Type.Intersect([Type.Ref('Policy'), Type.Object({ attachedTo: Type.Array(Type.String(), { description: 'Living principals, by ID (at most 1,000)' }) })]), ...errorResponses },
+    },
+  }, async (req) => authority.policies.get(actorOf(req), req.params.policy));
+
+  app.put('/policies/:policy', {
+    schema: { tags: ['policies'], summary: "Replace a policy's document; it applies to every holder's next request", params: PolicyParam, body: UpdatePolicyBody, response: { 200: Type.Ref('Policy'), ...errorResponses } },
+  }, async (req) => authority.policies.update(actorOf(req), req.params.policy, req.body));
+
+  app.delete('/policies/:policy', {
+    schema: { tags: ['policies'], summary: 'Delete a policy attached to nobody (409 names its holders)', params: PolicyParam, response: { 200: Type.Object({ deleted: Type.Boolean() }), ...errorResponses } },
+  }, async (req) => authority.policies.delete(actorOf(req), req.params.policy));
 
   app.get('/audit', {
     schema: { tags: ['audit'], summary: 'Audit events, newest first', querystring: AuditQuery, response: { 200: pageOf(Type.Ref('AuditEvent')), ...errorResponses } },

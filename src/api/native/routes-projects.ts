@@ -25,4 +25,13 @@ export const projectRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => as
   app.get('/projects', {
     schema: { tags, summary: "The account's vendor project IDs (root only)", response: { 200: Type.Object({ items: Type.Array(Project) }), ...errorResponses } },
   }, async (req) => ({ items: await authority.projects.list(actorOf(req)) }));
+
+  app.delete('/projects/:projectId', {
+    schema: {
+      tags, summary: "Remove the account's mapping of a vendor project ID (root only); the vendor surface then answers 404 for it",
+      params: Type.Object({ projectId: Type.String({ minLength: 1, maxLength: 64 }) }),
+      querystring: Type.Object({ vendor: Type.Optional(Type.Literal('huaweicloud')) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ removed: Type.Boolean() }), ...errorResponses },
+    },
+  }, async (req) => authority.projects.remove(actorOf(req), { vendor: req.query.vendor ?? 'huaweicloud', projectId: req.params.projectId }));
 };

@@ -157,6 +157,13 @@ export const CreatePolicyBody = Type.Object({
   document: Type.Unknown(),
 }, { additionalProperties: false });
 
+export const UpdatePolicyBody = Type.Object({
+  description: Type.Optional(Type.String({ maxLength: 1024, description: 'Kept as it was when absent' })),
+  document: Type.Unknown({ description: 'The whole new document; it replaces the old one' }),
+}, { additionalProperties: false });
+
+export const PolicyParam = Type.Object({ policy: Type.String({ minLength: 1, maxLength: 128, description: 'Policy ID or name' }) });
+
 export const AttachBody = Type.Object({ policy: Type.String({ minLength: 1, maxLength: 128, description: 'Policy ID or name' }) }, { additionalProperties: false });
 
 export const AuditEvent = Type.Object({

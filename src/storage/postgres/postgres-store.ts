@@ -78,7 +78,7 @@ function destroyOnQueryTimeout(client: pg.PoolClient): void {
 export const isQueryTimeout = (e: unknown): boolean => (e as Error | undefined)?.message === 'Query read timeout';
 
 /**
- * PostgreSQL's holds on a principal's or cluster's row: SELECT ... FOR SHARE, which issuances share, a deletion's
+ * PostgreSQL's holds on a principal's or cluster's row (and a policy's, below): SELECT ... FOR SHARE, which issuances share, a deletion's
  * UPDATE waits for, and which waits for a deletion under way and then reads the row it committed (READ COMMITTED
  * checks the WHERE again). Shared, so issuances on one cluster never wait for each other, nor for a connection
  * that froze mid-transaction (an exclusive hold made every later issuance wait for it until the database
@@ -88,7 +88,16 @@ function withRowHolds(repos: Repos, db: Kysely<Database> | Transaction<Database>
   const live = (table: 'principals' | 'clusters') => async (accountId: string, id: string): Promise<boolean> =>
     (await (db as Kysely<Database>).selectFrom(table as 'principals').select('id')
       .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).forShare().executeTakeFirst()) !== undefined;
-  return { ...repos, principals: { ...repos.principals, holdLive: live('principals') }, clusters: { ...repos.clusters, holdLive: live('clusters') } };
+  const holdPolicy = async (accountId: string, id: string, mode: 'share' | 'exclusive'): Promise<boolean> => {
+    const q = (db as Kysely<Database>).selectFrom('policies').select('id').where('account_id', '=', accountId).where('id', '=', id);
+    return (await (mode === 'share' ? q.forShare() : q.forUpdate()).executeTakeFirst()) !== undefined;
+  };
+  return {
+    ...repos,
+    principals: { ...repos.principals, holdLive: live('principals') },
+    clusters: { ...repos.clusters, holdLive: live('clusters') },
+    policies: { ...repos.policies, hold: holdPolicy },
+  };
 }
 
 export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
