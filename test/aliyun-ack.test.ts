@@ -71,6 +71,20 @@ const notAfterMs = (c: crypto.X509Certificate) => new Date(c.validTo).getTime();
 
 const sdkError = (p: Promise<unknown>) => rejectionOf(p);
 
+/** An ACS3-signed ROA request built by hand (the root's key), for bodies and headers the SDK never sends. */
+function signedRaw(method: string, pathname: string, action: string, body: string, contentType = 'application/json; charset=utf-8') {
+  const req = new $dara.Request();
+  req.method = method;
+  req.pathname = pathname;
+  req.headers = {
+    host: endpoint(), 'x-acs-version': '2015-12-15', 'x-acs-action': action, 'x-acs-date': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    'x-acs-signature-nonce': crypto.randomUUID(), 'content-type': contentType, 'x-acs-content-sha256': crypto.createHash('sha256').update(body).digest('hex'),
+  };
+  req.query = {};
+  req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256']!, srv.accessKeyId, srv.accessKeySecret);
+  return rawRequest(srv, method, pathname, { body, headers: req.headers });
+}
+
 before(async () => {
   srv = await startServerProcess();
   work = tempDir('kubecred-aliyun-');
@@ -187,20 +201,21 @@ test('UpdateK8sClusterUserConfigExpire is root-only, refuses 0 and 876001 hours,
     assert.match(e.message, /The specified parameter "expire_hour" is not valid: must be a whole number of hours from 1 to 876000; got \d+/, `${hours} hours`);
   }
   // A number beyond double range (the SDK cannot send one: sign the raw body) is said to be out of range, not "null".
-  const body = '{"expire_hour": 1e400, "user": "' + alice.id + '"}';
-  const req = new $dara.Request();
-  req.method = 'POST';
-  req.pathname = `/k8s/${prod.id}/user_config/expire`;
-  req.headers = {
-    host: endpoint(), 'x-acs-version': '2015-12-15', 'x-acs-action': 'UpdateK8sClusterUserConfigExpire', 'x-acs-date': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    'x-acs-signature-nonce': crypto.randomUUID(), 'content-type': 'application/json; charset=utf-8', 'x-acs-content-sha256': crypto.createHash('sha256').update(body).digest('hex'),
-  };
-  req.query = {};
-  req.headers.authorization = OpenApiUtil.getAuthorization(req, 'ACS3-HMAC-SHA256', req.headers['x-acs-content-sha256']!, srv.accessKeyId, srv.accessKeySecret);
-  const huge = await rawRequest(srv, 'POST', req.pathname, { body, headers: req.headers });
+  const expire = (body: string, contentType?: string) => signedRaw('POST', `/k8s/${prod.id}/user_config/expire`, 'UpdateK8sClusterUserConfigExpire', body, contentType);
+  const huge = await expire('{"expire_hour": 1e400, "user": "' + alice.id + '"}');
   assert.equal(huge.status, 400, huge.body);
   assert.equal(huge.json.code, 'InvalidParameter');
   assert.match(huge.json.message, /"expire_hour" is not valid: .*got a number out of range$/);
+  // A user that is not a string is invalid, not "missing"; one longer than any ID is refused without echoing it.
+  const numeric = await expire('{"expire_hour": 24, "user": 5}');
+  assert.equal(numeric.json.code, 'InvalidParameter', numeric.body);
+  const long = await expire(JSON.stringify({ expire_hour: 24, user: 'u'.repeat(100_000) }));
+  assert.equal(long.json.code, 'InvalidParameter', long.body.slice(0, 300));
+  assert.ok(long.body.length < 1000, 'the value is not echoed');
+  // A body that is not declared JSON is refused, as the native and CCE surfaces refuse it.
+  const plain = await expire(JSON.stringify({ expire_hour: 24, user: alice.id }), 'text/plain');
+  assert.equal(plain.status, 415, plain.body);
+  assert.equal(plain.json.code, 'UnsupportedMediaType');
   const ok = await ack(rootKey()).updateK8sClusterUserConfigExpire(prod.id, new Cs.UpdateK8sClusterUserConfigExpireRequest({ expireHour: 48, user: alice.id }));
   assert.equal(ok.statusCode, 200);
   const k = await ack(aliceKey).describeClusterUserKubeconfig(prod.id, new Cs.DescribeClusterUserKubeconfigRequest({}));
@@ -279,6 +294,17 @@ test('CleanClusterUserPermissions and CleanUserPermissions revoke the kubeconfig
   assert.equal(self.code, 'InvalidParameter');
 });
 
+test('CleanUserPermissions with an empty cluster list (ClusterIds=, as the SDK sends []) is refused, not read as every cluster', async () => {
+  const dave = await cliJson(srv, srv.rootToken, ['principal', 'create', 'dave']);
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'aliyun-self', '--principal', 'dave']);
+  await ack(rootKey()).describeSubaccountK8sClusterUserConfig(prod.id, dave.id, new Cs.DescribeSubaccountK8sClusterUserConfigRequest({}));
+  const e = await sdkError(ack(rootKey()).cleanUserPermissions(dave.id, new Cs.CleanUserPermissionsRequest({ clusterIds: [], force: true })));
+  assert.equal(e.code, 'InvalidParameter');
+  assert.match(e.message, /at least one cluster/);
+  assert.equal((await cliJson(srv, srv.rootToken, ['credential', 'list', '--principal', 'dave', '--state', 'active'])).length, 1, 'nothing revoked');
+  assert.equal((await cliJson(srv, srv.rootToken, ['policy', 'list', '--principal', 'dave'])).length, 1, 'nothing detached');
+});
+
 test('ASM DescribeServiceMeshKubeconfig answers Kubeconfig and ExpireTime as "YYYY-MM-DD hh:mm:ss" equal to notAfter', async () => {
   const r = await asm(aliceKey, 'DescribeServiceMeshKubeconfig', { ServiceMeshId: mesh.id, PrivateIpAddress: 'true' }, 'query');
   assert.match(r.RequestId, /^req_/);
@@ -303,6 +329,20 @@ test('ASM RevokeKubeconfig answers a new kubeconfig, and the old credential is r
   assert.ok(revoked.some((c: any) => c.serial.toLowerCase().replace(/^0+/, '') === oldSerial.replace(/^0+/, '')));
   const active = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'mesh', '--principal', 'alice', '--state', 'active']);
   assert.equal(active.length, 1);
+});
+
+test('ASM: Action in the query and a different x-acs-action header is refused; nothing is revoked', async () => {
+  await asm(aliceKey, 'DescribeServiceMeshKubeconfig', { ServiceMeshId: mesh.id }, 'query');
+  const before = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'mesh', '--principal', 'alice', '--state', 'active']);
+  const client = new LegacyClient(new OpenApiClient.Config({ accessKeyId: aliceKey.accessKeyId, accessKeySecret: aliceKey.accessKeySecret, endpoint: endpoint(), protocol: 'https', ca }));
+  // The ACS3 client signs x-acs-action (Describe); the query adds Action=RevokeKubeconfig, also signed.
+  const req = new OpenApiClient.OpenApiRequest({ query: { ServiceMeshId: mesh.id, Action: 'RevokeKubeconfig' } });
+  const p = new OpenApiClient.Params({ action: 'DescribeServiceMeshKubeconfig', version: '2020-01-11', protocol: 'HTTPS', pathname: '/', method: 'POST', authType: 'AK', style: 'RPC', reqBodyType: 'formData', bodyType: 'json' });
+  const e = await sdkError(client.callApi(p, req, { ca } as any));
+  assert.equal(e.code, 'InvalidParameter');
+  assert.match(e.message, /"Action" and the x-acs-action header differ/);
+  const after = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'mesh', '--principal', 'alice', '--state', 'active']);
+  assert.deepEqual(after.map((c: any) => c.id), before.map((c: any) => c.id), 'nothing revoked or issued');
 });
 
 /** A new user with one policy and an access key. */

@@ -100,6 +100,20 @@ test('what the router refuses before any route answers in the vendor shape: an o
   assert.equal(r.headers['x-request-id'], r.json.requestId);
 });
 
+test("no route for a request meant for the Alibaba surface answers in the vendor's shape, with x-acs-request-id", async () => {
+  const rpc = await rawRequest(srv, 'PUT', '/', { headers: { 'x-acs-action': 'DescribeServiceMeshKubeconfig', 'x-acs-version': '2020-01-11' } });
+  assert.equal(rpc.status, 404);
+  assert.equal(rpc.json.Code, 'InvalidAction.NotFound');
+  assert.equal(rpc.json.RequestId, rpc.headers['x-acs-request-id']);
+  const roa = await rawRequest(srv, 'GET', `/k8s/${prod.id}/nothing`);
+  assert.equal(roa.status, 404);
+  assert.equal(roa.json.code, 'InvalidAction.NotFound');
+  assert.doesNotMatch(roa.json.message, /openapi/);
+  assert.equal(roa.json.requestId, roa.headers['x-acs-request-id']);
+  const native = await rawRequest(srv, 'GET', '/v2/nothing');
+  assert.equal(native.json.code, 'NOT_FOUND', 'others keep the native shape');
+});
+
 test('an unknown access key is InvalidAccessKeyId.NotFound', async () => {
   const e = await sdkError(describe({}, client({ id: 'KCUNKNOWNKEY000000000000', secret: 'x' })));
   assertVendorError(e, 'InvalidAccessKeyId.NotFound', 404, /access key/);

@@ -236,6 +236,15 @@ test('a route whose body is optional takes none, or an empty one under a JSON Co
   assert.equal((await call('DELETE', `/v1/principals/${alice.id}`, { headers: { 'content-type': 'application/json' } })).status, 200);
   // A required body still is: its fields say what is missing.
   assertError(await call('POST', '/v1/clusters'), 400, 'VALIDATION_FAILED', /name/);
+  // A body that means something else is refused, not answered with a new secret.
+  for (const body of ['[]', 'null', '{"policy":"admin"}']) {
+    assertError(await call('POST', `/v1/principals/${alice.id}/access-keys`, { body }), 400, 'VALIDATION_FAILED', /body/);
+  }
+});
+
+test('a choice of values that is not met names the values it takes', async () => {
+  assertError(await call('GET', '/v1/credentials?status=bogus'), 400, 'VALIDATION_FAILED', /querystring\/status must be one of active, revoked, superseded, expired/);
+  assertError(await call('GET', '/v1/audit?outcome=DENIED'), 400, 'VALIDATION_FAILED', /querystring\/outcome must be one of success, denied, failure/);
 });
 
 test('names that look like IDs, and endpoints with spaces or control characters, are refused', async () => {

@@ -102,6 +102,12 @@ test('a duration out of range is 400 CCE.01400001 and issues nothing', async () 
   const early = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: JSON.stringify({ expire_at: new Date(Date.now() + 60_000).toISOString().slice(0, 19) + 'Z' }), headers: { 'x-auth-token': env.alice.token } });
   assert.equal(early.status, 400);
   assert.match(early.json.error_msg, /expire_at must be from 15 minutes to 1827 days ahead/);
+  // A date that does not exist is refused, in either form, not rolled over into the next month.
+  for (const expireAt of ['2027-02-30T16:00:00Z', '2027-02-30 16:00:00 +0000 UTC', '2027-01-01T24:00:00Z']) {
+    const impossible = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: JSON.stringify({ expire_at: expireAt }), headers: { 'x-auth-token': env.alice.token } });
+    assert.equal(impossible.status, 400, expireAt);
+    assert.match(impossible.json.error_msg, /^expire_at must be a time like/, expireAt);
+  }
   // JSON reads 1e400 as Infinity: it is out of range, not "null".
   const huge = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: '{"duration": 1e400}', headers: { 'x-auth-token': env.alice.token } });
   assert.equal(huge.status, 400);

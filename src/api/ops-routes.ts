@@ -83,7 +83,9 @@ export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metr
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics; loopback clients only unless the server was started with --metrics-from' } }, async (req, reply) => {
     // req.ip: the socket's peer, or what a trusted proxy (--trust-proxy) says the client was.
     if (!metricsReader(req.ip)) {
-      throw new KubecredError('ACCESS_DENIED', `/metrics answers only ${deps.metricsFrom === 'any' ? 'anyone' : deps.metricsFrom.join(', ')}, and ${req.ip} is not among them; start kubecred with --metrics-from (e.g. loopback,10.0.0.0/8, or any) to let your Prometheus in`);
+      // The allowed ranges are the operator's network layout: not for whoever asks. The log line has them.
+      req.log.info({ metricsFrom: deps.metricsFrom }, 'a /metrics request from an address --metrics-from does not allow');
+      throw new KubecredError('ACCESS_DENIED', `/metrics does not answer your address ${req.ip}; the operator lets Prometheus in with kubecred serve --metrics-from (addresses and CIDRs, or any)`);
     }
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

@@ -10,6 +10,7 @@ import type { Authority } from '../core/authority.ts';
 import { withoutPastedSecrets } from '../core/api-credentials.ts';
 import { invalid } from '../core/errors.ts';
 import { createMetrics, observeRequest, registerMetricsHooks, type Metrics } from './metrics.ts';
+import { aliyunNotFound, isAliyunRequest } from './aliyun/aliyun-errors.ts';
 import { aliyunPlugin } from './aliyun/aliyun-plugin.ts';
 import { huaweicloudCcePlugin } from './huaweicloud/cce-plugin.ts';
 import { nativePlugin } from './native/native-plugin.ts';
@@ -292,6 +293,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   app.setErrorHandler(nativeErrorHandler(metrics));
   app.setNotFoundHandler((req, reply) => {
+    if (isAliyunRequest(req)) return aliyunNotFound(req, reply);
     reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json`, requestId: req.id });
   });
 

@@ -55,9 +55,10 @@ export function ackRoutes(deps: AliyunDeps) {
 
     app.post<{ Params: ClusterParams }>('/k8s/:ClusterId/user_config/expire', async (req) => {
       noteVendorAction(req, 'cs:UpdateK8sClusterUserConfigExpire');
-      const b = jsonBody(req.body);
+      const b = jsonBody(req);
       if (b.expire_hour === undefined || b.expire_hour === null) throw missingParameter('expire_hour');
-      if (typeof b.user !== 'string' || b.user === '') throw missingParameter('user');
+      if (b.user === undefined || b.user === null || b.user === '') throw missingParameter('user');
+      if (typeof b.user !== 'string' || b.user.length > 128) throw invalidParameter('user', 'expected the user ID as a string of at most 128 characters');
       if (typeof b.expire_hour !== 'number') throw invalidParameter('expire_hour', 'expected a number of hours');
       const hours = b.expire_hour;
       await asParameter('expire_hour', 'hours', () => authority.credentials.setValidity(actorOf(req), { clusterId: req.params.ClusterId, principalId: b.user as string, hours, clusterKind: KIND }));
@@ -83,8 +84,10 @@ export function ackRoutes(deps: AliyunDeps) {
       noteVendorAction(req, 'cs:CleanUserPermissions');
       const q = splitUrl(req).query;
       optionalBool(q, 'Force');
+      // Absent cleans every cluster; present but naming none (ClusterIds=, which the SDK sends for an empty list)
+      // is refused by core rather than read as "everything", the broadest clean there is.
       const ids = q.get('ClusterIds');
-      const clusterIds = ids ? ids.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+      const clusterIds = ids === null || ids === undefined ? undefined : ids.split(',').map((s) => s.trim()).filter(Boolean);
       if (clusterIds && clusterIds.length > 100) throw invalidParameter('ClusterIds', 'at most 100 clusters at once');
       const r = await authority.access.clean(actorOf(req), { principalId: req.params.Uid, clusterIds, clusterKind: clusterIds ? KIND : undefined });
       metrics.revoked.inc(r.revoked);

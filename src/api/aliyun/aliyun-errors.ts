@@ -91,14 +91,32 @@ function map(err: unknown, style: ApiStyle, req: FastifyRequest): Mapped {
   return { ...m, message: m.status >= 500 ? 'The request processing has failed due to some unknown error; quote the request ID.' : w.message };
 }
 
-export function aliyunErrorHandler(metrics: Metrics) {
+/**
+ * Whether an unmatched request was meant for the Alibaba surface: signed the Alibaba way, or on ACK's paths or
+ * ASM's "/". Its 404 then comes in the vendor's shape, which the SDKs read, not kubecred's native one.
+ */
+export function isAliyunRequest(req: FastifyRequest): boolean {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && /^(?:acs |ACS3-)/.test(auth)) return true;
+  if (req.headers['x-acs-version'] !== undefined || req.headers['x-acs-action'] !== undefined) return true;
+  const path = req.url.split('?')[0]!;
+  return path === '/' || /^\/(?:k8s|cluster|users|api\/v2\/k8s)\//.test(path) || /[?&]AccessKeyId=/.test(req.url);
+}
+
+/** The 404 for an Alibaba-style request no route serves. */
+export function aliyunNotFound(req: FastifyRequest, reply: FastifyReply) {
+  const err = new AliyunError('InvalidAction.NotFound', 404, `Specified api is not found, please check your url and method: kubecred serves no ${req.method} ${req.url.split('?')[0]}. It serves ACK's kubeconfig operations and ASM's DescribeServiceMeshKubeconfig and RevokeKubeconfig (POST /); see docs/aliyun.md.`);
+  return aliyunErrorHandler(null)(err, req, reply);
+}
+
+export function aliyunErrorHandler(metrics: Metrics | null) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const style = styleOf(req);
     const m = map(err, style, req);
     if (m.status >= 500) {
       logFailure(req, err);
     } else if (m.status === 401 || m.status === 403 || (err instanceof AliyunError && err.refusesCaller)) {
-      metrics.denied.inc({ code: m.code });
+      metrics?.denied.inc({ code: m.code });
     }
     const action = vendorActions.get(req);
     const denial = m.denied && {

@@ -11,11 +11,23 @@ import { asmTime, optionalBool, requiredString } from './wire-params.ts';
 const VERSION = '2020-01-11';
 const KIND = 'service-mesh' as const;
 
+/**
+ * A parameter given in the query or form (RPC style) or in its x-acs- header (ACS3 style). Both at once with different
+ * values is refused: the query winning let a request whose header said Describe revoke (the reverse would be no better).
+ */
+function paramOrHeader(req: FastifyRequest, params: Map<string, string>, name: string, header: string): string | undefined {
+  const h = req.headers[header];
+  const fromHeader = typeof h === 'string' ? h : undefined;
+  const fromParams = params.get(name);
+  if (fromParams !== undefined && fromHeader !== undefined && fromParams !== fromHeader) {
+    throw new AliyunError('InvalidParameter', 400, `The parameter "${name}" and the ${header} header differ; send one of them, or the same value in both.`);
+  }
+  return fromParams ?? fromHeader;
+}
+
 function actionOf(req: FastifyRequest, params: Map<string, string>): string {
-  const h = req.headers['x-acs-action'];
-  const action = params.get('Action') ?? (typeof h === 'string' ? h : undefined);
-  const hv = req.headers['x-acs-version'];
-  const version = params.get('Version') ?? (typeof hv === 'string' ? hv : undefined);
+  const action = paramOrHeader(req, params, 'Action', 'x-acs-action');
+  const version = paramOrHeader(req, params, 'Version', 'x-acs-version');
   if (!action) throw new AliyunError('MissingParameter', 400, 'The input parameter "Action" that is mandatory for processing this request is not supplied.');
   if (version !== VERSION) throw new AliyunError('InvalidVersion', 400, `Specified parameter Version "${String(version).slice(0, 32)}" is not valid; this endpoint serves servicemesh ${VERSION}.`);
   return action;

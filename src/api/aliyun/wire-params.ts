@@ -1,7 +1,8 @@
 // Reading Alibaba Cloud wire parameters (query strings, JSON bodies) and writing its time formats.
 // Shapes only: ranges and business rules stay in core, so nothing here may accept or refuse a value on meaning.
 
-import { invalidParameter, missingParameter } from './aliyun-errors.ts';
+import type { FastifyRequest } from 'fastify';
+import { AliyunError, invalidParameter, missingParameter } from './aliyun-errors.ts';
 
 type Source = { get(name: string): string | null | undefined };
 
@@ -40,9 +41,17 @@ export function pageOf<T>(items: T[], p: { number: number; size: number }) {
   return { page: { page_number: p.number, page_size: p.size, total_count: items.length }, items: items.slice((p.number - 1) * p.size, p.number * p.size) };
 }
 
-/** A JSON object body; the SDK always sends an object, so anything else is a malformed request. */
-export function jsonBody(body: unknown): Record<string, unknown> {
+/**
+ * A JSON object body; the SDK always sends an object, so anything else is a malformed request. A body declared as
+ * anything but JSON is refused, as the native and CCE surfaces refuse it (the SDKs send application/json).
+ */
+export function jsonBody(req: FastifyRequest): Record<string, unknown> {
+  const body = req.body;
   if (!Buffer.isBuffer(body) || body.length === 0) return {};
+  const type = req.headers['content-type'];
+  if (typeof type !== 'string' || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
+    throw new AliyunError('UnsupportedMediaType', 415, 'The request body must be JSON: send it with Content-Type: application/json.');
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));

@@ -7,6 +7,7 @@ import { invalid, isKubecredError, KubecredError, shownValue } from '../../core/
 import { findCluster, findPrincipal } from '../../core/lookup.ts';
 import type { Metrics } from '../metrics.ts';
 import { actorOf } from '../request-context.ts';
+import { parseRfc3339 } from '../rfc3339.ts';
 import { projectRegionOf } from './cce-auth.ts';
 import { cceKubeconfig } from './cce-kubeconfig.ts';
 import type { Actor } from '../../core/actor.ts';
@@ -45,13 +46,13 @@ async function projectCluster(authority: Authority, req: FastifyRequest<{ Params
 }
 
 // CCE writes expire_at the way Go prints a time ("2025-01-01 16:00:00 +0000 UTC"); RFC 3339 is accepted too.
+// Either way the date must exist: 2027-02-30 is refused, not rolled over into March.
 function parseExpireAt(v: unknown): Date {
   const bad = () => invalid('expire_at must be a time like "2025-01-01 16:00:00 +0000 UTC" or "2025-01-01T16:00:00Z"', { field: 'expire_at' });
   if (typeof v !== 'string' || v.length > 64) throw bad();
   const go = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2})(\d{2})(?: [A-Z]{3,5})?$/.exec(v);
-  const iso = go ? `${go[1]}T${go[2]}${go[3]}:${go[4]}` : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) ? v : null;
-  const d = iso ? new Date(iso) : null;
-  if (!d || Number.isNaN(d.getTime())) throw bad();
+  const d = parseRfc3339(go ? `${go[1]}T${go[2]}${go[3]}:${go[4]}` : v);
+  if (!d) throw bad();
   return d;
 }
 

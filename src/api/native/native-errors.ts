@@ -31,13 +31,26 @@ export interface WireError { code: ErrorCode; message: string; details?: Record<
 const sizeText = (bytes: number) =>
   bytes % 1048576 === 0 ? `${bytes / 1048576} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
 
-/** Ajv's "must NOT have additional properties" says which object but not which field: name it. */
+type AjvError = { keyword?: string; instancePath?: string; params?: { additionalProperty?: string; allowedValue?: unknown; allowedValues?: unknown[] } };
+
+/**
+ * Ajv's messages, said for people: "must NOT have additional properties" names the object but not the field, and
+ * a choice of literals comes out as one "must be equal to constant" per literal without the literals.
+ */
 function validationMessage(fe: FastifyError & { validation?: unknown; validationContext?: string }): string {
-  const first = Array.isArray(fe.validation) ? (fe.validation[0] as { keyword?: string; instancePath?: string; params?: { additionalProperty?: string } }) : undefined;
+  const errors = (Array.isArray(fe.validation) ? fe.validation : []) as AjvError[];
+  const first = errors[0];
+  const context = fe.validationContext ?? 'body';
   const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
-  if (extra === undefined) return fe.message;
-  const where = `${fe.validationContext ?? 'body'}${first!.instancePath ?? ''}`;
-  return `${where} has an unknown ${fe.validationContext === 'querystring' ? 'parameter' : 'field'} ${JSON.stringify(extra.slice(0, 64))}`;
+  if (extra !== undefined) {
+    return `${context}${first!.instancePath ?? ''} has an unknown ${context === 'querystring' ? 'parameter' : 'field'} ${JSON.stringify(extra.slice(0, 64))}`;
+  }
+  if (first?.keyword === 'const' || first?.keyword === 'enum') {
+    const path = first.instancePath ?? '';
+    const allowed = errors.filter((e) => e.instancePath === path).flatMap((e) => (e.keyword === 'const' ? [e.params?.allowedValue] : e.keyword === 'enum' ? e.params?.allowedValues ?? [] : []));
+    return `${context}${path} must be one of ${allowed.map((v) => String(v)).join(', ')}`;
+  }
+  return fe.message;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { invalid } from '../../core/errors.ts';
 import { actorOf } from '../request-context.ts';
+import { parseRfc3339 } from '../rfc3339.ts';
 import type { NativeDeps } from './native-plugin.ts';
 import { CreatePolicyBody, errorResponses, pageOf, pagedQuery, pageRequest, PolicyParam, UpdatePolicyBody } from './schemas.ts';
 
@@ -16,31 +17,12 @@ const AuditQuery = pagedQuery({
   until: Type.Optional(Type.String({ maxLength: 40, description: 'RFC 3339 time' })),
 });
 
-// RFC 3339 section 5.6 date-time; T and Z may be lower case there. The offset is required: a time without one
-// is ambiguous, and new Date() would read it as the server's local time.
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
-
-/**
- * An RFC 3339 date-time whose date and time exist. new Date() alone took far more: "0" as 2000-01-01,
- * 2026-02-31 rolled over to March 3, so a typo silently moved the window.
- */
+/** An optional RFC 3339 filter bound. */
 function time(v: string | undefined, field: string): Date | undefined {
   if (v === undefined) return undefined;
-  const bad = () => invalid(`${field} must be an RFC 3339 date-time with Z or an offset, such as 2026-01-31T12:00:00Z or 2026-01-31T13:00:00+01:00; got ${JSON.stringify(v)}`, { field });
-  const m = DATE_TIME.exec(v);
-  if (!m) throw bad();
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
-  const oh = Number(m[9] ?? 0);
-  const om = Number(m[10] ?? 0);
-  // setUTCFullYear, not Date.UTC, which reads years 0-99 as 1900-1999.
-  const t = new Date(0);
-  t.setUTCFullYear(y, mo - 1, d);
-  t.setUTCHours(h, mi, s, ms);
-  // The fields must come back as written: no February 31, hour 24 or minute 60 rolling over into the next unit.
-  const real = t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === s;
-  if (!real || oh > 23 || om > 59) throw bad();
-  return new Date(t.getTime() - (m[8] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000);
+  const t = parseRfc3339(v);
+  if (!t) throw invalid(`${field} must be an RFC 3339 date-time with Z or an offset, such as 2026-01-31T12:00:00Z or 2026-01-31T13:00:00+01:00; got ${JSON.stringify(v)}`, { field });
+  return t;
 }
 
 export const policyAuditRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => async (app) => {

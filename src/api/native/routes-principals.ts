@@ -49,7 +49,7 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req, reply) => reply.status(201).send(await authority.principals.createToken(actorOf(req), req.params.id, req.body ?? {})));
 
   app.post('/principals/:id/access-keys', {
-    schema: { tags, summary: 'Create an access key pair for the vendor surfaces (secret shown once)', params: IdParam, response: { 201: NewAccessKey, ...errorResponses } },
+    schema: { tags, summary: 'Create an access key pair for the vendor surfaces (secret shown once)', params: IdParam, body: Type.Optional(Type.Object({}, { additionalProperties: false, description: 'Nothing to give: an empty object, or no body' })), response: { 201: NewAccessKey, ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(await authority.principals.createAccessKey(actorOf(req), req.params.id)));
 
   app.get('/principals/:id/tokens', {
