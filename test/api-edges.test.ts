@@ -318,12 +318,19 @@ test('no secret appears in the server logs', async () => {
   await call('GET', '/v1/clusters', { token: tok.json.token });
   await call('GET', '/v1/clusters', { token: `${tok.json.token}x` });
   // A signature in a query string (Alibaba's RPC v1 style) is cut out of the logged URL.
+  // Percent-encoded, they are the same thing: %53ignature=, and a token whose dots are %2E.
+  await call('GET', '/v1/clusters?%53ignature=ZW5jb2RlZC1zaWduYXR1cmU&x=1');
+  await call('GET', `/v1/clusters?token=${tok.json.token.replaceAll('.', '%2E')}`);
+  // (Sent last: the wait below for its access line covers the lines before it.)
   await call('GET', '/v1/clusters?Action=X&Signature=c2lnbmF0dXJlLXNlY3JldA%3D%3D&SignatureNonce=1');
   // The access line is written once the answer has gone: wait for it.
   for (let i = 0; i < 100 && !srv.logs().includes('SignatureNonce=1'); i++) await new Promise((r) => setTimeout(r, 20));
   const logs = srv.logs();
   assert.match(logs, /"url":"\/v1\/clusters\?Action=X&Signature=\[redacted\]&SignatureNonce=1"/);
   assert.ok(!logs.includes('c2lnbmF0dXJlLXNlY3JldA'), 'the signature reached the logs');
+  assert.ok(!logs.includes('ZW5jb2RlZC1zaWduYXR1cmU'), 'the percent-encoded signature name let it through');
+  assert.ok(!logs.includes(tok.json.token.split('.')[2]), "the percent-encoded token's secret reached the logs");
+  assert.ok(logs.includes(`token=kc1.${tok.json.token.split('.')[1]}.[redacted]`), 'the line is there, redacted');
   assert.ok(logs.length > 0, 'the server logs requests');
   const lines = logs.trim().split('\n').map((line) => JSON.parse(line));
   // One access line per request, labelled with its request ID (Fastify's own two request lines are off).

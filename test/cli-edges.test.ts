@@ -11,7 +11,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { cli, cliJson, type CliResult } from './support/cli.ts';
 import { freePort } from './support/postgres.ts';
-import { serveExpectingFailure, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { BIN, serveExpectingFailure, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
 let work: string;
@@ -470,6 +470,28 @@ test('kubeconfig get -o json (a file named json, by mistake) is refused before a
   assert.match(r.stderr, /-o is --out here[\s\S]*--output json/);
   assert.equal(fs.existsSync(path.join(work, 'json')), false);
   assert.equal(await count(), before, 'nothing issued');
+});
+
+test('kubeconfig get --output without --out is refused before anything is issued (the kubeconfig itself is what prints)', async () => {
+  const count = async () => (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
+  const before = await count();
+  const r = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '15', '--output', 'json']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--output json formats the summary .*add --out <file>/);
+  assert.equal(r.stdout, '');
+  assert.equal(await count(), before, 'nothing issued');
+});
+
+test('--file - reads the document from standard input', async () => {
+  const doc = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'kubecred:ListClusters', Resource: '*' }] });
+  const r = await new Promise<CliResult>((resolve) => {
+    const child = execFile(process.execPath, [BIN, 'policy', 'create', 'from-stdin', '--file', '-', '--output', 'json'], {
+      env: { ...process.env, KUBECRED_SERVER: srv.url, KUBECRED_CA_FILE: srv.caFile, KUBECRED_TOKEN: srv.rootToken, KUBECRED_CONFIG: '/nonexistent' },
+    }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
+    child.stdin!.end(doc);
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).document.Statement[0].Action, ['kubecred:ListClusters']);
 });
 
 test('cluster kube-config with a directory in the way of one of its files fails before minting a webhook token', async () => {

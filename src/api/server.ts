@@ -180,11 +180,24 @@ function fastifyTrustProxy(tp: number | readonly string[] | undefined): false | 
   return tp?.length ? [...tp] : false;
 }
 
+/** Percent-decoded where the encoding is valid (a run that is not valid UTF-8 stays as sent). */
+const percentDecoded = (url: string): string => url.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+  try {
+    return decodeURIComponent(run);
+  } catch {
+    return run;
+  }
+});
+
 /**
- * The URL as logged: a signature in the query (Alibaba's RPC v1 style sends `Signature=`) is cut out. Its nonce is
- * never accepted twice, but a log is no place for what proves a caller holds a key.
+ * The URL as logged: a signature in the query (Alibaba's RPC v1 style sends `Signature=`) is cut out, and so is any
+ * kubecred secret pasted into it. Its nonce is never accepted twice, but a log is no place for what proves a caller
+ * holds a key. Read after percent-decoding: %53ignature= and kc1%2Etok_... are the same thing to the server.
  */
-const withoutSignature = (url: string): string => withoutPastedSecrets(url.replace(/([?&]signature=)[^&]*/gi, '$1[redacted]'));
+const loggedUrl = (url: string): string => {
+  const plain = url.includes('%') ? percentDecoded(url) : url;
+  return withoutPastedSecrets(plain.replace(/([?&]signature=)[^&]*/gi, '$1[redacted]'));
+};
 
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({
@@ -264,7 +277,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     const level = req.routeOptions.config?.accessLogLevel ?? 'info';
     const at = reply.statusCode >= 400 ? 'info' : level;
     if ((LOG_LEVELS[req.log.level] ?? 0) <= LOG_LEVELS[at]!) {
-      req.log[at]({ method: req.method, url: withoutSignature(req.url), statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
+      req.log[at]({ method: req.method, url: loggedUrl(req.url), statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
     }
   };
   if (opts.logger) {

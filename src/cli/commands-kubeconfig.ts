@@ -112,12 +112,14 @@ export function registerKubeconfigCommands(program: Command): void {
     .option('--cert-out <file>', 'with --csr: also write the signed certificate here')
     .option('--exec', 'write a kubeconfig that runs `kubecred credential exec` for short-lived certificates (tokens on token clusters) instead of holding one')
     .option('--exec-minutes <minutes>', `with --exec: validity of each short-lived certificate (${MINUTES_RANGE}; default ${TEMPORARY_MINUTES.min})`)
-    .option('--output <format>', 'summary format when writing to a file: table, json or yaml', 'table')
+    .option('--output <format>', 'with --out: the format of the summary printed (table, json or yaml; default table)')
     .addHelpText('after', `
 With --exec, the kubeconfig's plugin gets this command's --server, --ca-file, --config (as an absolute
 path) and --insecure-skip-tls-verify, but never a token: it reads the kubecred token from KUBECRED_TOKEN
 or the config file (\`kubecred login\`), so a --token given here is not written into the kubeconfig.`)
     .action(withClient(async (client, o, format) => {
+      // Without --out the kubeconfig itself is printed: a format asked for would silently not apply.
+      if (o.output !== undefined && !o.out) throw new UsageError(`--output ${o.output} formats the summary printed when the kubeconfig goes to a file; add --out <file>, or leave --output out to print the kubeconfig (YAML)`);
       checkWritableDir(o.out, '--out');
       checkWritableDir(o.certOut, '--cert-out');
       if (!o.exec && o.execMinutes !== undefined) {

@@ -44,6 +44,9 @@ const SEALED_COLUMNS: Record<SealedKind, { table: 'clusters' | 'credentials' | '
   'access-key-secret': { table: 'access_keys', column: 'secret_sealed' },
 };
 
+/** What to do about a name in use: names are unique in an account, and work wherever an ID does. */
+const NAME_TAKEN = 'choose another name, or use the existing one (its name works wherever an ID does)';
+
 export function kyselyRepos(db: Db): Repos {
   const tokens = ownedSecrets(db, { table: 'api_tokens', owner: 'principal_id', listing: 'tokens' }, tokenFromRow);
   const accessKeys = ownedSecrets(db, { table: 'access_keys', owner: 'principal_id', listing: 'access-keys' }, accessKeyFromRow);
@@ -65,7 +68,7 @@ export function kyselyRepos(db: Db): Repos {
     },
 
     principals: {
-      insert: (p) => insertOrConflict(() => db.insertInto('principals').values(principalToRow(p)).execute(), `a principal named ${JSON.stringify(p.name)}`),
+      insert: (p) => insertOrConflict(() => db.insertInto('principals').values(principalToRow(p)).execute(), `a principal named ${JSON.stringify(p.name)}`, NAME_TAKEN),
       get: async (accountId, id) => {
         const r = await db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
         return r && principalFromRow(r);
@@ -122,7 +125,7 @@ export function kyselyRepos(db: Db): Repos {
     },
 
     clusters: {
-      insert: (c) => insertOrConflict(() => db.insertInto('clusters').values(clusterToRow(c)).execute(), `a cluster named ${JSON.stringify(c.name)}`),
+      insert: (c) => insertOrConflict(() => db.insertInto('clusters').values(clusterToRow(c)).execute(), `a cluster named ${JSON.stringify(c.name)}`, NAME_TAKEN),
       get: async (accountId, id) => {
         const r = await db.selectFrom('clusters').selectAll().where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
         return r && clusterFromRow(r);
@@ -151,7 +154,7 @@ export function kyselyRepos(db: Db): Repos {
     policies: {
       insert: (p) => insertOrConflict(() => db.insertInto('policies').values({
         id: p.id, account_id: p.accountId, name: p.name, description: p.description, document: p.document, created_at: p.createdAt.getTime(),
-      }).execute(), `a policy named ${JSON.stringify(p.name)}`),
+      }).execute(), `a policy named ${JSON.stringify(p.name)}`, NAME_TAKEN),
       get: async (accountId, id) => {
         const r = await db.selectFrom('policies').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
         return r && policyFromRow(r);
