@@ -216,7 +216,7 @@ test('a rotation killed at any moment leaves a data directory a server starts on
   }
 });
 
-test('replicas on PostgreSQL roll over to a new key from the environment while they serve: new key first, reseal, then the old key goes', async () => {
+test('replicas on PostgreSQL roll over to a new key from the environment while they serve: new key to open first, then to seal, reseal, then the old key goes', async () => {
   const url = await postgres!.createDatabase('master_key');
   const k1 = masterKey();
   const k2 = masterKey();
@@ -228,27 +228,35 @@ test('replicas on PostgreSQL roll over to a new key from the environment while t
   const both = { KUBECRED_MASTER_KEY: k2, KUBECRED_PREVIOUS_MASTER_KEYS: k1 };
   const reseal = (env: NodeJS.ProcessEnv) => cli(null, null, ['master-key', 'reseal', '--database', url, '-o', 'json'], env);
 
-  // 1. A second replica starts with the new key and the old one beside it, while A still runs on the old key alone.
+  // 1. A is rolled to open with the new key too, still sealing with the old one.
+  await a.stop();
+  const a1 = sharing(await startServerProcess({ args: ['--database', url, '--log-level', 'warn'], env: { KUBECRED_MASTER_KEY: k1, KUBECRED_PREVIOUS_MASTER_KEYS: k2 } }), a);
+  dirs.push(a1.dataDir);
+  // 2. A second replica starts sealing with the new key, the old one beside it, while A still seals with the old.
   let b = sharing(await startServerProcess({ args: ['--database', url, '--log-level', 'warn'], env: both }), a);
   dirs.push(b.dataDir);
   try {
     assert.match(b.logs(), new RegExp(`"masterKey":"${id2}","previousMasterKeys":\\["${id1}"\\].*a master-key rotation is under way`));
     await stillServes(b, world);
-    // What B sealed meanwhile (a new access key) is under the new key; A, which lacks it, cannot use it yet.
+    // What B seals meanwhile (a new cluster's CA key) is under the new key, and A opens it: step 1 is why.
+    const made = await ok(api(b, 'POST', '/v1/clusters', { name: 'made-on-b', publicEndpoint: 'https://203.0.113.8:6443' }), 201);
+    const onA = await ok(api(a1, 'POST', `/v1/clusters/${made.id}/kubeconfig`, {}));
+    assert.match(onA.kubeconfig, /client-key-data/);
+    await stillServes(a1, world);
     const bobKey = await ok(api(b, 'POST', `/v1/principals/${world.alice.id}/access-keys`), 201);
     assert.ok(bobKey.accessKeyId);
-    await a.stop();
+    await a1.stop();
 
     // Without the previous key the rollover cannot begin: status and reseal refuse, naming the keys.
     const only2 = await cli(null, null, ['master-key', 'status', '--database', url], { KUBECRED_MASTER_KEY: k2 });
     assert.equal(only2.code, 1);
     assert.match(only2.stderr, new RegExp(`sealed under master key ${id1}; this server holds ${id2}`));
 
-    // 2. Reseal while B serves.
+    // 3. Reseal while B serves.
     const done = await reseal(both);
     assert.equal(done.code, 0, done.stderr);
     const counts = Object.fromEntries(JSON.parse(done.stdout).secrets.map((s: any) => [s.kind, [s.resealed, s.underCurrentKey, s.total]]));
-    assert.deepEqual(counts, { 'cluster-ca-key': [1, 1, 1], 'credential-key': [2, 2, 2], 'access-key-secret': [2, 3, 3], 'master-key-check': [1, 1, 1] });
+    assert.deepEqual(counts, { 'cluster-ca-key': [1, 2, 2], 'credential-key': [3, 3, 3], 'access-key-secret': [2, 3, 3], 'master-key-check': [1, 1, 1] });
     assert.match(done.stderr, /remove KUBECRED_PREVIOUS_MASTER_KEYS from every server/);
     await stillServes(b, world);
     const again = await reseal(both);
@@ -258,7 +266,7 @@ test('replicas on PostgreSQL roll over to a new key from the environment while t
     await b.stop();
   }
 
-  // 3. The old key goes: a replica that holds only it refuses to start; one with only the new key serves everything.
+  // 4. The old key goes: a replica that holds only it refuses to start; one with only the new key serves everything.
   const old = await startReplica(url, k1).catch((e: Error) => e);
   assert.ok(old instanceof Error);
   assert.match(old.message, new RegExp(`sealed under master key ${id2}; this server holds ${id1}`));

@@ -130,6 +130,21 @@ test('racing first requests for the default kubeconfig on both replicas produce 
   assert.equal(issuedEvents[0].n, 1);
 });
 
+test('racing reissues on both replicas each get a key of their own; only the last stays active', async () => {
+  const c = (await api(a, 'POST', '/v1/clusters', { name: 'reissue-race', publicEndpoint: 'https://203.0.113.9:6443' })).json;
+  for (const round of [1, 2, 3]) {
+    // Round 1 starts with no default at all (the unique index decides); later rounds with one (the revocation does).
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => api(i % 2 ? b : a, 'POST', `/v1/clusters/${c.id}/reissue`, {})));
+    assert.deepEqual([...new Set(answers.map((r) => r.status))], [200], `round ${round}: ${answers.map((r) => r.body).join('\n').slice(0, 500)}`);
+    assert.equal(new Set(answers.map((r) => r.json.credential.id)).size, 6, `round ${round}: no two callers got the same key`);
+    assert.ok(answers.every((r) => r.json.reused === false), `round ${round}: nothing handed out again`);
+    const active = await sql("select id from credentials where cluster_id = $1 and state = 'active'", [c.id]);
+    assert.equal(active.length, 1, `round ${round}: one active kubeconfig`);
+  }
+  const failures = await sql("select count(*)::int as n from audit_events where outcome = 'failure' and detail like $1", [`%${c.id}%`]);
+  assert.equal(failures[0].n, 0);
+});
+
 test('both replicas list the one audit trail in the same order, newest first', async () => {
   const fromA = (await api(a, 'GET', '/v1/audit?limit=200')).json.items as Array<{ id: string; action: string }>;
   const fromB = (await api(b, 'GET', '/v1/audit?limit=200')).json.items as Array<{ id: string; action: string }>;

@@ -33,6 +33,13 @@ export interface AuthorityDeps {
  */
 const INDEX_EXPIRY_MARGIN_MS = 3_600_000;
 
+/**
+ * How long past the end of its request's acceptable window a used nonce (or CCE signature) is kept. Replicas decide
+ * the window by their own clocks, up to 30 s apart before one stops being ready: a replica whose clock is ahead must
+ * not forget a nonce that one behind it still accepts the request for.
+ */
+const NONCE_KEPT_PAST_WINDOW_MS = 120_000;
+
 export function makeAuthority(baseDeps: AuthorityDeps) {
   const index = makeRevocationIndex(baseDeps.clock);
   // Every committed credential change reaches the revocation index, whichever service made it.
@@ -62,6 +69,12 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
      * expired ones can never reach the webhook); call once before serving the webhooks.
      */
     loadIndex: () => index.load(baseDeps.store),
+    /**
+     * Marks a signed request's one-time value (its nonce, or a CCE signature) used, until its window ends (and a
+     * margin for replicas' clocks); false when it already was. In the store, so a restart does not reopen the window.
+     */
+    claimOnce: (key: string, windowEnd: Date): Promise<boolean> =>
+      baseDeps.store.nonces.claim(key, new Date(windowEnd.getTime() + NONCE_KEPT_PAST_WINDOW_MS), baseDeps.clock.now()),
     /**
      * Drops what has expired: replay nonces (one per signed vendor request), console sessions, and the revocation
      * index's long-expired entries. Run now and then (serve does, every 10 minutes); nothing else removes them.

@@ -3,7 +3,7 @@
 
 import type { Actor } from './actor.ts';
 import type { AuditWriter } from './audit.ts';
-import { KubecredError, notFound } from './errors.ts';
+import { CURRENT_DEFAULT_RACE, KubecredError, notFound } from './errors.ts';
 import type { Cluster, Credential, CredentialKind, Principal } from './model.ts';
 import type { Clock, Ids, Sealer } from './ports.ts';
 import type { Repos } from './store-port.ts';
@@ -102,9 +102,17 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
 
   return {
     /** The (cluster, principal)'s default kubeconfig: the current one, or a new one when none is current or it is due for renewal. */
-    async defaultKubeconfig(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal): Promise<Minted> {
+    /**
+     * The current default kubeconfig, or a new one. `fresh` (a reissue, which has just revoked the old one) never hands
+     * one out again: an active current default found then was made by a concurrent reissue on another replica, a lost
+     * race the caller runs again (so that it revokes that one too), never a key two callers share.
+     */
+    async defaultKubeconfig(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, fresh = false): Promise<Minted> {
       const now = deps.clock.now();
       const current = await tx.credentials.currentDefault(cluster.id, principal.id);
+      if (fresh && current && current.state === 'active') {
+        throw new KubecredError('CONFLICT', 'a concurrent reissue made a default kubeconfig during this one', { details: CURRENT_DEFAULT_RACE });
+      }
       if (current && current.state === 'active' && !isDueForRenewal(current, now) && current.keySealed) {
         const secret = deps.sealer.open(current.keySealed, credentialKeyAad(current.id)).toString('utf8');
         // Handing out a stored private key (or token) again is as sensitive as minting it: who, for whom, when.

@@ -342,3 +342,22 @@ test('sweepExpired drops replay nonces once they expire (one row per signed vend
     kit.clock.set(now);
   }
 });
+
+test("a used nonce is kept two minutes past its window: a replica whose clock is ahead does not forget what one behind still accepts", async () => {
+  const now = kit.clock.now();
+  const windowEnd = new Date(now.getTime() + 60_000);
+  assert.equal(await kit.authority.claimOnce('test:margin:a', windowEnd), true);
+  assert.equal(await kit.authority.claimOnce('test:margin:a', windowEnd), false);
+  try {
+    // Past the window by this server's clock, within the margin: neither a sweep nor a claim forgets it.
+    kit.clock.set(new Date(windowEnd.getTime() + 90_000));
+    await kit.authority.sweepExpired();
+    assert.equal(await kit.authority.claimOnce('test:margin:a', windowEnd), false);
+    // Past the margin too: gone, and (the window long over) refused by the date check before any claim.
+    kit.clock.set(new Date(windowEnd.getTime() + 121_000));
+    await kit.authority.sweepExpired();
+    assert.equal(await kit.authority.claimOnce('test:margin:a', windowEnd), true);
+  } finally {
+    kit.clock.set(now);
+  }
+});

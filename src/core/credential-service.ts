@@ -6,7 +6,7 @@ import { Actions, ConditionKeys, Resources, type ActionDef } from './actions.ts'
 import type { AuditWriter } from './audit.ts';
 import { clusterTarget, type Authorizer } from './authorizer.ts';
 import { endpointOf, type CredentialIssuer, type Minted } from './credential-issuer.ts';
-import { invalid, KubecredError, notFound } from './errors.ts';
+import { invalid, isCurrentDefaultRace, KubecredError, notFound } from './errors.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
 import type { Cluster, ClusterKind, Credential, CredentialKind, Endpoint, Page, Principal } from './model.ts';
 import type { Clock } from './ports.ts';
@@ -44,6 +44,9 @@ export interface ListCredentialsQuery {
 }
 
 type Deps = { store: Store; clock: Clock; authorizer: Authorizer; issuer: CredentialIssuer; audit: AuditWriter };
+
+/** Tries after a lost race on the one-current-default rule before the CONFLICT reaches the caller. */
+const CONFLICT_RETRIES = 8;
 
 export function makeCredentialService(deps: Deps) {
   const { store, clock, authorizer, issuer, audit } = deps;
@@ -101,6 +104,26 @@ export function makeCredentialService(deps: Deps) {
     await (implied ? authorizer.checkNotDenied(actor, action, target) : authorizer.check(actor, action, target));
   }
 
+  /**
+   * Runs a transaction again when it lost a race on the one-current-default rule (another replica committed first).
+   * Each loss means another caller committed, so a few tries cover a burst; a short random pause keeps the losers of
+   * one round from meeting again in the next. Any other failure, or too many conflicts, is recorded and thrown.
+   */
+  async function retryingConflicts<T>(run: () => Promise<T>, recordFailed: (e: unknown) => Promise<void>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (e) {
+        if (isCurrentDefaultRace(e) && attempt < CONFLICT_RETRIES) {
+          if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+          continue;
+        }
+        await recordFailed(e);
+        throw e;
+      }
+    }
+  }
+
   return {
     async getKubeconfig(actor: Actor, req: KubeconfigRequest): Promise<IssuedKubeconfig> {
       validateRequest(req);
@@ -110,17 +133,9 @@ export function makeCredentialService(deps: Deps) {
       const minutes = req.notAfter ? Math.ceil((req.notAfter.getTime() - clock.now().getTime()) / 60_000) : req.temporaryMinutes;
       await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, minutes);
       endpointOf(cluster, req.endpoint); // fail before minting anything
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const minted = await store.transaction((tx) => mintFor(tx, actor, cluster, principal, req));
-          return render(cluster, principal, req.endpoint, minted);
-        } catch (e) {
-          // Another replica minted the default first: the unique index refused ours; hand out theirs.
-          if (e instanceof KubecredError && e.code === 'CONFLICT' && attempt < 3) continue;
-          await recordFailure(actor, 'IssueKubeconfig', cluster, principal, e);
-          throw e;
-        }
-      }
+      // Another replica minted the default first: the unique index refused ours; the retry hands out theirs.
+      const minted = await retryingConflicts(() => store.transaction((tx) => mintFor(tx, actor, cluster, principal, req)), (e) => recordFailure(actor, 'IssueKubeconfig', cluster, principal, e));
+      return render(cluster, principal, req.endpoint, minted);
     },
 
     async list(actor: Actor, q: ListCredentialsQuery, page: PageRequest): Promise<Page<CredentialView>> {
@@ -214,13 +229,13 @@ export function makeCredentialService(deps: Deps) {
       const implied = cluster.kind === 'service-mesh' && principal.id === actor.principal.id;
       await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, undefined, implied);
       endpointOf(cluster, req.endpoint);
-      const { revoked, minted } = await store.transaction(async (tx) => {
+      // Two at once on replicas: the second's revocation cannot see the default the first just made (nor, with none
+      // before, can its insert pass the unique index). Either way it starts again and revokes that one too, as if
+      // it had come after: every caller gets a key of its own, and only the last stays active.
+      const { revoked, minted } = await retryingConflicts(() => store.transaction(async (tx) => {
         const revoked = await revokeIn(tx, actor, cluster, principal, req.reason);
-        return { revoked, minted: await issuer.defaultKubeconfig(tx, actor, cluster, principal) };
-      }).catch(async (e: unknown) => {
-        await recordFailure(actor, 'RevokeKubeconfig', cluster, principal, e);
-        throw e;
-      });
+        return { revoked, minted: await issuer.defaultKubeconfig(tx, actor, cluster, principal, true) };
+      }), (e) => recordFailure(actor, 'RevokeKubeconfig', cluster, principal, e));
       const now = clock.now();
       return { ...render(cluster, principal, req.endpoint, minted), revoked: revoked.map((c) => credentialView(c, now)) };
     },

@@ -50,3 +50,10 @@ export const invalid = (message: string, details?: Record<string, unknown>) =>
 
 export const notFound = (kind: string, id: string) =>
   new KubecredError('NOT_FOUND', `${kind} ${JSON.stringify(id)} was not found in your account`, { details: { kind, id } });
+
+/**
+ * The details of a CONFLICT that is a lost race on the one-current-default rule (another replica committed a default
+ * kubeconfig first): unlike other conflicts, the transaction may simply run again.
+ */
+export const CURRENT_DEFAULT_RACE: Record<string, unknown> = { conflict: 'current-default' };
+export const isCurrentDefaultRace = (e: unknown): boolean => isKubecredError(e) && e.code === 'CONFLICT' && e.details?.conflict === 'current-default';

@@ -2,7 +2,7 @@
 // trail), written once in Kysely for every SQL backend; kysely-repos.ts adds them to the other repositories.
 // Queries only: no business rules here, and no dialect-specific SQL.
 
-import { KubecredError } from '../core/errors.ts';
+import { CURRENT_DEFAULT_RACE, KubecredError } from '../core/errors.ts';
 import type { Repos } from '../core/store-port.ts';
 import { decodeCursor, type Db, insertOrConflict, pageOf } from './kysely-helpers.ts';
 import { auditFromRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS, indexedFromRow, validityFromRow } from './row-mappers.ts';
@@ -46,7 +46,7 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
           .where('not_after', '>', unexpiredAt.getTime()).orderBy('id').execute();
         return rows.map(credentialFromRow);
       },
-      insert: (c) => insertOrConflict(() => db.insertInto('credentials').values(credentialToRow(c)).execute(), 'a current default kubeconfig for this cluster and principal'),
+      insert: (c) => insertOrConflict(() => db.insertInto('credentials').values(credentialToRow(c)).execute(), 'a current default kubeconfig for this cluster and principal', undefined, CURRENT_DEFAULT_RACE),
       get: async (accountId, id) => {
         const r = await db.selectFrom('credentials').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
         return r && credentialFromRow(r);

@@ -32,11 +32,11 @@ export function isUniqueViolation(e: unknown): boolean {
   return err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err?.code === '23505';
 }
 
-export async function insertOrConflict(run: () => Promise<unknown>, what: string, hint?: string): Promise<void> {
+export async function insertOrConflict(run: () => Promise<unknown>, what: string, hint?: string, details?: Record<string, unknown>): Promise<void> {
   try {
     await run();
   } catch (e) {
-    if (isUniqueViolation(e)) throw new KubecredError('CONFLICT', `${what} already exists${hint ? `; ${hint}` : ''}`, { cause: e });
+    if (isUniqueViolation(e)) throw new KubecredError('CONFLICT', `${what} already exists${hint ? `; ${hint}` : ''}`, { cause: e, details });
     throw e;
   }
 }

@@ -160,7 +160,7 @@ export async function authenticate(req: FastifyRequest, authority: Authority): P
   if (!key.ok) throw mismatch();
   // Claimed only after the signature holds, so nobody can burn another caller's nonces; kept as long
   // as the request's date is still acceptable, in the store, so a restart does not reopen the window.
-  const fresh = await authority.store.nonces.claim(`aliyun:${p.keyId}:${p.nonce}`, new Date(p.dateMs + DATE_WINDOW_MS), now);
+  const fresh = await authority.claimOnce(`aliyun:${p.keyId}:${p.nonce}`, new Date(p.dateMs + DATE_WINDOW_MS));
   if (!fresh) throw new AliyunError('SignatureNonceUsed', 400, 'Specified signature nonce was used already; send every request with a new nonce.');
   return { accountId: key.accountId, principal: key.principal, requestId: req.id, sourceIp: req.ip ?? null, surface: 'aliyun' };
 }

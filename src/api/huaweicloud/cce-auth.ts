@@ -56,7 +56,7 @@ async function bySignature(authority: Authority, req: FastifyRequest, authorizat
   // SDK-HMAC-SHA256 carries no nonce, so the signature is the request's one-time mark: a captured request
   // cannot be sent again while its X-Sdk-Date is acceptable. Claimed only once it verified (nobody can burn
   // another caller's), and kept in the store, so a restart does not reopen the window.
-  const fresh = await authority.store.nonces.claim(`${VENDOR}:${parsed.accessKeyId}:${parsed.signature}`, new Date(at.getTime() + CLOCK_SKEW_MS), authority.clock.now());
+  const fresh = await authority.claimOnce(`${VENDOR}:${parsed.accessKeyId}:${parsed.signature}`, new Date(at.getTime() + CLOCK_SKEW_MS));
   if (!fresh) {
     throw unauthenticated('this signed request was already received; sign every request anew (identical requests signed within the same second carry the same signature: send them a second apart)');
   }
