@@ -141,10 +141,13 @@ test('a policy that denies the CCE action is 403 CCE.01403001 and the denial is 
   assert.ok(audit.json.items.some((ev: any) => ev.actorId === env.bob.id && ev.requestId === e.requestId), audit.body);
 });
 
-test('a non-JSON body is refused with 415 in CCE shape', async () => {
+test('a non-JSON body is refused with 415 in CCE shape; application/x-pem-file, on CCE\'s list, carries the JSON body too', async () => {
   const r = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: 'duration=1', headers: { 'x-auth-token': env.alice.token, 'content-type': 'text/plain' } });
   assert.equal(r.status, 415);
   assert.equal(r.json.error_code, 'CCE.01415001');
+  const pem = await rawRequest(srv, 'POST', cceUrl('clustercert'), { body: JSON.stringify({ duration: 1 }), headers: { 'x-auth-token': env.alice.token, 'content-type': 'application/x-pem-file' } });
+  assert.equal(pem.status, 200, pem.body);
+  assert.ok(pem.json.users?.[0]?.user?.['client-certificate-data']);
 });
 
 test('project add and list are root only', async () => {

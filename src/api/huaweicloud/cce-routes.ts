@@ -18,10 +18,16 @@ const DAY_MS = 24 * 3600 * 1000;
 /** CCE's `duration: -1` means "the longest CCE allows", which is also core's longest explicit validity. */
 const MAX_DAYS = 1827;
 
-/** The body as a JSON object; CCE takes only application/json here. */
+/**
+ * The Content-Types CCE's documents list for these operations. The body is JSON whichever is sent
+ * (application/x-pem-file is on CCE's list; callers that copied it send the same JSON body).
+ */
+const BODY_TYPES = new Set(['application/json', 'application/x-pem-file']);
+
+/** The body as a JSON object. */
 function jsonBody(req: FastifyRequest): Record<string, unknown> {
   const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json') throw new KubecredError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with Content-Type: application/json');
+  if (!BODY_TYPES.has(type)) throw new KubecredError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with Content-Type: application/json');
   const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
   if (raw.trim() === '') throw invalid('the body is empty; send a JSON object');
   let body: unknown;
