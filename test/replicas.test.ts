@@ -8,11 +8,15 @@ import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
 import * as $dara from '@darabonba/typescript';
 import { OpenApiUtil } from '@alicloud/openapi-core';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { rawRequest } from './support/http.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
 import { api, masterKey, sharing, startReplica, webhookVerdict } from './support/replicas.ts';
-import type { ServerProcess } from './support/server-process.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 let postgres: TestPostgres;
 let url: string;
@@ -20,6 +24,7 @@ let a: ServerProcess;
 let b: ServerProcess;
 let cluster: { id: string };
 let webhookToken: string;
+let key: string;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -46,7 +51,7 @@ async function waitFor<T>(what: string, limitMs: number, probe: () => Promise<T 
 before(async () => {
   postgres = await startPostgres();
   url = await postgres.createDatabase('replicas');
-  const key = masterKey();
+  key = masterKey();
   // Both start at once on the empty database, as a Deployment's pods do.
   const [x, y] = await Promise.all([startReplica(url, key), startReplica(url, key)]);
   const bootstrapped = [x, y].filter((s) => s.rootToken);
@@ -143,6 +148,32 @@ test('racing reissues on both replicas each get a key of their own; only the las
   }
   const failures = await sql("select count(*)::int as n from audit_events where outcome = 'failure' and detail like $1", [`%${c.id}%`]);
   assert.equal(failures[0].n, 0);
+});
+
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+test("a CRL's number increases whichever replica builds it, though a replica's clock is 20 s behind", async (t) => {
+  if (!fs.existsSync(LIBFAKETIME)) return t.skip('libfaketime is not installed (apt-get install faketime); .ci/run installs it');
+  const behind = sharing(await startServerProcess({
+    args: ['--database', url, '--log-level', 'warn'],
+    env: { KUBECRED_MASTER_KEY: key, LD_PRELOAD: LIBFAKETIME, FAKETIME: '-20s', FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+  }), a);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubecred-crl-'));
+  try {
+    const numberOf = async (srv: ServerProcess, name: string) => {
+      const r = await rawRequest(srv, 'GET', `/clusters/${cluster.id}/crl`);
+      assert.equal(r.status, 200);
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, r.raw);
+      return BigInt(/crlNumber=(\w+)/.exec(execFileSync('openssl', ['crl', '-inform', 'DER', '-in', file, '-noout', '-crlnumber'], { encoding: 'utf8' }))![1]);
+    };
+    const first = await numberOf(a, 'a.crl');
+    const later = await numberOf(behind, 'behind.crl');
+    assert.ok(later > first, `the later CRL's number ${later} is not above the earlier one's ${first}`);
+  } finally {
+    await behind.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('both replicas list the one audit trail in the same order, newest first', async () => {

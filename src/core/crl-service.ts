@@ -39,8 +39,9 @@ export function makeCrlService(deps: { store: Store; clock: Clock; issuer: Crede
           revokedAt: c.revokedAt ?? c.supersededAt ?? now,
           reason: c.state === 'superseded' ? CrlReason.superseded : CrlReason.unspecified,
         })),
-        // Milliseconds since the epoch: increases with every CRL this server builds, with no stored counter.
-        crlNumber: BigInt(now.getTime()),
+        // Milliseconds since the epoch, by the database's clock where replicas share one (theirs may be up to 30 s
+        // apart, and a later CRL from one behind would carry a lower number): increases with no stored counter.
+        crlNumber: BigInt(deps.store.sharedClockMs ? await deps.store.sharedClockMs() : now.getTime()),
         thisUpdate: now,
         nextUpdate: new Date(now.getTime() + CRL_VALIDITY_MS),
       });

@@ -277,6 +277,11 @@ export interface Store extends Repos {
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   /**
+   * The database's clock, one for every server sharing it (PostgreSQL), for what must increase whichever replica
+   * makes it (a CRL's number). Absent for an embedded store, whose one server's clock is the only one.
+   */
+  sharedClockMs?(): Promise<number>;
+  /**
    * Set once the store can never work again in this process (SQLite: a failed sync of its write-ahead log, after
    * which no write may be called durable): /healthz fails, so that a supervisor restarts the server.
    */

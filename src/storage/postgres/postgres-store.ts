@@ -120,6 +120,10 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
     ping: guardErrors(async () => {
       await sql`select 1`.execute(db);
     }, toDomainError),
+    sharedClockMs: guardErrors(async () => {
+      const r = await sql<{ ms: string }>`select floor(extract(epoch from clock_timestamp()) * 1000)::bigint as ms`.execute(db);
+      return Number(r.rows[0]!.ms);
+    }, toDomainError),
     close: async () => {
       await changeFeed?.stop();
       await db.destroy();
