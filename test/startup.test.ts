@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { cli } from './support/cli.ts';
 import { serveExpectingFailure, serversStoppedAfterAll, startServerProcess, tempDir } from './support/server-process.ts';
 
 const start = serversStoppedAfterAll();
@@ -91,4 +92,16 @@ test('once serving, one JSON log line says the version, the store, the master ke
   assert.deepEqual(line.tls, { certFile: srv.caFile, notAfter: new Date(cert.validTo).toISOString(), selfSigned: true });
   assert.ok(line.startupMs > 0 && line.startupMs < 60_000, String(line.startupMs));
   assert.doesNotMatch(srv.logs(), /kc1\.|BEGIN .*PRIVATE KEY/, 'no token or key in the logs');
+});
+
+test('a first start that cannot write its secrets file shows no secret, and the way it names (account root-token) gives the root a token', async () => {
+  const dataDir = tempDir();
+  fs.mkdirSync(path.join(dataDir, 'first-start-secrets.txt'), { mode: 0o700 });
+  const srv = await start({ dataDir });
+  assert.match(srv.stderr(), /could not be written to \S*first-start-secrets\.txt \(\w+\) and are not shown in this log: give the root a token with `kubecred account root-token`/);
+  assert.equal(srv.rootToken, '', 'no root token line');
+  assert.doesNotMatch(srv.stderr() + srv.logs(), /kc1\.tok_|access key secret:/);
+  const r = await cli(null, null, ['account', 'root-token', '--data-dir', dataDir, '--output', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await cli(srv, JSON.parse(r.stdout).rootToken, ['whoami'])).code, 0);
 });

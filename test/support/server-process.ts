@@ -57,7 +57,7 @@ export async function startServerProcess(opts: { dataDir?: string; args?: string
   });
   // stderr is a pipe here, not a terminal: a first start writes the secrets to a 0600 file and names it instead.
   const secretsFile = path.join(dataDir, 'first-start-secrets.txt');
-  const bootstrap = fs.existsSync(secretsFile) ? fs.readFileSync(secretsFile, 'utf8') : err;
+  const bootstrap = fs.statSync(secretsFile, { throwIfNoEntry: false })?.isFile() ? fs.readFileSync(secretsFile, 'utf8') : err;
   const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(bootstrap)?.[1];
   const prev = opts.previous;
   return {
