@@ -1,10 +1,12 @@
-// Prometheus metrics of one server instance: request latency by route, issuance and revocation counts, the
-// revocation index's size, and the embedded store's commits, disk syncs, checkpoints and row cache. A registry per app (not prom-client's global
-// one), so several servers can live in one test process.
+// Prometheus metrics of one server instance: request latency by route, issuance and revocation counts, webhook
+// decisions, the revocation index's size, the embedded store's commits, disk syncs, checkpoints and row cache, and
+// a database server's failures and change feed. A registry per app (not prom-client's global one), so several
+// servers can live in one test process.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store, StoreStats } from '../core/store-port.ts';
+import type { IndexFreshness } from './ops-routes.ts';
 
 /** The store's own counters, read when Prometheus scrapes (a store without them, PostgreSQL, adds none). */
 function registerStoreStats(registry: Registry, store: Pick<Store, 'stats'>): void {
@@ -38,6 +40,66 @@ function registerStoreStats(registry: Registry, store: Pick<Store, 'stats'>): vo
   counter('kubecred_store_row_cache_misses_total', 'Token, principal and cluster reads that went to the database (first read, or after a write to those tables)', (s) => s.rowCacheMisses);
 }
 
+/**
+ * A database server's failures answered 503 UNAVAILABLE, by reason; each reason from the start, at 0, so an alert
+ * on the rate has a series before the first failure. (The embedded store counts its own in its stats, above.)
+ */
+function registerStoreFailures(registry: Registry, store: Pick<Store, 'failures'>): void {
+  if (!store.failures) return;
+  const failures = store.failures.bind(store);
+  new Counter({
+    name: 'kubecred_store_failures_total',
+    help: 'Database operations answered 503 UNAVAILABLE: unreachable (no answer, connection lost, the server shutting down) or gave_up (a serialization failure, deadlock or statement timeout; nothing was changed)',
+    labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(failures())) this.inc({ reason }, n);
+    },
+  });
+}
+
+/** What /readyz weighs for replicas: whether other servers' changes reach this one's revocation index. */
+function registerChangeFeed(registry: Registry, freshness: IndexFreshness): void {
+  new Gauge({
+    name: 'kubecred_change_feed_healthy', registers: [registry],
+    help: "1 while the change feed listens and the revocation index has caught up after its last gap; 0 while other replicas' revocations may go unheard here",
+    collect() {
+      this.set(freshness.healthy() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'kubecred_change_feed_stale_seconds', registers: [registry],
+    help: "0 while the change feed is healthy; else seconds since it last was: how long other replicas' revocations may have gone unheard here",
+    collect() {
+      this.set(freshness.staleForMs() / 1000);
+    },
+  });
+}
+
+/**
+ * The webhooks' answers, counted as plain numbers: kube-apiserver asks once per API request, and prom-client's
+ * labels().inc() hashes and validates the labels on every call. Read into the counter when Prometheus scrapes.
+ */
+export interface WebhookDecisions {
+  authorize: { deny: number; no_opinion: number };
+  authenticate: { authenticated: number; unauthenticated: number };
+}
+
+function registerWebhookDecisions(registry: Registry): WebhookDecisions {
+  const decisions: WebhookDecisions = { authorize: { deny: 0, no_opinion: 0 }, authenticate: { authenticated: 0, unauthenticated: 0 } };
+  new Counter({
+    name: 'kubecred_webhook_decisions_total', registers: [registry], labelNames: ['review', 'decision'],
+    help: 'Webhook answers to kube-apiserver: authorize (SubjectAccessReview) deny or no_opinion (kubecred never allows), authenticate (TokenReview) authenticated or unauthenticated. Refused reviews (a bad webhook token, a malformed body) are not decisions: see kubecred_http_request_duration_seconds by status',
+    collect() {
+      this.reset();
+      for (const [review, counts] of Object.entries(decisions)) {
+        for (const [decision, n] of Object.entries(counts as Record<string, number>)) this.inc({ review, decision }, n);
+      }
+    },
+  });
+  return decisions;
+}
+
 /** What the webhook decides from, held in memory: it grows with the credentials that have not expired yet. */
 export interface IndexSize { readonly size: number; readonly bytes: number }
 
@@ -52,14 +114,17 @@ function registerIndexSize(registry: Registry, index: IndexSize): void {
   gauge('kubecred_revocation_index_bytes', 'Bytes of the revocation index\'s arrays', (i) => i.bytes);
 }
 
-export function createMetrics(store?: Pick<Store, 'stats'>, index?: IndexSize) {
+export function createMetrics(store?: Pick<Store, 'stats' | 'failures'>, index?: IndexSize, freshness?: IndexFreshness) {
   const registry = new Registry();
   // Their names start process_ or nodejs_ already: kubecred_process_cpu_seconds_total, kubecred_nodejs_eventloop_lag_seconds.
   collectDefaultMetrics({ register: registry, prefix: 'kubecred_' });
   if (store) registerStoreStats(registry, store);
+  if (store) registerStoreFailures(registry, store);
   if (index) registerIndexSize(registry, index);
+  if (freshness) registerChangeFeed(registry, freshness);
   return {
     registry,
+    webhookDecisions: registerWebhookDecisions(registry),
     requestDuration: new Histogram({
       name: 'kubecred_http_request_duration_seconds', help: 'HTTP request latency by route',
       labelNames: ['method', 'route', 'status_code'], registers: [registry],

@@ -288,7 +288,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   }
 
   const handlerFor = surfaceOfUrl(app);
-  const metrics = createMetrics(opts.authority.store, opts.authority.index);
+  const metrics = createMetrics(opts.authority.store, opts.authority.index, opts.readiness?.freshness);
   registerRequestContext(app);
   registerMetricsHooks(app, metrics);
   for (const s of sharedSchemas) app.addSchema(s);
@@ -315,7 +315,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(nativePlugin, { prefix: '/v1', authority: opts.authority, metrics });
   await app.register(huaweicloudCcePlugin, { prefix: '/api/v3', authority: opts.authority, metrics });
   await app.register(aliyunPlugin, { authority: opts.authority, metrics });
-  await app.register(kubePlugin, { authority: opts.authority });
+  await app.register(kubePlugin, { authority: opts.authority, metrics });
   await app.register(consolePlugin, { authority: opts.authority });
   return { app, metrics };
 }

@@ -294,4 +294,6 @@ export interface Store extends Repos {
   readonly changeFeed?: CredentialChangeFeed;
   /** Present where the store commits and syncs itself (embedded SQLite); a database server keeps its own statistics. */
   stats?(): StoreStats;
+  /** A database server's failures answered as UNAVAILABLE, by reason, since the store was opened (PostgreSQL). */
+  failures?(): Readonly<Record<string, number>>;
 }

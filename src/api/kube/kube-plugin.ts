@@ -6,6 +6,7 @@ import type { Authority } from '../../core/authority.ts';
 import { invalid } from '../../core/errors.ts';
 import type { Cluster } from '../../core/model.ts';
 import { CREDENTIAL_ID_KEY, type AccessQuestion } from '../../core/webhook-service.ts';
+import type { Metrics } from '../metrics.ts';
 
 const SAR_VERSIONS = new Set(['authorization.k8s.io/v1', 'authorization.k8s.io/v1beta1']);
 /**
@@ -69,17 +70,20 @@ export function parseTokenReview(body: unknown): { apiVersion: string; token: st
   return { apiVersion: b.apiVersion, token: b.spec.token, audiences: b.spec.audiences as string[] | undefined };
 }
 
-export async function kubePlugin(app: FastifyInstance, deps: { authority: Authority }): Promise<void> {
+export async function kubePlugin(app: FastifyInstance, deps: { authority: Authority; metrics: Metrics }): Promise<void> {
   const { authority } = deps;
+  const decisions = deps.metrics.webhookDecisions;
 
   /** The review's answer, once the caller is known to be this cluster's kube-apiserver. */
   const review = (req: FastifyRequest, reply: FastifyReply, cluster: Cluster) => {
     const { apiVersion, question } = parseSubjectAccessReview(req.body);
     const verdict = authority.webhooks.decide(cluster, question);
     if (!verdict.deny) {
+      decisions.authorize.no_opinion++;
       reply.header('content-type', JSON_UTF8);
       return NO_OPINION_JSON.get(apiVersion)!;
     }
+    decisions.authorize.deny++;
     req.log.info({ cluster: cluster.id, user: question.user, reason: verdict.reason }, 'webhook denied a kubecred credential');
     return { apiVersion, kind: 'SubjectAccessReview', status: { allowed: false, denied: true, reason: verdict.reason } };
   };
@@ -119,7 +123,11 @@ export async function kubePlugin(app: FastifyInstance, deps: { authority: Author
     const cluster = callerOf(req);
     const { apiVersion, token } = parseTokenReview(req.body);
     const user = await authority.webhooks.reviewToken(cluster, token);
-    if (!user) return { apiVersion, kind: 'TokenReview', status: { authenticated: false } };
+    if (!user) {
+      decisions.authenticate.unauthenticated++;
+      return { apiVersion, kind: 'TokenReview', status: { authenticated: false } };
+    }
+    decisions.authenticate.authenticated++;
     return {
       apiVersion, kind: 'TokenReview',
       status: {

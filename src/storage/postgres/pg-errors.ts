@@ -28,9 +28,16 @@ function isRetryable(e: unknown, depth = 0): boolean {
   return (typeof err.code === 'string' && RETRY_CODES.has(err.code)) || isRetryable(err.cause, depth + 1);
 }
 
-export function toDomainError(e: unknown): unknown {
+/** Why a database error became UNAVAILABLE, for the failure counter (metrics.ts). */
+export type PgFailure = 'unreachable' | 'gave_up';
+
+export function toDomainError(e: unknown, count?: (reason: PgFailure) => void): unknown {
   if (e instanceof KubecredError) return e;
-  if (isRetryable(e)) return new KubecredError('UNAVAILABLE', 'the database gave up on this request (a conflict with another one, or a lock held too long); nothing was changed, retry in a few seconds', { cause: e });
+  if (isRetryable(e)) {
+    count?.('gave_up');
+    return new KubecredError('UNAVAILABLE', 'the database gave up on this request (a conflict with another one, or a lock held too long); nothing was changed, retry in a few seconds', { cause: e });
+  }
   if (!isUnavailable(e)) return e;
+  count?.('unreachable');
   return new KubecredError('UNAVAILABLE', 'the database is not reachable; nothing was changed, retry in a few seconds', { cause: e });
 }

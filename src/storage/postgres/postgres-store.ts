@@ -9,7 +9,7 @@ import { guardErrors, mapRepoErrors } from '../map-errors.ts';
 import { migrateToLatest, type MigrateOptions } from '../migrate.ts';
 import type { Database } from '../schema.ts';
 import { pgChangeFeed } from './pg-change-feed.ts';
-import { toDomainError } from './pg-errors.ts';
+import { toDomainError, type PgFailure } from './pg-errors.ts';
 import { pgTypes } from './pg-types.ts';
 
 export interface PostgresOptions {
@@ -101,29 +101,33 @@ function withRowHolds(repos: Repos, db: Kysely<Database> | Transaction<Database>
 }
 
 export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
+  const failures: Record<PgFailure, number> = { unreachable: 0, gave_up: 0 };
+  // Counted once, where a driver error becomes UNAVAILABLE (one already mapped passes through unchanged).
+  const mapError = (e: unknown) => toDomainError(e, (reason) => failures[reason]++);
   const pool = postgresPool(opts.url, opts.poolSize);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let migrations;
   try {
-    migrations = await guardErrors(() => migrateToLatest(db, 'postgres', opts.migrate), toDomainError)();
+    migrations = await guardErrors(() => migrateToLatest(db, 'postgres', opts.migrate), mapError)();
   } catch (e) {
     await db.destroy();
     throw e;
   }
   const changeFeed = opts.listen === false ? undefined : pgChangeFeed(opts.url);
   return {
-    ...mapRepoErrors(withRowHolds(kyselyRepos(db), db), toDomainError),
+    ...mapRepoErrors(withRowHolds(kyselyRepos(db), db), mapError),
     dialect: 'postgres',
     migrations,
     changeFeed,
-    transaction: guardErrors((fn) => db.transaction().execute((trx) => fn(withRowHolds(kyselyRepos(trx), trx))), toDomainError),
+    transaction: guardErrors((fn) => db.transaction().execute((trx) => fn(withRowHolds(kyselyRepos(trx), trx))), mapError),
+    failures: () => ({ ...failures }),
     ping: guardErrors(async () => {
       await sql`select 1`.execute(db);
-    }, toDomainError),
+    }, mapError),
     sharedClockMs: guardErrors(async () => {
       const r = await sql<{ ms: string }>`select floor(extract(epoch from clock_timestamp()) * 1000)::bigint as ms`.execute(db);
       return Number(r.rows[0]!.ms);
-    }, toDomainError),
+    }, mapError),
     close: async () => {
       await changeFeed?.stop();
       await db.destroy();
