@@ -126,6 +126,41 @@ test('what the router refuses before any route (bad percent-encoding, an over-lo
   assert.match(m.body, /kubecred_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="400"\} [1-9]/);
 });
 
+test("a refused request's access-log line names kubecred's error code, the surface's, and the caller's principal; never the message", async () => {
+  const bob = await cliJson(srv, srv.rootToken, ['principal', 'create', 'log-bob']);
+  const bobToken = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'log-bob'])).token;
+  secrets.push(bobToken);
+  const lineOf = async (r: RawResponse) => {
+    const id = (r.json?.requestId ?? r.json?.RequestId ?? r.headers['x-request-id']) as string;
+    const lines = (await logLinesOf(id)).filter((l) => l.msg === 'request completed');
+    assert.equal(lines.length, 1, `one access-log line for ${id}`);
+    // Never the message: it may echo what the caller sent.
+    assert.ok(!JSON.stringify(lines[0]).includes('"message"'), JSON.stringify(lines[0]));
+    return lines[0];
+  };
+  const denied = await call('POST', '/v1/clusters', { token: bobToken, body: JSON.stringify({ name: 'not-bobs', publicEndpoint: 'https://192.0.2.30:6443' }) });
+  assertError(denied, 403, 'ACCESS_DENIED');
+  assert.deepEqual(pick(await lineOf(denied)), { statusCode: 403, errorCode: 'ACCESS_DENIED', wireCode: 'ACCESS_DENIED', principalId: bob.id });
+  const malformed = await call('POST', '/v1/principals', { body: '{"name": "half' });
+  assertError(malformed, 400, 'VALIDATION_FAILED');
+  assert.deepEqual(pick(await lineOf(malformed)), { statusCode: 400, errorCode: 'VALIDATION_FAILED', wireCode: 'VALIDATION_FAILED', principalId: srv.rootPrincipalId });
+  const unauthenticated = await call('GET', '/v1/clusters', { token: 'kc1.tok_nope.secret' });
+  assert.deepEqual(pick(await lineOf(unauthenticated)), { statusCode: 401, errorCode: 'UNAUTHENTICATED', wireCode: 'UNAUTHENTICATED', principalId: undefined });
+  // No route: nothing authenticated the caller.
+  assert.deepEqual(pick(await lineOf(await call('GET', '/v1/nowhere'))), { statusCode: 404, errorCode: 'NOT_FOUND', wireCode: 'NOT_FOUND', principalId: undefined });
+  // The vendor surfaces log their own wire code beside kubecred's.
+  const cce = await call('GET', '/api/v3/projects/p1/clusters/c1/clustercert', { token: null });
+  assert.equal(cce.status, 401);
+  assert.deepEqual(pick(await lineOf(cce)), { statusCode: 401, errorCode: 'UNAUTHENTICATED', wireCode: 'APIGW.0301', principalId: undefined });
+  const ack = await call('GET', '/k8s/c1/user_config', { token: null });
+  assert.equal(ack.json.code, 'MissingParameter');
+  assert.deepEqual(pick(await lineOf(ack)), { statusCode: 400, errorCode: 'UNAUTHENTICATED', wireCode: 'MissingParameter', principalId: undefined }, 'a request without its signature refuses the caller');
+  // A success names its caller too.
+  assert.equal((await lineOf(await call('GET', '/v1/whoami', { token: bobToken }))).principalId, bob.id);
+});
+
+const pick = (l: any) => ({ statusCode: l.statusCode, errorCode: l.errorCode, wireCode: l.wireCode, principalId: l.principalId });
+
 test('what Node\'s HTTP parser refuses is a coded 400 JSON answer with a request ID, and the headers stay out of the log', async () => {
   const auth = `Authorization: Bearer ${srv.rootToken}\r\n`;
   const cases: [string, RegExp][] = [

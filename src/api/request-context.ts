@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../core/actor.ts';
-import { invalid } from '../core/errors.ts';
+import { invalid, type ErrorCode } from '../core/errors.ts';
 import { randomHexPooled } from '../core/random-pool.ts';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -44,3 +44,16 @@ export function logFailure(req: FastifyRequest, err: unknown): void {
   const e = err as Error & { code?: string };
   req.log.error({ error: { type: e?.name, code: e?.code, message: String(e?.message ?? '').slice(0, 300) } }, 'request failed');
 }
+
+/**
+ * A refused or failed request's codes, for its access-log line (server.ts): kubecred's own and the one its surface
+ * answered (ACK's Forbidden.RAM, CCE's CCE.01403001; the same on /v1), so the request ID a client shows leads to
+ * why. Never the message: it may echo what the caller sent. Set by each surface's error handler.
+ */
+export interface FailureCodes { errorCode: ErrorCode; wireCode: string }
+
+const failures = new WeakMap<FastifyRequest, FailureCodes>();
+
+export const noteFailure = (req: FastifyRequest, errorCode: ErrorCode, wireCode: string = errorCode): void => void failures.set(req, { errorCode, wireCode });
+
+export const failureOf = (req: FastifyRequest): FailureCodes | undefined => failures.get(req);

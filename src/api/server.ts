@@ -19,7 +19,7 @@ import { ID_MAX_LENGTH, sharedSchemas } from './native/schemas.ts';
 import { opsRoutes, type ReadinessOptions } from './ops-routes.ts';
 import { kubePlugin } from './kube/kube-plugin.ts';
 import { consolePlugin } from './console/console-plugin.ts';
-import { newRequestId, registerRequestContext, REQUEST_ID_HEADER } from './request-context.ts';
+import { failureOf, newRequestId, noteFailure, registerRequestContext, REQUEST_ID_HEADER } from './request-context.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -277,7 +277,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     const level = req.routeOptions.config?.accessLogLevel ?? 'info';
     const at = reply.statusCode >= 400 ? 'info' : level;
     if ((LOG_LEVELS[req.log.level] ?? 0) <= LOG_LEVELS[at]!) {
-      req.log[at]({ method: req.method, url: loggedUrl(req.url), statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip }, 'request completed');
+      // Who and why, so that the request ID a client shows leads somewhere; never the error's message (it may echo input).
+      const failure = failureOf(req);
+      req.log[at]({
+        method: req.method, url: loggedUrl(req.url), statusCode: reply.statusCode, responseTime: reply.elapsedTime, remoteAddress: req.ip,
+        ...(req.actor ? { principalId: req.actor.principal.id } : {}), ...failure,
+      }, 'request completed');
     }
   };
   if (opts.logger) {
@@ -307,6 +312,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.setErrorHandler(nativeErrorHandler(metrics));
   app.setNotFoundHandler((req, reply) => {
     if (isAliyunRequest(req)) return aliyunNotFound(req, reply);
+    noteFailure(req, 'NOT_FOUND');
     reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json`, requestId: req.id });
   });
 

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isKubecredError, type ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { toWireError } from '../native/native-errors.ts';
-import { logFailure } from '../request-context.ts';
+import { logFailure, noteFailure } from '../request-context.ts';
 
 export type ApiStyle = 'roa' | 'rpc';
 
@@ -54,7 +54,11 @@ export const styleOf = (req: FastifyRequest): ApiStyle => {
 const vendorActions = new WeakMap<FastifyRequest, string>();
 export const noteVendorAction = (req: FastifyRequest, action: string) => vendorActions.set(req, action);
 
-interface Mapped { code: string; status: number; message: string; denied?: 'ImplicitDeny' | 'ExplicitDeny' }
+/** `core`: kubecred's own code for it (logged); `code`: the vendor's, answered. */
+interface Mapped { core: ErrorCode; code: string; status: number; message: string; denied?: 'ImplicitDeny' | 'ExplicitDeny' }
+
+/** A refusal only this surface makes, in kubecred's terms: of the caller's key or signature, an unknown action, or bad input. */
+const coreCodeOf = (err: AliyunError): ErrorCode => (err.refusesCaller ? 'UNAUTHENTICATED' : err.status === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED');
 
 function notFoundCode(style: ApiStyle, kind: unknown): string {
   if (kind === 'cluster') return style === 'rpc' ? 'ServiceMesh.NotFound' : 'ErrorClusterNotFound';
@@ -78,17 +82,17 @@ const simple: Partial<Record<ErrorCode, { code: string; status: number }>> = {
 };
 
 function map(err: unknown, style: ApiStyle, req: FastifyRequest): Mapped {
-  if (err instanceof AliyunError) return { code: err.vendorCode, status: err.status, message: err.message };
+  if (err instanceof AliyunError) return { core: coreCodeOf(err), code: err.vendorCode, status: err.status, message: err.message };
   if (isKubecredError(err)) {
-    if (err.code === 'NOT_FOUND') return { code: notFoundCode(style, err.details?.kind), status: 404, message: err.message };
+    if (err.code === 'NOT_FOUND') return { core: err.code, code: notFoundCode(style, err.details?.kind), status: 404, message: err.message };
     if (err.code === 'ACCESS_DENIED' || err.code === 'ROOT_ONLY') {
       const denied = /explicitly denied/.test(err.message) ? 'ExplicitDeny' : 'ImplicitDeny';
-      return { code: 'Forbidden.RAM', status: 403, message: `User not authorized to operate on the specified resource: ${err.message}`, denied };
+      return { core: err.code, code: 'Forbidden.RAM', status: 403, message: `User not authorized to operate on the specified resource: ${err.message}`, denied };
     }
   }
   const w = toWireError(err, req);
   const m = simple[w.code] ?? { code: 'InternalError', status: 500 };
-  return { ...m, message: m.status >= 500 ? 'The request processing has failed due to some unknown error; quote the request ID.' : w.message };
+  return { core: w.code, ...m, message: m.status >= 500 ? 'The request processing has failed due to some unknown error; quote the request ID.' : w.message };
 }
 
 /**
@@ -113,6 +117,7 @@ export function aliyunErrorHandler(metrics: Metrics | null) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const style = styleOf(req);
     const m = map(err, style, req);
+    noteFailure(req, m.core, m.code);
     if (m.status >= 500) {
       logFailure(req, err);
     } else if (m.status === 401 || m.status === 403 || (err instanceof AliyunError && err.refusesCaller)) {

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { toWireError } from '../native/native-errors.ts';
-import { logFailure } from '../request-context.ts';
+import { logFailure, noteFailure } from '../request-context.ts';
 
 interface CceError { status: number; code: string; reason: string }
 
@@ -39,7 +39,8 @@ export function cceErrorBody(code: ErrorCode, message: string) {
 export function cceErrorHandler(metrics: Metrics) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const wire = toWireError(err, req);
-    const { status } = cceErrorOf[wire.code];
+    const { status, code } = cceErrorOf[wire.code];
+    noteFailure(req, wire.code, code);
     if (status >= 500) {
       logFailure(req, err);
     } else if (status === 401 || status === 403) {

@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Authority } from '../../core/authority.ts';
 import type { Metrics } from '../metrics.ts';
 import { authenticateCce } from './cce-auth.ts';
-import { cceErrorBody, cceErrorHandler } from './cce-errors.ts';
+import { cceErrorBody, cceErrorHandler, cceErrorOf } from './cce-errors.ts';
+import { noteFailure } from '../request-context.ts';
 import { cceRoutes } from './cce-routes.ts';
 
 export interface CceDeps { authority: Authority; metrics: Metrics }
@@ -13,6 +14,7 @@ export interface CceDeps { authority: Authority; metrics: Metrics }
 export async function huaweicloudCcePlugin(app: FastifyInstance, deps: CceDeps): Promise<void> {
   app.setErrorHandler(cceErrorHandler(deps.metrics));
   app.setNotFoundHandler((req, reply) => {
+    noteFailure(req, 'NOT_FOUND', cceErrorOf.NOT_FOUND.code);
     reply.status(404).send(cceErrorBody('NOT_FOUND', `no CCE operation ${req.method} ${req.url.split('?')[0]}; kubecred serves .../clustercert and .../clustercertrevoke`));
   });
   // Keep the bytes as received: the signature is over them, and JSON is parsed only after authentication.

@@ -5,7 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, isKubecredError, type ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { ID_MAX_LENGTH } from './schemas.ts';
-import { logFailure } from '../request-context.ts';
+import { logFailure, noteFailure } from '../request-context.ts';
 
 export const statusOf: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
@@ -89,6 +89,7 @@ export function nativeErrorHandler(metrics: Metrics) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const wire = toWireError(err, req);
     const status = statusOf[wire.code];
+    noteFailure(req, wire.code);
     if (status >= 500) {
       logFailure(req, err);
     } else if (status === 401 || status === 403) {
