@@ -4,7 +4,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { GROUP_RE } from '../src/core/group-rules.ts';
+import { NAME_RE, REGION_RE } from '../src/core/input-rules.ts';
 import { cliJson, cli } from './support/cli.ts';
+import { documentedResponses } from './support/openapi.ts';
 import { assertCodedError, rawExchange, rawRequest, type RawResponse } from './support/http.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
@@ -252,13 +255,70 @@ test('the OpenAPI document is valid and describes every /v1 route', async () => 
   // Security as each path really takes it: none for probes, metrics and the CRL, the webhook token for the webhooks.
   for (const path of ['/healthz', '/readyz', '/metrics', '/clusters/{id}/crl']) assert.deepEqual(op('get', path).security, [], path);
   assert.deepEqual(op('post', '/kube/clusters/{id}/authorize').security, [{ webhookToken: [] }]);
-  assert.equal(op('get', '/v1/clusters').security, undefined, 'the document-wide bearer token');
+  assert.equal(op('get', '/v1/clusters').security, undefined, 'the document-wide security');
+  // /v1 takes a bearer token or the console's session cookie, named as the server names it over TLS.
+  assert.deepEqual(r.json.security, [{ bearer: [] }, { consoleSession: [] }]);
+  assert.deepEqual({ ...r.json.components.securitySchemes.consoleSession, description: undefined }, { type: 'apiKey', in: 'cookie', name: '__Host-kubecred_session', description: undefined });
+  assert.deepEqual(op('post', '/v1/sessions').security, [], 'signing in takes a token in the body');
+  for (const m of ['get', 'delete']) assert.deepEqual(op(m, '/v1/sessions/current').security, [{ consoleSession: [] }]);
+  // A change made with the cookie needs the CSRF header: documented on every /v1 change, and only there.
+  const csrf = (o: any) => (o.parameters ?? []).find((p: any) => p.in === 'header' && p.name.toLowerCase() === 'x-csrf-token');
+  for (const o of ops.filter((x) => x.path.startsWith('/v1/') && x.path !== '/v1/sessions')) {
+    assert.equal(Boolean(csrf(o.op)), !['get', 'head', 'options'].includes(o.method), `${o.method} ${o.path}`);
+  }
+  assert.equal(csrf(op('post', '/v1/sessions')), undefined);
+  assert.equal(csrf(op('delete', '/v1/sessions/current')).required, false, 'a bearer caller sends none');
+  // The probes document their 503 and its shape, /metrics its 403.
+  for (const [path, status, failing] of [['/healthz', 'failed', ['store']], ['/readyz', 'not-ready', ['store', 'changeFeed']]] as const) {
+    const schema = op('get', path).responses['503']?.content?.['application/json']?.schema;
+    assert.ok(schema, `${path} documents 503`);
+    assert.deepEqual(schema.properties.status.enum, [status]);
+    assert.ok(schema.required.includes('failing') && schema.required.includes('requestId'), path);
+    assert.deepEqual(schema.properties.failing.items.enum ?? schema.properties.failing.items.anyOf.map((a: any) => a.enum[0]), failing);
+  }
+  assert.equal(op('get', '/metrics').responses['403'].content['application/json'].schema.$ref, '#/components/schemas/Error');
+  assert.ok(op('get', '/metrics').responses['200'].content['text/plain']);
+  // Core's name, region and group rules, as patterns: the same expressions core checks.
+  const body = (method: string, path: string) => op(method, path).requestBody.content['application/json'].schema.properties;
+  for (const [m, p] of [['post', '/v1/clusters'], ['post', '/v1/principals'], ['post', '/v1/policies'], ['post', '/v1/principals/{id}/tokens']]) {
+    assert.equal(body(m!, p!).name.pattern, NAME_RE.source, `${m} ${p}`);
+  }
+  assert.equal(body('post', '/v1/clusters').region.pattern, REGION_RE.source);
+  assert.equal(body('post', '/v1/projects').region.pattern, REGION_RE.source);
+  assert.equal(body('post', '/v1/principals').groups.items.pattern, GROUP_RE.source);
+  assert.equal(body('patch', '/v1/principals/{id}').groups.items.pattern, GROUP_RE.source);
   // A body is required only where it has required fields.
   assert.equal(op('post', '/v1/clusters/{id}/kubeconfig').requestBody.required, false);
   assert.equal(op('post', '/v1/clusters').requestBody.required, true);
   // 503 (the database unreachable, its disk full) is documented wherever the store answers.
   assert.ok(op('post', '/v1/clusters/{id}/kubeconfig').responses['503'], 'issuance documents 503');
   assert.ok(op('get', '/v1/credentials').responses['503'], 'the inventory documents 503');
+});
+
+test('every documented response schema compiles, and what the server answers validates against what it documents', async () => {
+  const docs = documentedResponses((await call('GET', '/openapi.json', { token: null })).json);
+  assert.ok(docs.compileAll() > 100);
+  const forged = (json: unknown) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(json), raw: Buffer.alloc(0), json });
+  assert.throws(() => docs.check('GET', '/readyz', forged({ status: 'fine' })), /GET \/readyz 200: .*must be equal to one of the allowed values/, 'the check bites');
+  docs.check('GET', '/healthz', await call('GET', '/healthz', { token: null }));
+  docs.check('GET', '/readyz', await call('GET', '/readyz', { token: null }));
+  docs.check('GET', '/metrics', await call('GET', '/metrics', { token: null }));
+  docs.check('GET', '/v1/clusters', await call('GET', '/v1/clusters'));
+  docs.check('GET', '/v1/clusters/{id}', await call('GET', `/v1/clusters/${clusterId}`));
+  docs.check('GET', '/v1/clusters/{id}', await call('GET', '/v1/clusters/cls_nope'));
+  docs.check('GET', '/v1/clusters', await call('GET', '/v1/clusters', { token: 'kc1.tok_nope.secret' }));
+  const issued = await call('POST', `/v1/clusters/${clusterId}/kubeconfig`, { body: JSON.stringify({ temporaryMinutes: 15 }) });
+  docs.check('POST', '/v1/clusters/{id}/kubeconfig', issued);
+  docs.check('GET', '/v1/credentials/{id}', await call('GET', `/v1/credentials/${issued.json.credential.id}`));
+  docs.check('GET', '/v1/credentials', await call('GET', '/v1/credentials'));
+  const refused = await call('POST', '/v1/principals', { body: JSON.stringify({ name: 'Not A Name', groups: ['a group'] }) });
+  assertError(refused, 400, 'VALIDATION_FAILED', /^body\/name must be 1-63 lowercase letters, digits, '\.', '_' or '-', starting and ending with a letter or digit; see/);
+  docs.check('POST', '/v1/principals', refused);
+  assertError(await call('PATCH', `/v1/principals/${srv.rootPrincipalId}`, { body: JSON.stringify({ groups: ['ok', 'not ok'] }) }), 400, 'VALIDATION_FAILED', /^body\/groups\/1 must be a group name of 1-64 characters/);
+  assertError(await call('POST', '/v1/clusters', { body: JSON.stringify({ name: 'regional', region: 'EU West' }) }), 400, 'VALIDATION_FAILED', /^body\/region must be 1-63 lowercase letters, digits or '-'/);
+  const principal = await call('POST', '/v1/principals', { body: JSON.stringify({ name: 'documented', groups: ['dev', 'oidc:team@example.com'] }) });
+  docs.check('POST', '/v1/principals', principal);
+  docs.check('GET', '/v1/audit', await call('GET', '/v1/audit?limit=5'));
 });
 
 test('a route whose body is optional takes none, or an empty one under a JSON Content-Type; body-less routes ignore an empty JSON body', async () => {

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addressAllowed } from '../src/api/ops-routes.ts';
 import { assertCodedError, rawRequest } from './support/http.ts';
+import { documentedResponses } from './support/openapi.ts';
 import { serveExpectingFailure, serversStoppedAfterAll } from './support/server-process.ts';
 
 const start = serversStoppedAfterAll();
@@ -21,6 +22,7 @@ test('/metrics answers loopback by default; --metrics-from without loopback refu
   assertCodedError(refused, 403, 'ACCESS_DENIED', /does not answer your address 127\.0\.0\.1; the operator lets Prometheus in with kubecred serve --metrics-from/);
   assert.doesNotMatch(refused.body, /10\.0\.0\.0|fd00/, "the operator's ranges are not told to whoever asks");
   assert.doesNotMatch(refused.body, /kubecred_/);
+  documentedResponses((await rawRequest(closed, 'GET', '/openapi.json')).json).check('GET', '/metrics', refused);
   assert.equal((await rawRequest(closed, 'GET', '/healthz')).status, 200);
 
   const any = await start({ args: ['--metrics-from', 'any'] });

@@ -1,11 +1,12 @@
 // What /metrics says about the webhooks and the database, read from a running `kubecred serve`: each webhook
 // decision counted by review and decision (SQLite), and on PostgreSQL the store's failures and the change feed's
-// health, which /readyz weighs, through a database outage.
+// health, which /readyz weighs, through a database outage (and /readyz's 503 then, as /openapi.json documents it).
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import YAML from 'yaml';
 import { rawRequest } from './support/http.ts';
+import { documentedResponses } from './support/openapi.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
 import { api, masterKey } from './support/replicas.ts';
 import { serversStoppedAfterAll, type ServerProcess } from './support/server-process.ts';
@@ -70,6 +71,8 @@ test('on PostgreSQL /metrics exports the store failures and the change feed heal
   postgres = await startPostgres();
   const url = await postgres.createDatabase('metrics');
   const srv = await start({ args: ['--database', url, '--log-level', 'warn', '--outage-grace', '2'], env: { KUBECRED_MASTER_KEY: masterKey() } });
+  const openapi = documentedResponses((await rawRequest(srv, 'GET', '/openapi.json')).json);
+  openapi.check('GET', '/readyz', await rawRequest(srv, 'GET', '/readyz'));
   assert.equal(await sample(srv, 'kubecred_change_feed_healthy'), 1);
   assert.equal(await sample(srv, 'kubecred_change_feed_stale_seconds'), 0);
   assert.equal(await sample(srv, 'kubecred_store_failures_total{reason="unreachable"}'), 0);
@@ -89,6 +92,15 @@ test('on PostgreSQL /metrics exports the store failures and the change feed heal
     }
     await sleep(1_500);
     assert.ok((await sample(srv, 'kubecred_change_feed_stale_seconds'))! >= 1, 'stale for as long as the feed has been down');
+    // Past the 2 s grace nothing answers: not ready, in the shape /openapi.json documents for /readyz's 503.
+    let ready = await rawRequest(srv, 'GET', '/readyz');
+    while (ready.status !== 503) {
+      assert.ok(Date.now() < deadline, `/readyz stayed ${ready.status}`);
+      await sleep(200);
+      ready = await rawRequest(srv, 'GET', '/readyz');
+    }
+    assert.deepEqual(ready.json.failing, ['store', 'changeFeed']);
+    openapi.check('GET', '/readyz', ready);
     assert.ok((await sample(srv, 'kubecred_store_failures_total{reason="unreachable"}'))! >= 1);
     assert.equal(await sample(srv, 'kubecred_store_failures_total{reason="gave_up"}'), 0);
   } finally {

@@ -5,6 +5,7 @@
 
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { KubecredError } from '../core/errors.ts';
 import type { Store } from '../core/store-port.ts';
 import type { Metrics } from './metrics.ts';
@@ -46,11 +47,41 @@ export function addressAllowed(allowed: 'any' | readonly string[]): (ip: string)
   };
 }
 
+const tags = ['operations'];
+const Dialect = Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], { description: 'Which store this server uses' });
+/** What /readyz weighs: the store answers; with replicas, the change feed is connected and caught up. */
+const Part = Type.Union([Type.Literal('store'), Type.Literal('changeFeed')]);
+
+const healthResponses = {
+  200: Type.Object({ status: Type.Literal('ok') }),
+  503: Type.Object({
+    status: Type.Literal('failed'), failing: Type.Array(Type.Literal('store')),
+    message: Type.String({ description: 'What failed and what to do: restart once the disk is healthy' }), requestId: Type.String(),
+  }, { description: 'The store failed for good (SQLite after a failed sync of its write-ahead log): restart the server' }),
+};
+
+const readyResponses = {
+  200: Type.Object({
+    status: Type.Literal('ready'), store: Dialect,
+    degraded: Type.Optional(Type.Array(Part, { description: 'What does not work while the webhooks still decide correctly (a database outage, within --outage-grace)' })),
+  }),
+  503: Type.Object({
+    status: Type.Literal('not-ready'), store: Dialect,
+    failing: Type.Array(Part, { description: 'Why the webhooks could decide from a stale revocation index' }), requestId: Type.String(),
+  }, { description: 'Not ready: take this server out of the Service until it is' }),
+};
+
+const metricsResponses = {
+  200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+  // ACCESS_DENIED: the client's address is not in --metrics-from.
+  403: Type.Ref('Error'),
+};
+
 export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metrics: Metrics; readiness: ReadinessOptions; metricsFrom: 'any' | readonly string[] }): Promise<void> {
   const metricsReader = addressAllowed(deps.metricsFrom);
   // Liveness fails only when a restart is the cure: the store failed for good (SQLite after a failed WAL sync).
   // A database that does not answer is readiness's business (/readyz), since it heals without a restart.
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: the process answers (it does not depend on the database); 503 only when the server must be restarted' } }, async (req, reply) => {
+  app.get('/healthz', { schema: { tags, summary: 'Liveness: the process answers (it does not depend on the database); 503 only when the server must be restarted', response: healthResponses } }, async (req, reply) => {
     if (!deps.store.fatal?.()) return { status: 'ok' };
     return reply.status(503).send({ status: 'failed', failing: ['store'], message: 'the store failed and cannot recover in this process (see the log); restart kubecred once the disk is healthy', requestId: req.id });
   });
@@ -58,7 +89,7 @@ export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metr
   // Ready = this server's webhook decisions are as correct as the database allows, not "the database answers":
   // behind a readiness-gated Service, a database outage would otherwise take every endpoint away and
   // kube-apiserver would apply its failurePolicy (Deny) to every review. docs/ha.md explains the trade-off.
-  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness: the webhooks decide from an index that knows every revocation (degraded: what does not work)' } }, async (req, reply) => {
+  app.get('/readyz', { schema: { tags, summary: 'Readiness: the webhooks decide from an index that knows every revocation (degraded: what does not work)', response: readyResponses } }, async (req, reply) => {
     let storeOk = true;
     try {
       await deps.store.ping();
@@ -80,7 +111,7 @@ export async function opsRoutes(app: FastifyInstance, deps: { store: Store; metr
     return reply.status(503).send({ status: 'not-ready', store: deps.store.dialect, failing, requestId: req.id });
   });
 
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics; loopback clients only unless the server was started with --metrics-from' } }, async (req, reply) => {
+  app.get('/metrics', { schema: { tags, summary: 'Prometheus metrics; loopback clients only unless the server was started with --metrics-from', response: metricsResponses } }, async (req, reply) => {
     // req.ip: the socket's peer, or what a trusted proxy (--trust-proxy) says the client was.
     if (!metricsReader(req.ip)) {
       // The allowed ranges are the operator's network layout: not for whoever asks. The log line has them.

@@ -302,8 +302,6 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     openapi: {
       openapi: '3.0.3',
       info: { title: 'kubecred native API', version: opts.version, description: 'Per-person, expiring, revocable kubeconfigs for your own Kubernetes clusters.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A kubecred token: kc1.<id>.<secret>' } } },
-      security: [{ bearer: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) || `def-${i}` },
     transformObject: (d) => shapeOpenApi(('openapiObject' in d ? d.openapiObject : d.swaggerObject) as never) as never,

@@ -4,13 +4,17 @@
 import { MAX_PEM_BYTES } from '../pki/csr.ts';
 import { invalid, KubecredError } from './errors.ts';
 
-const NAME_RE = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
-const REGION_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/**
+ * A name (account, cluster, principal, policy, token) and a region, each with the rule it states. The API's schemas
+ * declare the same expressions as their `pattern` (api/native/schemas.ts), so /openapi.json says what core checks.
+ */
+export const NAME_RE = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+export const NAME_RULE = "1-63 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit";
+export const REGION_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const REGION_RULE = `1-63 lowercase letters, digits or '-', e.g. "on-prem-1"`;
 
 export function checkName(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !NAME_RE.test(v)) {
-    throw invalid(`${field} must be 1-63 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit`, { field });
-  }
+  if (typeof v !== 'string' || !NAME_RE.test(v)) throw invalid(`${field} must be ${NAME_RULE}`, { field });
   return v;
 }
 
@@ -25,7 +29,7 @@ export function checkResourceName(v: unknown, field: string): string {
 }
 
 export function checkRegion(v: unknown, field = 'region'): string {
-  if (typeof v !== 'string' || !REGION_RE.test(v)) throw invalid(`${field} must be 1-63 lowercase letters, digits or '-', e.g. "on-prem-1"`, { field });
+  if (typeof v !== 'string' || !REGION_RE.test(v)) throw invalid(`${field} must be ${REGION_RULE}`, { field });
   return v;
 }
 

@@ -4,7 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, isKubecredError, type ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
-import { ID_MAX_LENGTH } from './schemas.ts';
+import { ID_MAX_LENGTH, PATTERN_RULES } from './schemas.ts';
 import { logFailure, noteFailure } from '../request-context.ts';
 
 export const statusOf: Record<ErrorCode, number> = {
@@ -31,24 +31,26 @@ export interface WireError { code: ErrorCode; message: string; details?: Record<
 const sizeText = (bytes: number) =>
   bytes % 1048576 === 0 ? `${bytes / 1048576} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
 
-type AjvError = { keyword?: string; instancePath?: string; params?: { additionalProperty?: string; allowedValue?: unknown; allowedValues?: unknown[] } };
+type AjvError = { keyword?: string; instancePath?: string; params?: { additionalProperty?: string; allowedValue?: unknown; allowedValues?: unknown[]; pattern?: string } };
 
 /**
- * Ajv's messages, said for people: "must NOT have additional properties" names the object but not the field, and
- * a choice of literals comes out as one "must be equal to constant" per literal without the literals.
+ * Ajv's messages, said for people: "must NOT have additional properties" names the object but not the field; "must
+ * match pattern" shows a regular expression, so say the rule it stands for, as core would; and a choice of literals
+ * comes out as one "must be equal to constant" per literal without the literals.
  */
 function validationMessage(fe: FastifyError & { validation?: unknown; validationContext?: string }): string {
   const errors = (Array.isArray(fe.validation) ? fe.validation : []) as AjvError[];
   const first = errors[0];
   const context = fe.validationContext ?? 'body';
+  const where = `${context}${first?.instancePath ?? ''}`;
+  const rule = first?.keyword === 'pattern' ? PATTERN_RULES.get(first.params?.pattern ?? '') : undefined;
+  if (rule !== undefined) return `${where} must be ${rule}`;
   const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
-  if (extra !== undefined) {
-    return `${context}${first!.instancePath ?? ''} has an unknown ${context === 'querystring' ? 'parameter' : 'field'} ${JSON.stringify(extra.slice(0, 64))}`;
-  }
+  if (extra !== undefined) return `${where} has an unknown ${context === 'querystring' ? 'parameter' : 'field'} ${JSON.stringify(extra.slice(0, 64))}`;
   if (first?.keyword === 'const' || first?.keyword === 'enum') {
     const path = first.instancePath ?? '';
     const allowed = errors.filter((e) => e.instancePath === path).flatMap((e) => (e.keyword === 'const' ? [e.params?.allowedValue] : e.keyword === 'enum' ? e.params?.allowedValues ?? [] : []));
-    return `${context}${path} must be one of ${allowed.map((v) => String(v)).join(', ')}`;
+    return `${where} must be one of ${allowed.map((v) => String(v)).join(', ')}`;
   }
   return fe.message;
 }

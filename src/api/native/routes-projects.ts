@@ -5,12 +5,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
-import { errorResponses } from './schemas.ts';
+import { errorResponses, Region } from './schemas.ts';
 
 const Project = Type.Object({ vendor: Type.String(), projectId: Type.String(), region: Type.String(), createdAt: Type.String({ format: 'date-time' }) });
 const AddProjectBody = Type.Object({
   projectId: Type.String({ minLength: 1, maxLength: 64, description: 'The vendor project ID as it appears in the vendor API paths' }),
-  region: Type.String({ minLength: 1, maxLength: 63 }),
+  region: Region,
   vendor: Type.Optional(Type.Literal('huaweicloud', { description: 'Only huaweicloud uses project IDs today' })),
 }, { additionalProperties: false });
 

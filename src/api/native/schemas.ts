@@ -3,6 +3,8 @@
 
 import { Type, type TSchema } from '@sinclair/typebox';
 import { invalid } from '../../core/errors.ts';
+import { GROUP_RE, GROUP_RULE } from '../../core/group-rules.ts';
+import { NAME_RE, NAME_RULE, REGION_RE, REGION_RULE } from '../../core/input-rules.ts';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Time = Type.String({ format: 'date-time' });
@@ -22,6 +24,17 @@ export const errorResponses = {
 };
 
 const PEM_LIMIT = 'at most 64 KiB: larger is 413 PAYLOAD_TOO_LARGE';
+
+/**
+ * Core's name, region and group rules as patterns, so /openapi.json states them; core checks them again for the
+ * surfaces without schemas. A refusal is worded with the rule (native-errors.ts), as core words it.
+ */
+export const PATTERN_RULES: ReadonlyMap<string, string> = new Map([[NAME_RE.source, NAME_RULE], [REGION_RE.source, REGION_RULE], [GROUP_RE.source, GROUP_RULE]]);
+const Name = (description = NAME_RULE) => Type.String({ minLength: 1, maxLength: 63, pattern: NAME_RE.source, description });
+/** A cluster's, principal's or policy's: looked up in place of its ID too, so not shaped like one. */
+const ResourceName = Name(`${NAME_RULE}; not starting with usr_, rol_, cls_ or pol_ (the prefixes of IDs)`);
+export const Region = Type.String({ minLength: 1, maxLength: 63, pattern: REGION_RE.source, description: REGION_RULE });
+const Groups = Type.Array(Type.String({ maxLength: 64, pattern: GROUP_RE.source, description: 'Not system:masters; other system: groups only on clusters that allow them' }), { maxItems: 32 });
 
 /** The longest ID or name a path may carry; the router refuses longer path segments before routing (server.ts). */
 export const ID_MAX_LENGTH = 128;
@@ -48,9 +61,9 @@ export const Cluster = Type.Object({
 }, { $id: 'Cluster' });
 
 export const CreateClusterBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 63 }),
+  name: ResourceName,
   kind: Type.Optional(Type.Union([Type.Literal('kubernetes'), Type.Literal('service-mesh')])),
-  region: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+  region: Type.Optional(Region),
   publicEndpoint: Type.Optional(Type.String({ maxLength: 2048 })),
   privateEndpoint: Type.Optional(Type.String({ maxLength: 2048 })),
   // PEM fields take at most PEM_LIMIT bytes; core refuses more with 413 PAYLOAD_TOO_LARGE (a schema maxLength
@@ -69,15 +82,15 @@ export const Principal = Type.Object({
 }, { $id: 'Principal' });
 
 export const CreatePrincipalBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 63 }),
+  name: ResourceName,
   kind: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('role')])),
-  groups: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 32 })),
+  groups: Type.Optional(Groups),
 }, { additionalProperties: false });
 
-export const UpdatePrincipalBody = Type.Object({ groups: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 32 }) }, { additionalProperties: false });
+export const UpdatePrincipalBody = Type.Object({ groups: Groups }, { additionalProperties: false });
 
 export const CreateTokenBody = Type.Object({
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+  name: Type.Optional(Name()),
   expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
 }, { additionalProperties: false });
 
@@ -152,7 +165,7 @@ export const Policy = Type.Object({
 }, { $id: 'Policy' });
 
 export const CreatePolicyBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 63 }),
+  name: ResourceName,
   description: Type.Optional(Type.String({ maxLength: 1024 })),
   document: Type.Unknown(),
 }, { additionalProperties: false });
