@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cli, cliJson } from './support/cli.ts';
 import { rawRequest } from './support/http.ts';
-import { serveExpectingFailure, serversStoppedAfterAll, tempDir, type ServerProcess } from './support/server-process.ts';
+import { logLinesMatching, serveExpectingFailure, serversStoppedAfterAll, tempDir, type ServerProcess } from './support/server-process.ts';
 
 const start = serversStoppedAfterAll();
 
@@ -180,7 +180,7 @@ test('the self-signed certificate is made again at start when it expires within 
   const original = fs.readFileSync(certFile, 'utf8');
   const kept = await start({ dataDir: dir, previous: first });
   assert.equal(fs.readFileSync(certFile, 'utf8'), original);
-  assert.doesNotMatch(kept.stderr(), /new self-signed TLS certificate/);
+  assert.doesNotMatch(kept.stderr() + kept.logs(), /new self-signed TLS certificate/);
   await kept.stop();
 
   // Expiring in 5 days (made 820 days ago, for 825): made again, with the key 0600, and served.
@@ -188,7 +188,9 @@ test('the self-signed certificate is made again at start when it expires within 
   fs.writeFileSync(certFile, old.certPem);
   fs.writeFileSync(keyFile, old.keyPem, { mode: 0o600 });
   const renewed = await start({ dataDir: dir, previous: first });
-  assert.match(renewed.stderr(), /made a new self-signed TLS certificate in .*: the old one expires on .*; it names 127\.0\.0\.1, localhost, ::1 and is valid until/);
+  const [renewal] = await logLinesMatching(renewed, /^made a new self-signed TLS certificate/);
+  assert.match(renewal?.msg, /made a new self-signed TLS certificate in .*: the old one expires on .*; it names 127\.0\.0\.1, localhost, ::1 and is valid until/);
+  assert.deepEqual({ level: renewal?.level, certFile: renewal?.certFile }, { level: 40, certFile });
   const cert = new X509Certificate(fs.readFileSync(certFile));
   assert.ok(Date.parse(cert.validTo) > Date.now() + 800 * 86_400_000, cert.validTo);
   assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
@@ -199,7 +201,7 @@ test('the self-signed certificate is made again at start when it expires within 
   // Served on a host the certificate does not name: made again, naming it, and a client checking the name connects.
   const moved = await start({ dataDir: dir, previous: first, args: ['--host', '127.0.0.2'] });
   assert.match(moved.url, /^https:\/\/127\.0\.0\.2:/);
-  assert.match(moved.stderr(), /the old one does not name 127\.0\.0\.2; it names 127\.0\.0\.1, localhost, ::1, 127\.0\.0\.2/);
+  assert.match((await logLinesMatching(moved, /^made a new self-signed/))[0]?.msg, /the old one does not name 127\.0\.0\.2; it names 127\.0\.0\.1, localhost, ::1, 127\.0\.0\.2/);
   assert.equal(new X509Certificate(fs.readFileSync(certFile)).checkIP('127.0.0.2'), '127.0.0.2');
   assert.equal((await rawRequest(moved, 'GET', '/healthz')).status, 200);
   await moved.stop();
@@ -231,7 +233,7 @@ test('a --tls-cert/--tls-key that is not PEM, or a key that does not match, exit
   }
   // The matching pair serves, and a certificate about to expire (10 days here) is warned about.
   const ok = await start({ args: ['--tls-cert', certA, '--tls-key', keyA] });
-  assert.match(ok.stderr(), /warning: --tls-cert .*a\.crt expires on .*replace it/);
+  assert.match((await logLinesMatching(ok, /^--tls-cert .* expires on/))[0]?.msg, /^--tls-cert .*a\.crt expires on .*replace it/);
   assert.equal((await rawRequest({ url: ok.url, caFile: certA }, 'GET', '/healthz')).status, 200);
   await ok.stop();
 });

@@ -7,8 +7,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { cli } from './support/cli.ts';
-import { serveExpectingFailure, serversStoppedAfterAll, startServerProcess, tempDir } from './support/server-process.ts';
+import { BIN, logLinesMatching, serveExpectingFailure, serversStoppedAfterAll, startServerProcess, tempDir } from './support/server-process.ts';
 
 const start = serversStoppedAfterAll();
 
@@ -72,7 +73,43 @@ test('a --tls-key readable by others (a mounted Secret, say) is warned about, an
   fs.copyFileSync(path.join(seed, 'tls', 'server.key'), key);
   fs.chmodSync(key, 0o644);
   const srv = await start({ args: ['--tls-cert', cert, '--tls-key', key] });
-  assert.match(srv.stderr(), new RegExp(`warning: --tls-key ${key.replace(/[.]/g, '\\.')} is readable by group or others \\(mode 644\\).*run: chmod 600`));
+  // A JSON log line at warn, as everything serve logs; stderr here is no terminal, so no plain line beside it.
+  const [line] = await logLinesMatching(srv, /--tls-key .* is readable by group or others/);
+  assert.match(line?.msg, new RegExp(`^--tls-key ${key.replace(/[.]/g, '\\.')} is readable by group or others \\(mode 644\\).*run: chmod 600`));
+  assert.deepEqual({ level: line?.level, keyFile: line?.keyFile, mode: line?.mode }, { level: 40, keyFile: key, mode: '644' });
+  assert.doesNotMatch(srv.stderr(), /readable by group/);
+  // Where the log does not carry warnings (--log-level error), stderr still does.
+  const quiet = await start({ args: ['--tls-cert', cert, '--tls-key', key, '--log-level', 'error'] });
+  assert.match(quiet.stderr(), new RegExp(`kubecred: warning: --tls-key ${key.replace(/[.]/g, '\\.')} is readable by group or others \\(mode 644\\).*run: chmod 600`));
+  assert.doesNotMatch(quiet.logs(), /readable by group/);
+});
+
+test('a server waiting for its database logs why, with the driver\'s code, as a JSON line at warn', async () => {
+  // Nothing listens on this port: connection refused.
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as net.AddressInfo).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', tempDir(), '--port', '0', '--database', `postgres://kubecred:secret-pw@127.0.0.1:${port}/kubecred`], {
+    env: { ...process.env, KUBECRED_MASTER_KEY: crypto.randomBytes(32).toString('base64') }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  try {
+    const lines = await logLinesMatching({ logs: () => out }, /^waiting for the database/);
+    assert.ok(lines.length > 0, `${out}\n${err}`);
+    assert.equal(lines[0]!.level, 40);
+    assert.equal(lines[0]!.msg, `waiting for the database (postgres 127.0.0.1:${port}/kubecred) to answer (ECONNREFUSED), attempt 1`);
+    assert.deepEqual({ cause: lines[0]!.cause, attempt: lines[0]!.attempt }, { cause: 'ECONNREFUSED', attempt: 1 });
+    assert.doesNotMatch(out + err, /secret-pw/, 'never the password');
+    assert.doesNotMatch(err, /waiting for the database/, 'stderr is no terminal here: the log line only');
+  } finally {
+    child.kill();
+  }
 });
 
 test('once serving, one JSON log line says the version, the store, the master key\'s ID and the TLS certificate\'s expiry', async () => {

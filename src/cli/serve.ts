@@ -21,7 +21,7 @@ import { createSelfSignedServerCert } from '../pki/ca.ts';
 import { aesGcmSealer } from '../pki/sealer.ts';
 import { checkMasterKey } from '../core/master-key-check.ts';
 import { KubecredError } from '../core/errors.ts';
-import { describeStore, openStore } from '../storage/open-store.ts';
+import { causeCode, describeStore, openStore } from '../storage/open-store.ts';
 import { VERSION } from './version.ts';
 import { say } from './output.ts';
 
@@ -31,8 +31,28 @@ export interface Prepared {
   bootstrap: BootstrapResult | null;
 }
 
-/** A server started before its database (a pod before PostgreSQL) waits for it a while, saying so. */
-async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; waitForDatabaseMs?: number }) {
+/**
+ * Where a warning for the operator goes: `human` is the stderr line (one-shot commands only say it), `fields` what a
+ * JSON log line adds to it (serve logs each: startupWarnings).
+ */
+export type Warn = (human: string, fields?: Record<string, unknown>) => void;
+const sayOnly: Warn = (human) => say(human);
+
+/**
+ * serve's warnings before and during start-up: a JSON log line at warn, like everything else it logs, and the human
+ * line too while a person watches stderr (a terminal, as for the first-start secrets: main.ts) or the log would not
+ * carry it (--log-level silent or error).
+ */
+function startupWarnings(log: pino.Logger | undefined): Warn {
+  const toTerminal = !log?.isLevelEnabled('warn') || process.stderr.isTTY === true;
+  return (human, fields = {}) => {
+    log?.warn(fields, human.replace(/^warning: /, ''));
+    if (toTerminal) say(human);
+  };
+}
+
+/** A server started before its database (a pod before PostgreSQL) waits for it a while, saying so and why. */
+async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; waitForDatabaseMs?: number; warn?: Warn }) {
   // A server upgrades its database (saying so); one-shot commands (init, account create) refuse an older one.
   const deadline = Date.now() + (opts.waitForDatabaseMs ?? 0);
   for (let attempt = 1; ; attempt++) {
@@ -40,16 +60,18 @@ async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; 
       return await openStore(config, { listen: opts.listen, migrate: { upgrade: opts.listen ?? false, progress: say } });
     } catch (e) {
       if (!(e instanceof KubecredError && e.code === 'UNAVAILABLE') || Date.now() >= deadline) throw e;
-      say(`waiting for the database (${describeStore(config)}) to answer, attempt ${attempt}`);
+      // The driver's code says which: ECONNREFUSED (nothing listens), ENOTFOUND (no such host), 57P03 (starting up)...
+      const cause = causeCode(e) ?? 'no answer';
+      (opts.warn ?? sayOnly)(`waiting for the database (${describeStore(config)}) to answer (${cause}), attempt ${attempt}`, { store: describeStore(config), cause, attempt });
       await new Promise((r) => setTimeout(r, 2000));
     }
   }
 }
 
 /** Creates what is missing in the data directory and opens the store; safe to run again. */
-export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number; bootstrap?: boolean } = {}): Promise<Prepared> {
+export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number; bootstrap?: boolean; warn?: Warn } = {}): Promise<Prepared> {
   const openDir = ensureDataDir(config.dataDir);
-  if (openDir) say(`warning: ${openDir}`);
+  if (openDir) (opts.warn ?? sayOnly)(`warning: ${openDir}`, { dataDir: config.dataDir });
   const ring = loadMasterKeyring(config.dataDir, config);
   const sealer = aesGcmSealer(ring.current, ring.others);
   const store = await openStoreWaiting(config, opts);
@@ -121,7 +143,7 @@ const short = (e: unknown) => String((e as Error)?.message ?? e).replace(/^error
  * The given --tls-cert/--tls-key, parsed and matched here, before a first start prints secrets: otherwise Fastify finds
  * a bad file only after the data directory is made, with OpenSSL's text and exit 1.
  */
-function checkTlsPair(cert: string, key: string, certFile: string, keyFile: string, now: Date): Date {
+function checkTlsPair(cert: string, key: string, certFile: string, keyFile: string, now: Date, warn: Warn): Date {
   let x509: crypto.X509Certificate;
   try {
     x509 = new crypto.X509Certificate(cert);
@@ -140,7 +162,7 @@ function checkTlsPair(cert: string, key: string, certFile: string, keyFile: stri
   }
   const notAfter = new Date(x509.validTo);
   if (notAfter.getTime() - now.getTime() < RENEW_WITHIN_DAYS * 86_400_000) {
-    say(`warning: --tls-cert ${certFile} ${notAfter <= now ? 'expired' : 'expires'} on ${notAfter.toISOString()}; clients will refuse it${notAfter <= now ? '' : ' then'}: replace it`);
+    warn(`warning: --tls-cert ${certFile} ${notAfter <= now ? 'expired' : 'expires'} on ${notAfter.toISOString()}; clients will refuse it${notAfter <= now ? '' : ' then'}: replace it`, { certFile, notAfter: notAfter.toISOString() });
   }
   return notAfter;
 }
@@ -156,7 +178,7 @@ export interface TlsMaterial {
   selfSigned: boolean;
 }
 
-export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): TlsMaterial | null {
+export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock, warn: Warn = sayOnly): TlsMaterial | null {
   if (config.tls.mode === 'off') return null;
   if (config.tls.mode === 'files') {
     const read = (file: string, flag: string) => {
@@ -169,10 +191,10 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): T
     const { certFile, keyFile } = config.tls;
     const cert = read(certFile, '--tls-cert');
     const key = read(keyFile, '--tls-key');
-    const notAfter = checkTlsPair(cert, key, certFile, keyFile, clock.now());
+    const notAfter = checkTlsPair(cert, key, certFile, keyFile, clock.now(), warn);
     // Often a mounted Secret (0644 by default, in a directory only root may enter): said, not refused.
     const open = openToOthers(keyFile);
-    if (open) say(`warning: --tls-key ${keyFile} is readable by group or others (mode ${open}): whoever reads it can pose as this server to webhook callers and clients; run: chmod 600 ${keyFile}`);
+    if (open) warn(`warning: --tls-key ${keyFile} is readable by group or others (mode ${open}): whoever reads it can pose as this server to webhook callers and clients; run: chmod 600 ${keyFile}`, { keyFile, mode: open });
     return { cert, key, certFile, keyFile, notAfter, selfSigned: false };
   }
   ensureDataDir(config.dataDir); // before <data-dir>/tls: a data directory kubecred cannot use is said as such
@@ -198,7 +220,7 @@ export function tlsMaterial(config: ServerConfig, clock: Clock = systemClock): T
     fs.renameSync(tmpKey, keyFile);
     fs.renameSync(tmpCert, certFile);
     if (renew !== 'missing') {
-      say(`made a new self-signed TLS certificate in ${dir}: ${renew}; it names ${hosts.join(', ')} and is valid until ${new Date(now.getTime() + SELF_SIGNED_DAYS * 86_400_000).toISOString()}. Clients that copied the old ${certFile} (--ca-file, KUBECRED_CA_FILE, webhook kubeconfigs from \`kubecred cluster kube-config\`) need the new one`);
+      warn(`made a new self-signed TLS certificate in ${dir}: ${renew}; it names ${hosts.join(', ')} and is valid until ${new Date(now.getTime() + SELF_SIGNED_DAYS * 86_400_000).toISOString()}. Clients that copied the old ${certFile} (--ca-file, KUBECRED_CA_FILE, webhook kubeconfigs from \`kubecred cluster kube-config\`) need the new one`, { certFile, reason: renew });
     }
   }
   const cert = fs.readFileSync(certFile, 'utf8');
@@ -251,11 +273,19 @@ export interface RunningServer {
 
 export async function startServer(config: ServerConfig, opts: { clock?: Clock; onBootstrap?: (b: BootstrapResult) => void; logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
+  // Made first, so that what start-up warns of (the database not answering yet, a TLS file) is logged as JSON too.
+  const logger = config.logLevel === 'silent' ? false : pino({
+    level: config.logLevel,
+    // Belt and braces: nothing below should ever hold these, but if it does it is cut out.
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.accessKeySecret', '*.kubeconfig', '*.keyPem'], censor: '[redacted]' },
+  }, opts.logStream ?? process.stdout);
+  const log = logger || undefined;
+  const warn = startupWarnings(log);
   // A port already taken is said now, before anything is made and not after migrations and the revocation index's
   // load (seconds on a large store); then TLS: a wrong --tls-cert fails before a first start prints secrets.
   await checkPortFree(config.host, config.port);
-  const tls = tlsMaterial(config, clock);
-  const { store, sealer, bootstrap } = await prepareDataDir(config, clock, { listen: true, waitForDatabaseMs: 60_000 });
+  const tls = tlsMaterial(config, clock, warn);
+  const { store, sealer, bootstrap } = await prepareDataDir(config, clock, { listen: true, waitForDatabaseMs: 60_000, warn });
   if (bootstrap) opts.onBootstrap?.(bootstrap);
   // Undone on a failed start: the store's worker thread (and the change feed) would keep the process from ever exiting.
   let undo = () => store.close();
@@ -266,11 +296,6 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     const loadStarted = performance.now();
     const indexed = await authority.loadIndex();
     const loadMs = Math.round(performance.now() - loadStarted);
-    const logger = config.logLevel === 'silent' ? false : pino({
-      level: config.logLevel,
-      // Belt and braces: nothing below should ever hold these, but if it does it is cut out.
-      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.accessKeySecret', '*.kubeconfig', '*.keyPem'], censor: '[redacted]' },
-    }, opts.logStream ?? process.stdout);
     (logger || undefined)?.info({ credentials: indexed, ms: loadMs }, 'revocation index loaded: every unexpired credential, whatever its state');
     if (sealer.keyIds.length > 1) {
       (logger || undefined)?.warn({ masterKey: sealer.currentKeyId, previousMasterKeys: sealer.keyIds.slice(1) }, 'a master-key rotation is under way: this server seals under the current key and opens under the previous ones too; `kubecred master-key status` says what is left to do');
@@ -278,7 +303,6 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
       (logger || undefined)?.info({ masterKey: sealer.currentKeyId }, 'master key loaded');
     }
     // Replicas: other servers' revocations reach this one's index through the database's change feed.
-    const log = logger || undefined;
     const sync = await authority.followOtherServers(loadedAt, {
       onError: (e, next) => log?.warn(
         { error: { message: String((e as Error)?.message).slice(0, 200) }, retryInMs: next.retryInMs },

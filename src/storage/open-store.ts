@@ -32,9 +32,10 @@ export async function openStore(where: StoreLocation, opts: { listen?: boolean; 
   }
 }
 
-/** The first error code down a cause chain (ECONNREFUSED, ENOTFOUND, a PostgreSQL SQLSTATE). */
-function causeCode(e: unknown): string | null {
+/** The first driver's error code down a cause chain (ECONNREFUSED, ENOTFOUND, a PostgreSQL SQLSTATE), past kubecred's own. */
+export function causeCode(e: unknown): string | null {
   for (let c = (e as { cause?: unknown }).cause, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
+    if (c instanceof KubecredError) continue;
     const code = (c as { code?: unknown }).code;
     if (typeof code === 'string' && code) return code;
     const inner = (c as { errors?: Array<{ code?: unknown }> }).errors?.find((x) => typeof x?.code === 'string');

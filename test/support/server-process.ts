@@ -79,6 +79,13 @@ export async function startServerProcess(opts: { dataDir?: string; args?: string
   };
 }
 
+/** The JSON log lines on a server's stdout whose msg matches, once there is one (stdout is read asynchronously; 5 s at most). */
+export async function logLinesMatching(srv: Pick<ServerProcess, 'logs'>, msg: RegExp): Promise<Record<string, any>[]> {
+  const matching = () => srv.logs().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => msg.test(l.msg));
+  for (let i = 0; i < 50 && matching().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  return matching();
+}
+
 /**
  * `kubecred serve` that must fail at start, on a fresh data directory unless `args` names another (the last
  * --data-dir wins): killed after 20 s, so a start-up that hangs shows as a signal, not a stuck test.
