@@ -19,6 +19,9 @@ import { rawRequest, type RawResponse } from './support/http.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
 import { masterKey, sharing, startReplica } from './support/replicas.ts';
 import { BIN, startServerProcess, type ServerProcess } from './support/server-process.ts';
+import { accessKeySecretAad } from '../src/core/api-credentials.ts';
+import { clusterCaKeyAad, credentialKeyAad } from '../src/core/credential-issuer.ts';
+import { MASTER_KEY_CHECK } from '../src/core/master-key-check.ts';
 import { masterKeyId } from '../src/pki/sealer.ts';
 
 const CsClient = ((CsModule as any).default ?? CsModule) as unknown as typeof CsModule.default;
@@ -94,6 +97,42 @@ function sealedIn(dataDir: string): string[] {
   }
 }
 
+/** The additional data each sealed value of a SQLite store is bound to (its row), as the sealer uses it. */
+function aadsIn(dataDir: string): string[] {
+  const db = new BetterSqlite3(path.join(dataDir, 'kubecred.db'), { readonly: true });
+  try {
+    const ids = (table: string) => db.prepare(`select id from ${table}`).all().map((r: any) => r.id as string);
+    return [
+      ...ids('clusters').map(clusterCaKeyAad), ...ids('credentials').map(credentialKeyAad), ...ids('access_keys').map(accessKeySecretAad),
+      `settings:${MASTER_KEY_CHECK}`,
+    ];
+  } finally {
+    db.close();
+  }
+}
+
+/** How many `v2:<key id>:<base64>` values in `bytes` open under `key` with one of `aads` (what an attacker holding both would do). */
+function openableWith(key: Buffer, aads: string[], bytes: string): number {
+  let n = 0;
+  for (const m of bytes.matchAll(new RegExp(`v2:${masterKeyId(key)}:([A-Za-z0-9+/=]+)`, 'g'))) {
+    const buf = Buffer.from(m[1]!, 'base64');
+    const opens = (aad: string) => {
+      try {
+        const d = crypto.createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
+        d.setAAD(Buffer.from(aad));
+        d.setAuthTag(buf.subarray(12, 28));
+        d.update(buf.subarray(28));
+        d.final();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (aads.some(opens)) n++;
+  }
+  return n;
+}
+
 const keyFile = (dir: string, name = 'master.key') => Buffer.from(fs.readFileSync(path.join(dir, name), 'utf8').trim(), 'base64');
 const mode = (file: string) => fs.statSync(file).mode & 0o777;
 
@@ -134,7 +173,6 @@ test("a data directory's master.key is rotated with the server stopped: every se
   const sealed = sealedIn(dir);
   assert.equal(sealed.length, 6);
   for (const s of sealed) assert.match(s, new RegExp(`^v2:${r.masterKeyId}:`));
-
   // The old key alone no longer opens this database: a server given it refuses to start, naming both keys.
   const refused = await startServerProcess({ dataDir: dir, env: { KUBECRED_MASTER_KEY: oldKey.toString('base64') } }).catch((e: Error) => e);
   assert.ok(refused instanceof Error);
@@ -149,6 +187,40 @@ test("a data directory's master.key is rotated with the server stopped: every se
     assert.deepEqual(audit.items[0].detail.masterKeyId, r.masterKeyId);
   } finally {
     await srv.stop();
+  }
+});
+
+test('after a rotation no value the retired key opens is left in the database file, its write-ahead log, or a backup taken after', async () => {
+  const srv = await startServerProcess({ args: ['--log-level', 'warn'] });
+  const dir = srv.dataDir;
+  dirs.push(dir);
+  // Client CA keys and default kubeconfig keys under the old key, some of them revoked and reissued: rows that moved.
+  for (let i = 0; i < 5; i++) {
+    const cluster = await ok(api(srv, 'POST', '/v1/clusters', { name: `c${i}`, publicEndpoint: `https://10.0.0.${i + 1}:6443` }), 201);
+    await ok(api(srv, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, {}));
+    if (i === 1) {
+      await ok(api(srv, 'POST', `/v1/clusters/${cluster.id}/reissue`, { reason: 'test' }));
+    }
+  }
+  await srv.stop();
+  const oldKey = keyFile(dir);
+  const oldId = masterKeyId(oldKey);
+  const sealedBefore = sealedIn(dir);
+
+  const rotated = await cli(null, null, ['master-key', 'rotate', '--data-dir', dir, '-o', 'json']);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  assert.equal(JSON.parse(rotated.stdout).oldCopies, 'dropped');
+  assert.match(rotated.stderr, /replaced values are gone from the database file and its write-ahead log/);
+  const backup = path.join(dir, 'after-rotation.db');
+  const b = await cli(null, null, ['backup', '--data-dir', dir, backup]);
+  assert.equal(b.code, 0, b.stderr);
+
+  const aads = aadsIn(dir);
+  for (const file of ['kubecred.db', 'kubecred.db-wal', 'after-rotation.db']) {
+    const bytes = fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file)).toString('latin1') : '';
+    assert.equal(openableWith(oldKey, aads, bytes), 0, `values the retired key opens in ${file}`);
+    assert.ok(!bytes.includes(`v2:${oldId}:`), `a value naming the retired key in ${file}`);
+    for (const v of sealedBefore) assert.ok(!bytes.includes(v.slice(-40)), `a value as sealed before the rotation in ${file}`);
   }
 });
 

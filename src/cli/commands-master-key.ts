@@ -51,15 +51,20 @@ For keys in the environment (PostgreSQL replicas, or a server given KUBECRED_MAS
   2. run kubecred master-key reseal with the same two variables;
   3. remove KUBECRED_PREVIOUS_MASTER_KEYS from every server and restart them.
 A server started with the old key alone after step 2 refuses to start. Each secret is replaced only if it is
-still what was read, a page per transaction, so the command can be stopped and run again.` + KEYS_HELP)
+still what was read, a page per transaction, so the command can be stopped and run again. On SQLite with no
+server running, it then rewrites the database file (VACUUM, write-ahead log emptied) so that the replaced values'
+old bytes are gone from it; with a server running it says to run it again once the server is stopped. On
+PostgreSQL, run VACUUM FULL on clusters, credentials, access_keys and settings afterwards (docs/ha.md).` + KEYS_HELP)
     .action(action(async (config, format) => {
       const { store, sealer, keys } = await open(config, {});
       try {
         const results = await resealUnderCurrentKey({ store, sealer, clock: systemClock, audit: makeAuditWriter({ ids: randomIds(), clock: systemClock }) }, progress());
         const after = await countSealed(store, sealer);
+        const oldCopies = await dropOldCopies(store);
         printCounts({
           database: describeStore(config), keys,
           secrets: after.map((c, i) => ({ ...view(c, sealer), resealed: results[i]!.resealed, changedMeanwhile: results[i]!.changedMeanwhile })),
+          ...(format === 'table' ? {} : { oldCopies }),
         }, format);
         verdict(after, sealer, 'reseal');
       } finally {
@@ -71,7 +76,9 @@ still what was read, a page per transaction, so the command can be stopped and r
     .addHelpText('after', `
 For a data directory's own master.key (the default, one server on SQLite). In order: the new key is written to
 master.key.next (0600); every secret is re-sealed under it; the old key is copied to master.key.retired-<key id>;
-master.key.next becomes master.key. Killed at any point, the server still starts (it opens with master.key.next
+master.key.next becomes master.key. Before the rename the database file is rewritten (VACUUM, write-ahead log
+emptied), so that no copy of a value sealed under the old key stays in its free space, nor in backups taken
+after; on a big database this takes a while. Killed at any point, the server still starts (it opens with master.key.next
 too) and running rotate again finishes the job. Keep the retired key only as long as you keep backups taken
 before the rotation: they need it. Keys given in KUBECRED_MASTER_KEY are rotated with reseal instead.` + KEYS_HELP)
     .action(action(async (config, format) => {
@@ -86,6 +93,8 @@ before the rotation: they need it. Keys given in KUBECRED_MASTER_KEY are rotated
         say(`re-sealing every secret under the new master key ${sealer.currentKeyId} (was ${masterKeyId(old.current)})`);
         // No server runs beside it (the exclusive lock): what the re-sealing counted is what the store holds.
         const results = await resealUnderCurrentKey({ store, sealer, clock: systemClock, audit: makeAuditWriter({ ids: randomIds(), clock: systemClock }) }, progress());
+        // Before the old key is retired: killed during it, rotate runs again (master.key.next still there) and does it again.
+        const oldCopies = allUnderCurrentKey(results, sealer.currentKeyId) ? await dropOldCopies(store) : undefined;
         await store.close();
         closed = true;
         const secrets = results.map((r) => ({ ...view(r, sealer), resealed: r.resealed }));
@@ -95,7 +104,7 @@ before the rotation: they need it. Keys given in KUBECRED_MASTER_KEY are rotated
           return;
         }
         const { retiredFile } = finishMasterKeyRotation(config.dataDir, old.current, masterKeyId(old.current));
-        const done = { database: describeStore(config), masterKeyId: sealer.currentKeyId, previousMasterKeyId: masterKeyId(old.current), retiredKeyFile: retiredFile, secrets };
+        const done = { database: describeStore(config), masterKeyId: sealer.currentKeyId, previousMasterKeyId: masterKeyId(old.current), retiredKeyFile: retiredFile, oldCopies, secrets };
         if (format !== 'table') return print(done, format);
         process.stdout.write(`rotated the master key of ${config.dataDir}: ${done.previousMasterKeyId} -> ${done.masterKeyId}\n`);
         printCounts({ secrets }, format);
@@ -107,6 +116,25 @@ before the rotation: they need it. Keys given in KUBECRED_MASTER_KEY are rotated
 }
 
 type KeyView = { role: string; keyId: string; source: string };
+
+/**
+ * After re-sealing: a replaced value's old bytes stay in the database's free space and write-ahead log (and so in
+ * every later backup), where the retired key, kept beside them, opens them. Drops them where the store can, and
+ * says what became of them.
+ */
+async function dropOldCopies(store: Store): Promise<'dropped' | 'left: a server holds the database' | 'left: PostgreSQL keeps dead rows until VACUUM FULL'> {
+  if (!store.dropOldPages) {
+    say('PostgreSQL keeps the replaced values in dead rows (and in its WAL archive) until they are vacuumed: run VACUUM FULL clusters, credentials, access_keys, settings (docs/ha.md, "Rotating the master key")');
+    return 'left: PostgreSQL keeps dead rows until VACUUM FULL';
+  }
+  say('rewriting the database file without the replaced values (VACUUM, and the write-ahead log emptied)');
+  if ((await store.dropOldPages()) === 'in-use') {
+    say('a server holds the database, so the replaced values are still in its free space and write-ahead log: stop the server and run this again (it rewrites the file then)');
+    return 'left: a server holds the database';
+  }
+  say('the replaced values are gone from the database file and its write-ahead log (VACUUM; WAL checkpointed and truncated)');
+  return 'dropped';
+}
 
 /** The keys from the environment or the data directory, the store, and a check that they fit this database. */
 async function open(config: ServerConfig, opts: { exclusive?: boolean }): Promise<{ store: Store; sealer: Sealer; keys: KeyView[]; ring: MasterKeyring }> {
@@ -133,7 +161,7 @@ const view = (c: SealedCount, sealer: Sealer) => {
   return { kind: c.kind, total: c.total, underCurrentKey, underPreviousKeys: c.total - underCurrentKey - c.unopenable, unopenable: c.unopenable, unopenableIds: c.unopenableIds, byKey: c.byKey };
 };
 
-function printCounts(data: { database?: string; keys?: KeyView[]; secrets: Record<string, unknown>[] }, format: Format): void {
+function printCounts(data: { database?: string; keys?: KeyView[]; secrets: Record<string, unknown>[]; oldCopies?: string }, format: Format): void {
   if (format !== 'table') return print(data, format);
   if (data.keys) {
     print(data.keys, 'table', ['role', 'keyId', 'source']);

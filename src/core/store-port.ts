@@ -296,4 +296,11 @@ export interface Store extends Repos {
   stats?(): StoreStats;
   /** A database server's failures answered as UNAVAILABLE, by reason, since the store was opened (PostgreSQL). */
   failures?(): Readonly<Record<string, number>>;
+  /**
+   * Present where a rewritten value's old bytes stay in the store's own files (embedded SQLite: its free pages and
+   * write-ahead log), and so in every later backup: rewrites the database with only its live rows and empties the
+   * write-ahead log. After a master-key rotation, so that the retired key opens nothing in the file. Copies the whole
+   * database, so slow on a big one; `'in-use'` (nothing done) when another process holds the database.
+   */
+  dropOldPages?(): Promise<'done' | 'in-use'>;
 }

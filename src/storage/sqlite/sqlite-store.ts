@@ -118,7 +118,7 @@ async function openConnections(location: string, owner: BetterSqlite3.Database |
       c.checkpointer = checkpointer;
       c.committed = () => checkpointer.noteCommit();
     }
-    return sqliteStore(c, db, migrations, wal, cache, owner);
+    return sqliteStore(c, db, migrations, wal, cache, owner, file);
   } catch (e) {
     reader?.close();
     raw.close();
@@ -126,7 +126,7 @@ async function openConnections(location: string, owner: BetterSqlite3.Database |
   }
 }
 
-function sqliteStore(c: Connections, db: Kysely<Database>, migrations: MigrationReport, wal: WalSync | null, cache: RowCache, owner: BetterSqlite3.Database | null): SqliteStore {
+function sqliteStore(c: Connections, db: Kysely<Database>, migrations: MigrationReport, wal: WalSync | null, cache: RowCache, owner: BetterSqlite3.Database | null, file: string | null): SqliteStore {
   // Members of a group commit run while the group holds the gate: their queries go straight to the writer.
   const inGroup = new Kysely<Database>({ dialect: new KubecredSqliteDialect(c, 'group-member') });
   const group = makeGroupCommit(c, hotRepos(kyselyRepos(inGroup), c, true));
@@ -151,6 +151,33 @@ function sqliteStore(c: Connections, db: Kysely<Database>, migrations: Migration
     ping: async () => {
       if (wal?.failed) throw wal.failed;
       await sql`select 1`.execute(db);
+    },
+    dropOldPages: async () => {
+      if (!file) return 'done';
+      // A server beside us would have VACUUM hold its writes for as long as the copy takes: leave it to a later run.
+      let lock: BetterSqlite3.Database | null = null;
+      if (!owner) {
+        try {
+          lock = takeOwnerLock(file);
+        } catch (e) {
+          if ((e as KubecredError).code === 'CONFLICT') return 'in-use';
+          throw e;
+        }
+      }
+      try {
+        await group.settle();
+        await c.gate.run(() => {
+          // VACUUM writes every page afresh (free pages and the unused space of pages hold deleted and replaced rows),
+          // through the WAL; TRUNCATE then copies those pages over the file's and cuts the WAL, whose older frames
+          // hold the pages as they were, to nothing.
+          c.writer.raw.exec('VACUUM');
+          const [r] = c.writer.raw.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+          if (r?.busy) throw new KubecredError('UNAVAILABLE', `another connection (a kubecred backup?) kept reading ${file}, so its write-ahead log could not be emptied: run this again once it is done`);
+        });
+      } finally {
+        lock?.close();
+      }
+      return 'done';
     },
     close: async () => {
       if (closed) return;
