@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { cli, cliJson, type CliResult } from './support/cli.ts';
+import { cliOnTerminal, hasPython } from './support/pty.ts';
 import { freePort } from './support/postgres.ts';
 import { BIN, serveExpectingFailure, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 
@@ -244,7 +245,7 @@ test('a wrong --state, --kind or webhook duration is a usage error naming the fl
     assert.match(r.stderr, /--out/);
   }
   assert.equal((await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', 'prod'])).length, tokensBefore, 'no token minted');
-  assert.match((await cli(null, null, ['login', '--help'])).stdout, /--server, --token and --ca-file/);
+  assert.match((await cli(null, null, ['login', '--help'])).stdout, /--token-stdin < token-file/);
 });
 
 /** Files in `dir` left by a write that failed: the temporary copies hold a private key or a token. */
@@ -305,6 +306,53 @@ test('login checks the token with the server before saving: a bad token exits 3 
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, new RegExp(`saved to ${file} \\(signed in as root, ${srv.rootPrincipalId}, in account ${srv.accountId}\\)`));
   assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+});
+
+test('login takes the token from KUBECRED_TOKEN or from standard input with --token-stdin, keeping it out of argv', async () => {
+  const noEnv = { KUBECRED_SERVER: undefined, KUBECRED_TOKEN: undefined, KUBECRED_CA_FILE: undefined, KUBECRED_CONFIG: undefined };
+  const home = tempDir('kubecred-login-');
+  const saved = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
+
+  const fromEnv = path.join(home, 'env.json');
+  const e = await cli(null, null, ['login', '--config', fromEnv], { ...noEnv, KUBECRED_SERVER: srv.url, KUBECRED_CA_FILE: srv.caFile, KUBECRED_TOKEN: srv.rootToken });
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /signed in as root/);
+  assert.deepEqual(saved(fromEnv), { server: srv.url, token: srv.rootToken, caFile: srv.caFile });
+
+  const fromStdin = path.join(home, 'stdin.json');
+  const s = await cli(null, null, ['login', '--server', srv.url, '--ca-file', srv.caFile, '--token-stdin', '--config', fromStdin], noEnv, undefined, `${srv.rootToken}\n`);
+  assert.equal(s.code, 0, s.stderr);
+  assert.equal(saved(fromStdin).token, srv.rootToken);
+  assert.equal(fs.statSync(fromStdin).mode & 0o777, 0o600);
+  const who = await cli(null, null, ['whoami', '--config', fromStdin, '--output', 'json'], noEnv);
+  assert.equal(who.code, 0, who.stderr);
+
+  // A bad token from stdin is checked like any other; an empty stdin, or none given at all (not a terminal: no
+  // prompt), is a usage error saying where a token can come from. Nothing is saved, and no token is echoed.
+  const refused = path.join(home, 'refused.json');
+  const bad = await cli(null, null, ['login', '--server', srv.url, '--ca-file', srv.caFile, '--token-stdin', '--config', refused], noEnv, undefined, 'kc1.tok_00000000000000000000000000.' + 'x'.repeat(43));
+  assert.equal(bad.code, 3, bad.stderr);
+  const empty = await cli(null, null, ['login', '--server', srv.url, '--token-stdin', '--config', refused], noEnv, undefined, '');
+  assert.equal(empty.code, 2, empty.stderr);
+  assert.match(empty.stderr, /--token-stdin: standard input was empty/);
+  const none = await cli(null, null, ['login', '--server', srv.url, '--config', refused], noEnv, undefined, '');
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /no token given: pipe it to --token-stdin, set KUBECRED_TOKEN/);
+  const both = await cli(null, null, ['login', '--server', srv.url, '--token', srv.rootToken, '--token-stdin', '--config', refused], noEnv, undefined, srv.rootToken);
+  assert.equal(both.code, 2, both.stderr);
+  assert.ok(!fs.existsSync(refused));
+  for (const r of [e, s, bad, empty, none, both]) assert.ok(!r.stdout.includes(srv.rootToken) && !r.stderr.includes(srv.rootToken), 'the token is never printed');
+});
+
+test('login at a terminal with no token given asks for it without echoing it', { skip: !hasPython && 'python3 (for a pseudo-terminal) is missing' }, async () => {
+  const noEnv = { KUBECRED_SERVER: undefined, KUBECRED_TOKEN: undefined, KUBECRED_CA_FILE: undefined, KUBECRED_CONFIG: undefined };
+  const file = path.join(tempDir('kubecred-login-'), 'config.json');
+  const r = await cliOnTerminal(['login', '--server', srv.url, '--ca-file', srv.caFile, '--config', file], noEnv, 'token for ', srv.rootToken);
+  assert.equal(r.code, 0, r.output);
+  assert.match(r.output, new RegExp(`token for ${srv.url}: `));
+  assert.match(r.output, /saved to .* \(signed in as root/);
+  assert.ok(!r.output.includes(srv.rootToken.slice(-20)), 'the token typed is not echoed');
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).token, srv.rootToken);
 });
 
 test('bad flag values are usage errors naming the flag and what it takes, not schema messages from the server', async () => {

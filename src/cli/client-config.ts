@@ -104,10 +104,19 @@ export function resolveTarget(flags: GlobalFlags, env = process.env): { server?:
   };
 }
 
+/**
+ * What `login` checks and saves: flags, then environment (KUBECRED_TOKEN keeps the token out of argv). Never the
+ * config file, which is what login replaces.
+ */
+export function loginTarget(flags: GlobalFlags, env = process.env): { server?: string; token?: string; caFile?: string } {
+  const set = (v: string | undefined) => (v === '' ? undefined : v);
+  return { server: flags.server ?? set(env.KUBECRED_SERVER), token: flags.token ?? set(env.KUBECRED_TOKEN), caFile: flags.caFile ?? set(env.KUBECRED_CA_FILE) };
+}
+
 export function clientFrom(flags: GlobalFlags, env = process.env): NativeClient {
   const { server, token, caFile } = resolveTarget(flags, env);
   if (!server) throw new UsageError('no server given: pass --server https://HOST:7443, set KUBECRED_SERVER, or run `kubecred login`');
-  if (!token) throw new UsageError('no token given: pass --token, set KUBECRED_TOKEN, or run `kubecred login`');
+  if (!token) throw new UsageError('no token given: set KUBECRED_TOKEN, or run `kubecred login` (or pass --token, which ps and shell history show)');
   return clientFor({ server, token, caFile }, flags, env);
 }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadDataDirConfig, loadServerConfig } from '../config/server-config.ts';
 import { FIRST_START_FILE } from '../config/data-dir.ts';
-import { checkConfigTarget, clientFor, configPath, configSource, writeFileConfig, type GlobalFlags } from './client-config.ts';
+import { checkConfigTarget, clientFor, configPath, configSource, loginTarget, writeFileConfig, type GlobalFlags } from './client-config.ts';
 import { registerDatabaseCommands } from './commands-database.ts';
 import { registerKubeconfigCommands } from './commands-kubeconfig.ts';
 import { registerMasterKeyCommands } from './commands-master-key.ts';
@@ -18,6 +18,7 @@ import { reportError } from './run-action.ts';
 import type { BootstrapResult } from '../core/bootstrap.ts';
 import { createAccountInDataDir, recoverRootTokenInDataDir, prepareDataDir, printBootstrap, startServer } from './serve.ts';
 import { serverOptions, storageOptions } from './server-options.ts';
+import { promptToken, readTokenFromStdin } from './token-input.ts';
 import { VERSION } from './version.ts';
 
 // A reader that stops early (`kubecred ... | head`) closes the pipe: end quietly, as other Unix tools do.
@@ -30,7 +31,7 @@ const program = new Command('kubecred')
   .description('Self-hostable kubeconfig authority: per-person, expiring, revocable kubeconfigs for your own clusters')
   .version(VERSION)
   .option('--server <url>', 'kubecred server (env KUBECRED_SERVER)')
-  .option('--token <token>', 'bearer token (env KUBECRED_TOKEN)')
+  .option('--token <token>', 'bearer token (prefer env KUBECRED_TOKEN or `kubecred login --token-stdin`: ps and shell history show argv)')
   .option('--ca-file <file>', "CA to trust for the server's certificate (env KUBECRED_CA_FILE)")
   .option('--insecure-skip-tls-verify', "don't verify the server's certificate (testing only)")
   .option('--config <file>', 'client config file (env KUBECRED_CONFIG; default ~/.config/kubecred/config.json)')
@@ -141,16 +142,28 @@ function checkAccountName(name: string): void {
 }
 
 program.command('login').description('check the server address, token and CA with the server, then save them for later commands (file mode 0600)')
-  .addHelpText('after', '\nGive the global options --server, --token and --ca-file (see `kubecred --help`), e.g.\n  kubecred login --server https://127.0.0.1:7443 --token kc1.… --ca-file ~/.kubecred/tls/server.crt\nNothing is saved unless the server accepts the token (exit 3 if it does not, 7 if it cannot be reached).')
-  .action(async (_o, cmd: Command) => {
+  .option('--token-stdin', 'read the token from standard input (a file, a password manager), not from the command line')
+  .addHelpText('after', `
+The server and CA come from --server and --ca-file or KUBECRED_SERVER and KUBECRED_CA_FILE. The token comes from
+--token-stdin, KUBECRED_TOKEN, or, at a terminal, a prompt that does not echo it; --token works too, but puts the
+token where ps and the shell's history show it. E.g.
+  kubecred login --server https://127.0.0.1:7443 --ca-file ~/.kubecred/tls/server.crt --token-stdin < token-file
+  kubecred login --server https://127.0.0.1:7443 --ca-file ~/.kubecred/tls/server.crt     (asks for the token)
+Nothing is saved unless the server accepts the token (exit 3 if it does not, 7 if it cannot be reached).`)
+  .action(async (o: { tokenStdin?: boolean }, cmd: Command) => {
     const g = cmd.optsWithGlobals() as GlobalFlags;
-    if (!g.server || !g.token) throw new UsageError('give --server and --token (and --ca-file for a self-signed server certificate)');
+    const given = loginTarget(g);
+    if (!given.server) throw new UsageError('give --server (or KUBECRED_SERVER), and --ca-file for a self-signed server certificate');
+    if (o.tokenStdin && g.token) throw new UsageError('give the token one way: --token-stdin or --token, not both');
     const file = configPath(g);
     const source = configSource(g);
-    // The path first: a file that can never be written should not wait for a network round trip to say so.
+    // The path first: a file that can never be written should not wait for a token typed nor a round trip to say so.
     checkConfigTarget(file, source);
+    const token = o.tokenStdin ? await readTokenFromStdin()
+      : given.token ?? (process.stdin.isTTY ? await promptToken(`token for ${given.server}: `) : undefined);
+    if (!token) throw new UsageError('no token given: pipe it to --token-stdin, set KUBECRED_TOKEN, or run login at a terminal to be asked for it');
     // Later commands run from other directories: a relative CA path would point elsewhere there.
-    const saved = { server: g.server, token: g.token, caFile: g.caFile && path.resolve(g.caFile) };
+    const saved = { server: given.server, token, caFile: given.caFile && path.resolve(given.caFile) };
     const who = await whoamiWith(saved, g);
     writeFileConfig(file, saved, source);
     process.stdout.write(`saved to ${file} (signed in as ${who.principal.name}, ${who.principal.id}, in account ${who.accountId})\n`);

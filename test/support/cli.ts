@@ -5,9 +5,10 @@ import { BIN, type ServerProcess } from './server-process.ts';
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-export function cli(server: Pick<ServerProcess, 'url' | 'caFile'> | null, token: string | null, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
+/** `input`, when given, is written to the CLI's standard input, which is then closed. */
+export function cli(server: Pick<ServerProcess, 'url' | 'caFile'> | null, token: string | null, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string, input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], {
+    const child = execFile(process.execPath, [BIN, ...args], {
       env: {
         ...process.env,
         KUBECRED_SERVER: server?.url ?? '',
@@ -22,6 +23,7 @@ export function cli(server: Pick<ServerProcess, 'url' | 'caFile'> | null, token:
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+    if (input !== undefined) child.stdin!.end(input);
   });
 }
 
