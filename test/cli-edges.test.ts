@@ -355,6 +355,41 @@ test('login at a terminal with no token given asks for it without echoing it', {
   assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).token, srv.rootToken);
 });
 
+test('plain http to another machine is refused for --server and --webhook-url unless asked for by name; loopback stays allowed', async () => {
+  const tokensBefore = (await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', 'prod'])).length;
+  const remote = 'http://kubecred.example.com:8080';
+  const out = tempDir();
+  const refused = await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', out, '--webhook-url', remote]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /--webhook-url http:\/\/kubecred\.example\.com:8080 is plain http to another machine: .*in clear\. Use https:\/\/ .*TLS proxy.*--allow-insecure-http \(or set KUBECRED_ALLOW_INSECURE_HTTP=1\)/);
+  assert.deepEqual(fs.readdirSync(out), [], 'nothing written');
+  assert.equal((await cliJson(srv, srv.rootToken, ['cluster', 'webhook-tokens', 'prod'])).length, tokensBefore, 'no webhook token minted');
+
+  // Asked for: written, and the message says the token goes in clear (not that system roots will check it).
+  for (const optIn of [['--allow-insecure-http'], []]) {
+    const dir = tempDir();
+    const ok = await cli(srv, srv.rootToken, ['cluster', 'kube-config', 'prod', '--out', dir, '--webhook-url', remote, ...optIn], optIn.length ? {} : { KUBECRED_ALLOW_INSECURE_HTTP: '1' });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /is plain http \(--allow-insecure-http\): kube-apiserver sends the webhook token to it in clear/);
+    assert.doesNotMatch(ok.stderr, /system roots/);
+    assert.ok(fs.readdirSync(dir).some((f) => fs.readFileSync(path.join(dir, f), 'utf8').includes(`server: ${remote}`)));
+  }
+
+  // --server (or KUBECRED_SERVER): refused before anything is sent, as a usage error (2), not as unreachable (7).
+  const port = await freePort();
+  for (const [args, env] of [[['--server', `http://0.0.0.0:${port}`], {}], [[], { KUBECRED_SERVER: `http://0.0.0.0:${port}` }]] as const) {
+    const r = await cli(null, srv.rootToken, [...args, 'whoami'], env);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--server \(or KUBECRED_SERVER\) http:\/\/0\.0\.0\.0:\d+\/? is plain http to another machine/);
+  }
+  const optedIn = await cli(null, srv.rootToken, ['--server', `http://0.0.0.0:${port}`, 'whoami'], { KUBECRED_ALLOW_INSECURE_HTTP: '1' });
+  assert.equal(optedIn.code, 7, optedIn.stderr);
+  for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '[::1]']) {
+    const r = await cli(null, srv.rootToken, ['--server', `http://${host}:${port}`, 'whoami']);
+    assert.equal(r.code, 7, `${host}: ${r.stderr}`);
+  }
+});
+
 test('bad flag values are usage errors naming the flag and what it takes, not schema messages from the server', async () => {
   const refused: Array<[string[], RegExp]> = [
     [['cluster', 'create', 'x', '--public-endpoint', 'https://192.0.2.1:6443', '--kind', 'k8s'], /--kind must be kubernetes or service-mesh \(got k8s\)/],

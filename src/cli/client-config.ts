@@ -3,6 +3,7 @@
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { NativeClient } from '../client/native-client.ts';
@@ -15,6 +16,7 @@ export interface GlobalFlags {
   token?: string;
   caFile?: string;
   insecureSkipTlsVerify?: boolean;
+  allowInsecureHttp?: boolean;
   config?: string;
 }
 
@@ -131,12 +133,39 @@ export function clientFor(target: { server: string; token: string; caFile?: stri
   if (protocol !== 'https:' && protocol !== 'http:') {
     throw new UsageError(`server address ${JSON.stringify(server)} is not an http(s) URL: give --server (or KUBECRED_SERVER) like https://127.0.0.1:7443`);
   }
+  checkCleartext(server, '--server (or KUBECRED_SERVER)', flags, env);
   return new NativeClient({
     server, token, caPem: caFile ? readCaFile(caFile) : undefined, insecureSkipTlsVerify: flags.insecureSkipTlsVerify === true,
     timeoutMs: timeoutFrom(env),
     onSlow: (origin, ms) => say(`no answer yet from ${origin}; waiting up to ${Math.round(ms / 100) / 10} s`),
     onTruncated: (shown) => say(`showing the first ${shown}; there are more (--limit shows more where the command has it)`),
   });
+}
+
+/** 127.0.0.0/8, ::1 and localhost: plain HTTP to these never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host === '::1') return true;
+  return net.isIPv4(host) && host.startsWith('127.');
+}
+
+/** Whether plain HTTP to another machine was asked for by name (--allow-insecure-http, KUBECRED_ALLOW_INSECURE_HTTP=1). */
+export const allowsInsecureHttp = (flags: GlobalFlags, env = process.env): boolean =>
+  flags.allowInsecureHttp === true || env.KUBECRED_ALLOW_INSECURE_HTTP === '1' || env.KUBECRED_ALLOW_INSECURE_HTTP === 'true';
+
+/**
+ * An http: URL to another machine carries API and webhook tokens out, and kubeconfig private keys back, in clear:
+ * refused unless asked for by name. `what` names where the URL came from, for the message.
+ */
+export function checkCleartext(url: string, what: string, flags: GlobalFlags, env = process.env): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`${what} ${JSON.stringify(url)} is not a URL: give one like https://kubecred.example.com:7443`);
+  }
+  if (u.protocol !== 'http:' || isLoopbackHost(u.hostname) || allowsInsecureHttp(flags, env)) return;
+  throw new UsageError(`${what} ${url} is plain http to another machine: tokens and private keys would cross the network in clear. Use https:// (kubecred serves TLS unless told not to; or put a TLS proxy in front of it), or, on a network you trust end to end, pass --allow-insecure-http (or set KUBECRED_ALLOW_INSECURE_HTTP=1)`);
 }
 
 /**

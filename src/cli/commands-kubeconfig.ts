@@ -12,7 +12,7 @@ import { UsageError } from './exit-codes.ts';
 import { readFlagFile } from './flag-files.ts';
 import { outputOption, print } from './output.ts';
 import { withClient } from './run-action.ts';
-import { chosenConfigPath, resolveTarget, statIfThere } from './client-config.ts';
+import { allowsInsecureHttp, chosenConfigPath, resolveTarget, statIfThere } from './client-config.ts';
 import { cacheFile, defaultCacheDir, execKubeconfig, runExecPlugin } from './exec-plugin.ts';
 
 const MINUTES_RANGE = `${TEMPORARY_MINUTES.min} to ${TEMPORARY_MINUTES.max}`;
@@ -136,7 +136,8 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
         const args = ['credential', 'exec', '--cluster', c.id, '--minutes', String(minutes), '--server', target.server!,
           ...(target.caFile ? ['--ca-file', path.resolve(target.caFile)] : []), ...(o.principal ? ['--principal', o.principal] : []),
           // kubectl runs the plugin from anywhere, so a relative --config would point elsewhere.
-          ...(config ? ['--config', path.resolve(config)] : []), ...(o.insecureSkipTlsVerify ? ['--insecure-skip-tls-verify'] : [])];
+          ...(config ? ['--config', path.resolve(config)] : []), ...(o.insecureSkipTlsVerify ? ['--insecure-skip-tls-verify'] : []),
+          ...(allowsInsecureHttp(o) ? ['--allow-insecure-http'] : [])];
         // The plugin keeps refusing once it has seen its credential revoked; getting the kubeconfig again is
         // how a user who should still have access says so, so forget what it cached for this cluster.
         for (const cluster of new Set([c.id, o.cluster])) fs.rmSync(cacheFile(defaultCacheDir(), target.server!, cluster, o.principal, client.identity()), { force: true });

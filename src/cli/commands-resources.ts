@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { KUBE_MINOR, kubeConfigFiles } from './kube-config-files.ts';
 import { idOfPastedSecret } from '../core/api-credentials.ts';
-import { resolveTarget } from './client-config.ts';
+import { checkCleartext, isLoopbackHost, resolveTarget } from './client-config.ts';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
 import { oneOf, rangeOption } from './commands-kubeconfig.ts';
@@ -124,8 +124,11 @@ export function registerResourceCommands(program: Command): void {
       if (!path.posix.isAbsolute(o.installDir)) throw new UsageError(`--install-dir must be an absolute path on the control-plane nodes (got ${o.installDir}); kube-apiserver refuses a relative kubeConfigFile`);
       const { server, caFile } = resolveTarget(o);
       const webhookUrl = o.webhookUrl ?? server;
+      // kube-apiserver would send the webhook token, which lets anyone ask kubecred about any credential, in clear.
+      checkCleartext(webhookUrl, o.webhookUrl ? '--webhook-url' : '--server (the webhook URL by default)', o);
+      const webhook = new URL(webhookUrl);
       const kubecredCaPem = caFile ? readFlagFile(caFile, '--ca-file') : null;
-      checkServerCertCovers(kubecredCaPem, webhookUrl);
+      if (webhook.protocol === 'https:') checkServerCertCovers(kubecredCaPem, webhookUrl);
       // Before a webhook token is minted: one minted for files that cannot be written would be lost.
       try {
         if (fs.statSync(o.out, { throwIfNoEntry: false })?.isDirectory() === false) throw Object.assign(new Error('a file is there'), { code: 'EEXIST' });
@@ -159,7 +162,9 @@ export function registerResourceCommands(program: Command): void {
         fs.chmodSync(file, f.mode);
         process.stdout.write(`wrote ${file}\n`);
       }
-      if (!kubecredCaPem) say(`no CA for kubecred's certificate was given (--ca-file); kube-apiserver will check ${webhookUrl} against its system roots`);
+      if (webhook.protocol === 'http:') {
+        if (!isLoopbackHost(webhook.hostname)) say(`${webhookUrl} is plain http (--allow-insecure-http): kube-apiserver sends the webhook token to it in clear`);
+      } else if (!kubecredCaPem) say(`no CA for kubecred's certificate was given (--ca-file); kube-apiserver will check ${webhookUrl} against its system roots`);
     }));
 
   outputOption(cluster.command('webhook-tokens <cluster>').description("list the tokens the cluster's kube-apiserver may present to kubecred's webhooks (never their secrets)"))

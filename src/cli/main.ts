@@ -34,6 +34,7 @@ const program = new Command('kubecred')
   .option('--token <token>', 'bearer token (prefer env KUBECRED_TOKEN or `kubecred login --token-stdin`: ps and shell history show argv)')
   .option('--ca-file <file>', "CA to trust for the server's certificate (env KUBECRED_CA_FILE)")
   .option('--insecure-skip-tls-verify', "don't verify the server's certificate (testing only)")
+  .option('--allow-insecure-http', 'allow an http:// server or webhook URL on another machine: tokens and keys cross the network in clear (env KUBECRED_ALLOW_INSECURE_HTTP=1; loopback needs no flag)')
   .option('--config <file>', 'client config file (env KUBECRED_CONFIG; default ~/.config/kubecred/config.json)')
   .addHelpText('after', `
 Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 not authenticated or not allowed, 4 not found,
