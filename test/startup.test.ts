@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { cli } from './support/cli.ts';
+import { freePort } from './support/postgres.ts';
 import { BIN, logLinesMatching, serveExpectingFailure, serversStoppedAfterAll, startServerProcess, tempDir } from './support/server-process.ts';
 
 const start = serversStoppedAfterAll();
@@ -141,4 +142,42 @@ test('a first start that cannot write its secrets file shows no secret, and the 
   const r = await cli(null, null, ['account', 'root-token', '--data-dir', dataDir, '--output', 'json']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal((await cli(srv, JSON.parse(r.stdout).rootToken, ['whoami'])).code, 0);
+});
+
+/** `serve` on a PostgreSQL URL nobody answers: its stderr up to its first "waiting for the database" line, then it is stopped. */
+async function stderrUntilWaiting(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', tempDir(), '--port', String(await freePort()), '--log-level', 'silent', ...args], {
+    env: { ...process.env, KUBECRED_MASTER_KEY: crypto.randomBytes(32).toString('base64'), KUBECRED_DATABASE_URL: undefined, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 20_000);
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (/waiting for the database/.test(stderr)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.kill('SIGKILL');
+  await exited;
+  return stderr;
+}
+
+test('a password in --database (argv, readable by every user) is warned about at start, never shown; none in KUBECRED_DATABASE_URL or a URL without one', async () => {
+  const port = await freePort();
+  const withPassword = `postgres://kubecred:hunter2-secret@127.0.0.1:${port}/kubecred`;
+  const flagged = await stderrUntilWaiting(['--database', withPassword], {});
+  assert.match(flagged, /waiting for the database/);
+  assert.match(flagged, /warning: --database carries a password, .* give the URL in KUBECRED_DATABASE_URL instead/);
+  assert.doesNotMatch(flagged, /hunter2/);
+  const query = await stderrUntilWaiting(['--database', `postgres://kubecred@127.0.0.1:${port}/kubecred?password=hunter2-secret`], {});
+  assert.match(query, /warning: --database carries a password/);
+  for (const [args, env] of [[[], { KUBECRED_DATABASE_URL: withPassword }], [['--database', `postgres://kubecred@127.0.0.1:${port}/kubecred`], {}]] as const) {
+    const quiet = await stderrUntilWaiting([...args], env);
+    assert.match(quiet, /waiting for the database/);
+    assert.doesNotMatch(quiet, /carries a password/);
+  }
 });

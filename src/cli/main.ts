@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { loadDataDirConfig, loadServerConfig } from '../config/server-config.ts';
+import { databaseUrlHasPassword, loadDataDirConfig, loadServerConfig } from '../config/server-config.ts';
 import { FIRST_START_FILE } from '../config/data-dir.ts';
 import { checkConfigTarget, clientFor, configPath, configSource, loginTarget, writeFileConfig, type GlobalFlags } from './client-config.ts';
 import { registerDatabaseCommands } from './commands-database.ts';
@@ -51,6 +51,10 @@ serverOptions(program.command('serve').description('start the server; initialize
   .action(async (o) => {
     try {
       const config = loadServerConfig(o);
+      // Not refused (it works, and a unit file may have had it for years), but said: argv is readable by every user.
+      if (o.database && databaseUrlHasPassword(o.database)) {
+        say('warning: --database carries a password, which every user of this machine can read (ps, /proc/<pid>/cmdline) for as long as the server runs; give the URL in KUBECRED_DATABASE_URL instead (or the password in PGPASSWORD)');
+      }
       // A person at a terminal sees the secrets; a log (journald, a pod's) gets a 0600 file's name instead.
       const secretsFile = process.stderr.isTTY ? undefined : path.join(config.dataDir, FIRST_START_FILE);
       const server = await startServer(config, { onBootstrap: (b) => printBootstrap(b, `initialized ${config.dataDir}`, process.stderr, secretsFile) });

@@ -120,6 +120,16 @@ export function loadStorageLocation(flags: Pick<ServeFlags, 'dataDir' | 'databas
   return { dataDir, databaseFile: path.join(dataDir, 'kubecred.db'), databaseUrl };
 }
 
+/** Whether a database URL holds a password (postgres://user:PASSWORD@… or ?password=…). */
+export function databaseUrlHasPassword(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.password !== '' || u.searchParams.has('password');
+  } catch {
+    return false;
+  }
+}
+
 const DATABASE_URL = /^postgres(ql)?:\/\//;
 const DATABASE_URL_HINT = '--database must be a postgres:// URL (leave it out to use the embedded SQLite database in the data directory)';
 
