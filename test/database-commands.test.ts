@@ -3,6 +3,7 @@
 // refused beside a running server.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,8 +11,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { cli } from './support/cli.ts';
 import { api } from './support/replicas.ts';
 import { startPostgres, freePort, type TestPostgres } from './support/postgres.ts';
-import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
-import { backupSqlite } from '../src/cli/commands-database.ts';
+import { BIN, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { backupSqlite, copyIntoNewPrivateFile } from '../src/cli/commands-database.ts';
 
 let postgres: TestPostgres;
 let srv: ServerProcess;
@@ -141,6 +142,46 @@ test('kubecred restore after a kill -9 (a WAL left behind) puts the backup in pl
   assert.equal(refused.code, 2, refused.stderr);
   assert.match(refused.stderr, /sealed under another master key[\s\S]*nothing was changed/);
   assert.deepEqual(fs.readdirSync(first.dataDir).sort(), filesBefore);
+});
+
+const hasStrace = spawnSync('strace', ['-o', '/dev/null', 'true']).status === 0;
+
+test('kubecred restore under umask 000 of a 0644 backup creates its copy exclusively and 0600 from the first byte', { skip: !hasStrace && 'strace (or ptrace) is not available' }, async () => {
+  const from = await startServerProcess();
+  const backup = path.join(tempDir('kubecred-restore-'), 'open.db');
+  assert.equal((await cli(null, null, ['backup', backup, '--data-dir', from.dataDir])).code, 0);
+  await from.stop();
+  fs.chmodSync(backup, 0o644);
+  const trace = path.join(path.dirname(backup), 'restore.strace');
+  // The shell sets the umask, then becomes strace, which runs the CLI as the user would.
+  const r = spawnSync('sh', ['-c', 'umask 000 && exec "$@"', 'sh', 'strace', '-f', '-qq', '-e', 'trace=openat,open,creat,chmod,fchmod,fchmodat', '-o', trace,
+    process.execPath, BIN, 'restore', backup, '--data-dir', from.dataDir], { encoding: 'utf8', env: { ...process.env, KUBECRED_MASTER_KEY: undefined } });
+  assert.equal(r.status, 0, r.stderr);
+  const db = path.join(from.dataDir, 'kubecred.db');
+  assert.equal(fs.statSync(db).mode & 0o777, 0o600);
+  const calls = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes('.partial-'));
+  const creates = calls.filter((l) => /O_CREAT/.test(l));
+  assert.equal(creates.length, 1, calls.join('\n'));
+  assert.match(creates[0]!, /O_CREAT\|O_EXCL|O_EXCL\|O_CREAT|O_EXCL.*O_CREAT|O_CREAT.*O_EXCL/, 'created exclusively');
+  assert.match(creates[0]!, /, 0600\) = \d+$/, 'created 0600 (with umask 000, what is asked is what is made)');
+  assert.ok(!calls.some((l) => /chmod/.test(l)), 'no mode fixed afterwards: it was never wider');
+});
+
+test('the copy a restore makes is created 0600 and exclusively: never into a file or symlink already there', () => {
+  const dir = tempDir('kubecred-copy-');
+  const from = path.join(dir, 'from');
+  fs.writeFileSync(from, Buffer.alloc(3 << 20, 7), { mode: 0o644 });
+  const old = process.umask(0);
+  try {
+    copyIntoNewPrivateFile(from, path.join(dir, 'to'));
+  } finally {
+    process.umask(old);
+  }
+  assert.equal(fs.statSync(path.join(dir, 'to')).mode & 0o777, 0o600);
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'to')), fs.readFileSync(from), 'every byte, across several chunks');
+  fs.symlinkSync(path.join(dir, 'elsewhere'), path.join(dir, 'planted'));
+  assert.throws(() => copyIntoNewPrivateFile(from, path.join(dir, 'planted')), /EEXIST/);
+  assert.ok(!fs.existsSync(path.join(dir, 'elsewhere')), 'nothing written through the symlink');
 });
 
 test('kubecred migrate beside a running server on the same SQLite file exits 5, naming the --database flag for replicas', async () => {

@@ -92,16 +92,39 @@ and the key is useless without the backup. For PostgreSQL use pg_dump (see docs/
 /** A file's copy written beside it and renamed over it, synced: a crash leaves the old file or the new one. */
 function replaceFile(from: string, to: string): void {
   const partial = `${to}.partial-${process.pid}`;
-  fs.copyFileSync(from, partial);
-  fs.chmodSync(partial, 0o600);
-  const fd = fs.openSync(partial, 'r+');
+  // Left by an earlier run with our PID, or planted: removed (a symlink itself, never its target), then made anew.
+  fs.rmSync(partial, { force: true });
   try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    copyIntoNewPrivateFile(from, partial);
+    fs.renameSync(partial, to);
+  } catch (e) {
+    fs.rmSync(partial, { force: true });
+    throw e;
   }
-  fs.renameSync(partial, to);
   syncDir(path.dirname(to));
+}
+
+/**
+ * Copies `from` into a file created here, exclusively (O_EXCL: a file or symlink already at `to` fails the copy
+ * instead of receiving it) and 0600 from its first byte, whatever the umask and the source's mode, then synced.
+ * The copy holds sealed keys and token hashes: copying first and chmod'ing after left it 0644 meanwhile.
+ */
+export function copyIntoNewPrivateFile(from: string, to: string): void {
+  const out = fs.openSync(to, 'wx', 0o600);
+  try {
+    const input = fs.openSync(from, 'r');
+    try {
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      for (let n; (n = fs.readSync(input, chunk, 0, chunk.length, null)) > 0;) {
+        for (let off = 0; off < n;) off += fs.writeSync(out, chunk, off, n - off);
+      }
+    } finally {
+      fs.closeSync(input);
+    }
+    fs.fsyncSync(out);
+  } finally {
+    fs.closeSync(out);
+  }
 }
 
 interface CopyFacts { integrity: string; credentials: number; lastEvent: string | null; masterKeyCheck: string | undefined }
