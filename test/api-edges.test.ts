@@ -3,6 +3,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { GROUP_RE } from '../src/core/group-rules.ts';
 import { NAME_RE, REGION_RE } from '../src/core/input-rules.ts';
@@ -509,4 +510,30 @@ test('a request trickled in byte by byte is cut at the 30 s its 408 names (Node 
   assert.match(answer, /^HTTP\/1\.1 408 /);
   assert.match(answer, /"code":"VALIDATION_FAILED","message":"the request was not received completely within 30 s; send it again","requestId":"req_[0-9a-f]{24}"/);
   assert.ok(seconds >= 29 && seconds < 40, `cut after ${seconds.toFixed(1)} s`);
+});
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+/** What `openssl s_client` negotiates with the server given these flags: the protocol and cipher, or null when refused. */
+function negotiate(url: string, flags: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    const child = spawn('openssl', ['s_client', '-connect', new URL(url).host, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.once('exit', (code) => {
+      const m = /New, (TLSv[\d.]+), Cipher is (\S+)/.exec(out);
+      resolve(code === 0 && m ? `${m[1]} ${m[2]}` : null);
+    });
+  });
+}
+
+test('TLS: 1.2 only with ECDHE and an AEAD cipher (CBC and SHA-1 suites refused), 1.3 as usual, nothing older', { skip: !hasOpenssl && 'openssl is missing' }, async () => {
+  for (const cipher of ['ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA384']) {
+    assert.equal(await negotiate(srv.url, ['-tls1_2', '-cipher', cipher]), null, cipher);
+  }
+  assert.equal(await negotiate(srv.url, ['-tls1_1', '-cipher', 'ALL:@SECLEVEL=0']), null, 'TLS 1.1');
+  assert.equal(await negotiate(srv.url, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES256-GCM-SHA384']), 'TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384');
+  assert.equal(await negotiate(srv.url, ['-tls1_2', '-cipher', 'ECDHE-ECDSA-CHACHA20-POLY1305']), 'TLSv1.2 ECDHE-ECDSA-CHACHA20-POLY1305');
+  assert.match(await negotiate(srv.url, ['-tls1_3']) ?? 'refused', /^TLSv1\.3 TLS_/);
 });

@@ -61,6 +61,20 @@ const NODE_SERVER_OPTIONS = { ...NODE_TIMEOUTS, requireHostHeader: false };
  * for two minutes. kube-apiserver, kubectl and the SDKs finish a handshake in milliseconds.
  */
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * TLS 1.2 and 1.3 only, and on 1.2 only forward-secret AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305), for an
+ * ECDSA or an RSA certificate: Node's defaults also accept CBC suites with SHA-1 MACs on 1.2. Every client kubecred
+ * has (kubectl and kube-apiserver in Go, the vendors' SDKs and the CLI in Node, browsers) offers one of these.
+ */
+const TLS_OPTIONS = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const;
 /** See ServerConfig.outageGraceMs. */
 export const DEFAULT_OUTAGE_GRACE_MS = 300_000;
 
@@ -202,7 +216,7 @@ const loggedUrl = (url: string): string => {
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
-    https: opts.https ? { ...opts.https, ...NODE_SERVER_OPTIONS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : null,
+    https: opts.https ? { ...opts.https, ...TLS_OPTIONS, ...NODE_SERVER_OPTIONS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : null,
     // Plain HTTP (--no-tls) takes them here; Fastify's typings know this option only for an http server.
     ...({ http: NODE_SERVER_OPTIONS } as object),
     bodyLimit: opts.bodyLimitBytes,
