@@ -312,6 +312,9 @@ test('a cluster deleted and registered again with the same imported client CA ke
 
 test('the CRL lists revoked serials, carries a CRL number and nextUpdate, and openssl crl -verify accepts it', async () => {
   const crlFile = path.join(work, 'prod.crl');
+  const unknown = await rawRequest(srv, 'GET', '/clusters/cls_nosuchcluster/crl');
+  assert.equal(unknown.status, 404);
+  assert.doesNotMatch(unknown.json.message, /your account/, 'nobody is asking as an account here');
   const r = await rawRequest(srv, 'GET', `/clusters/${cluster.id}/crl`);
   assert.equal(r.status, 200);
   assert.equal(r.headers['content-type'], 'application/pkix-crl');

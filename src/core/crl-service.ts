@@ -1,7 +1,7 @@
 // The CRL of a cluster's client CA: every kubecred certificate it revoked or superseded, signed by
 // that CA. Public by design (a CRL names serials only); never lists another cluster's certificates.
 
-import { KubecredError, notFound } from './errors.ts';
+import { KubecredError } from './errors.ts';
 import type { CredentialIssuer } from './credential-issuer.ts';
 import type { Clock } from './ports.ts';
 import type { Store } from './store-port.ts';
@@ -22,7 +22,8 @@ export function makeCrlService(deps: { store: Store; clock: Clock; issuer: Crede
   return {
     async crlDer(clusterId: string): Promise<Buffer> {
       const cluster = await deps.store.clusters.getAnyAccount(clusterId);
-      if (!cluster) throw notFound('cluster', clusterId);
+      // Public: no account is asking, so none is named.
+      if (!cluster) throw new KubecredError('NOT_FOUND', `there is no cluster ${JSON.stringify(clusterId)}; a CRL's address is /clusters/<cluster ID>/crl (kubecred cluster list shows the IDs)`, { details: { kind: 'cluster', id: clusterId } });
       const now = deps.clock.now();
       const ca = deps.issuer.caFor(cluster);
       // An imported CA may lack cRLSign (kubeadm's has digitalSignature, keyEncipherment, keyCertSign): every reader
