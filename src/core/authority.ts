@@ -7,6 +7,7 @@ import { makeAuthorizer } from './authorizer.ts';
 import { makeClusterService } from './cluster-service.ts';
 import { makeCredentialIssuer } from './credential-issuer.ts';
 import { makeCredentialService } from './credential-service.ts';
+import { makeKubeconfigSummary } from './kubeconfig-summary.ts';
 import { makePolicyService } from './policy-service.ts';
 import { makePrincipalService } from './principal-service.ts';
 import { makePrincipalAccess } from './principal-access.ts';
@@ -53,6 +54,7 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
     authenticator: makeAuthenticator(deps),
     authorizer,
     credentials: makeCredentialService({ ...deps, authorizer, issuer, audit }),
+    kubeconfigSummary: makeKubeconfigSummary({ ...deps, authorizer }),
     clusters: makeClusterService({ ...deps, authorizer, audit, issuer }),
     principals: makePrincipalService({ ...deps, authorizer, audit }),
     access: makePrincipalAccess({ ...deps, authorizer, audit }),

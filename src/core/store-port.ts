@@ -43,6 +43,18 @@ export interface CredentialFilter {
   now: Date;
 }
 
+/**
+ * One (principal, kind, state) group of a cluster's credentials, counted by the store: how many, how many of them end
+ * after the `now` asked about (for active and superseded ones: still usable), the soonest of those ends, and the last end.
+ */
+export interface CredentialTally {
+  principalId: string; kind: CredentialKind; state: CredentialState;
+  count: number; unexpired: number; nextExpiry: Date | null; lastExpiry: Date;
+}
+
+/** A cluster's active, unexpired credentials of one kind, counted by how many end before each of the bounds asked about. */
+export interface ExpiryTally { kind: CredentialKind; total: number; endingBefore: number[] }
+
 export interface AuditFilter {
   accountId: string;
   /** Any of these actions. */
@@ -155,6 +167,12 @@ export interface Repos {
     get(accountId: string, id: string): Promise<Credential | undefined>;
     currentDefault(clusterId: string, principalId: string): Promise<Credential | undefined>;
     list(filter: CredentialFilter, page: PageRequest): Promise<Page<Credential>>;
+    /** A cluster's credentials grouped by (principal, kind, state), counted with GROUP BY: however many there are. */
+    tally(accountId: string, clusterId: string, now: Date): Promise<CredentialTally[]>;
+    /** A cluster's active credentials ending after `now`, per kind, with how many end before each of `bounds` (ascending). */
+    tallyExpiry(accountId: string, clusterId: string, now: Date, bounds: Date[]): Promise<ExpiryTally[]>;
+    /** A cluster's active credentials ending after `now`, soonest first: the next `limit` to expire. */
+    nextToExpire(accountId: string, clusterId: string, now: Date, limit: number): Promise<Credential[]>;
     clearCurrent(id: string): Promise<void>;
     /** Marks matching credentials revoked and not current; returns the ones it changed. */
     revoke(where: RevokeWhere, by: string, reason: string, at: Date): Promise<Credential[]>;

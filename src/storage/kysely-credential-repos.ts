@@ -3,6 +3,7 @@
 // Queries only: no business rules here, and no dialect-specific SQL.
 
 import { CURRENT_DEFAULT_RACE, KubecredError } from '../core/errors.ts';
+import type { CredentialKind, CredentialState } from '../core/model.ts';
 import type { Repos } from '../core/store-port.ts';
 import { decodeCursor, type Db, insertOrConflict, pageOf } from './kysely-helpers.ts';
 import { auditFromRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS, indexedFromRow, validityFromRow } from './row-mappers.ts';
@@ -70,6 +71,46 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
         if (before) q = q.where('id', '<', before);
         const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute();
         return pageOf('credentials', rows, page.limit, credentialFromRow, (r) => r.id);
+      },
+      // Conditional sums rather than GROUP BY on an expression: PostgreSQL refuses a grouped expression whose parameter
+      // is bound again in the select list, and both dialects aggregate these alike. Counts come back as bigint on PostgreSQL.
+      tally: async (accountId, clusterId, now) => {
+        const t = now.getTime();
+        const rows = await db.selectFrom('credentials')
+          .select((eb) => [
+            'principal_id', 'kind', 'state',
+            eb.fn.countAll().as('n'),
+            eb.fn.sum(eb.case().when('not_after', '>', t).then(1).else(0).end()).as('unexpired'),
+            eb.fn.min(eb.case().when('not_after', '>', t).then(eb.ref('not_after')).end()).as('next_expiry'),
+            eb.fn.max('not_after').as('last_expiry'),
+          ])
+          .where('account_id', '=', accountId).where('cluster_id', '=', clusterId)
+          .groupBy(['principal_id', 'kind', 'state']).execute();
+        return rows.map((r) => ({
+          principalId: r.principal_id, kind: r.kind as CredentialKind, state: r.state as CredentialState, count: Number(r.n),
+          unexpired: Number(r.unexpired), nextExpiry: r.next_expiry === null ? null : new Date(Number(r.next_expiry)), lastExpiry: new Date(Number(r.last_expiry)),
+        }));
+      },
+      tallyExpiry: async (accountId, clusterId, now, bounds) => {
+        const rows = await db.selectFrom('credentials')
+          .select((eb) => [
+            'kind', eb.fn.countAll().as('n'),
+            ...bounds.map((b, i) => eb.fn.sum(eb.case().when('not_after', '<', b.getTime()).then(1).else(0).end()).as(`b${i}`)),
+          ])
+          .where('account_id', '=', accountId).where('cluster_id', '=', clusterId)
+          .where('state', '=', 'active').where('not_after', '>', now.getTime())
+          .groupBy('kind').execute();
+        return rows.map((r) => {
+          const row = r as unknown as Record<string, unknown>;
+          return { kind: r.kind as CredentialKind, total: Number(r.n), endingBefore: bounds.map((_, i) => Number(row[`b${i}`])) };
+        });
+      },
+      nextToExpire: async (accountId, clusterId, now, limit) => {
+        const rows = await db.selectFrom('credentials').selectAll()
+          .where('account_id', '=', accountId).where('cluster_id', '=', clusterId)
+          .where('state', '=', 'active').where('not_after', '>', now.getTime())
+          .orderBy('not_after').orderBy('id').limit(limit).execute();
+        return rows.map(credentialFromRow);
       },
       clearCurrent: async (id) => {
         await db.updateTable('credentials').set({ is_current: 0 }).where('id', '=', id).execute();

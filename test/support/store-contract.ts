@@ -118,6 +118,46 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
         (e) => e instanceof KubecredError && e.code === 'VALIDATION_FAILED');
     }));
 
+    it("tallies a cluster's credentials by holder, kind and state, and its active ones by time left, with GROUP BY", withFixture(async (f) => {
+      const bob: Principal = { ...f.principal, id: id('usr'), name: `bob-${counter}` };
+      await f.store.principals.insert(bob);
+      const otherCluster: Cluster = { ...f.cluster, id: id('cls'), name: `other-${counter}` };
+      await f.store.clusters.insert(otherCluster);
+      const H = 3600_000;
+      const rows = [
+        credential(f, { notAfter: at(2 * H) }), credential(f, { notAfter: at(30 * H) }), credential(f, { notAfter: at(-H) }),
+        credential(f, { kind: 'default', current: true, notAfter: at(1000 * 24 * H) }),
+        credential(f, { kind: 'default', state: 'superseded', notAfter: at(500 * 24 * H) }),
+        credential(f, { state: 'revoked', notAfter: at(5 * H) }),
+        credential({ ...f, principal: bob }, { state: 'revoked', notAfter: at(3 * H) }),
+        credential({ ...f, cluster: otherCluster }, { notAfter: at(H) }),
+      ];
+      for (const c of rows) await f.store.credentials.insert(c);
+
+      const tally = (await f.store.credentials.tally(f.accountId, f.cluster.id, at()))
+        .sort((a, b) => `${a.principalId}${a.kind}${a.state}`.localeCompare(`${b.principalId}${b.kind}${b.state}`));
+      const want = [
+        { principalId: f.principal.id, kind: 'default', state: 'active', count: 1, unexpired: 1, nextExpiry: at(1000 * 24 * H), lastExpiry: at(1000 * 24 * H) },
+        { principalId: f.principal.id, kind: 'default', state: 'superseded', count: 1, unexpired: 1, nextExpiry: at(500 * 24 * H), lastExpiry: at(500 * 24 * H) },
+        { principalId: f.principal.id, kind: 'temporary', state: 'active', count: 3, unexpired: 2, nextExpiry: at(2 * H), lastExpiry: at(30 * H) },
+        { principalId: f.principal.id, kind: 'temporary', state: 'revoked', count: 1, unexpired: 1, nextExpiry: at(5 * H), lastExpiry: at(5 * H) },
+        { principalId: bob.id, kind: 'temporary', state: 'revoked', count: 1, unexpired: 1, nextExpiry: at(3 * H), lastExpiry: at(3 * H) },
+      ].sort((a, b) => `${a.principalId}${a.kind}${a.state}`.localeCompare(`${b.principalId}${b.kind}${b.state}`));
+      assert.deepEqual(tally, want);
+      // Later, everything of bob's has ended: no next expiry.
+      const late = await f.store.credentials.tally(f.accountId, f.cluster.id, at(6 * H));
+      assert.equal(late.find((t) => t.principalId === bob.id)?.nextExpiry, null);
+
+      const bounds = [at(24 * H), at(7 * 24 * H), at(600 * 24 * H)];
+      const expiry = (await f.store.credentials.tallyExpiry(f.accountId, f.cluster.id, at(), bounds)).sort((a, b) => a.kind.localeCompare(b.kind));
+      assert.deepEqual(expiry, [
+        { kind: 'default', total: 1, endingBefore: [0, 0, 0] },
+        { kind: 'temporary', total: 2, endingBefore: [1, 2, 2] },
+      ]);
+      assert.deepEqual((await f.store.credentials.nextToExpire(f.accountId, f.cluster.id, at(), 2)).map((c) => c.id), [rows[0].id, rows[1].id]);
+      assert.deepEqual(await f.store.credentials.tally('acc_nobody', f.cluster.id, at()), []);
+    }));
+
     it('revokes and supersedes with one statement, reporting each changed row once', withFixture(async (f) => {
       const d1 = credential(f, { kind: 'default', current: true });
       const t1 = credential(f);

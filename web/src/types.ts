@@ -39,3 +39,15 @@ export interface NewAccessKey { accessKeyId: string; accessKeySecret: string; pr
 export interface NewWebhookToken { clusterId: string; token: string }
 
 export interface Page<T> { items: T[]; next: string | null }
+
+/** GET /v1/clusters/:id/kubeconfig-summary: counted by the server's database, however many were issued. */
+export interface HolderSummary {
+  principalId: string; state: 'active' | 'expired' | 'revoked';
+  usable: number; expired: number; superseded: number; revoked: number; total: number;
+  kinds: Credential['kind'][]; nextExpiry: string | null; lastExpiry: string;
+}
+export interface ExpiryBand { untilDays: number | null; default: number; temporary: number; csr: number; total: number }
+export interface KubeconfigSummary {
+  clusterId: string; at: string; holders: HolderSummary[];
+  expiry: { total: number; bands: ExpiryBand[]; nextToExpire: Credential[] };
+}

@@ -7,7 +7,7 @@ import type { IssuedKubeconfig } from '../../core/credential-service.ts';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
 import {
-  CredentialWithCert, errorResponses, IdParam, KubeconfigBody, KubeconfigResponse, pageOf, pagedQuery, pageRequest,
+  CredentialWithCert, errorResponses, IdParam, KubeconfigBody, KubeconfigResponse, KubeconfigSummary, pageOf, pagedQuery, pageRequest,
   RevokeBody, Validity, ValidityBody,
 } from './schemas.ts';
 
@@ -74,6 +74,13 @@ export const credentialRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox =>
     const q = req.query;
     return authority.credentials.list(actorOf(req), { clusterId: q.cluster, principalId: q.principal, kind: q.kind, status: q.status }, pageRequest(q));
   });
+
+  app.get('/clusters/:id/kubeconfig-summary', {
+    schema: {
+      tags, summary: "A cluster's kubeconfigs counted: per principal, how many are usable, expired or revoked and when they end; the active ones by time left (needs what listing the cluster's kubeconfigs needs)",
+      params: IdParam, response: { 200: KubeconfigSummary, ...errorResponses },
+    },
+  }, async (req) => authority.kubeconfigSummary.summarize(actorOf(req), req.params.id));
 
   app.post('/credentials/:id/revoke', {
     schema: {

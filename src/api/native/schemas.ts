@@ -133,6 +133,33 @@ export const Credential = Type.Object({
   revokeReason: Nullable(Type.String()), supersededAt: Nullable(Time),
 }, { $id: 'Credential' });
 
+const KindName = Type.Union([Type.Literal('default'), Type.Literal('temporary'), Type.Literal('csr')]);
+const Count = Type.Integer({ minimum: 0 });
+
+/** GET /v1/clusters/:id/kubeconfig-summary: counted by the database, so nothing is left out however many were issued. */
+export const KubeconfigSummary = Type.Object({
+  clusterId: Type.String(),
+  at: Type.String({ format: 'date-time', description: 'The time the counts are for' }),
+  holders: Type.Array(Type.Object({
+    principalId: Type.String(),
+    state: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')], { description: 'active: at least one usable; expired: none usable, some past their end; revoked: all revoked or superseded' }),
+    usable: Type.Integer({ minimum: 0, description: 'Active and not expired: they still work' }),
+    expired: Count,
+    superseded: Type.Integer({ minimum: 0, description: 'Replaced when a custom validity was set; refused like revoked ones' }),
+    revoked: Count, total: Count,
+    kinds: Type.Array(KindName, { description: 'The kinds of the usable ones (of all of them when none is usable)' }),
+    nextExpiry: Nullable(Time), lastExpiry: Type.String({ format: 'date-time', description: 'When the last usable one ends (when none is usable, the latest end of any)' }),
+  }), { description: 'One per principal ever issued a kubeconfig on the cluster: usable first' }),
+  expiry: Type.Object({
+    total: Type.Integer({ minimum: 0, description: 'Active kubeconfigs not expired' }),
+    bands: Type.Array(Type.Object({
+      untilDays: Nullable(Type.Integer({ description: 'The band holds those ending before this many days from `at` and not in an earlier band; null: the rest' })),
+      default: Count, temporary: Count, csr: Count, total: Count,
+    })),
+    nextToExpire: Type.Array(Type.Ref('Credential')),
+  }),
+});
+
 export const CredentialWithCert = Type.Intersect([Type.Ref('Credential'), Type.Object({ certificatePem: Type.String() })]);
 
 export const KubeconfigBody = Type.Object({

@@ -1,47 +1,31 @@
 // When a cluster's active kubeconfigs expire: counts per time horizon, stacked by kind, as an SVG chart
 // with the same numbers in a table (for screen readers, and for anyone who prefers numbers).
 
-import { all } from '../api.ts';
+import { all, api, enc } from '../api.ts';
 import { ErrorNotice } from '../errors.tsx';
 import { useLoad } from '../hooks.ts';
-import type { Cluster, Credential, Principal } from '../types.ts';
+import type { Cluster, ExpiryBand, KubeconfigSummary, Principal } from '../types.ts';
 import { Empty, Loading, Time } from '../ui.tsx';
 
-const DAY = 864e5;
-const HORIZONS = [
-  { label: '< 1 day', until: DAY },
-  { label: '1–7 days', until: 7 * DAY },
-  { label: '1–4 weeks', until: 30 * DAY },
-  { label: '1–3 months', until: 91 * DAY },
-  { label: '3–12 months', until: 365 * DAY },
-  { label: '1–2 years', until: 730 * DAY },
-  { label: '2–3 years', until: 1096 * DAY },
-  { label: '> 3 years', until: Infinity },
-];
 const KINDS = ['default', 'temporary', 'csr'] as const;
 
-export function bucketize(creds: Credential[], now = Date.now()) {
-  const rows = HORIZONS.map((h) => ({ label: h.label, default: 0, temporary: 0, csr: 0, total: 0 }));
-  for (const c of creds) {
-    const left = Date.parse(c.notAfter) - now;
-    if (c.status !== 'active' || left <= 0) continue;
-    const row = rows[HORIZONS.findIndex((h) => left < h.until)];
-    row[c.kind] += 1;
-    row.total += 1;
-  }
-  return rows;
-}
+/** The server's bands end at these days from now (null: the rest). */
+const LABELS = new Map<number | null, string>([
+  [1, '< 1 day'], [7, '1–7 days'], [30, '1–4 weeks'], [91, '1–3 months'], [365, '3–12 months'], [730, '1–2 years'], [1096, '2–3 years'], [null, '> 3 years'],
+]);
+export const bandLabel = (b: ExpiryBand, previous: ExpiryBand | undefined) =>
+  LABELS.get(b.untilDays) ?? (b.untilDays === null ? `> ${previous?.untilDays ?? 0} days` : `< ${b.untilDays} days`);
 
 export function ExpiryChart(props: { cluster: Cluster }) {
-  const data = useLoad(() => all<Credential>('/v1/credentials', { cluster: props.cluster.id, status: 'active' }), [props.cluster.id]);
+  // Counted by the server's database over every active kubeconfig, however many there are.
+  const data = useLoad(() => api<KubeconfigSummary>('GET', `/v1/clusters/${enc(props.cluster.id)}/kubeconfig-summary`), [props.cluster.id]);
   // Names for the "next to expire" list; without permission to list principals, their IDs are shown.
   const names = useLoad(() => all<Principal>('/v1/principals').then((ps) => new Map(ps.map((p) => [p.id, p.name]))).catch(() => new Map<string, string>()), []);
   if (data.loading) return <Loading what="active kubeconfigs" />;
   if (!data.data) return <ErrorNotice error={data.error} onRetry={data.reload} />;
-  const rows = bucketize(data.data);
-  const total = rows.reduce((n, r) => n + r.total, 0);
+  const { bands, total, nextToExpire: soonest } = data.data.expiry;
+  const rows = bands.map((b, i) => ({ ...b, label: bandLabel(b, bands[i - 1]) }));
   if (!total) return <Empty><p>No active kubeconfig on {props.cluster.name}: nothing will expire.</p></Empty>;
-  const soonest = [...data.data].sort((a, b) => a.notAfter.localeCompare(b.notAfter)).slice(0, 5);
 
   const W = 640, H = 240, left = 36, bottom = 40, top = 12;
   const max = Math.max(...rows.map((r) => r.total));

@@ -2,50 +2,33 @@
 // which kinds, whether it can be revoked, and revocation (all of a holder's, or one kubeconfig) behind a confirmation.
 
 import { useState } from 'preact/hooks';
-import { all, api, enc } from '../api.ts';
+import { all, api, enc, query } from '../api.ts';
 import { ErrorNotice } from '../errors.tsx';
 import { useAction, useLoad } from '../hooks.ts';
-import type { Cluster, Credential, CredentialStatus, Principal } from '../types.ts';
+import type { Cluster, Credential, HolderSummary, KubeconfigSummary, Page, Principal } from '../types.ts';
 import { Badge, ConfirmDialog, Empty, Loading, Time } from '../ui.tsx';
 
-export interface Holder {
-  principalId: string;
-  name: string;
-  state: CredentialStatus;
-  expiresAt: string;
-  kinds: string[];
-  live: Credential[];
-  all: Credential[];
-}
+/** A summary row with the principal's name (its ID without permission to list principals). */
+export interface Holder extends HolderSummary { name: string }
 
-/** Still usable: active, or superseded but not yet expired (a renewed default keeps working until it ends). */
-const usable = (c: Credential, now: number) => (c.status === 'active' || c.status === 'superseded') && Date.parse(c.notAfter) > now;
-
-export function holders(creds: Credential[], names: Map<string, string>, now = Date.now()): Holder[] {
-  const by = new Map<string, Credential[]>();
-  for (const c of creds) by.set(c.principalId, [...(by.get(c.principalId) ?? []), c]);
-  const out: Holder[] = [];
-  for (const [principalId, cs] of by) {
-    const live = cs.filter((c) => usable(c, now));
-    const state: CredentialStatus = live.length ? 'active' : cs.some((c) => c.status !== 'revoked') ? 'expired' : 'revoked';
-    const pool = live.length ? live : cs;
-    const shown = live.find((c) => c.current) ?? pool.reduce((a, b) => (b.notAfter > a.notAfter ? b : a));
-    out.push({ principalId, name: names.get(principalId) ?? principalId, state, expiresAt: shown.notAfter, kinds: [...new Set(pool.map((c) => c.kind))], live, all: cs });
-  }
-  const rank = { active: 0, superseded: 1, expired: 2, revoked: 3 };
-  return out.sort((a, b) => rank[a.state] - rank[b.state] || a.name.localeCompare(b.name));
-}
+/** Still revocable one by one: active, or superseded, and not yet expired. */
+const revocable = (c: Credential, now: number) => (c.status === 'active' || c.status === 'superseded') && Date.parse(c.notAfter) > now;
+const rank = { active: 0, expired: 1, revoked: 2 };
+const PAGE = 50;
 
 export function KubeconfigStates(props: { cluster: Cluster }) {
   const c = props.cluster;
+  // The server counts every kubeconfig with GROUP BY: a holder is never left out because another was issued thousands.
   const data = useLoad(async () => {
-    const [creds, principals] = await Promise.all([
-      all<Credential>('/v1/credentials', { cluster: c.id }),
+    const [summary, principals] = await Promise.all([
+      api<KubeconfigSummary>('GET', `/v1/clusters/${enc(c.id)}/kubeconfig-summary`),
       // Listing principals needs its own permission; without it the table shows principal IDs.
       all<Principal>('/v1/principals').catch(() => [] as Principal[]),
     ]);
-    return { creds, names: new Map(principals.map((p) => [p.id, p.name])) };
+    return { summary, names: new Map(principals.map((p) => [p.id, p.name])) };
   }, [c.id]);
+  // Bumped after a revocation, so the open lists under holders' names load again.
+  const [version, setVersion] = useState(0);
   const [target, setTarget] = useState<Holder | null>(null);
   const [reason, setReason] = useState('');
   const [done, setDone] = useState<string | null>(null);
@@ -54,6 +37,7 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
     setTarget(null);
     setReason('');
     setDone(`Revoked ${res.revoked.length} kubeconfig${res.revoked.length === 1 ? '' : 's'} of ${h.name} on ${c.name}.`);
+    setVersion((v) => v + 1);
     data.reload();
   });
 
@@ -66,11 +50,14 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
     setDone(res.revoked
       ? `Revoked ${t.cred.kind} kubeconfig ${t.cred.serial.slice(0, 16)} of ${t.holder.name} on ${c.name}; their other kubeconfigs stay valid.`
       : `Kubeconfig ${t.cred.serial.slice(0, 16)} of ${t.holder.name} was already ${res.credential.status}.`);
+    setVersion((v) => v + 1);
     data.reload();
   });
 
-  const rows = data.data ? holders(data.data.creds, data.data.names) : [];
-  const now = Date.now();
+  const rows: Holder[] = data.data
+    ? data.data.summary.holders.map((h) => ({ ...h, name: data.data!.names.get(h.principalId) ?? h.principalId }))
+      .sort((a, b) => rank[a.state] - rank[b.state] || a.name.localeCompare(b.name))
+    : [];
   return (
     <>
       <p class="hint">Every principal that was ever issued a kubeconfig for this cluster. Revoking ends all of a principal's kubeconfigs here and resets any custom validity; they can then fetch a new one. To end just one (a leaked temporary kubeconfig, say), open the list under the principal's name and choose <em>Revoke this one</em>.</p>
@@ -90,27 +77,17 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
                 <tr key={h.principalId} data-principal={h.principalId}>
                   <th scope="row">
                     {h.name}
-                    <details class="small">
-                      <summary>{h.all.length} kubeconfig{h.all.length === 1 ? '' : 's'}</summary>
-                      <ul class="plain">
-                        {h.all.map((k) => (
-                          <li key={k.id}>
-                            <Badge status={k.status} /> {k.kind}, serial <span class="mono">{k.serial.slice(0, 16)}</span>, until <Time iso={k.notAfter} />
-                            {k.revokeReason && <span class="muted"> — {k.revokeReason}</span>}
-                            {usable(k, now) && (
-                              <> <button type="button" class="link danger" onClick={() => { setDone(null); revokeOne.setError(null); setSingle({ holder: h, cred: k }); }}
-                                aria-label={`Revoke ${k.kind} kubeconfig ${k.serial.slice(0, 16)} of ${h.name}`}>Revoke this one</button></>
-                            )}
-                          </li>
-                        ))}
-                      </ul>
-                    </details>
+                    <HolderKubeconfigs cluster={c} holder={h} version={version}
+                      onRevoke={(k) => { setDone(null); revokeOne.setError(null); setSingle({ holder: h, cred: k }); }} />
                   </th>
                   <td data-label="State"><Badge status={h.state} /></td>
-                  <td data-label="Expires"><Time iso={h.expiresAt} rel /></td>
+                  <td data-label="Expires">
+                    <Time iso={h.lastExpiry} rel />
+                    {h.usable > 1 && h.nextExpiry && h.nextExpiry !== h.lastExpiry && <div class="small muted">next: <Time iso={h.nextExpiry} rel /></div>}
+                  </td>
                   <td data-label="Kind">{h.kinds.join(', ')}</td>
-                  <td data-label="Revokable">{h.live.length ? `Yes (${h.live.length} usable)` : 'No'}</td>
-                  <td class="row-actions">{h.live.length > 0 && <button type="button" class="danger" onClick={() => { setDone(null); revoke.setError(null); setTarget(h); }} aria-label={`Revoke kubeconfigs of ${h.name}`}>Revoke</button>}</td>
+                  <td data-label="Revokable">{h.usable ? `Yes (${h.usable} usable)` : 'No'}</td>
+                  <td class="row-actions">{h.usable > 0 && <button type="button" class="danger" onClick={() => { setDone(null); revoke.setError(null); setTarget(h); }} aria-label={`Revoke kubeconfigs of ${h.name}`}>Revoke</button>}</td>
                 </tr>
               ))}
             </tbody>
@@ -120,7 +97,7 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
       <ConfirmDialog open={target !== null} danger title={`Revoke ${target?.name ?? ''}'s kubeconfigs?`} confirmLabel="Revoke"
         busy={revoke.busy} onCancel={() => { setTarget(null); revoke.setError(null); }} onConfirm={() => target && void revoke.run(target)}>
         <p>
-          {target?.live.length} usable kubeconfig{target?.live.length === 1 ? '' : 's'} of <strong>{target?.name}</strong> on <strong>{c.name}</strong> will
+          {target?.usable} usable kubeconfig{target?.usable === 1 ? '' : 's'} of <strong>{target?.name}</strong> on <strong>{c.name}</strong> will
           stop working (within the webhook's cache time where the cluster asks kubecred). Any custom validity is reset. This cannot be undone.
         </p>
         <div class="field">
@@ -141,6 +118,60 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
         </div>
         <ErrorNotice error={revokeOne.error} />
       </ConfirmDialog>
+    </>
+  );
+}
+
+/**
+ * The list under a holder's name, newest first, loaded when opened and a page at a time (a CI role may hold thousands),
+ * each usable one with "Revoke this one".
+ */
+function HolderKubeconfigs(props: { cluster: Cluster; holder: Holder; version: number; onRevoke(k: Credential): void }) {
+  const { holder: h } = props;
+  const [open, setOpen] = useState(false);
+  return (
+    <details class="small" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>{h.total} kubeconfig{h.total === 1 ? '' : 's'}</summary>
+      {open && <HolderList key={props.version} {...props} />}
+    </details>
+  );
+}
+
+function HolderList(props: { cluster: Cluster; holder: Holder; onRevoke(k: Credential): void }) {
+  const { cluster: c, holder: h } = props;
+  const path = (cursor: string | null) => `/v1/credentials${query({ cluster: c.id, principal: h.principalId, limit: PAGE, cursor })}`;
+  const first = useLoad(() => api<Page<Credential>>('GET', path(null)), [c.id, h.principalId]);
+  const [more, setMore] = useState<Page<Credential> | null>(null);
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const items = [...(first.data?.items ?? []), ...(more?.items ?? [])];
+  const next = more ? more.next : first.data?.next ?? null;
+  const loadMore = async () => {
+    try {
+      const p = await api<Page<Credential>>('GET', path(next));
+      setMore({ items: [...(more?.items ?? []), ...p.items], next: p.next });
+    } catch (e) {
+      setMoreError(e);
+    }
+  };
+  const now = Date.now();
+  return (
+    <>
+      <ErrorNotice error={first.error} onRetry={first.reload} />
+      {first.loading && <Loading what={`the kubeconfigs of ${h.name}`} />}
+      <ul class="plain">
+        {items.map((k) => (
+          <li key={k.id}>
+            <Badge status={k.status} /> {k.kind}, serial <span class="mono">{k.serial.slice(0, 16)}</span>, until <Time iso={k.notAfter} />
+            {k.revokeReason && <span class="muted"> — {k.revokeReason}</span>}
+            {revocable(k, now) && (
+              <> <button type="button" class="link danger" onClick={() => props.onRevoke(k)}
+                aria-label={`Revoke ${k.kind} kubeconfig ${k.serial.slice(0, 16)} of ${h.name}`}>Revoke this one</button></>
+            )}
+          </li>
+        ))}
+      </ul>
+      <ErrorNotice error={moreError} />
+      {next && <button type="button" class="link" onClick={loadMore}>Show older ones ({Math.max(0, h.total - items.length)} more)</button>}
     </>
   );
 }

@@ -1,0 +1,114 @@
+// A cluster's kubeconfigs summed up by the store (GROUP BY), however many were issued: per holder, how many are
+// usable, expired or revoked and when they end; and the active ones by time left. Reads only; authorized as a listing.
+
+import type { Actor } from './actor.ts';
+import { Actions } from './actions.ts';
+import { clusterTarget, type Authorizer } from './authorizer.ts';
+import { findCluster } from './lookup.ts';
+import type { CredentialKind, CredentialStatus } from './model.ts';
+import type { Clock } from './ports.ts';
+import type { CredentialTally, Store } from './store-port.ts';
+import { credentialView, type CredentialView } from './views.ts';
+
+const DAY_MS = 86_400_000;
+/** Where the expiry bands end, in days from now; the last band has no end (a default kubeconfig lasts 3 years). */
+export const EXPIRY_BAND_DAYS = [1, 7, 30, 91, 365, 730, 1096] as const;
+const KINDS: CredentialKind[] = ['default', 'temporary', 'csr'];
+/** How many of the next kubeconfigs to expire the summary names. */
+const NEXT_TO_EXPIRE = 5;
+
+export interface HolderSummary {
+  principalId: string;
+  /** active: at least one usable; expired: none usable, some only expired; revoked: the rest (revoked or superseded). */
+  state: Exclude<CredentialStatus, 'superseded'>;
+  /** Active and not yet expired. */
+  usable: number;
+  /** Active and past their end. */
+  expired: number;
+  /** Replaced when a custom validity was set: the webhook and the CRL refuse them, as revoked ones. */
+  superseded: number;
+  revoked: number;
+  total: number;
+  /** The kinds of the usable ones; of all of them when none is usable. */
+  kinds: CredentialKind[];
+  /** The soonest end of a usable one. */
+  nextExpiry: string | null;
+  /** When the last usable one ends; when none is usable, the latest end of any. */
+  lastExpiry: string;
+}
+
+export interface ExpiryBand { untilDays: number | null; default: number; temporary: number; csr: number; total: number }
+
+export interface KubeconfigSummary {
+  clusterId: string;
+  at: string;
+  holders: HolderSummary[];
+  expiry: { total: number; bands: ExpiryBand[]; nextToExpire: CredentialView[] };
+}
+
+type Deps = { store: Pick<Store, 'credentials' | 'clusters'>; clock: Clock; authorizer: Authorizer };
+
+const RANK = { active: 0, expired: 1, revoked: 2 };
+
+const sum = (gs: CredentialTally[], f: (g: CredentialTally) => number) => gs.reduce((n, g) => n + f(g), 0);
+
+/** One holder from its (kind, state) groups. */
+export function holderOf(principalId: string, groups: CredentialTally[]): HolderSummary {
+  const active = groups.filter((g) => g.state === 'active');
+  const usable = sum(active, (g) => g.unexpired);
+  const expired = sum(active, (g) => g.count - g.unexpired);
+  const superseded = sum(groups.filter((g) => g.state === 'superseded'), (g) => g.count);
+  const revoked = sum(groups.filter((g) => g.state === 'revoked'), (g) => g.count);
+  const live = active.filter((g) => g.unexpired > 0);
+  const pool = live.length ? live : groups;
+  // The last end in a group with a usable member is a usable one's: any later end in that group is unexpired too.
+  const last = pool.reduce((a, g) => (g.lastExpiry > a ? g.lastExpiry : a), pool[0].lastExpiry);
+  const nexts = live.map((g) => g.nextExpiry!.getTime());
+  return {
+    principalId, state: usable ? 'active' : expired ? 'expired' : 'revoked', usable, expired, superseded, revoked,
+    total: usable + expired + superseded + revoked,
+    kinds: KINDS.filter((k) => pool.some((g) => g.kind === k)),
+    nextExpiry: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null,
+    lastExpiry: last.toISOString(),
+  };
+}
+
+export function makeKubeconfigSummary(deps: Deps) {
+  const { store, clock, authorizer } = deps;
+  return {
+    /** Needs what listing the cluster's credentials needs: the root, or ListCredentials on the cluster. */
+    async summarize(actor: Actor, clusterId: string): Promise<KubeconfigSummary> {
+      const cluster = await findCluster(store, actor.accountId, clusterId);
+      if (!actor.principal.isRoot) await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor.accountId, cluster));
+      const now = clock.now();
+      const bounds = EXPIRY_BAND_DAYS.map((d) => new Date(now.getTime() + d * DAY_MS));
+      const [tallies, expiry, soonest] = await Promise.all([
+        store.credentials.tally(actor.accountId, cluster.id, now),
+        store.credentials.tallyExpiry(actor.accountId, cluster.id, now, bounds),
+        store.credentials.nextToExpire(actor.accountId, cluster.id, now, NEXT_TO_EXPIRE),
+      ]);
+
+      const byPrincipal = new Map<string, CredentialTally[]>();
+      for (const t of tallies) byPrincipal.set(t.principalId, [...(byPrincipal.get(t.principalId) ?? []), t]);
+      const holders = [...byPrincipal].map(([id, groups]) => holderOf(id, groups))
+        .sort((a, b) => RANK[a.state] - RANK[b.state] || a.principalId.localeCompare(b.principalId));
+
+      // Each tally says how many end before each bound; a band holds those before its bound and not before the previous one.
+      const bands: ExpiryBand[] = [...EXPIRY_BAND_DAYS, null].map((untilDays) => ({ untilDays, default: 0, temporary: 0, csr: 0, total: 0 }));
+      for (const t of expiry) {
+        const cumulative = [...t.endingBefore, t.total];
+        cumulative.forEach((n, i) => {
+          const count = n - (i ? cumulative[i - 1] : 0);
+          bands[i][t.kind] += count;
+          bands[i].total += count;
+        });
+      }
+      return {
+        clusterId: cluster.id, at: now.toISOString(), holders,
+        expiry: { total: expiry.reduce((n, t) => n + t.total, 0), bands, nextToExpire: soonest.map((c) => credentialView(c, now)) },
+      };
+    },
+  };
+}
+
+export type KubeconfigSummaryService = ReturnType<typeof makeKubeconfigSummary>;
