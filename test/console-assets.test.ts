@@ -51,7 +51,7 @@ test('once built: the page, its assets and every app path are served with the ri
   const page = await get('/console/');
   assert.equal(page.statusCode, 200);
   assert.match(page.body, /<title>v1<\/title>/);
-  assert.equal(page.headers['cache-control'], 'no-cache');
+  assert.equal(page.headers['cache-control'], 'no-store', 'the page may hold a secret: never kept, in the back/forward cache either');
   assert.equal(page.headers['content-security-policy'], CONSOLE_CSP);
   assert.match(CONSOLE_CSP, /script-src 'self'(;|$)/);
   assert.match(CONSOLE_CSP, /frame-ancestors 'none'/);
@@ -63,6 +63,7 @@ test('once built: the page, its assets and every app path are served with the ri
   const deep = await get('/console/clusters/cls_123/states');
   assert.equal(deep.statusCode, 200);
   assert.equal(deep.body, page.body, 'a bookmarked page path gets the app');
+  assert.equal(deep.headers['cache-control'], 'no-store');
 
   const js = await get('/console/assets/index-abc123.js');
   assert.equal(js.statusCode, 200);

@@ -40,9 +40,13 @@ export async function ensureConsoleBuilt(): Promise<void> {
   }
 }
 
-export function launchBrowser(): Promise<Browser> {
+/** `backForwardCache`: keep Chromium's back/forward cache, which playwright turns off by default. */
+export function launchBrowser(opts: { backForwardCache?: boolean } = {}): Promise<Browser> {
   // playwright gives every launch a fresh temporary profile (user-data-dir) and removes it on close.
-  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+  return chromium.launch({
+    executablePath: CHROMIUM, args: ARGS, timeout: 30_000,
+    ...(opts.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
+  });
 }
 
 export interface ConsoleTab {

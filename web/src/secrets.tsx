@@ -2,19 +2,35 @@
 // stored), a credential's state with the time it changed, and the order lists show them in.
 
 import type { ComponentChildren } from 'preact';
-import { useLayoutEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { Badge, CopyButton, Time } from './ui.tsx';
+
+/**
+ * Drops a secret the page holds (`forget`) when the browser leaves the page. Leaving may keep the page, its memory and
+ * its DOM in the back/forward cache, and Back would show the secret again; pagehide comes before the page is frozen,
+ * and the re-render it causes runs in the microtask right after it. (index.html is also served no-store.)
+ */
+export function useForgetOnPageHide(forget: () => void): void {
+  const latest = useRef(forget);
+  latest.current = forget;
+  useEffect(() => {
+    const onHide = () => latest.current();
+    addEventListener('pagehide', onHide);
+    return () => removeEventListener('pagehide', onHide);
+  }, []);
+}
 
 /** `copy`: the copy button's words ("Copy the token"). */
 export interface ShownSecret { label: string; copy: string; value: string }
 
 /**
  * A just-created secret with a copy button and a plain "you will not see this again". It lives in this
- * component's state only: dismissing it, or leaving the page, drops it from the browser for good.
+ * component's state only: dismissing it, or leaving the page (even for the back/forward cache), drops it from the browser.
  */
 export function SecretOnce(props: { id: string; title: string; secrets: ShownSecret[]; children?: ComponentChildren; onDone(): void }) {
   const title = useRef<HTMLHeadingElement>(null);
   const cameFrom = useRef<Element | null>(null);
+  useForgetOnPageHide(props.onDone);
   // Focus goes to the secret as it arrives (before the next paint, so no keystroke lands elsewhere) and keyboard
   // users reach the copy button next; Done takes it back to where it was, or to the page when that is gone.
   useLayoutEffect(() => {

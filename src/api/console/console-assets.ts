@@ -1,5 +1,5 @@
 // Serves the built web console (web/dist) at /console: hashed assets cached for a year, the page
-// itself revalidated, a strict CSP on everything, and a page that says what to do when nothing is built.
+// itself never stored (no-store), a strict CSP on everything, and a page that says what to do when nothing is built.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -105,7 +105,10 @@ export const consoleAssets = (dir: string) => async (app: FastifyInstance) => {
       }
       asset = b.files.get('index.html')!;
     }
-    reply.header('etag', asset.etag).header('cache-control', isHashedAsset ? 'public, max-age=31536000, immutable' : 'no-cache');
+    // The page itself is no-store: a page the browser keeps (in its back/forward cache, too) can hold a private key or
+    // a once-shown secret, and Back must not bring that back. It is small; the hashed assets stay cached.
+    const isPage = asset === b.files.get('index.html');
+    reply.header('etag', asset.etag).header('cache-control', isHashedAsset ? 'public, max-age=31536000, immutable' : isPage ? 'no-store' : 'no-cache');
     if (req.headers['if-none-match'] === asset.etag) return reply.status(304).send();
     return reply.type(asset.type).send(asset.body);
   });

@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { all, api, enc } from '../api.ts';
 import { ErrorNotice } from '../errors.tsx';
 import { minutesInWords } from '../format.ts';
+import { useForgetOnPageHide } from '../secrets.tsx';
 import { useAction, useLoad } from '../hooks.ts';
 import type { Cluster, IssuedKubeconfig } from '../types.ts';
 import { CopyButton, DownloadButton, Loading, PageTitle, Time } from '../ui.tsx';
@@ -16,6 +17,8 @@ export function MyKubeconfigPage(props: { clusterId: string | null }) {
   const [minutes, setMinutes] = useState('60');
   const [endpoint, setEndpoint] = useState<'public' | 'private'>('public');
   const [result, setResult] = useState<{ issued: IssuedKubeconfig; cluster: string; endpoint: string } | null>(null);
+  // The kubeconfig holds the private key: never left in a page the back/forward cache keeps.
+  useForgetOnPageHide(() => setResult(null));
   const list = clusters.data ?? [];
   const cluster = list.find((c) => c.id === clusterId || c.name === clusterId);
 
