@@ -1,5 +1,5 @@
 // Leaving the console in Chromium with its back/forward cache on: a kubeconfig's private key or a once-shown
-// secret does not come back with Back.
+// secret does not come back with Back; and signing out of a session that had already ended signs out.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,6 +76,31 @@ test('a token shown once is gone after leaving the page and pressing Back', { sk
   await leaveAndComeBack(p);
   assert.equal(await p.getByText('Copy it now: you will not see this again.').count(), 0);
   assert.equal(await p.evaluate((s) => document.body.innerHTML.includes(s) || [...document.querySelectorAll('input')].some((i) => i.value === s), secret), false);
+  assert.deepEqual(tab.problems, []);
+  await tab.context.close();
+});
+
+test('signing out when the session already ended (signed out in another tab) shows the sign-in page', { skip }, async () => {
+  const tab = await openConsole(browser, srv.url);
+  const a = tab.page;
+  await signIn(a, srv.rootToken);
+  const b = await tab.context.newPage();
+  b.setDefaultTimeout(10_000);
+  await b.goto('/console/clusters');
+  await b.getByRole('button', { name: 'Sign out' }).waitFor();
+
+  await a.getByRole('button', { name: 'Sign out' }).click();
+  await a.getByRole('heading', { name: 'Sign in to kubecred' }).waitFor();
+
+  const [res] = await Promise.all([
+    b.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().endsWith('/v1/sessions/current')),
+    b.getByRole('button', { name: 'Sign out' }).click(),
+  ]);
+  assert.equal(res.status(), 401);
+  await b.getByRole('heading', { name: 'Sign in to kubecred' }).waitFor();
+  await b.getByText('You are signed out (your session had already ended).').waitFor();
+  assert.equal(await b.getByRole('button', { name: 'Sign out' }).count(), 0);
+  assert.equal(await b.getByRole('alert').count(), 0, 'no error shown');
   assert.deepEqual(tab.problems, []);
   await tab.context.close();
 });

@@ -2,7 +2,7 @@
 // and picks the page for the current path.
 
 import { useEffect, useState } from 'preact/hooks';
-import { api, onSessionEnded, setCsrfToken } from './api.ts';
+import { api, ApiError, onSessionEnded, setCsrfToken } from './api.ts';
 import { ErrorNotice } from './errors.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
 import type { Session } from './types.ts';
@@ -76,7 +76,14 @@ function Shell(props: { session: Session; onSignedOut(why: string): void }) {
       navigate('/clusters', { replace: true });
       props.onSignedOut('You are signed out.');
     } catch (e) {
-      setSignOutError(e);
+      // The session had ended already (signed out in another tab, expired, its token revoked): that is signed out too,
+      // and the server cleared the cookie with its answer.
+      if (e instanceof ApiError && e.code === 'UNAUTHENTICATED') {
+        navigate('/clusters', { replace: true });
+        props.onSignedOut('You are signed out (your session had already ended).');
+      } else {
+        setSignOutError(e);
+      }
     }
   };
   // The server ended this session with its token; asking to sign out as well makes it clear the browser's cookie.
