@@ -36,6 +36,25 @@ test('--trust-proxy alone believes one hop: a forged leftmost X-Forwarded-For en
   assert.doesNotMatch(srv.logs(), /6\.6\.6\.6/);
 });
 
+test('--insecure-http without --trust-proxy warns at start that the console cookie is not Secure; with it, no warning and a Secure cookie', async () => {
+  const signIn = (srv: ServerProcess, headers: Record<string, string> = {}) => fetch(new URL('/v1/sessions', srv.url), {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ token: srv.rootToken }),
+  });
+  const bare = await start({ args: ['--insecure-http'] });
+  const warning = bare.logs().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => /--insecure-http without --trust-proxy/.test(l.msg));
+  assert.ok(warning, bare.logs());
+  assert.equal(warning.level, 40);
+  assert.match(warning.msg, /session cookie is set without Secure.*add --trust-proxy/);
+  const plain = await signIn(bare, { 'x-forwarded-proto': 'https' });
+  assert.equal(plain.status, 201);
+  assert.doesNotMatch(plain.headers.get('set-cookie') ?? '', /Secure/, 'what the warning is about');
+
+  const proxied = await start({ args: ['--insecure-http', '--trust-proxy'] });
+  assert.doesNotMatch(proxied.logs(), /--insecure-http without --trust-proxy/);
+  const secure = await signIn(proxied, { 'x-forwarded-proto': 'https' });
+  assert.match(secure.headers.get('set-cookie') ?? '', /^__Host-kubecred_session=.*; Secure$/);
+});
+
 test('--trust-proxy with addresses believes only those proxies; KUBECRED_TRUST_PROXY=2 believes two hops', async () => {
   // The test client (127.0.0.1) is not the listed proxy: its X-Forwarded-For is ignored.
   const listed = await start({ args: ['--no-tls', '--trust-proxy', '10.1.2.0/24,192.168.7.7'] });

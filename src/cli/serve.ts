@@ -303,6 +303,7 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
       (logger || undefined)?.info({ masterKey: sealer.currentKeyId }, 'master key loaded');
     }
     // Replicas: other servers' revocations reach this one's index through the database's change feed.
+    for (const warning of config.warnings) warn(`warning: ${warning}`);
     const sync = await authority.followOtherServers(loadedAt, {
       onError: (e, next) => log?.warn(
         { error: { message: String((e as Error)?.message).slice(0, 200) }, retryInMs: next.retryInMs },

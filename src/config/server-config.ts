@@ -33,6 +33,8 @@ export interface ServerConfig {
   outageGraceMs: number;
   /** Who may read /metrics: 'any', or these addresses and CIDRs ('loopback' names 127.0.0.0/8 and ::1). */
   metricsFrom: 'any' | readonly string[];
+  /** What serve logs as warnings at start: a configuration that runs, but likely not as the operator meant. */
+  warnings: readonly string[];
 }
 
 export interface ServeFlags {
@@ -194,6 +196,13 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     if (Buffer.from(k, 'base64').length !== 32) throw new ConfigError(`KUBECRED_PREVIOUS_MASTER_KEYS: key ${i + 1} is not 32 bytes, base64-encoded (keys are separated by commas or spaces)`);
   });
 
+  const trustProxy = parseTrustProxy(flags.trustProxy ?? fromEnv('KUBECRED_TRUST_PROXY'));
+  const warnings: string[] = [];
+  // --insecure-http says a TLS proxy is in front; without --trust-proxy the server cannot tell the browser uses HTTPS.
+  if (flags.insecureHttp && trustProxy === 0) {
+    warnings.push('--insecure-http without --trust-proxy: the web console\'s session cookie is set without Secure (browsers would send it over plain HTTP too) and the audit trail records the proxy\'s address as every client\'s. Behind a TLS proxy, add --trust-proxy (or KUBECRED_TRUST_PROXY) so the server believes its X-Forwarded-Proto and X-Forwarded-For');
+  }
+
   return Object.freeze({
     dataDir,
     databaseFile: path.join(dataDir, 'kubecred.db'),
@@ -205,8 +214,9 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     previousMasterKeysBase64: Object.freeze(previousMasterKeysBase64),
     bodyLimitBytes: DEFAULT_BODY_LIMIT,
     logLevel,
-    trustProxy: parseTrustProxy(flags.trustProxy ?? fromEnv('KUBECRED_TRUST_PROXY')),
+    trustProxy,
     outageGraceMs: outageGrace * 1000,
     metricsFrom: parseMetricsFrom(flags.metricsFrom ?? fromEnv('KUBECRED_METRICS_FROM')),
+    warnings: Object.freeze(warnings),
   });
 }
