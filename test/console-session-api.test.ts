@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { cliJson } from './support/cli.ts';
 import { rawRequest, type RawResponse } from './support/http.ts';
-import { startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
+import { serveExpectingFailure, startServerProcess, tempDir, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
 
@@ -47,6 +47,8 @@ test('signing in sets an HttpOnly, SameSite=Strict, Secure, host-only cookie and
   assert.equal(res.json.principal.isRoot, true);
   assert.match(csrf, /^[A-Za-z0-9_-]{43}$/);
   assert.ok(Date.parse(res.json.expiresAt) > Date.now() + 11.9 * 3600_000);
+  const idleLeft = Date.parse(res.json.idleExpiresAt) - Date.now();
+  assert.ok(idleLeft > 29 * 60_000 && idleLeft <= 30 * 60_000, `unused for 30 minutes by default, it ends (${idleLeft} ms)`);
   assert.ok(!res.body.includes(srv.rootToken.split('.')[2]), 'the token secret is not in the answer');
 });
 
@@ -157,4 +159,27 @@ test('over plain HTTP on loopback the cookie is neither Secure nor __Host- prefi
     await plain.stop();
     fs.rmSync(plain.dataDir, { recursive: true, force: true });
   }
+});
+
+test('--console-idle-minutes sets how long an unused session lasts; a value out of range stops serve with exit 2', async () => {
+  const strict = await startServerProcess({ args: ['--console-idle-minutes', '5'] });
+  try {
+    const res = await rawRequest(strict, 'POST', '/v1/sessions', { body: json({ token: strict.rootToken }) });
+    assert.equal(res.status, 201, res.body);
+    const idleLeft = Date.parse(res.json.idleExpiresAt) - Date.now();
+    assert.ok(idleLeft > 4 * 60_000 && idleLeft <= 5 * 60_000, String(idleLeft));
+    const cookie = /^(__Host-kubecred_session=[^;]+)/.exec(String(res.headers['set-cookie']))![1];
+    const current = await rawRequest(strict, 'GET', '/v1/sessions/current', { headers: { cookie } });
+    assert.equal(current.json.idleExpiresAt, res.json.idleExpiresAt, 'a use within the minute moves nothing (no write)');
+  } finally {
+    await strict.stop();
+    fs.rmSync(strict.dataDir, { recursive: true, force: true });
+  }
+  for (const bad of ['0', '721', 'soon']) {
+    const r = await serveExpectingFailure(['--port', '0', '--console-idle-minutes', bad]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--console-idle-minutes must be a whole number of minutes from 1 to 720/);
+  }
+  const r = await serveExpectingFailure(['--port', '0'], { KUBECRED_CONSOLE_IDLE_MINUTES: '0' });
+  assert.equal(r.code, 2);
 });

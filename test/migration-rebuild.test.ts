@@ -22,7 +22,7 @@ const REBUILD = '010_credentials_fingerprint_not_unique';
 /** Applied after REBUILD whenever a 009 store is upgraded. */
 const LISTING = '011_credentials_listing_by_status';
 /** The migrations after 011, each quick. */
-const LATER = ['012_credentials_sealed_keys', '013_accounts_unique_name'];
+const LATER = ['012_credentials_sealed_keys', '013_accounts_unique_name', '014_console_sessions_last_used'];
 let source: ServerProcess;
 let sourceDb: string;
 
@@ -49,7 +49,11 @@ async function storeAt009(extraCredentials = 0): Promise<string> {
   raw.exec(`attach '${sourceDb}' as src`);
   const tables = (raw.prepare(`select name from main.sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' and name <> '${COMMITTED_TABLE}'`).all() as Array<{ name: string }>).map((t) => t.name);
   raw.transaction(() => {
-    for (const t of tables) raw.exec(`insert into main."${t}" select * from src."${t}"`);
+    // The columns 009 had: later migrations add some (014: console_sessions.last_used_at) that the source has too.
+    for (const t of tables) {
+      const cols = (raw.prepare(`select name from pragma_table_info('${t}', 'main')`).all() as Array<{ name: string }>).map((c) => `"${c.name}"`).join(', ');
+      raw.exec(`insert into main."${t}" (${cols}) select ${cols} from src."${t}"`);
+    }
     if (extraCredentials > 0) {
       // Copies of one credential with their own ID, serial and fingerprint: a table big enough to take a while.
       const cols = (raw.pragma('table_info(credentials)') as Array<{ name: string }>).map((c) => c.name);
@@ -223,7 +227,7 @@ test('a migration that fails says why; a one-shot command does not upgrade a sch
   const older = await storeAt009();
   const oneShot = await cli(null, null, ['account', 'create', 'second', '--data-dir', older]);
   assert.equal(oneShot.code, 5, oneShot.stderr);
-  assert.match(oneShot.stderr, /the database's schema is older than this kubecred's \(pending migrations: 010_credentials_fingerprint_not_unique, 011_credentials_listing_by_status, 012_credentials_sealed_keys, 013_accounts_unique_name\); upgrade it first/);
+  assert.match(oneShot.stderr, /the database's schema is older than this kubecred's \(pending migrations: 010_credentials_fingerprint_not_unique, 011_credentials_listing_by_status, 012_credentials_sealed_keys, 013_accounts_unique_name, 014_console_sessions_last_used\); upgrade it first/);
   assert.ok(!inspect(older).applied.includes(REBUILD));
 
   const srv = await startServerProcess({ dataDir: older, previous: source });

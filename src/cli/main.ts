@@ -47,6 +47,7 @@ stderr says the command is still waiting. KUBECRED_TIMEOUT_MS sets that limit in
 
 serverOptions(program.command('serve').description('start the server; initializes the data directory on first start'))
   .option('--outage-grace <seconds>', 'while the database cannot be reached at all, how long /readyz stays ready with the webhooks deciding from memory (env KUBECRED_OUTAGE_GRACE_SECONDS; default 300; docs/ha.md)')
+  .option('--console-idle-minutes <minutes>', 'a web console session unused this long ends (1-720; env KUBECRED_CONSOLE_IDLE_MINUTES; default 30; docs/console.md)')
   .option('--metrics-from <addresses>', 'who may read /metrics: "any", or addresses and CIDRs, comma-separated ("loopback" is 127.0.0.0/8 and ::1); others get 403 (env KUBECRED_METRICS_FROM; default loopback)')
   .action(async (o) => {
     try {

@@ -290,7 +290,7 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
   // Undone on a failed start: the store's worker thread (and the change feed) would keep the process from ever exiting.
   let undo = () => store.close();
   try {
-    const authority = makeAuthority({ store, clock, ids: randomIds(), sealer });
+    const authority = makeAuthority({ store, clock, ids: randomIds(), sealer, consoleIdleMs: config.consoleIdleMs });
     // Enforcement must know every revocation before the first review arrives (the CVE-2022-41316 lesson).
     const loadedAt = clock.now();
     const loadStarted = performance.now();

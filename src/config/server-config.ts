@@ -33,6 +33,8 @@ export interface ServerConfig {
   outageGraceMs: number;
   /** Who may read /metrics: 'any', or these addresses and CIDRs ('loopback' names 127.0.0.0/8 and ::1). */
   metricsFrom: 'any' | readonly string[];
+  /** How long an unused web console session lasts. */
+  consoleIdleMs: number;
   /** What serve logs as warnings at start: a configuration that runs, but likely not as the operator meant. */
   warnings: readonly string[];
 }
@@ -51,6 +53,7 @@ export interface ServeFlags {
   trustProxy?: boolean | string;
   outageGrace?: string;
   metricsFrom?: string;
+  consoleIdleMinutes?: string;
 }
 
 export class ConfigError extends Error {}
@@ -136,7 +139,7 @@ const DATABASE_URL = /^postgres(ql)?:\/\//;
 const DATABASE_URL_HINT = '--database must be a postgres:// URL (leave it out to use the embedded SQLite database in the data directory)';
 
 /** The listening side of the configuration: only `serve` reads it; the data-directory commands never see it. */
-const SERVE_ONLY_ENV = ['KUBECRED_HOST', 'KUBECRED_PORT', 'KUBECRED_LOG_LEVEL', 'KUBECRED_TRUST_PROXY', 'KUBECRED_OUTAGE_GRACE_SECONDS'] as const;
+const SERVE_ONLY_ENV = ['KUBECRED_HOST', 'KUBECRED_PORT', 'KUBECRED_LOG_LEVEL', 'KUBECRED_TRUST_PROXY', 'KUBECRED_OUTAGE_GRACE_SECONDS', 'KUBECRED_CONSOLE_IDLE_MINUTES'] as const;
 
 /**
  * For commands that work on the data directory and database without serving (init, account, master-key): the data
@@ -180,6 +183,10 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
   const outageGrace = Number(graceText);
   if (!/^\d+$/.test(String(graceText)) || !Number.isSafeInteger(outageGrace)) throw new ConfigError(`--outage-grace must be a whole number of seconds (0 or more), got ${graceText}`);
 
+  const idleText = String(flags.consoleIdleMinutes ?? fromEnv('KUBECRED_CONSOLE_IDLE_MINUTES') ?? '30').trim();
+  const idleMinutes = /^\d{1,3}$/.test(idleText) ? Number(idleText) : NaN;
+  if (!(idleMinutes >= 1 && idleMinutes <= 720)) throw new ConfigError(`--console-idle-minutes must be a whole number of minutes from 1 to 720 (a session lasts 12 hours at most), got ${idleText}`);
+
   const { databaseUrl } = loadStorageLocation(flags, env);
   const masterKeyBase64 = env.KUBECRED_MASTER_KEY ?? null;
   if (databaseUrl !== null && masterKeyBase64 === null) {
@@ -217,6 +224,7 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     trustProxy,
     outageGraceMs: outageGrace * 1000,
     metricsFrom: parseMetricsFrom(flags.metricsFrom ?? fromEnv('KUBECRED_METRICS_FROM')),
+    consoleIdleMs: idleMinutes * 60_000,
     warnings: Object.freeze(warnings),
   });
 }

@@ -26,6 +26,8 @@ export interface AuthorityDeps {
   clock: Clock;
   ids: Ids;
   sealer: Sealer;
+  /** How long an unused console session lasts (serve's --console-idle-minutes); 30 minutes when absent. */
+  consoleIdleMs?: number;
 }
 
 /**
@@ -65,7 +67,7 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
     index,
     webhooks: makeWebhookService({ ...deps, index, authorizer, audit }),
     crl: makeCrlService({ ...deps, issuer }),
-    consoleSessions: makeConsoleSessions({ ...deps, audit }),
+    consoleSessions: makeConsoleSessions({ ...deps, audit }, { idleMs: baseDeps.consoleIdleMs }),
     /**
      * Loads the revocation index with every unexpired credential, whatever its state (store.credentials.scanUnexpired:
      * expired ones can never reach the webhook); call once before serving the webhooks.

@@ -72,10 +72,17 @@ test('a change needs the session\'s CSRF token; reading does not', async () => {
   assert.equal((await sessions.check(s.cookie, { change: true, csrfToken: s.csrfToken })).sessionId, s.sessionId);
 });
 
+/** Uses the session every 20 minutes (inside the idle limit) until `ms` have passed. */
+async function keepUsing(cookie: string, ms: number) {
+  for (let left = ms; left > 0; left -= Math.min(left, 20 * 60_000)) {
+    kit.clock.advance(Math.min(left, 20 * 60_000));
+    await sessions.check(cookie, { change: false });
+  }
+}
+
 test('a session expires after 12 hours, and never outlives its API token', async () => {
   const s = await sessions.open(kit.boot.rootToken, req);
-  kit.clock.advance(12 * HOUR - 1000);
-  await sessions.check(s.cookie, { change: false });
+  await keepUsing(s.cookie, 12 * HOUR - 1000);
   kit.clock.advance(1000);
   await assert.rejects(sessions.check(s.cookie, { change: false }), code('UNAUTHENTICATED'));
 
@@ -83,8 +90,37 @@ test('a session expires after 12 hours, and never outlives its API token', async
   kit.clock.advance(20 * HOUR);
   const s2 = await sessions.open(u.token, req);
   assert.equal(s2.expiresAt.getTime(), kit.clock.now().getTime() + 4 * HOUR, 'bounded by the token\'s expiry');
-  kit.clock.advance(4 * HOUR);
+  await keepUsing(s2.cookie, 4 * HOUR - 1000);
+  kit.clock.advance(1000);
   await assert.rejects(sessions.check(s2.cookie, { change: false }), code('UNAUTHENTICATED'));
+});
+
+test('a session unused for 30 minutes ends; each use moves that end, writing the last use at most once a minute', async () => {
+  const MIN = 60_000;
+  const s = await sessions.open(kit.boot.rootToken, req);
+  assert.equal(s.idleExpiresAt.getTime(), kit.clock.now().getTime() + 30 * MIN);
+  kit.clock.advance(29 * MIN);
+  const used = await sessions.check(s.cookie, { change: false });
+  assert.equal(used.idleExpiresAt.getTime(), kit.clock.now().getTime() + 30 * MIN, 'moved by the use');
+  const stored = (await kit.store.consoleSessions.get(s.sessionId))!.lastUsedAt.getTime();
+  assert.equal(stored, kit.clock.now().getTime());
+  // Uses within the minute after write nothing.
+  kit.clock.advance(30_000);
+  await sessions.check(s.cookie, { change: false });
+  assert.equal((await kit.store.consoleSessions.get(s.sessionId))!.lastUsedAt.getTime(), stored);
+  // 30 minutes after the stored use, unused since: ended, for reading and for signing out alike.
+  kit.clock.advance(30 * MIN - 30_000);
+  await assert.rejects(sessions.check(s.cookie, { change: false }), code('UNAUTHENTICATED'));
+  await assert.rejects(sessions.close(s.cookie, s.csrfToken, req), code('UNAUTHENTICATED'));
+
+  // Another limit, as serve's --console-idle-minutes sets it.
+  const ids = randomIds();
+  const strict = makeConsoleSessions({ store: kit.store, clock: kit.clock, ids, sealer: aesGcmSealer(Buffer.alloc(32)), audit: makeAuditWriter({ ids, clock: kit.clock }) }, { idleMs: 5 * MIN });
+  const t = await strict.open(kit.boot.rootToken, req);
+  kit.clock.advance(5 * MIN - 1);
+  await strict.check(t.cookie, { change: false });
+  kit.clock.advance(5 * MIN);
+  await assert.rejects(strict.check(t.cookie, { change: false }), code('UNAUTHENTICATED'));
 });
 
 test('a session dies when its API token is revoked or its principal deleted', async () => {
@@ -114,7 +150,7 @@ test('signing out needs the CSRF token, ends the session at once, and is audited
 
 test('expired sessions are pruned at the next sign-in', async () => {
   const ids = randomIds();
-  const quick = makeConsoleSessions({ store: kit.store, clock: kit.clock, ids, sealer: aesGcmSealer(Buffer.alloc(32)), audit: makeAuditWriter({ ids, clock: kit.clock }) }, HOUR);
+  const quick = makeConsoleSessions({ store: kit.store, clock: kit.clock, ids, sealer: aesGcmSealer(Buffer.alloc(32)), audit: makeAuditWriter({ ids, clock: kit.clock }) }, { ttlMs: HOUR });
   const s = await quick.open(kit.boot.rootToken, req);
   kit.clock.advance(HOUR);
   await quick.open(kit.boot.rootToken, req);

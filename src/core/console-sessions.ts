@@ -13,6 +13,13 @@ import type { Store } from './store-port.ts';
 
 /** How long a console sign-in lasts at most (never longer than the API token it was opened with). */
 export const SESSION_TTL_MS = 12 * 3600_000;
+/** A session unused this long ends (a browser left open and walked away from); serve's --console-idle-minutes. */
+export const SESSION_IDLE_MS = 30 * 60_000;
+/**
+ * How stale the stored last use may get: refreshing it on every request would make every read a write. A session
+ * may so end up to this much before its idle limit, counted from its true last use.
+ */
+const TOUCH_EVERY_MS = 60_000;
 const SECRET_BYTES = 32;
 const COOKIE_SHAPE = /^(ses_[a-z0-9]{26})\.([A-Za-z0-9_-]{43})$/;
 
@@ -25,6 +32,8 @@ export interface SessionCaller {
   principal: Principal;
   tokenId: string;
   expiresAt: Date;
+  /** When it ends if unused until then (within a minute: the last use is stored at most once a minute); never after expiresAt. */
+  idleExpiresAt: Date;
   /** The CSRF token the console must send with every change; derived from the cookie, so it survives a reload. */
   csrfToken: string;
 }
@@ -34,7 +43,7 @@ export interface OpenedSession extends SessionCaller {
   cookie: string;
 }
 
-const ended = () => new KubecredError('UNAUTHENTICATED', 'your console session has ended (signed out, expired, or its API token or principal was revoked); sign in again');
+const ended = () => new KubecredError('UNAUTHENTICATED', 'your console session has ended (signed out, expired, unused for too long, or its API token or principal was revoked); sign in again');
 const csrfMissing = () => new KubecredError('ACCESS_DENIED', "this change came without the console's CSRF token (X-CSRF-Token header); reload the console and try again");
 
 /** The CSRF token is an HMAC of the session secret: whoever cannot read the cookie cannot compute it. */
@@ -45,7 +54,10 @@ type Deps = {
   clock: Clock; ids: Ids; sealer: Sealer; audit: AuditWriter;
 };
 
-export function makeConsoleSessions(deps: Deps, ttlMs = SESSION_TTL_MS) {
+export function makeConsoleSessions(deps: Deps, limits: { ttlMs?: number; idleMs?: number } = {}) {
+  const ttlMs = limits.ttlMs ?? SESSION_TTL_MS;
+  const idleMs = limits.idleMs ?? SESSION_IDLE_MS;
+  const idleEnd = (lastUsed: Date, expiresAt: Date) => new Date(Math.min(lastUsed.getTime() + idleMs, expiresAt.getTime()));
   const { store, clock, ids, audit } = deps;
   const authenticator = makeAuthenticator(deps);
   const actorOf = (c: { accountId: string; principal: Principal }, req: SessionRequest): Actor =>
@@ -60,13 +72,21 @@ export function makeConsoleSessions(deps: Deps, ttlMs = SESSION_TTL_MS) {
     // Compare even when the ID is unknown, so timing does not tell which sessions exist.
     const ok = secretsEqual(hashSecret(secret), s?.secretHash ?? '0'.repeat(64));
     const now = clock.now().getTime();
-    if (!s || !ok || s.revokedAt || s.expiresAt.getTime() <= now) throw ended();
+    if (!s || !ok || s.revokedAt || s.expiresAt.getTime() <= now || s.lastUsedAt.getTime() + idleMs <= now) throw ended();
     // A session is only as alive as the token it was opened with, and the principal behind it.
     const token = await store.tokens.get(s.tokenId);
     if (!token || token.revokedAt || (token.expiresAt && token.expiresAt.getTime() <= now)) throw ended();
     const principal = await store.principals.get(s.accountId, s.principalId);
     if (!principal) throw ended();
-    return { sessionId: s.id, accountId: s.accountId, principal, tokenId: s.tokenId, expiresAt: s.expiresAt, csrfToken: csrfFor(secret), csrfHash: s.csrfHash };
+    let lastUsed = s.lastUsedAt;
+    if (now - lastUsed.getTime() >= TOUCH_EVERY_MS) {
+      lastUsed = new Date(now);
+      await store.consoleSessions.touch(s.id, lastUsed);
+    }
+    return {
+      sessionId: s.id, accountId: s.accountId, principal, tokenId: s.tokenId, expiresAt: s.expiresAt, idleExpiresAt: idleEnd(lastUsed, s.expiresAt),
+      csrfToken: csrfFor(secret), csrfHash: s.csrfHash,
+    };
   }
 
   async function check(cookie: string | undefined, opts: { change: boolean; csrfToken?: string }): Promise<SessionCaller> {
@@ -89,7 +109,7 @@ export function makeConsoleSessions(deps: Deps, ttlMs = SESSION_TTL_MS) {
       await store.transaction(async (tx) => {
         await tx.consoleSessions.insert({
           id, secretHash: hashSecret(secret), accountId: who.accountId, principalId: who.principal.id, tokenId: who.tokenId,
-          csrfHash: hashSecret(csrfToken), createdAt: now, expiresAt, revokedAt: null,
+          csrfHash: hashSecret(csrfToken), createdAt: now, expiresAt, revokedAt: null, lastUsedAt: now,
         });
         await audit.record(tx, actorOf(who, req), who.accountId, {
           action: 'ConsoleSignIn', resourceType: 'principal', resourceId: who.principal.id,
@@ -98,7 +118,7 @@ export function makeConsoleSessions(deps: Deps, ttlMs = SESSION_TTL_MS) {
       });
       // Forgetting expired sessions at each sign-in keeps the table small without a timer.
       await store.consoleSessions.prune(now);
-      return { cookie: `${id}.${secret}`, sessionId: id, accountId: who.accountId, principal: who.principal, tokenId: who.tokenId, expiresAt, csrfToken };
+      return { cookie: `${id}.${secret}`, sessionId: id, accountId: who.accountId, principal: who.principal, tokenId: who.tokenId, expiresAt, idleExpiresAt: idleEnd(now, expiresAt), csrfToken };
     },
 
     /**

@@ -13,6 +13,8 @@ export interface VendorProject { vendor: string; projectId: string; accountId: s
 export interface ConsoleSession {
   id: string; secretHash: string; accountId: string; principalId: string; tokenId: string; csrfHash: string;
   createdAt: Date; expiresAt: Date; revokedAt: Date | null;
+  /** When it was last used, to the minute or so (core refreshes it at most once a minute): the idle limit counts from here. */
+  lastUsedAt: Date;
 }
 
 export interface WebhookToken { id: string; clusterId: string; secretHash: string; createdAt: Date; revokedAt: Date | null }
@@ -232,6 +234,8 @@ export interface Repos {
     insert(s: ConsoleSession): Promise<void>;
     get(id: string): Promise<ConsoleSession | undefined>;
     revoke(id: string, at: Date): Promise<boolean>;
+    /** Moves lastUsedAt forward to `at` (never back: another replica may have moved it further). */
+    touch(id: string, at: Date): Promise<void>;
     /** Forgets sessions that expired before `now`; returns how many. */
     prune(now: Date): Promise<number>;
   };

@@ -244,6 +244,7 @@ export function kyselyRepos(db: Db): Repos {
         await db.insertInto('console_sessions').values({
           id: x.id, secret_hash: x.secretHash, account_id: x.accountId, principal_id: x.principalId, token_id: x.tokenId,
           csrf_hash: x.csrfHash, created_at: x.createdAt.getTime(), expires_at: x.expiresAt.getTime(), revoked_at: null,
+          last_used_at: x.lastUsedAt.getTime(),
         }).execute();
       },
       get: async (id) => {
@@ -251,7 +252,12 @@ export function kyselyRepos(db: Db): Repos {
         return r && {
           id: r.id, secretHash: r.secret_hash, accountId: r.account_id, principalId: r.principal_id, tokenId: r.token_id, csrfHash: r.csrf_hash,
           createdAt: new Date(Number(r.created_at)), expiresAt: new Date(Number(r.expires_at)), revokedAt: r.revoked_at === null ? null : new Date(Number(r.revoked_at)),
+          lastUsedAt: new Date(Number(r.last_used_at ?? r.created_at)),
         };
+      },
+      touch: async (id, at) => {
+        await db.updateTable('console_sessions').set({ last_used_at: at.getTime() }).where('id', '=', id)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at.getTime())])).execute();
       },
       revoke: async (id, at) => Number((await db.updateTable('console_sessions').set({ revoked_at: at.getTime() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()).numUpdatedRows) > 0,
       prune: async (now) => Number((await db.deleteFrom('console_sessions').where('expires_at', '<=', now.getTime()).executeTakeFirst()).numDeletedRows),

@@ -305,6 +305,13 @@ const m013: Migration = {
   },
 };
 
+/** Console sessions end after an idle time (core/console-sessions.ts): when each was last used. */
+const m014: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('console_sessions').addColumn('last_used_at', 'bigint').execute();
+  },
+};
+
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
@@ -314,7 +321,7 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '005_console_sessions': m005, '006_replicas': m006(dialect), '007_credentials_by_holder': m007,
     '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
     '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
-    '012_credentials_sealed_keys': m012, '013_accounts_unique_name': m013,
+    '012_credentials_sealed_keys': m012, '013_accounts_unique_name': m013, '014_console_sessions_last_used': m014,
   };
   return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, OWN_TRANSACTION.has(name) ? m : atomic(name, m)])) : all;
 }

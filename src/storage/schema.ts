@@ -63,6 +63,8 @@ export interface WebhookTokensTable { id: string; cluster_id: string; secret_has
 export interface ConsoleSessionsTable {
   id: string; secret_hash: string; account_id: string; principal_id: string; token_id: string; csrf_hash: string;
   created_at: number; expires_at: number; revoked_at: number | null;
+  /** Null in rows written before migration 014: created_at stands in. */
+  last_used_at: number | null;
 }
 
 export interface SettingsTable { name: string; value: string; updated_at: number }

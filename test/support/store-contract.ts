@@ -367,9 +367,12 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
     it('keeps console sessions and webhook tokens, revoking each once', withFixture(async (f) => {
       const tokenId = id('tok');
       await f.store.tokens.insert({ id: tokenId, accountId: f.accountId, principalId: f.principal.id, name: 't', secretHash: 'h', createdAt: at(), expiresAt: null, revokedAt: null });
-      const s = { id: id('ses'), secretHash: 'sh', accountId: f.accountId, principalId: f.principal.id, tokenId, csrfHash: 'ch', createdAt: at(), expiresAt: at(3600_000), revokedAt: null };
+      const s = { id: id('ses'), secretHash: 'sh', accountId: f.accountId, principalId: f.principal.id, tokenId, csrfHash: 'ch', createdAt: at(), expiresAt: at(3600_000), revokedAt: null, lastUsedAt: at() };
       await f.store.consoleSessions.insert(s);
       assert.deepEqual(await f.store.consoleSessions.get(s.id), s);
+      await f.store.consoleSessions.touch(s.id, at(120_000));
+      await f.store.consoleSessions.touch(s.id, at(60_000)); // a replica that saw it earlier: never back
+      assert.deepEqual((await f.store.consoleSessions.get(s.id))?.lastUsedAt, at(120_000));
       assert.equal(await f.store.consoleSessions.revoke(s.id, at(1)), true);
       assert.equal(await f.store.consoleSessions.revoke(s.id, at(2)), false);
       assert.equal(await f.store.consoleSessions.prune(at(3600_001)), 1);

@@ -3,7 +3,7 @@
 export interface Principal { id: string; kind: 'user' | 'role'; name: string; groups: string[]; isRoot: boolean; createdAt: string }
 
 /** `tokenId`: the API token the session was opened with; revoking it ends the session. */
-export interface Session { accountId: string; principal: Principal; tokenId: string; expiresAt: string; csrfToken: string }
+export interface Session { accountId: string; principal: Principal; tokenId: string; expiresAt: string; idleExpiresAt: string; csrfToken: string }
 
 export interface Cluster {
   id: string; name: string; kind: 'kubernetes' | 'service-mesh'; region: string;

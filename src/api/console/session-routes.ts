@@ -13,7 +13,8 @@ const Session = Type.Object({
   accountId: Type.String(),
   principal: Type.Ref('Principal'),
   tokenId: Type.String({ description: 'The API token the session was opened with (it ends when that token is revoked)' }),
-  expiresAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time', description: 'When the session ends, however much it is used' }),
+  idleExpiresAt: Type.String({ format: 'date-time', description: 'When it ends if unused until then (each use moves it; the server notes uses at most once a minute)' }),
   csrfToken: Type.String({ description: 'Send it as X-CSRF-Token with every change made with the session cookie' }),
 });
 
@@ -21,7 +22,7 @@ const SignInBody = Type.Object({
   token: Type.String({ minLength: 1, maxLength: 200, description: 'A kubecred API token: kc1.<id>.<secret>' }),
 }, { additionalProperties: false });
 
-const view = (c: SessionCaller) => ({ accountId: c.accountId, principal: principalView(c.principal), tokenId: c.tokenId, expiresAt: c.expiresAt.toISOString(), csrfToken: c.csrfToken });
+const view = (c: SessionCaller) => ({ accountId: c.accountId, principal: principalView(c.principal), tokenId: c.tokenId, expiresAt: c.expiresAt.toISOString(), idleExpiresAt: c.idleExpiresAt.toISOString(), csrfToken: c.csrfToken });
 
 export const sessionRoutes = (authority: Authority): FastifyPluginAsyncTypebox => async (app) => {
   const sessions = authority.consoleSessions;
@@ -35,7 +36,7 @@ export const sessionRoutes = (authority: Authority): FastifyPluginAsyncTypebox =
 
   app.post('/v1/sessions', {
     schema: {
-      tags, security: [], summary: 'Web console sign-in: exchange an API token for an HttpOnly, SameSite=Strict session cookie (12 h at most)',
+      tags, security: [], summary: 'Web console sign-in: exchange an API token for an HttpOnly, SameSite=Strict session cookie (12 h at most; ends when unused for 30 minutes, or serve\'s --console-idle-minutes)',
       body: SignInBody, response: { 201: Session, ...errorResponses },
     },
   }, async (req, reply) => {
