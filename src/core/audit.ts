@@ -19,8 +19,11 @@ export type AuditInput = {
 
 export function makeAuditWriter(deps: { ids: Ids; clock: Clock }) {
   return {
-    /** Appends one event for `actor` through `repos` (pass the transaction's repos). */
-    async record(repos: Pick<Repos, 'audit'>, actor: Actor | null, accountId: string, e: AuditInput): Promise<void> {
+    /**
+     * Appends one event for `actor` through `repos` (pass the transaction's repos). Without an actor (nobody was
+     * authenticated), `request` gives the request's ID and source address.
+     */
+    async record(repos: Pick<Repos, 'audit'>, actor: Actor | null, accountId: string, e: AuditInput, request?: { requestId: string; sourceIp: string | null }): Promise<void> {
       await repos.audit.append({
         id: deps.ids.id('evt'),
         accountId,
@@ -30,8 +33,8 @@ export function makeAuditWriter(deps: { ids: Ids; clock: Clock }) {
         resourceType: e.resourceType,
         resourceId: e.resourceId,
         outcome: e.outcome ?? 'success',
-        sourceIp: actor?.sourceIp ?? null,
-        requestId: actor?.requestId ?? null,
+        sourceIp: actor?.sourceIp ?? request?.sourceIp ?? null,
+        requestId: actor?.requestId ?? request?.requestId ?? null,
         detail: { surface: actor?.surface, ...e.detail },
       });
     },

@@ -3,7 +3,8 @@
 
 import crypto from 'node:crypto';
 import type { Actor } from './actor.ts';
-import { hashSecret, secretsEqual } from './api-credentials.ts';
+import { hashSecret, parseToken, secretsEqual } from './api-credentials.ts';
+import { makeAttemptLimiter } from './attempt-limiter.ts';
 import type { AuditWriter } from './audit.ts';
 import { makeAuthenticator } from './authenticator.ts';
 import { KubecredError } from './errors.ts';
@@ -22,6 +23,14 @@ export const SESSION_IDLE_MS = 30 * 60_000;
 const TOUCH_EVERY_MS = 60_000;
 const SECRET_BYTES = 32;
 const COOKIE_SHAPE = /^(ses_[a-z0-9]{26})\.([A-Za-z0-9_-]{43})$/;
+/**
+ * Failed sign-ins allowed per source address, and per token ID named, in 10 minutes (in each server's memory): enough
+ * for typos and a team behind one proxy, too few to guess. Once reached, sign-in is refused without checking the token.
+ */
+export const SIGN_IN_LIMITS = {
+  perSource: { failures: 20, windowMs: 10 * 60_000 },
+  perToken: { failures: 10, windowMs: 10 * 60_000 },
+};
 
 /** Facts about the HTTP request that core records in the audit trail. */
 export interface SessionRequest { requestId: string; sourceIp: string | null }
@@ -50,7 +59,7 @@ const csrfMissing = () => new KubecredError('ACCESS_DENIED', "this change came w
 const csrfFor = (secret: string) => crypto.createHmac('sha256', secret).update('kubecred console csrf').digest('base64url');
 
 type Deps = {
-  store: Pick<Store, 'consoleSessions' | 'tokens' | 'principals' | 'accessKeys' | 'transaction'>;
+  store: Pick<Store, 'consoleSessions' | 'tokens' | 'principals' | 'accessKeys' | 'transaction' | 'audit'>;
   clock: Clock; ids: Ids; sealer: Sealer; audit: AuditWriter;
 };
 
@@ -60,6 +69,8 @@ export function makeConsoleSessions(deps: Deps, limits: { ttlMs?: number; idleMs
   const idleEnd = (lastUsed: Date, expiresAt: Date) => new Date(Math.min(lastUsed.getTime() + idleMs, expiresAt.getTime()));
   const { store, clock, ids, audit } = deps;
   const authenticator = makeAuthenticator(deps);
+  const bySource = makeAttemptLimiter(clock, SIGN_IN_LIMITS.perSource);
+  const byToken = makeAttemptLimiter(clock, SIGN_IN_LIMITS.perToken);
   const actorOf = (c: { accountId: string; principal: Principal }, req: SessionRequest): Actor =>
     ({ accountId: c.accountId, principal: c.principal, requestId: req.requestId, sourceIp: req.sourceIp, surface: 'console' });
 
@@ -95,10 +106,40 @@ export function makeConsoleSessions(deps: Deps, limits: { ttlMs?: number; idleMs
     return caller;
   }
 
+  /**
+   * A failed sign-in that names a token kubecred knows goes to that token's account's trail (outcome denied), in its own
+   * transaction: whoever holds the token's ID is trying its secret, or it was revoked or expired. An unknown ID has no
+   * account to tell. The trail never gets what was presented.
+   */
+  async function auditFailedSignIn(tokenId: string, req: SessionRequest): Promise<void> {
+    const token = await store.tokens.get(tokenId);
+    if (!token) return;
+    const now = clock.now().getTime();
+    const why = token.revokedAt ? 'the token is revoked' : token.expiresAt && token.expiresAt.getTime() <= now ? 'the token has expired' : 'wrong secret, or its principal was deleted';
+    await audit.record(store, null, token.accountId, {
+      action: 'ConsoleSignIn', resourceType: 'principal', resourceId: token.principalId, outcome: 'denied',
+      detail: { tokenId, reason: why, surface: 'console' },
+    }, req).catch(() => undefined);
+  }
+
   return {
     /** Signs in: checks the bearer token as the API would, and opens a session that acts as that token. */
     async open(bearerToken: string | undefined, req: SessionRequest): Promise<OpenedSession> {
-      const who = await authenticator.bearer(bearerToken);
+      const tokenId = bearerToken ? parseToken(bearerToken)?.tokenId : undefined;
+      const keys = [{ limiter: bySource, key: req.sourceIp ?? 'unknown' }, ...(tokenId ? [{ limiter: byToken, key: tokenId }] : [])];
+      const wait = Math.max(...keys.map((k) => k.limiter.retryAfterSeconds(k.key)));
+      if (wait > 0) {
+        throw new KubecredError('RATE_LIMITED', `too many failed sign-ins from this address or with this token; try again in ${wait} seconds`, { details: { retryAfterSeconds: wait } });
+      }
+      let who: Awaited<ReturnType<typeof authenticator.bearer>>;
+      try {
+        who = await authenticator.bearer(bearerToken);
+      } catch (e) {
+        if (!(e instanceof KubecredError && e.code === 'UNAUTHENTICATED')) throw e;
+        for (const k of keys) k.limiter.failed(k.key);
+        if (tokenId) await auditFailedSignIn(tokenId, req);
+        throw e;
+      }
       const token = await store.tokens.get(who.tokenId);
       const now = clock.now();
       let expiresAt = new Date(now.getTime() + ttlMs);

@@ -37,7 +37,8 @@ export const sessionRoutes = (authority: Authority): FastifyPluginAsyncTypebox =
   app.post('/v1/sessions', {
     schema: {
       tags, security: [], summary: 'Web console sign-in: exchange an API token for an HttpOnly, SameSite=Strict session cookie (12 h at most; ends when unused for 30 minutes, or serve\'s --console-idle-minutes)',
-      body: SignInBody, response: { 201: Session, ...errorResponses },
+      description: 'After 20 failed sign-ins from one address, or 10 naming one token ID, within 10 minutes, answers 429 RATE_LIMITED with Retry-After until the window ends. A failed sign-in naming a known token is audited (ConsoleSignIn, denied) in its account.',
+      body: SignInBody, response: { 201: Session, ...errorResponses, 429: Type.Ref('Error') },
     },
   }, async (req, reply) => {
     const opened = await sessions.open(req.body.token, facts(req));

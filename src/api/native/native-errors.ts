@@ -99,6 +99,9 @@ export function nativeErrorHandler(metrics: Metrics) {
     }
     // RFC 9110: a 401 names the scheme it wants.
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="kubecred"');
+    // RFC 9110 §10.2.3: when to come back, in seconds, beside the same number in the body's details.
+    const retryAfter = wire.details?.retryAfterSeconds;
+    if (wire.code === 'RATE_LIMITED' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return reply.status(status).send({ code: wire.code, message: wire.message, requestId: req.id, ...(wire.details ? { details: wire.details } : {}) });
   };
 }
