@@ -5,7 +5,7 @@ import type { ClusterKind } from './model.ts';
 
 export interface ActionDef {
   /** Canonical name, e.g. kubecred:GetKubeconfig. */
-  name: string;
+  name: `kubecred:${string}`;
   /** Names the vendor surfaces use for the same operation; a policy may use any of them. */
   aliases: string[];
   /** Only the account's root may perform it, whatever the policies say. */

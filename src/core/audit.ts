@@ -2,6 +2,7 @@
 // they describe, so a change without its audit record can never be committed. Never put secrets in `detail`.
 
 import type { Actor } from './actor.ts';
+import type { AuditedAction, PermissionName } from './audit-actions.ts';
 import { Actions, Resources } from './actions.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { AuditEvent, AuditOutcome, Page } from './model.ts';
@@ -10,7 +11,8 @@ import type { AuditFilter, PageRequest, Repos, Store } from './store-port.ts';
 import { findPrincipal } from './lookup.ts';
 
 export type AuditInput = {
-  action: string;
+  /** One of AUDITED_ACTIONS; a refusal by the authorizer names the permission it lacked. */
+  action: AuditedAction | PermissionName;
   resourceType: string;
   resourceId: string | null;
   outcome?: AuditOutcome;

@@ -4,6 +4,7 @@
 import type { Actor } from './actor.ts';
 import { Actions, ConditionKeys, Resources, type ActionDef } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
+import type { AuditedAction } from './audit-actions.ts';
 import { clusterTarget, type Authorizer } from './authorizer.ts';
 import { endpointOf, type CredentialIssuer, type Minted } from './credential-issuer.ts';
 import { invalid, isCurrentDefaultRace, KubecredError, notFound } from './errors.ts';
@@ -274,7 +275,7 @@ export function makeCredentialService(deps: Deps) {
    * certificate) is an attempt the audit trail shows, in a transaction of its own, since the request's rolled back.
    * Faults that are not refusals (the database gone) are the logs' business, not the trail's.
    */
-  async function recordFailure(actor: Actor, action: string, cluster: Cluster, principal: Principal, e: unknown): Promise<void> {
+  async function recordFailure(actor: Actor, action: AuditedAction, cluster: Cluster, principal: Principal, e: unknown): Promise<void> {
     if (!(e instanceof KubecredError) || e.code === 'UNAVAILABLE' || e.code === 'INTERNAL') return;
     // The request fails either way; if the trail cannot take the record, the caller still learns why it was refused.
     await audit.record(store, actor, actor.accountId, {

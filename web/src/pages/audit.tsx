@@ -3,17 +3,13 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { all, api, query } from '../api.ts';
+import { ACTION_SUGGESTIONS } from '../audit-actions.ts';
 import { ErrorNotice } from '../errors.tsx';
 import { useLoad } from '../hooks.ts';
 import { navigate } from '../router.tsx';
 import type { AuditEvent, Page, Principal } from '../types.ts';
 import { Badge, Empty, Loading, PageTitle, Time } from '../ui.tsx';
 
-const ACTIONS = [
-  'ConsoleSignIn', 'ConsoleSignOut', 'CreateCluster', 'DeleteCluster', 'IssueKubeconfig', 'GetKubeconfig', 'RevokeKubeconfig', 'SetKubeconfigValidity',
-  'CreatePrincipal', 'UpdatePrincipal', 'DeletePrincipal', 'CreateToken', 'CreateAccessKey', 'CreatePolicy', 'AttachPolicy', 'DetachPolicy',
-  'kubecred:SetKubeconfigValidity', 'kubecred:GetKubeconfig', 'kubecred:ListClusters',
-];
 const FIELDS = ['action', 'actor', 'resource', 'outcome', 'since', 'until'] as const;
 type Filters = Record<(typeof FIELDS)[number], string>;
 
@@ -56,7 +52,7 @@ export function AuditPage(props: { query: URLSearchParams }) {
         <div class="field">
           <label for="a-action">Action</label>
           <input id="a-action" list="a-actions" value={form.action} onInput={(e) => setForm({ ...form, action: e.currentTarget.value.trim() })} />
-          <datalist id="a-actions">{ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
+          <datalist id="a-actions">{ACTION_SUGGESTIONS.map((a) => <option key={a} value={a} />)}</datalist>
         </div>
         <div class="field">
           <label for="a-actor">Actor</label>

@@ -1,0 +1,23 @@
+// The names of the events core writes to the audit trail, in one list: audit.ts accepts no other, and the web
+// console suggests these in its filter. Pure data (no Node), so the console's build imports it as it is.
+
+import { Actions } from './actions.ts';
+
+/** What was done (or tried and refused by kubecred's own rules: outcome failure). */
+export const AUDITED_ACTIONS = [
+  'InitializeAccount', 'ResealSecrets', 'AddProject', 'RemoveProject',
+  'ConsoleSignIn', 'ConsoleSignOut',
+  'CreateCluster', 'DeleteCluster', 'CreateWebhookToken', 'RevokeWebhookToken',
+  'IssueKubeconfig', 'GetKubeconfig', 'RevokeKubeconfig', 'SetKubeconfigValidity', 'CleanPrincipalAccess',
+  'CreatePrincipal', 'UpdatePrincipal', 'DeletePrincipal',
+  'CreateToken', 'RevokeToken', 'CreateAccessKey', 'RevokeAccessKey',
+  'CreatePolicy', 'UpdatePolicy', 'DeletePolicy', 'AttachPolicy', 'DetachPolicy',
+] as const;
+
+export type AuditedAction = (typeof AUDITED_ACTIONS)[number];
+
+/** A request the authorizer refused is recorded under the permission it lacked (outcome denied). */
+export type PermissionName = `kubecred:${string}`;
+
+/** The permissions, as refusals name them. */
+export const PERMISSION_NAMES: readonly PermissionName[] = Object.values(Actions).map((a) => a.name);
