@@ -195,7 +195,7 @@ test("the root's last usable token is kept: the refusal is shown in words with i
   await alert.waitFor();
   const text = await alert.innerText();
   assert.match(text, /kubecred keeps the root's last usable token/);
-  assert.match(text, /This is the account root's last usable token/, "the server's message");
+  assert.match(text, /this is the account root's last usable token/, "the server's message, as sent");
   assert.match(text, new RegExp(`Request ID: ${res.headers()['x-request-id']}`));
   await p.keyboard.press('Escape');
   await dialog.waitFor({ state: 'hidden' });

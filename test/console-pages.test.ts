@@ -66,7 +66,7 @@ test('loading and empty states, then an error in words with the request ID', { s
   await alert.waitFor();
   const text = await alert.innerText();
   assert.match(text, /Some of what you entered was not accepted/);
-  assert.match(text, /https/);
+  assert.match(text, /publicEndpoint must be an https:\/\/ URL/, "the server's words as sent: a field name keeps its case");
   assert.match(text, new RegExp(`Request ID: ${res.headers()['x-request-id']}`));
   assert.doesNotMatch(text, /VALIDATION_FAILED/, 'words, not codes');
   assert.deepEqual(root.problems, []);

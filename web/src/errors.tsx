@@ -25,7 +25,11 @@ const SAY: Words = {
   NETWORK: { title: 'Cannot reach the kubecred server' },
 };
 
-const sentence = (s: string) => (s ? s[0].toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? '' : '.') : '');
+/**
+ * The server's message as a sentence: a closing full stop, and its first letter as sent. A message may start with a
+ * name, a field or an ID (alice, publicEndpoint, usr_…), which a capital would change.
+ */
+const sentence = (s: string) => (s ? s + (/[.!?]$/.test(s) ? '' : '.') : '');
 
 /** `words` overrides the general wording where a page knows what a code means there (one CONFLICT is not another). */
 export function describe(e: unknown, words: Words = {}): { title: string; message: string; next?: string; requestId: string | null } {
