@@ -163,6 +163,21 @@ test('the revocation is in the audit log, found with the filters, with its reque
   assert.match(text, /root/);
   assert.match(text, new RegExp(clusterId));
   assert.match(text, new RegExp(revokeRequestId));
+
+  // At 1280 px, with every event's details open, every column stays on screen (the details wrap).
+  await p.getByRole('button', { name: 'Clear' }).click();
+  await p.waitForURL(/\/console\/audit$/);
+  await p.getByRole('row', { name: /CreateCluster/ }).waitFor();
+  for (const d of await p.locator('table.audit details').all()) await d.locator('summary').click();
+  const fit = await p.evaluate(() => {
+    const wrap = document.querySelector('.table-wrap')!;
+    const right = wrap.getBoundingClientRect().right;
+    return { overflow: wrap.scrollWidth - wrap.clientWidth, lastColumnInside: [...document.querySelectorAll('table.audit thead th')].every((th) => th.getBoundingClientRect().right <= right + 1) };
+  });
+  assert.deepEqual(fit, { overflow: 0, lastColumnInside: true });
+  // The Action filter suggests what core writes, the newest actions too.
+  const suggested = await p.locator('#a-actions option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  for (const a of ['UpdatePolicy', 'DeletePolicy', 'RemoveProject', 'RevokeToken', 'CleanPrincipalAccess', 'kubecred:RevokeUserKubeconfig']) assert.ok(suggested.includes(a), a);
   assert.deepEqual(root.problems, []);
 });
 
