@@ -83,8 +83,8 @@ export function makeKubeconfigSummary(deps: Deps) {
       const now = clock.now();
       const bounds = EXPIRY_BAND_DAYS.map((d) => new Date(now.getTime() + d * DAY_MS));
       const [tallies, expiry, soonest] = await Promise.all([
-        store.credentials.tally(actor.accountId, cluster.id, now),
-        store.credentials.tallyExpiry(actor.accountId, cluster.id, now, bounds),
+        store.credentials.tally(cluster.id, now),
+        store.credentials.tallyExpiry(cluster.id, now, bounds),
         store.credentials.nextToExpire(actor.accountId, cluster.id, now, NEXT_TO_EXPIRE),
       ]);
 

@@ -74,7 +74,7 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
       },
       // Conditional sums rather than GROUP BY on an expression: PostgreSQL refuses a grouped expression whose parameter
       // is bound again in the select list, and both dialects aggregate these alike. Counts come back as bigint on PostgreSQL.
-      tally: async (accountId, clusterId, now) => {
+      tally: async (clusterId, now) => {
         const t = now.getTime();
         const rows = await db.selectFrom('credentials')
           .select((eb) => [
@@ -84,20 +84,20 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
             eb.fn.min(eb.case().when('not_after', '>', t).then(eb.ref('not_after')).end()).as('next_expiry'),
             eb.fn.max('not_after').as('last_expiry'),
           ])
-          .where('account_id', '=', accountId).where('cluster_id', '=', clusterId)
+          .where('cluster_id', '=', clusterId)
           .groupBy(['principal_id', 'kind', 'state']).execute();
         return rows.map((r) => ({
           principalId: r.principal_id, kind: r.kind as CredentialKind, state: r.state as CredentialState, count: Number(r.n),
           unexpired: Number(r.unexpired), nextExpiry: r.next_expiry === null ? null : new Date(Number(r.next_expiry)), lastExpiry: new Date(Number(r.last_expiry)),
         }));
       },
-      tallyExpiry: async (accountId, clusterId, now, bounds) => {
+      tallyExpiry: async (clusterId, now, bounds) => {
         const rows = await db.selectFrom('credentials')
           .select((eb) => [
             'kind', eb.fn.countAll().as('n'),
             ...bounds.map((b, i) => eb.fn.sum(eb.case().when('not_after', '<', b.getTime()).then(1).else(0).end()).as(`b${i}`)),
           ])
-          .where('account_id', '=', accountId).where('cluster_id', '=', clusterId)
+          .where('cluster_id', '=', clusterId)
           .where('state', '=', 'active').where('not_after', '>', now.getTime())
           .groupBy('kind').execute();
         return rows.map((r) => {

@@ -134,7 +134,7 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       ];
       for (const c of rows) await f.store.credentials.insert(c);
 
-      const tally = (await f.store.credentials.tally(f.accountId, f.cluster.id, at()))
+      const tally = (await f.store.credentials.tally(f.cluster.id, at()))
         .sort((a, b) => `${a.principalId}${a.kind}${a.state}`.localeCompare(`${b.principalId}${b.kind}${b.state}`));
       const want = [
         { principalId: f.principal.id, kind: 'default', state: 'active', count: 1, unexpired: 1, nextExpiry: at(1000 * 24 * H), lastExpiry: at(1000 * 24 * H) },
@@ -145,17 +145,17 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       ].sort((a, b) => `${a.principalId}${a.kind}${a.state}`.localeCompare(`${b.principalId}${b.kind}${b.state}`));
       assert.deepEqual(tally, want);
       // Later, everything of bob's has ended: no next expiry.
-      const late = await f.store.credentials.tally(f.accountId, f.cluster.id, at(6 * H));
+      const late = await f.store.credentials.tally(f.cluster.id, at(6 * H));
       assert.equal(late.find((t) => t.principalId === bob.id)?.nextExpiry, null);
 
       const bounds = [at(24 * H), at(7 * 24 * H), at(600 * 24 * H)];
-      const expiry = (await f.store.credentials.tallyExpiry(f.accountId, f.cluster.id, at(), bounds)).sort((a, b) => a.kind.localeCompare(b.kind));
+      const expiry = (await f.store.credentials.tallyExpiry(f.cluster.id, at(), bounds)).sort((a, b) => a.kind.localeCompare(b.kind));
       assert.deepEqual(expiry, [
         { kind: 'default', total: 1, endingBefore: [0, 0, 0] },
         { kind: 'temporary', total: 2, endingBefore: [1, 2, 2] },
       ]);
       assert.deepEqual((await f.store.credentials.nextToExpire(f.accountId, f.cluster.id, at(), 2)).map((c) => c.id), [rows[0].id, rows[1].id]);
-      assert.deepEqual(await f.store.credentials.tally('acc_nobody', f.cluster.id, at()), []);
+      assert.deepEqual(await f.store.credentials.tally('cls_nobody', at()), []);
     }));
 
     it('revokes and supersedes with one statement, reporting each changed row once', withFixture(async (f) => {
