@@ -24,12 +24,13 @@ const TOUCH_EVERY_MS = 60_000;
 const SECRET_BYTES = 32;
 const COOKIE_SHAPE = /^(ses_[a-z0-9]{26})\.([A-Za-z0-9_-]{43})$/;
 /**
- * Failed sign-ins allowed per source address, and per token ID named, in 10 minutes (in each server's memory): enough
- * for typos and a team behind one proxy, too few to guess. Once reached, sign-in is refused without checking the token.
+ * Failed sign-ins allowed per source address in 10 minutes (in each server's memory): enough for typos and a team
+ * behind one proxy. Once reached, sign-in from that address is refused without checking the token. Not per token ID:
+ * IDs are not secret (lists and the audit log show them), so a limit on one would let anyone lock its holder out, and
+ * a token's 256-bit secret cannot be guessed from any number of addresses anyway.
  */
 export const SIGN_IN_LIMITS = {
   perSource: { failures: 20, windowMs: 10 * 60_000 },
-  perToken: { failures: 10, windowMs: 10 * 60_000 },
 };
 
 /** Facts about the HTTP request that core records in the audit trail. */
@@ -70,7 +71,6 @@ export function makeConsoleSessions(deps: Deps, limits: { ttlMs?: number; idleMs
   const { store, clock, ids, audit } = deps;
   const authenticator = makeAuthenticator(deps);
   const bySource = makeAttemptLimiter(clock, SIGN_IN_LIMITS.perSource);
-  const byToken = makeAttemptLimiter(clock, SIGN_IN_LIMITS.perToken);
   const actorOf = (c: { accountId: string; principal: Principal }, req: SessionRequest): Actor =>
     ({ accountId: c.accountId, principal: c.principal, requestId: req.requestId, sourceIp: req.sourceIp, surface: 'console' });
 
@@ -126,17 +126,17 @@ export function makeConsoleSessions(deps: Deps, limits: { ttlMs?: number; idleMs
     /** Signs in: checks the bearer token as the API would, and opens a session that acts as that token. */
     async open(bearerToken: string | undefined, req: SessionRequest): Promise<OpenedSession> {
       const tokenId = bearerToken ? parseToken(bearerToken)?.tokenId : undefined;
-      const keys = [{ limiter: bySource, key: req.sourceIp ?? 'unknown' }, ...(tokenId ? [{ limiter: byToken, key: tokenId }] : [])];
-      const wait = Math.max(...keys.map((k) => k.limiter.retryAfterSeconds(k.key)));
+      const source = req.sourceIp ?? 'unknown';
+      const wait = bySource.retryAfterSeconds(source);
       if (wait > 0) {
-        throw new KubecredError('RATE_LIMITED', `too many failed sign-ins from this address or with this token; try again in ${wait} seconds`, { details: { retryAfterSeconds: wait } });
+        throw new KubecredError('RATE_LIMITED', `too many failed sign-ins from this address; try again in ${wait} seconds`, { details: { retryAfterSeconds: wait } });
       }
       let who: Awaited<ReturnType<typeof authenticator.bearer>>;
       try {
         who = await authenticator.bearer(bearerToken);
       } catch (e) {
         if (!(e instanceof KubecredError && e.code === 'UNAUTHENTICATED')) throw e;
-        for (const k of keys) k.limiter.failed(k.key);
+        bySource.failed(source);
         if (tokenId) await auditFailedSignIn(tokenId, req);
         throw e;
       }
