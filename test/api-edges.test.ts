@@ -338,6 +338,14 @@ test('a route whose body is optional takes none, or an empty one under a JSON Co
   }
 });
 
+test('an audit filter by a name no event carries (a typo, another case) is refused, naming what is recorded', async () => {
+  assertError(await call('GET', '/v1/audit?action=RevokeKubeConfig'), 400, 'VALIDATION_FAILED', /action "RevokeKubeConfig" is not a name kubecred records .*RevokeKubeconfig/);
+  assertError(await call('GET', '/v1/audit?action=kubecred:Nothing'), 400, 'VALIDATION_FAILED', /not a name kubecred records/);
+  for (const action of ['RevokeKubeconfig', 'kubecred:RevokeKubeconfig', 'ListClusters', 'kubecred:ListClusters']) {
+    assert.equal((await call('GET', `/v1/audit?action=${action}`)).status, 200, action);
+  }
+});
+
 test('a choice of values that is not met names the values it takes', async () => {
   assertError(await call('GET', '/v1/credentials?status=bogus'), 400, 'VALIDATION_FAILED', /querystring\/status must be one of active, revoked, superseded, expired/);
   assertError(await call('GET', '/v1/audit?outcome=DENIED'), 400, 'VALIDATION_FAILED', /querystring\/outcome must be one of success, denied, failure/);

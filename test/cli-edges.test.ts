@@ -455,7 +455,7 @@ test('a peer that accepts the connection and never answers: one progress line af
   }
 });
 
-test('TLS hints: a certificate that does not cover the host says which names it covers; a wrong --ca-file says so; a --ca-file with no PEM is a usage error', async () => {
+test('TLS hints: a certificate that does not cover the host says which names it covers; a wrong --ca-file says so; a --ca-file with no PEM is a usage error; http:// to it says it speaks https', async () => {
   // 127.0.0.2 reaches the server through a relay; the self-signed certificate covers 127.0.0.1, localhost and ::1 only.
   const port = Number(new URL(srv.url).port);
   const relay = net.createServer((c) => {
@@ -483,6 +483,10 @@ test('TLS hints: a certificate that does not cover the host says which names it 
   const usage = await cli(srv, srv.rootToken, ['whoami', '--ca-file', notPem]);
   assert.equal(usage.code, 2, usage.stderr);
   assert.match(usage.stderr, new RegExp(`--ca-file ${notPem} holds no PEM certificate`));
+  // http:// to the TLS server: the connection is dropped; the hint says it speaks https.
+  const plain = await cli(srv, srv.rootToken, ['whoami', '--server', srv.url.replace('https://', 'http://')]);
+  assert.equal(plain.code, 7, plain.stderr);
+  assert.match(plain.stderr, new RegExp(`it speaks https:// unless started with --insecure-http: try https://127\\.0\\.0\\.1:${new URL(srv.url).port}`));
 });
 
 test('account create checks the name and refuses one in use (exit 5), and its output names the account it created', async () => {

@@ -140,7 +140,7 @@ export class NativeClient {
 
   /** A failure to talk to the server, with a hint about what to do next. */
   private connectionError(e: NodeJS.ErrnoException): ConnectionError {
-    return new ConnectionError(`cannot reach ${this.base.origin}: ${e.code ?? e.message}${connectionHint(e, this.base.hostname, this.opts.caPem !== undefined)}`, e);
+    return new ConnectionError(`cannot reach ${this.base.origin}: ${e.code ?? e.message}${connectionHint(e, this.base, this.opts.caPem !== undefined)}`, e);
   }
 
   get<T>(path: string, query?: Record<string, string | number | undefined>) { return this.request<T>('GET', path, undefined, query); }
@@ -175,10 +175,14 @@ function timeoutMessage(origin: string, stage: 'connecting' | 'connected' | 'ans
 }
 
 /** What to do about a failed connection; TLS failures differ by whether a CA was given and what the certificate covers. */
-function connectionHint(e: NodeJS.ErrnoException & { cert?: { subjectaltname?: string } }, hostname: string, caGiven: boolean): string {
+function connectionHint(e: NodeJS.ErrnoException & { cert?: { subjectaltname?: string } }, base: URL, caGiven: boolean): string {
+  // A TLS server meeting plain HTTP drops the connection: that is what http:// to `kubecred serve` looks like.
+  if (base.protocol === 'http:' && (e.code === 'ECONNRESET' || /socket hang up/.test(e.message))) {
+    return ` (if \`kubecred serve\` runs there, it speaks https:// unless started with --insecure-http: try https://${base.host})`;
+  }
   if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     const names = e.cert?.subjectaltname?.replace(/DNS:|IP Address:/g, '');
-    const host = hostname.replace(/^\[|\]$/g, '');
+    const host = base.hostname.replace(/^\[|\]$/g, '');
     return ` (TLS: the server's certificate does not cover ${host}${names ? `; it covers ${names}: use one of those in --server,` : ';'} or serve a certificate for ${host} with \`kubecred serve --tls-cert/--tls-key\`)`;
   }
   if (/certificate|self.signed|CERT/i.test(e.code ?? e.message)) {

@@ -2,13 +2,17 @@
 // they describe, so a change without its audit record can never be committed. Never put secrets in `detail`.
 
 import type { Actor } from './actor.ts';
-import type { AuditedAction, PermissionName } from './audit-actions.ts';
+import { AUDITED_ACTIONS, PERMISSION_NAMES, type AuditedAction, type PermissionName } from './audit-actions.ts';
 import { Actions, Resources } from './actions.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { AuditEvent, AuditOutcome, Page } from './model.ts';
 import type { Clock, Ids } from './ports.ts';
 import type { AuditFilter, PageRequest, Repos, Store } from './store-port.ts';
+import { invalid } from './errors.ts';
 import { findPrincipal } from './lookup.ts';
+
+/** Every name an event can carry: what is recorded, and the permissions refusals are recorded under. */
+const RECORDED_NAMES = new Set<string>([...AUDITED_ACTIONS, ...PERMISSION_NAMES]);
 
 export type AuditInput = {
   /** One of AUDITED_ACTIONS; a refusal by the authorizer names the permission it lacked. */
@@ -58,6 +62,10 @@ export function makeAuditService(deps: { store: Pick<Store, 'audit' | 'principal
       const actorId = rest.actorId === undefined || /^(usr|rol)_/.test(rest.actorId)
         ? rest.actorId
         : (await findPrincipal(deps.store, actor.accountId, rest.actorId)).id;
+      // A name no event can carry (a typo, another case) would list nothing, looking like "it never happened".
+      if (action !== undefined && !RECORDED_NAMES.has(action) && !RECORDED_NAMES.has(`kubecred:${action}`)) {
+        throw invalid(`action ${JSON.stringify(action.slice(0, 64))} is not a name kubecred records (names are case-sensitive); it records ${AUDITED_ACTIONS.join(', ')}, and refusals under the permission they lacked (kubecred:GetKubeconfig, ...)`, { field: 'action' });
+      }
       const actions = action === undefined ? undefined : action.includes(':') ? [action] : [action, `kubecred:${action}`];
       return deps.store.audit.list({ ...rest, actions, actorId, accountId: actor.accountId }, page);
     },
