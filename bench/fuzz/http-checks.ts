@@ -19,9 +19,9 @@ type Shape = 'native' | 'rpc' | 'cce';
 function surfaceOf(r: Req): Shape {
   // Node's parser takes extra spaces around the method and URL, and the router ends the path at "?" or "#".
   const path = r.url.trim().split(/[?#]/)[0]!;
-  const method = r.method.trim();
   if (path === '/api/v3' || path.startsWith('/api/v3/')) return 'cce';
-  if (path === '/' && (method === 'GET' || method === 'POST')) return 'rpc';
+  // "/" is ASM's RPC endpoint: what no route serves there is answered in its shape too, whatever the method.
+  if (path === '/') return 'rpc';
   return 'native';
 }
 

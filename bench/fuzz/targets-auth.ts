@@ -45,7 +45,10 @@ function stubAuthority(): Authority {
   };
   // The stored secret is kept in clear here; `seal` is what the authenticator's stand-in for an unknown key uses.
   const sealer = { open: (sealed: string) => Buffer.from(sealed), seal: (plain: string) => plain };
-  return { clock, store, authenticator: makeAuthenticator({ store: store as never, clock, sealer: sealer as never }) } as unknown as Authority;
+  return {
+    clock, store, authenticator: makeAuthenticator({ store: store as never, clock, sealer: sealer as never }),
+    claimOnce: (key: string) => store.nonces.claim(key),
+  } as unknown as Authority;
 }
 
 /** A request object with what the authenticators read, as Fastify would hand it over. */

@@ -36,9 +36,10 @@ export function promptToken(prompt: string, stdin: NodeJS.ReadStream = process.s
         else if (ch >= ' ') text += ch;
       }
     };
-    out.write(prompt);
+    // Echo off before the prompt shows: whatever is typed once it is visible must not be written back.
     stdin.setEncoding('utf8');
     stdin.setRawMode(true);
+    out.write(prompt);
     stdin.on('data', onData);
     stdin.resume();
   });

@@ -1,5 +1,6 @@
 // Runs the real `kubecred` CLI as a child process against a server, capturing output and exit code.
 
+import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { BIN, type ServerProcess } from './server-process.ts';
 
@@ -33,3 +34,6 @@ export async function cliJson<T = any>(server: Pick<ServerProcess, 'url' | 'caFi
   if (r.code !== 0) throw new Error(`kubecred ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
+
+/** Files in `dir` left by a write that failed: the CLI's temporary copies (*.tmp) hold a private key or a token. */
+export const leftovers = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));

@@ -44,10 +44,13 @@ export async function asParameter<T>(name: string, coreField: string, run: () =>
  * is one: the router ends a path at "#" too, so "/#x" reached the RPC route and was answered in the ROA shape (found
  * by npm run fuzz). The URL decides only for errors raised before routing.
  */
+/** The path as the router reads it: up to "?" or "#". */
+const pathOf = (url: string): string => url.split(/[?#]/)[0]!;
+
 export const styleOf = (req: FastifyRequest): ApiStyle => {
   const route = req.routeOptions?.url;
   if (route !== undefined) return route === '/' ? 'rpc' : 'roa';
-  return req.url === '/' || req.url.startsWith('/?') ? 'rpc' : 'roa';
+  return pathOf(req.url) === '/' ? 'rpc' : 'roa';
 };
 
 /** The vendor action a request asked for, kept so a denial can name it the way the vendor does. */
@@ -103,13 +106,13 @@ export function isAliyunRequest(req: FastifyRequest): boolean {
   const auth = req.headers.authorization;
   if (typeof auth === 'string' && /^(?:acs |ACS3-)/.test(auth)) return true;
   if (req.headers['x-acs-version'] !== undefined || req.headers['x-acs-action'] !== undefined) return true;
-  const path = req.url.split('?')[0]!;
+  const path = pathOf(req.url);
   return path === '/' || /^\/(?:k8s|cluster|users|api\/v2\/k8s)\//.test(path) || /[?&]AccessKeyId=/.test(req.url);
 }
 
 /** The 404 for an Alibaba-style request no route serves. */
 export function aliyunNotFound(req: FastifyRequest, reply: FastifyReply) {
-  const err = new AliyunError('InvalidAction.NotFound', 404, `Specified api is not found, please check your url and method: kubecred serves no ${req.method} ${req.url.split('?')[0]}. It serves ACK's kubeconfig operations and ASM's DescribeServiceMeshKubeconfig and RevokeKubeconfig (POST /); see docs/aliyun.md.`);
+  const err = new AliyunError('InvalidAction.NotFound', 404, `Specified api is not found, please check your url and method: kubecred serves no ${req.method} ${pathOf(req.url)}. It serves ACK's kubeconfig operations and ASM's DescribeServiceMeshKubeconfig and RevokeKubeconfig (POST /); see docs/aliyun.md.`);
   return aliyunErrorHandler(null)(err, req, reply);
 }
 
