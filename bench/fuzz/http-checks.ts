@@ -16,12 +16,13 @@ const LEAKS: [RegExp, string][] = [
 type Shape = 'native' | 'rpc' | 'cce';
 
 /** Which surface's error handler answers a URL: the router's own refusals included (server.ts surfaceOfUrl). */
-function surfaceOf(r: Req): Shape {
+function surfaceOf(r: Req, status: number): Shape {
   // Node's parser takes extra spaces around the method and URL, and the router ends the path at "?" or "#".
   const path = r.url.trim().split(/[?#]/)[0]!;
+  const method = r.method.trim();
   if (path === '/api/v3' || path.startsWith('/api/v3/')) return 'cce';
-  // "/" is ASM's RPC endpoint: what no route serves there is answered in its shape too, whatever the method.
-  if (path === '/') return 'rpc';
+  // "/" is ASM's RPC endpoint (GET and POST); the 404 for any other method there is in its shape too.
+  if (path === '/' && (method === 'GET' || method === 'POST' || status === 404)) return 'rpc';
   return 'native';
 }
 
@@ -55,7 +56,7 @@ export function checkResponse(r: Req, res: Res, secrets: readonly string[]): voi
   }
   // Node's HTTP parser refusals are written before any route or surface exists: the native shape, then the socket closes.
   const parserRefusal = /close/i.test(res.headers.connection ?? '') && [400, 408, 431].includes(res.status) && shapeProblem('native', b, requestId) === null;
-  const shape = surfaceOf(r);
+  const shape = surfaceOf(r, res.status);
   const problem = parserRefusal ? null : shapeProblem(shape, b, requestId);
   if (problem) throw new Finding('error-shape', `${route} answered ${res.status} in the wrong shape for the ${shape} surface: ${problem}: ${text.slice(0, 160)}`, false, `${shape} ${res.status} ${Object.keys(b).sort().join(',')}`);
   for (const [re, what] of LEAKS) if (re.test(text)) throw new Finding('leak', `${route} answered ${res.status} with ${what}: ${text.slice(0, 200)}`);
