@@ -1,4 +1,4 @@
-// Counts failed attempts per key (a source address, a token ID) in a fixed window, in this process's memory,
+// Counts failed attempts per key (console sign-in: a source address) in a fixed window, in this process's memory,
 // so that guessing is slowed. Never stores what was tried; holds at most `maxKeys` keys whatever the traffic.
 
 import type { Clock } from './ports.ts';

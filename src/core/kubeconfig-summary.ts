@@ -79,7 +79,7 @@ export function makeKubeconfigSummary(deps: Deps) {
     /** Needs what listing the cluster's credentials needs: the root, or ListCredentials on the cluster. */
     async summarize(actor: Actor, clusterId: string): Promise<KubeconfigSummary> {
       const cluster = await findCluster(store, actor.accountId, clusterId);
-      if (!actor.principal.isRoot) await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor.accountId, cluster));
+      await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor.accountId, cluster));
       const now = clock.now();
       const bounds = EXPIRY_BAND_DAYS.map((d) => new Date(now.getTime() + d * DAY_MS));
       const [tallies, expiry, soonest] = await Promise.all([
@@ -89,7 +89,11 @@ export function makeKubeconfigSummary(deps: Deps) {
       ]);
 
       const byPrincipal = new Map<string, CredentialTally[]>();
-      for (const t of tallies) byPrincipal.set(t.principalId, [...(byPrincipal.get(t.principalId) ?? []), t]);
+      for (const t of tallies) {
+        const groups = byPrincipal.get(t.principalId);
+        if (groups) groups.push(t);
+        else byPrincipal.set(t.principalId, [t]);
+      }
       const holders = [...byPrincipal].map(([id, groups]) => holderOf(id, groups))
         .sort((a, b) => RANK[a.state] - RANK[b.state] || a.principalId.localeCompare(b.principalId));
 
