@@ -10,7 +10,7 @@ import { invalid } from './errors.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
 import type { Cluster, ClusterKind, Credential } from './model.ts';
 import type { Clock } from './ports.ts';
-import type { Store } from './store-port.ts';
+import type { CredentialTally, Store } from './store-port.ts';
 import { clusterView, principalView, type ClusterView, type PrincipalView } from './views.ts';
 
 /** What a principal holds on one cluster, reduced to one word: the richer history stays in the inventory. */
@@ -20,20 +20,23 @@ export interface Holding { status: HoldingStatus; notAfter: string | null }
 
 
 /**
- * A still-valid credential wins; else an expired one; else a revoked one; else nothing was ever issued. A superseded
- * credential (its holder's validity was changed) counts as revoked: the webhook denies it, whatever its dates.
+ * A holder's holding from its (kind, state) groups, as the store counts them: a still-valid credential wins; else an
+ * expired one; else a revoked one; else nothing was ever issued. A superseded credential (its holder's validity was
+ * changed) counts as revoked: the webhook denies it, whatever its dates. Of valid ones, the date shown is the default
+ * kubeconfig's (the latest, if a renewal left two: the newer ends later), else the latest of any. Counted, not read: a cluster where a CI role holds 100,000 temporary kubeconfigs costs a
+ * walk of one index, not 100,000 rows.
  */
-export function summarize(creds: Credential[], now: Date): Holding {
-  const latest = (cs: Credential[]) => cs.reduce((a, b) => (b.notAfter.getTime() > a.notAfter.getTime() ? b : a));
-  const usable = creds.filter((c) => c.state === 'active');
-  const live = usable.filter((c) => c.notAfter.getTime() > now.getTime());
+export function holdingOf(groups: CredentialTally[]): Holding {
+  const latest = (gs: CredentialTally[]) => gs.reduce((a, g) => (g.lastExpiry > a ? g.lastExpiry : a), gs[0].lastExpiry).toISOString();
+  const active = groups.filter((g) => g.state === 'active');
+  // The last end of a group with an unexpired member is an unexpired one's.
+  const live = active.filter((g) => g.unexpired > 0);
   if (live.length) {
-    const current = live.find((c) => c.current);
-    return { status: 'active', notAfter: (current ?? latest(live)).notAfter.toISOString() };
+    const defaults = live.filter((g) => g.kind === 'default');
+    return { status: 'active', notAfter: latest(defaults.length ? defaults : live) };
   }
-  const expired = usable;
-  if (expired.length) return { status: 'expired', notAfter: latest(expired).notAfter.toISOString() };
-  if (creds.length) return { status: 'revoked', notAfter: latest(creds).notAfter.toISOString() };
+  if (active.length) return { status: 'expired', notAfter: latest(active) };
+  if (groups.length) return { status: 'revoked', notAfter: latest(groups) };
   return { status: 'none', notAfter: null };
 }
 
@@ -44,9 +47,6 @@ export function makePrincipalAccess(deps: Deps) {
 
   const target = (actor: Actor, c: Cluster) => clusterTarget(actor.accountId, c);
 
-  const credentialsWhere = (filter: { accountId: string; clusterId?: string; principalId?: string }): Promise<Credential[]> =>
-    allPages((page) => store.credentials.list({ ...filter, now: clock.now() }, page));
-
   const allClusters = (accountId: string): Promise<Cluster[]> => allPages((page) => store.clusters.list(accountId, page));
 
   return {
@@ -54,16 +54,17 @@ export function makePrincipalAccess(deps: Deps) {
     async holdersOf(actor: Actor, clusterId: string, kind?: ClusterKind): Promise<Array<{ principal: PrincipalView & { deleted: boolean }; holding: Holding }>> {
       const cluster = await findCluster(store, actor.accountId, clusterId, kind);
       await authorizer.check(actor, Actions.ListCredentials, target(actor, cluster));
-      const byPrincipal = new Map<string, Credential[]>();
-      for (const c of await credentialsWhere({ accountId: actor.accountId, clusterId: cluster.id })) {
-        byPrincipal.set(c.principalId, [...(byPrincipal.get(c.principalId) ?? []), c]);
+      const byPrincipal = new Map<string, CredentialTally[]>();
+      for (const t of await store.credentials.tally(cluster.id, clock.now())) {
+        const groups = byPrincipal.get(t.principalId);
+        if (groups) groups.push(t);
+        else byPrincipal.set(t.principalId, [t]);
       }
-      const now = clock.now();
       const out = [];
-      for (const [principalId, creds] of byPrincipal) {
+      for (const [principalId, groups] of byPrincipal) {
         const p = await store.principals.getIncludingDeleted(actor.accountId, principalId);
         if (!p) continue;
-        out.push({ principal: { ...principalView(p), deleted: p.deletedAt !== null }, holding: summarize(creds, now) });
+        out.push({ principal: { ...principalView(p), deleted: p.deletedAt !== null }, holding: holdingOf(groups) });
       }
       return out.sort((a, b) => a.principal.id.localeCompare(b.principal.id));
     },
@@ -75,20 +76,18 @@ export function makePrincipalAccess(deps: Deps) {
     async holdingsOf(actor: Actor, principalId: string): Promise<Array<{ cluster: ClusterView; holding: Holding }>> {
       const principal = principalId === actor.principal.id ? actor.principal : await findPrincipal(store, actor.accountId, principalId);
       const own = principal.id === actor.principal.id;
-      const byCluster = new Map<string, Credential[]>();
-      for (const c of await credentialsWhere({ accountId: actor.accountId, principalId: principal.id })) {
-        byCluster.set(c.clusterId, [...(byCluster.get(c.clusterId) ?? []), c]);
-      }
-      const clusters: Cluster[] = [];
+      const now = clock.now();
+      const shown: Array<{ cluster: ClusterView; holding: Holding }> = [];
       for (const c of await allClusters(actor.accountId)) {
-        const visible = own && (byCluster.has(c.id) || await authorizer.allows(actor, Actions.GetKubeconfig, target(actor, c)));
-        if (visible || (await authorizer.allows(actor, Actions.ListCredentials, target(actor, c)))) clusters.push(c);
+        // One range of credentials_by_holder per cluster: what the principal holds there, counted.
+        const groups = await store.credentials.tally(c.id, now, principal.id);
+        const visible = own && (groups.length > 0 || await authorizer.allows(actor, Actions.GetKubeconfig, target(actor, c)));
+        if (visible || (await authorizer.allows(actor, Actions.ListCredentials, target(actor, c)))) shown.push({ cluster: clusterView(c), holding: holdingOf(groups) });
       }
-      if (!own && clusters.length === 0) {
+      if (!own && shown.length === 0) {
         await authorizer.check(actor, Actions.ListCredentials, { resource: Resources.anyCluster(actor.accountId), type: 'cluster', id: null });
       }
-      const now = clock.now();
-      return clusters.map((c) => ({ cluster: clusterView(c), holding: summarize(byCluster.get(c.id) ?? [], now) }));
+      return shown;
     },
 
     /**

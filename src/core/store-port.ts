@@ -172,9 +172,10 @@ export interface Repos {
     /**
      * A cluster's credentials grouped by (principal, kind, state), counted with GROUP BY: however many there are. By
      * cluster alone (IDs are unique across accounts; the caller found the cluster in its account), so that the
-     * count reads the covering index credentials_by_holder only: ~50 ms for a cluster of 100,000, not ~600.
+     * count reads the covering index credentials_by_holder only: ~50 ms for a cluster of 100,000, not ~600. With a
+     * principal, only that holder's groups (a range of the same index).
      */
-    tally(clusterId: string, now: Date): Promise<CredentialTally[]>;
+    tally(clusterId: string, now: Date, principalId?: string): Promise<CredentialTally[]>;
     /** A cluster's active credentials ending after `now`, per kind, with how many end before each of `bounds` (ascending). */
     tallyExpiry(clusterId: string, now: Date, bounds: Date[]): Promise<ExpiryTally[]>;
     /** A cluster's active credentials ending after `now`, soonest first: the next `limit` to expire. */

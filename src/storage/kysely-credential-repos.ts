@@ -74,7 +74,7 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
       },
       // Conditional sums rather than GROUP BY on an expression: PostgreSQL refuses a grouped expression whose parameter
       // is bound again in the select list, and both dialects aggregate these alike. Counts come back as bigint on PostgreSQL.
-      tally: async (clusterId, now) => {
+      tally: async (clusterId, now, principalId) => {
         const t = now.getTime();
         const rows = await db.selectFrom('credentials')
           .select((eb) => [
@@ -85,6 +85,7 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
             eb.fn.max('not_after').as('last_expiry'),
           ])
           .where('cluster_id', '=', clusterId)
+          .$if(principalId !== undefined, (q) => q.where('principal_id', '=', principalId!))
           .groupBy(['principal_id', 'kind', 'state']).execute();
         return rows.map((r) => ({
           principalId: r.principal_id, kind: r.kind as CredentialKind, state: r.state as CredentialState, count: Number(r.n),

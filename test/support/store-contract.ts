@@ -156,6 +156,9 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       ]);
       assert.deepEqual((await f.store.credentials.nextToExpire(f.accountId, f.cluster.id, at(), 2)).map((c) => c.id), [rows[0].id, rows[1].id]);
       assert.deepEqual(await f.store.credentials.tally('cls_nobody', at()), []);
+      // One holder's groups only: the same rows, filtered.
+      assert.deepEqual(await f.store.credentials.tally(f.cluster.id, at(), bob.id), want.filter((t) => t.principalId === bob.id));
+      assert.deepEqual(await f.store.credentials.tally(otherCluster.id, at(), bob.id), []);
     }));
 
     it('revokes and supersedes with one statement, reporting each changed row once', withFixture(async (f) => {
