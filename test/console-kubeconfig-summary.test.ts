@@ -70,7 +70,7 @@ test('the summary counts every kubeconfig of every holder, and the active ones b
   const s = res.json;
   const holder = (id: string) => s.holders.find((h: any) => h.principalId === id);
   assert.deepEqual({ ...holder(ci.id), nextExpiry: undefined, lastExpiry: undefined },
-    { principalId: ci.id, state: 'active', usable: FLOOD, expired: 0, superseded: 0, revoked: 0, total: FLOOD, kinds: ['temporary'], nextExpiry: undefined, lastExpiry: undefined });
+    { principalId: ci.id, principalName: 'ci', principalDeleted: false, state: 'active', usable: FLOOD, expired: 0, superseded: 0, revoked: 0, total: FLOOD, kinds: ['temporary'], nextExpiry: undefined, lastExpiry: undefined });
   const o = holder(olga.id);
   assert.deepEqual([o.state, o.usable, o.total, o.kinds], ['active', 1, 1, ['default']]);
   const years = (Date.parse(o.lastExpiry) - Date.now()) / (365 * 864e5);
@@ -104,7 +104,17 @@ test('the summary is authorized as the listing it sums up, and is in /openapi.js
     name: 'list-prod', document: { Version: '1', Statement: [{ Effect: 'Allow', Action: ['kubecred:ListCredentials'], Resource: ['*'] }] },
   })).json;
   assert.equal((await api('POST', `/v1/principals/${bob.id}/policies`, { policy: policy.id })).status, 200);
-  assert.equal((await api('GET', `/v1/clusters/${clusterId}/kubeconfig-summary`, undefined, bobToken)).status, 200);
+  const seen = await api('GET', `/v1/clusters/${clusterId}/kubeconfig-summary`, undefined, bobToken);
+  assert.equal(seen.status, 200);
+  // Names come with the summary: bob may not list principals, and still sees who holds what.
+  assertCodedError(await api('GET', '/v1/principals', undefined, bobToken), 403, 'ACCESS_DENIED');
+  assert.deepEqual(seen.json.holders.map((h: any) => h.principalName).sort(), ['ci', 'olga']);
+  // A deleted holder keeps its name, marked deleted.
+  const dora = (await api('POST', '/v1/principals', { name: 'dora' })).json;
+  assert.equal((await api('POST', `/v1/clusters/${clusterId}/kubeconfig`, { principalId: dora.id })).status, 200);
+  assert.equal((await api('DELETE', `/v1/principals/${dora.id}`)).status, 200);
+  const gone = (await api('GET', `/v1/clusters/${clusterId}/kubeconfig-summary`, undefined, bobToken)).json.holders.find((h: any) => h.principalId === dora.id);
+  assert.deepEqual([gone.principalName, gone.principalDeleted, gone.state], ['dora', true, 'revoked']);
   assertCodedError(await api('GET', '/v1/clusters/cls_nothere/kubeconfig-summary'), 404, 'NOT_FOUND');
 
   const spec = (await api('GET', '/openapi.json')).json;
@@ -135,5 +145,6 @@ test('the console shows every holder and counts every active kubeconfig in the e
   await p.getByText(`When the ${FLOOD + 1} active kubeconfigs on prod expire, from now`).waitFor();
   assert.equal(await p.getByRole('img', { name: /Active kubeconfigs by time left/ }).getAttribute('aria-label'),
     `Active kubeconfigs by time left: ${FLOOD} in 1–7 days, 1 in 2–3 years`);
+  assert.equal(await p.getByText(/temporary kubeconfig of ci$/).count(), 5, 'the next to expire are named');
   assert.deepEqual(root.problems, []);
 });

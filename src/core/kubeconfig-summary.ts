@@ -19,6 +19,9 @@ const NEXT_TO_EXPIRE = 5;
 
 export interface HolderSummary {
   principalId: string;
+  /** Its name, deleted or not: whoever may list a cluster's kubeconfigs sees who holds them (as ACK's state list does). */
+  principalName: string;
+  principalDeleted: boolean;
   /** active: at least one usable; expired: none usable, some only expired; revoked: the rest (revoked or superseded). */
   state: Exclude<CredentialStatus, 'superseded'>;
   /** Active and not yet expired. */
@@ -46,14 +49,14 @@ export interface KubeconfigSummary {
   expiry: { total: number; bands: ExpiryBand[]; nextToExpire: CredentialView[] };
 }
 
-type Deps = { store: Pick<Store, 'credentials' | 'clusters'>; clock: Clock; authorizer: Authorizer };
+type Deps = { store: Pick<Store, 'credentials' | 'clusters' | 'principals'>; clock: Clock; authorizer: Authorizer };
 
 const RANK = { active: 0, expired: 1, revoked: 2 };
 
 const sum = (gs: CredentialTally[], f: (g: CredentialTally) => number) => gs.reduce((n, g) => n + f(g), 0);
 
 /** One holder from its (kind, state) groups. */
-export function holderOf(principalId: string, groups: CredentialTally[]): HolderSummary {
+export function holderOf(principal: { id: string; name: string; deleted: boolean }, groups: CredentialTally[]): HolderSummary {
   const active = groups.filter((g) => g.state === 'active');
   const usable = sum(active, (g) => g.unexpired);
   const expired = sum(active, (g) => g.count - g.unexpired);
@@ -65,7 +68,7 @@ export function holderOf(principalId: string, groups: CredentialTally[]): Holder
   const last = pool.reduce((a, g) => (g.lastExpiry > a ? g.lastExpiry : a), pool[0].lastExpiry);
   const nexts = live.map((g) => g.nextExpiry!.getTime());
   return {
-    principalId, state: usable ? 'active' : expired ? 'expired' : 'revoked', usable, expired, superseded, revoked,
+    principalId: principal.id, principalName: principal.name, principalDeleted: principal.deleted, state: usable ? 'active' : expired ? 'expired' : 'revoked', usable, expired, superseded, revoked,
     total: usable + expired + superseded + revoked,
     kinds: KINDS.filter((k) => pool.some((g) => g.kind === k)),
     nextExpiry: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null,
@@ -94,7 +97,8 @@ export function makeKubeconfigSummary(deps: Deps) {
         if (groups) groups.push(t);
         else byPrincipal.set(t.principalId, [t]);
       }
-      const holders = [...byPrincipal].map(([id, groups]) => holderOf(id, groups))
+      const names = new Map((await store.principals.names(actor.accountId, [...byPrincipal.keys()])).map((p) => [p.id, p]));
+      const holders = [...byPrincipal].map(([id, groups]) => holderOf(names.get(id) ?? { id, name: id, deleted: true }, groups))
         .sort((a, b) => RANK[a.state] - RANK[b.state] || a.principalId.localeCompare(b.principalId));
 
       // Each tally says how many end before each bound; a band holds those before its bound and not before the previous one.

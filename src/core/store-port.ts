@@ -95,6 +95,8 @@ export interface Repos {
      */
     getIncludingDeleted(accountId: string, id: string): Promise<Principal | undefined>;
     findByName(accountId: string, name: string): Promise<Principal | undefined>;
+    /** The names of these principals of the account, deleted or not (unknown IDs are left out): holders in a summary. */
+    names(accountId: string, ids: string[]): Promise<Array<{ id: string; name: string; deleted: boolean }>>;
     list(accountId: string, page: PageRequest): Promise<Page<Principal>>;
     updateGroups(accountId: string, id: string, groups: string[]): Promise<void>;
     /**

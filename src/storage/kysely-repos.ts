@@ -77,6 +77,16 @@ export function kyselyRepos(db: Db): Repos {
         const r = await db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
         return r && principalFromRow(r);
       },
+      names: async (accountId, ids) => {
+        const out: Array<{ id: string; name: string; deleted: boolean }> = [];
+        // In chunks: one statement's parameters stay far below either database's limit.
+        for (let i = 0; i < ids.length; i += 500) {
+          const rows = await db.selectFrom('principals').select(['id', 'name', 'deleted_at'])
+            .where('account_id', '=', accountId).where('id', 'in', ids.slice(i, i + 500)).execute();
+          out.push(...rows.map((r) => ({ id: r.id, name: r.name, deleted: r.deleted_at !== null })));
+        }
+        return out;
+      },
       findByName: async (accountId, name) => {
         const r = await db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('name', '=', name).where('deleted_at', 'is', null).executeTakeFirst();
         return r && principalFromRow(r);

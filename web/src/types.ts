@@ -42,7 +42,7 @@ export interface Page<T> { items: T[]; next: string | null }
 
 /** GET /v1/clusters/:id/kubeconfig-summary: counted by the server's database, however many were issued. */
 export interface HolderSummary {
-  principalId: string; state: 'active' | 'expired' | 'revoked';
+  principalId: string; principalName: string; principalDeleted: boolean; state: 'active' | 'expired' | 'revoked';
   usable: number; expired: number; superseded: number; revoked: number; total: number;
   kinds: Credential['kind'][]; nextExpiry: string | null; lastExpiry: string;
 }

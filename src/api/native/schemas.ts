@@ -142,6 +142,8 @@ export const KubeconfigSummary = Type.Object({
   at: Type.String({ format: 'date-time', description: 'The time the counts are for' }),
   holders: Type.Array(Type.Object({
     principalId: Type.String(),
+    principalName: Type.String({ description: "The holder's name: who may list a cluster's kubeconfigs sees who holds them" }),
+    principalDeleted: Type.Boolean({ description: 'The holder was deleted (its kubeconfigs were revoked then)' }),
     state: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')], { description: 'active: at least one usable; expired: none usable, some past their end; revoked: all revoked or superseded' }),
     usable: Type.Integer({ minimum: 0, description: 'Active and not expired: they still work' }),
     expired: Count,

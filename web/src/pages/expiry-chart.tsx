@@ -1,10 +1,10 @@
 // When a cluster's active kubeconfigs expire: counts per time horizon, stacked by kind, as an SVG chart
 // with the same numbers in a table (for screen readers, and for anyone who prefers numbers).
 
-import { all, api, enc } from '../api.ts';
+import { api, enc } from '../api.ts';
 import { ErrorNotice } from '../errors.tsx';
 import { useLoad } from '../hooks.ts';
-import type { Cluster, ExpiryBand, KubeconfigSummary, Principal } from '../types.ts';
+import type { Cluster, ExpiryBand, KubeconfigSummary } from '../types.ts';
 import { Empty, Loading, Time } from '../ui.tsx';
 
 const KINDS = ['default', 'temporary', 'csr'] as const;
@@ -19,11 +19,11 @@ export const bandLabel = (b: ExpiryBand, previous: ExpiryBand | undefined) =>
 export function ExpiryChart(props: { cluster: Cluster }) {
   // Counted by the server's database over every active kubeconfig, however many there are.
   const data = useLoad(() => api<KubeconfigSummary>('GET', `/v1/clusters/${enc(props.cluster.id)}/kubeconfig-summary`), [props.cluster.id]);
-  // Names for the "next to expire" list; without permission to list principals, their IDs are shown.
-  const names = useLoad(() => all<Principal>('/v1/principals').then((ps) => new Map(ps.map((p) => [p.id, p.name]))).catch(() => new Map<string, string>()), []);
   if (data.loading) return <Loading what="active kubeconfigs" />;
   if (!data.data) return <ErrorNotice error={data.error} onRetry={data.reload} />;
   const { bands, total, nextToExpire: soonest } = data.data.expiry;
+  // Whoever holds one of the next to expire is among the summary's holders, with a name.
+  const names = new Map(data.data.holders.map((h) => [h.principalId, h.principalName]));
   const rows = bands.map((b, i) => ({ ...b, label: bandLabel(b, bands[i - 1]) }));
   if (!total) return <Empty><p>No active kubeconfig on {props.cluster.name}: nothing will expire.</p></Empty>;
 
@@ -71,7 +71,7 @@ export function ExpiryChart(props: { cluster: Cluster }) {
       </details>
       <h2>Next to expire</h2>
       <ul class="plain">
-        {soonest.map((c) => <li key={c.id}><Time iso={c.notAfter} rel /> — {c.kind} kubeconfig of {names.data?.get(c.principalId) ?? <span class="mono">{c.principalId}</span>}</li>)}
+        {soonest.map((c) => <li key={c.id}><Time iso={c.notAfter} rel /> — {c.kind} kubeconfig of {names.get(c.principalId) ?? <span class="mono">{c.principalId}</span>}</li>)}
       </ul>
     </figure>
   );

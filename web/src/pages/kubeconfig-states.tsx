@@ -2,13 +2,13 @@
 // which kinds, whether it can be revoked, and revocation (all of a holder's, or one kubeconfig) behind a confirmation.
 
 import { useState } from 'preact/hooks';
-import { all, api, enc, query } from '../api.ts';
+import { api, enc, query } from '../api.ts';
 import { ErrorNotice } from '../errors.tsx';
 import { useAction, useLoad } from '../hooks.ts';
-import type { Cluster, Credential, HolderSummary, KubeconfigSummary, Page, Principal } from '../types.ts';
+import type { Cluster, Credential, HolderSummary, KubeconfigSummary, Page } from '../types.ts';
 import { Badge, ConfirmDialog, Empty, Loading, Time } from '../ui.tsx';
 
-/** A summary row with the principal's name (its ID without permission to list principals). */
+/** A summary row with the principal's name, from the summary itself (however many principals the account has). */
 export interface Holder extends HolderSummary { name: string }
 
 /** Still revocable one by one: active, or superseded, and not yet expired. */
@@ -19,14 +19,7 @@ const PAGE = 50;
 export function KubeconfigStates(props: { cluster: Cluster }) {
   const c = props.cluster;
   // The server counts every kubeconfig with GROUP BY: a holder is never left out because another was issued thousands.
-  const data = useLoad(async () => {
-    const [summary, principals] = await Promise.all([
-      api<KubeconfigSummary>('GET', `/v1/clusters/${enc(c.id)}/kubeconfig-summary`),
-      // Listing principals needs its own permission; without it the table shows principal IDs.
-      all<Principal>('/v1/principals').catch(() => [] as Principal[]),
-    ]);
-    return { summary, names: new Map(principals.map((p) => [p.id, p.name])) };
-  }, [c.id]);
+  const data = useLoad(async () => ({ summary: await api<KubeconfigSummary>('GET', `/v1/clusters/${enc(c.id)}/kubeconfig-summary`) }), [c.id]);
   // Bumped after a revocation, so the open lists under holders' names load again.
   const [version, setVersion] = useState(0);
   const [target, setTarget] = useState<Holder | null>(null);
@@ -55,7 +48,7 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
   });
 
   const rows: Holder[] = data.data
-    ? data.data.summary.holders.map((h) => ({ ...h, name: data.data!.names.get(h.principalId) ?? h.principalId }))
+    ? data.data.summary.holders.map((h) => ({ ...h, name: h.principalName }))
       .sort((a, b) => rank[a.state] - rank[b.state] || a.name.localeCompare(b.name))
     : [];
   return (
@@ -76,7 +69,7 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
               {rows.map((h) => (
                 <tr key={h.principalId} data-principal={h.principalId}>
                   <th scope="row">
-                    {h.name}
+                    {h.name}{h.principalDeleted && <span class="small muted"> (deleted)</span>}
                     <HolderKubeconfigs cluster={c} holder={h} version={version}
                       onRevoke={(k) => { setDone(null); revokeOne.setError(null); setSingle({ holder: h, cred: k }); }} />
                   </th>
