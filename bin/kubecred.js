@@ -6,6 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+// import.meta.dirname (here and in the sources) and the test runner's options need Node 20.11 or newer.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 11)) {
+  process.stderr.write(`kubecred needs Node.js 20.11 or newer; this is ${process.version}. Install a newer Node.js (https://nodejs.org) and run it again.\n`);
+  process.exit(1);
+}
+
 const root = path.resolve(import.meta.dirname, '..');
 const bundle = path.join(root, 'dist', 'kubecred.mjs');
 

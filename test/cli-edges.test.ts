@@ -167,12 +167,36 @@ test('kubeconfig get --csr with no such file and backup into no such directory a
 test('kubeconfig get --out or --cert-out into no such directory is a usage error before anything is issued', async () => {
   const count = async () => (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod'])).length;
   const before = await count();
-  for (const args of [['--out', '/nonexistent-dir/k.yaml'], ['--temporary', '15', '--cert-out', '/nonexistent-dir/c.pem']]) {
+  for (const args of [['--out', '/nonexistent-dir/sub/k.yaml'], ['--temporary', '15', '--cert-out', '/nonexistent-dir/sub/c.pem']]) {
     const r = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', ...args]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /cannot write --(out|cert-out) \/nonexistent-dir\/.*: there is no directory \/nonexistent-dir/);
+    assert.match(r.stderr, /cannot write --(out|cert-out) \/nonexistent-dir\/sub\/.*: there is no directory \/nonexistent-dir\/sub/);
   }
+  assert.equal(fs.existsSync('/nonexistent-dir'), false, 'no tree of directories made');
   assert.equal(await count(), before, 'no credential was minted');
+});
+
+test('kubeconfig get -o ~/.kube/prod on a machine where kubectl never ran creates ~/.kube (0700); an --exec kubeconfig names the real kubecred, not the link it ran through', async () => {
+  const home = tempDir('kubecred-home-');
+  const file = path.join(home, '.kube', 'prod');
+  const r = await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'prod', '--temporary', '15', '-o', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /created directory .*\/\.kube \(mode 0700\)/);
+  assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+
+  // `npx kubecred` runs bin/kubecred.js through a link in npm's cache, which npm may clean.
+  const link = path.join(home, 'npx-cache-bin');
+  fs.symlinkSync(BIN, link);
+  const execOut = path.join(home, '.kube', 'exec');
+  const w = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(process.execPath, [link, 'kubeconfig', 'get', '--cluster', 'prod', '--exec', '-o', execOut], {
+      env: { ...process.env, HOME: home, KUBECRED_SERVER: srv.url, KUBECRED_CA_FILE: srv.caFile, KUBECRED_TOKEN: srv.rootToken, KUBECRED_CONFIG: '/nonexistent/c.json' },
+    }, (error, _out, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }));
+  });
+  assert.equal(w.code, 0, w.stderr);
+  const exec = YAML.parse(fs.readFileSync(execOut, 'utf8')).users[0].user.exec;
+  assert.equal(exec.args[0], fs.realpathSync(BIN));
 });
 
 test('-o is --output on every command that prints data (kubeconfig get keeps -o for the file it writes)', async () => {

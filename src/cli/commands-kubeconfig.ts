@@ -15,6 +15,19 @@ import { withClient } from './run-action.ts';
 import { allowsInsecureHttp, chosenConfigPath, resolveTarget, statIfThere } from './client-config.ts';
 import { cacheFile, defaultCacheDir, execKubeconfig, runExecPlugin } from './exec-plugin.ts';
 
+/**
+ * The kubecred the exec kubeconfig runs: this one, by its real path. `npx kubecred` runs it through a link in npm's
+ * cache, which npm may clean at any time; the link's target is the install itself.
+ */
+function installedEntry(): string {
+  const entry = path.resolve(process.argv[1]);
+  try {
+    return fs.realpathSync(entry);
+  } catch {
+    return entry;
+  }
+}
+
 const MINUTES_RANGE = `${TEMPORARY_MINUTES.min} to ${TEMPORARY_MINUTES.max}`;
 const CRED_COLS = ['id', 'clusterId', 'principalId', 'kind', 'status', 'current', 'notAfter', 'serial'];
 
@@ -60,14 +73,27 @@ function writePrivateFile(file: string, content: string, flag: string): void {
   }
 }
 
-/** Checked before anything is issued: a credential minted and then not written would be lost to its holder. */
-/** Before anything is issued: a file that could not be written would leave a credential minted and its key lost. */
+/**
+ * Before anything is issued: a file that could not be written would leave a credential minted and its key lost. A
+ * missing directory whose parent exists is created 0700, as kubectl creates ~/.kube on a machine where it never ran.
+ */
 export function checkWritableDir(file: string | undefined, flag: string): void {
   if (file === undefined) return;
   // `-o json` here is --out, not --output: a file named json would hold the kubeconfig and its key.
   if (['json', 'yaml', 'table'].includes(file)) throw new UsageError(`${flag} ${file} would write the kubeconfig to a file named ${file}; -o is --out here (a file): give a path, or use --output ${file} for the format`);
   const dir = path.dirname(path.resolve(file));
-  if (!statIfThere(dir)?.isDirectory()) throw new UsageError(`cannot write ${flag} ${file}: there is no directory ${dir}`);
+  const there = statIfThere(dir);
+  if (there && !there.isDirectory()) throw new UsageError(`cannot write ${flag} ${file}: ${dir} is not a directory`);
+  if (!there) {
+    // One level only: a typo deeper in the path is an error, not a tree of new directories.
+    if (!statIfThere(path.dirname(dir))?.isDirectory()) throw new UsageError(`cannot write ${flag} ${file}: there is no directory ${dir}`);
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      throw new UsageError(`cannot write ${flag} ${file}: there is no directory ${dir}, and it could not be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a path in a directory you can write`);
+    }
+    process.stderr.write(`created directory ${dir} (mode 0700) for ${flag}\n`);
+  }
   if (statIfThere(file)?.isDirectory()) {
     throw new UsageError(`cannot write ${flag} ${file}: it is a directory; give a file path such as ${path.join(file, 'kubeconfig')}`);
   }
@@ -141,7 +167,7 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
         // The plugin keeps refusing once it has seen its credential revoked; getting the kubeconfig again is
         // how a user who should still have access says so, so forget what it cached for this cluster.
         for (const cluster of new Set([c.id, o.cluster])) fs.rmSync(cacheFile(defaultCacheDir(), target.server!, cluster, o.principal, client.identity()), { force: true });
-        const text = execKubeconfig({ clusterName: c.name, server, caPem: c.serverCaPem, command: process.execPath, args: [path.resolve(process.argv[1]), ...args] });
+        const text = execKubeconfig({ clusterName: c.name, server, caPem: c.serverCaPem, command: process.execPath, args: [installedEntry(), ...args] });
         if (o.token) process.stderr.write('note: --token is not written into the kubeconfig; the plugin reads KUBECRED_TOKEN or the config file (`kubecred login`)\n');
         if (!o.out) return void process.stdout.write(text);
         writePrivateFile(o.out, text, '--out');
