@@ -37,10 +37,14 @@ test('a port already in use is a usage error (exit 2) before the data directory 
   }
 });
 
-test('an address of no interface here is a usage error naming --host', async () => {
-  const r = await serveExpectingFailure(['--host', '192.0.2.1', '--port', '7443']);
-  assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /cannot listen on 192\.0\.2\.1: no network interface has that address\n {2}hint: give --host/);
+test('an address of no interface here is a usage error naming --host, with --port 0 too, before the data directory is made', async () => {
+  for (const port of ['7443', '0']) {
+    const dataDir = path.join(tempDir(), 'not-yet');
+    const r = await serveExpectingFailure(['--data-dir', dataDir, '--host', '192.0.2.1', '--port', port]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /cannot listen on 192\.0\.2\.1: no network interface has that address\n {2}hint: give --host/);
+    assert.equal(fs.existsSync(dataDir), false, `--port ${port}: no first start for a server that cannot listen`);
+  }
 });
 
 test('the self-signed TLS key or master.key readable by others is refused (exit 2), naming the file and the chmod', async () => {

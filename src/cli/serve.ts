@@ -366,10 +366,10 @@ const portInUse = (host: string, port: number) =>
 
 /**
  * Fails at once when the address is taken (or cannot be bound): a probe listener, closed again before the data directory
- * is touched. Another process can still take the port before the real listen, which then fails the same way.
+ * is touched. Another process can still take the port before the real listen, which then fails the same way. With
+ * --port 0 the probe still checks the host (any free port will do for it).
  */
 async function checkPortFree(host: string, port: number): Promise<void> {
-  if (port === 0) return;
   const probe = net.createServer();
   try {
     await new Promise<void>((resolve, reject) => {
