@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { shapeOpenApi } from './openapi-shape.ts';
+import { nestsDeeperThan, tooDeepMessage } from './json-depth.ts';
 import type { Authority } from '../core/authority.ts';
 import { withoutPastedSecrets } from '../core/api-credentials.ts';
 import { invalid } from '../core/errors.ts';
@@ -269,7 +270,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body: string, done) => {
     // Many clients send Content-Type: application/json on every request, body or not: an empty one is no body.
-    if (body.length === 0) return done(null, undefined);
+    // A request no route serves is answered 404 (or 405) whatever its body says: it is not parsed.
+    if (body.length === 0 || req.is404) return done(null, undefined);
+    if (nestsDeeperThan(body)) return done(invalid(tooDeepMessage), undefined);
     parseJson(req, body, (err, value) => {
       if (err && (err as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY' && parsesAsJson(body)) {
         return done(invalid('the body has a "__proto__" key (or a "constructor" holding "prototype"), which kubecred refuses anywhere in a body; remove it'), undefined);

@@ -1,6 +1,7 @@
 // Reading Alibaba Cloud wire parameters (query strings, JSON bodies) and writing its time formats.
 // Shapes only: ranges and business rules stay in core, so nothing here may accept or refuse a value on meaning.
 
+import { nestsDeeperThan, tooDeepMessage } from '../json-depth.ts';
 import type { FastifyRequest } from 'fastify';
 import { AliyunError, invalidParameter, missingParameter } from './aliyun-errors.ts';
 
@@ -52,9 +53,11 @@ export function jsonBody(req: FastifyRequest): Record<string, unknown> {
   if (typeof type !== 'string' || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
     throw new AliyunError('UnsupportedMediaType', 415, 'The request body must be JSON: send it with Content-Type: application/json.');
   }
+  const text = body.toString('utf8');
+  if (nestsDeeperThan(text)) throw invalidParameter('body', tooDeepMessage);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw invalidParameter('body', 'the body is not valid JSON');
   }

@@ -34,10 +34,15 @@ export const sessionRoutes = (authority: Authority): FastifyPluginAsyncTypebox =
     refuseCrossSite(req);
   });
 
+  // A sign-in carries one token (at most 200 characters), a sign-out nothing: no need to read a megabyte before
+  // anyone is authenticated.
+  const SESSION_BODY_LIMIT = 4096;
+
   app.post('/v1/sessions', {
+    bodyLimit: SESSION_BODY_LIMIT,
     schema: {
       tags, security: [], summary: 'Web console sign-in: exchange an API token for an HttpOnly, SameSite=Strict session cookie (12 h at most; ends when unused for 30 minutes, or serve\'s --console-idle-minutes)',
-      description: 'After 20 failed sign-ins from one address, or 10 naming one token ID, within 10 minutes, answers 429 RATE_LIMITED with Retry-After until the window ends. A failed sign-in naming a known token is audited (ConsoleSignIn, denied) in its account.',
+      description: 'After 20 failed sign-ins from one address within 10 minutes, answers 429 RATE_LIMITED with Retry-After until the window ends. A failed sign-in naming a known token is audited (ConsoleSignIn, denied) in its account.',
       body: SignInBody, response: { 201: Session, ...errorResponses, 429: Type.Ref('Error') },
     },
   }, async (req, reply) => {
@@ -51,6 +56,7 @@ export const sessionRoutes = (authority: Authority): FastifyPluginAsyncTypebox =
   }, async (req) => view(await sessions.check(readSessionCookie(req), { change: false })));
 
   app.delete('/v1/sessions/current', {
+    bodyLimit: SESSION_BODY_LIMIT,
     schema: { tags, security: [], summary: 'Web console sign-out (needs X-CSRF-Token); the cookie stops working at once', response: { 200: Type.Object({ signedOut: Type.Boolean() }), ...errorResponses } },
   }, async (req, reply) => {
     // The browser forgets the cookie whatever happens next; the server ends the session only on proof.

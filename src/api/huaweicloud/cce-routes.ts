@@ -6,6 +6,7 @@ import type { Authority } from '../../core/authority.ts';
 import { invalid, isKubecredError, KubecredError, shownValue } from '../../core/errors.ts';
 import { findCluster, findPrincipal } from '../../core/lookup.ts';
 import type { Metrics } from '../metrics.ts';
+import { nestsDeeperThan, tooDeepMessage } from '../json-depth.ts';
 import { actorOf } from '../request-context.ts';
 import { parseRfc3339 } from '../rfc3339.ts';
 import { projectRegionOf } from './cce-auth.ts';
@@ -30,6 +31,7 @@ function jsonBody(req: FastifyRequest): Record<string, unknown> {
   if (!BODY_TYPES.has(type)) throw new KubecredError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with Content-Type: application/json');
   const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
   if (raw.trim() === '') throw invalid('the body is empty; send a JSON object');
+  if (nestsDeeperThan(raw)) throw invalid(tooDeepMessage);
   let body: unknown;
   try {
     body = JSON.parse(raw);
