@@ -130,6 +130,43 @@ test('what the router refuses before any route (bad percent-encoding, an over-lo
   assert.match(m.body, /kubecred_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="400"\} [1-9]/);
 });
 
+test('a known path asked with a method it does not take is 405 METHOD_NOT_ALLOWED with Allow; HEAD, unknown paths and the Alibaba paths keep their answers', async () => {
+  const cases: [string, string, string][] = [
+    ['PUT', '/v1/clusters', 'GET, HEAD, POST'],
+    ['DELETE', '/v1/audit', 'GET, HEAD'],
+    ['PATCH', `/v1/clusters/${clusterId}`, 'DELETE, GET, HEAD'],
+    ['GET', `/v1/clusters/${clusterId}/kubeconfig?temporaryMinutes=15`, 'POST'],
+    ['POST', '/healthz', 'GET, HEAD'],
+    ['PUT', '/openapi.json', 'GET, HEAD'],
+    ['DELETE', '/metrics', 'GET, HEAD'],
+    ['GET', `/kube/clusters/${clusterId}/authorize`, 'POST'],
+    ['POST', '/console/index.html', 'GET, HEAD'],
+    ['OPTIONS', '/v1/clusters', 'GET, HEAD, POST'],
+  ];
+  for (const [method, path, allow] of cases) {
+    const r = await call(method, path);
+    assertError(r, 405, 'METHOD_NOT_ALLOWED', new RegExp(`takes ${allow}, not ${method}`));
+    assert.equal(r.headers.allow, allow, `${method} ${path}`);
+    assert.deepEqual(r.json.details, { allow: allow.split(', ') });
+  }
+  const [line] = (await logLinesOf((await call('PUT', '/v1/clusters')).headers['x-request-id'] as string)).filter((l) => l.msg === 'request completed');
+  assert.deepEqual(pick(line), { statusCode: 405, errorCode: 'METHOD_NOT_ALLOWED', wireCode: 'METHOD_NOT_ALLOWED', principalId: undefined });
+  // HEAD stays served where GET is; a path no method serves is still 404.
+  assert.equal((await call('HEAD', '/healthz', { token: null })).status, 200);
+  assert.equal((await call('HEAD', '/openapi.json', { token: null })).status, 200);
+  assert.equal((await call('GET', '/openapi.json', { token: null })).status, 200);
+  assertError(await call('PUT', '/v1/nowhere'), 404, 'NOT_FOUND');
+  assertError(await call('PUT', '/v1/audit-events'), 404, 'NOT_FOUND');
+  // Alibaba answers a wrong method with "api not found, check your url and method", and so does its surface here.
+  const ack = await call('POST', `/k8s/${clusterId}/user_config`, { token: null });
+  assert.equal(ack.status, 404);
+  assert.equal(ack.json.code, 'InvalidAction.NotFound');
+  assert.equal(ack.headers.allow, undefined);
+  const rpc = await call('PUT', '/', { token: null });
+  assert.equal(rpc.status, 404);
+  assert.equal(rpc.json.Code, 'InvalidAction.NotFound');
+});
+
 test("a refused request's access-log line names kubecred's error code, the surface's, and the caller's principal; never the message", async () => {
   const bob = await cliJson(srv, srv.rootToken, ['principal', 'create', 'log-bob']);
   const bobToken = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'log-bob'])).token;

@@ -88,6 +88,32 @@ test('what the router refuses before any route is 400 CCE.01400001 in CCE shape 
   }
 });
 
+test('a CCE operation asked with another method is 405 CCE.01405001 with Allow, after authentication; an unknown operation stays 404', async () => {
+  const r = await rawRequest(srv, 'GET', cceUrl('clustercert'), { headers: { 'x-auth-token': env.alice.token } });
+  assert.equal(r.status, 405, r.body);
+  assert.equal(r.headers.allow, 'POST');
+  assert.equal(r.json.kind, 'Status');
+  assert.equal(r.json.code, 405);
+  assert.equal(r.json.reason, 'MethodNotAllowed');
+  assert.equal(r.json.error_code, 'CCE.01405001');
+  assert.match(r.json.error_msg, /clustercert takes POST, not GET/);
+  assert.match(String(r.headers['x-request-id']), /^req_[0-9a-f]{24}$/);
+  assert.equal(r.headers['cache-control'], 'no-store');
+  // The SDK, signing a DELETE of clustercertrevoke with AK/SK, reads the code, message and request ID.
+  const e = await sdkError(alice().hcClient.sendRequest({
+    method: 'DELETE', url: '/api/v3/projects/{project_id}/clusters/{cluster_id}/clustercertrevoke', contentType: 'application/json',
+    pathParams: { cluster_id: env.cluster.id }, headers: { 'Content-Type': 'application/json' }, queryParams: {}, data: {},
+  }));
+  assertSdkError(e, 405, 'CCE.01405001', /clustercertrevoke takes POST, not DELETE/);
+  // Nobody is told which methods a CCE path takes before they authenticate; a path of no operation is 404.
+  const anonymous = await rawRequest(srv, 'GET', cceUrl('clustercert'));
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.headers.allow, undefined);
+  const none = await rawRequest(srv, 'GET', cceUrl('nothing'), { headers: { 'x-auth-token': env.alice.token } });
+  assert.equal(none.status, 404);
+  assert.equal(none.json.error_code, 'CCE.01404001');
+});
+
 test('a project not mapped to the account is 404 and names the command that maps it', async () => {
   const e = await sdkError(createCert(cceClient(srv, env.alice.ak, env.alice.sk, 'ffffffffffffffffffffffffffffffff'), env.cluster.id, 30));
   assertSdkError(e, 404, 'CCE.01404001', /kubecred project add/);

@@ -19,6 +19,7 @@ import { nativeErrorHandler } from './native/native-errors.ts';
 import { ID_MAX_LENGTH, sharedSchemas } from './native/schemas.ts';
 import { opsRoutes, type ReadinessOptions } from './ops-routes.ts';
 import { kubePlugin } from './kube/kube-plugin.ts';
+import { methodNotAllowed, methodsServing } from './method-not-allowed.ts';
 import { consolePlugin } from './console/console-plugin.ts';
 import { failureOf, newRequestId, noteFailure, registerRequestContext, REQUEST_ID_HEADER } from './request-context.ts';
 
@@ -327,6 +328,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.setErrorHandler(nativeErrorHandler(metrics));
   app.setNotFoundHandler((req, reply) => {
     if (isAliyunRequest(req)) return aliyunNotFound(req, reply);
+    const allow = methodsServing(app, req.url);
+    if (allow.length > 0) throw methodNotAllowed(req, allow);
     noteFailure(req, 'NOT_FOUND');
     reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json`, requestId: req.id });
   });

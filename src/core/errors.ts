@@ -7,6 +7,7 @@ export const ErrorCodes = {
   ACCESS_DENIED: 'the caller is not allowed to do this',
   ROOT_ONLY: 'only the account root may do this',
   NOT_FOUND: 'the object does not exist in this account',
+  METHOD_NOT_ALLOWED: 'the path exists, but not with the method asked',
   CONFLICT: 'the object already exists or is in a conflicting state',
   ENDPOINT_UNAVAILABLE: 'the cluster has no endpoint of the kind asked for',
   FORBIDDEN_GROUP: 'a Kubernetes group that kubecred refuses to put in a certificate',

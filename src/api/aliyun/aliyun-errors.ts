@@ -76,6 +76,8 @@ const simple: Partial<Record<ErrorCode, { code: string; status: number }>> = {
   ENDPOINT_UNAVAILABLE: { code: 'InvalidParameter.PrivateIpAddress', status: 400 },
   FORBIDDEN_GROUP: { code: 'InvalidParameter', status: 400 },
   UNAUTHENTICATED: { code: 'InvalidAccessKeyId.NotFound', status: 404 },
+  // Alibaba has no 405: a known path with another method is "api not found, check your url and method".
+  METHOD_NOT_ALLOWED: { code: 'InvalidAction.NotFound', status: 404 },
   CONFLICT: { code: 'Conflict', status: 409 },
   PAYLOAD_TOO_LARGE: { code: 'RequestTooLarge', status: 413 },
   UNSUPPORTED_MEDIA_TYPE: { code: 'UnsupportedMediaType', status: 415 },

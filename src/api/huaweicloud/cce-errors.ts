@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { toWireError } from '../native/native-errors.ts';
+import { allowHeaderOf } from '../method-not-allowed.ts';
 import { logFailure, noteFailure } from '../request-context.ts';
 
 interface CceError { status: number; code: string; reason: string }
@@ -20,6 +21,7 @@ export const cceErrorOf: Record<ErrorCode, CceError> = {
   ACCESS_DENIED: { status: 403, code: 'CCE.01403001', reason: 'Forbidden' },
   ROOT_ONLY: { status: 403, code: 'CCE.01403001', reason: 'Forbidden' },
   NOT_FOUND: { status: 404, code: 'CCE.01404001', reason: 'NotFound' },
+  METHOD_NOT_ALLOWED: { status: 405, code: 'CCE.01405001', reason: 'MethodNotAllowed' },
   CONFLICT: { status: 409, code: 'CCE.01409001', reason: 'Conflict' },
   PAYLOAD_TOO_LARGE: { status: 413, code: 'CCE.01413001', reason: 'RequestEntityTooLarge' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'CCE.01415001', reason: 'UnsupportedMediaType' },
@@ -46,6 +48,8 @@ export function cceErrorHandler(metrics: Metrics) {
     } else if (status === 401 || status === 403) {
       metrics.denied.inc({ code: wire.code });
     }
+    const allow = allowHeaderOf(wire);
+    if (allow !== undefined) reply.header('allow', allow);
     return reply.status(status).type('application/json').send(cceErrorBody(wire.code, wire.message));
   };
 }

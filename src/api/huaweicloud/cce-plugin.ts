@@ -6,6 +6,7 @@ import type { Authority } from '../../core/authority.ts';
 import type { Metrics } from '../metrics.ts';
 import { authenticateCce } from './cce-auth.ts';
 import { cceErrorBody, cceErrorHandler, cceErrorOf } from './cce-errors.ts';
+import { methodNotAllowed, methodsServing } from '../method-not-allowed.ts';
 import { noteFailure } from '../request-context.ts';
 import { cceRoutes } from './cce-routes.ts';
 
@@ -14,6 +15,8 @@ export interface CceDeps { authority: Authority; metrics: Metrics }
 export async function huaweicloudCcePlugin(app: FastifyInstance, deps: CceDeps): Promise<void> {
   app.setErrorHandler(cceErrorHandler(deps.metrics));
   app.setNotFoundHandler((req, reply) => {
+    const allow = methodsServing(app, req.url);
+    if (allow.length > 0) throw methodNotAllowed(req, allow);
     noteFailure(req, 'NOT_FOUND', cceErrorOf.NOT_FOUND.code);
     reply.status(404).send(cceErrorBody('NOT_FOUND', `no CCE operation ${req.method} ${req.url.split('?')[0]}; kubecred serves .../clustercert and .../clustercertrevoke`));
   });

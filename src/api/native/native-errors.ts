@@ -5,6 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, isKubecredError, type ErrorCode } from '../../core/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { ID_MAX_LENGTH, PATTERN_RULES } from './schemas.ts';
+import { allowHeaderOf } from '../method-not-allowed.ts';
 import { logFailure, noteFailure } from '../request-context.ts';
 
 export const statusOf: Record<ErrorCode, number> = {
@@ -16,6 +17,7 @@ export const statusOf: Record<ErrorCode, number> = {
   ACCESS_DENIED: 403,
   ROOT_ONLY: 403,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -102,6 +104,9 @@ export function nativeErrorHandler(metrics: Metrics) {
     // RFC 9110 §10.2.3: when to come back, in seconds, beside the same number in the body's details.
     const retryAfter = wire.details?.retryAfterSeconds;
     if (wire.code === 'RATE_LIMITED' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+    // RFC 9110 §15.5.6: a 405 lists the methods the path takes, as its details do.
+    const allow = allowHeaderOf(wire);
+    if (allow !== undefined) reply.header('allow', allow);
     return reply.status(status).send({ code: wire.code, message: wire.message, requestId: req.id, ...(wire.details ? { details: wire.details } : {}) });
   };
 }
