@@ -114,9 +114,18 @@ test("no route for a request meant for the Alibaba surface answers in the vendor
   assert.equal(native.json.code, 'NOT_FOUND', 'others keep the native shape');
 });
 
-test('an unknown access key is InvalidAccessKeyId.NotFound', async () => {
-  const e = await sdkError(describe({}, client({ id: 'KCUNKNOWNKEY000000000000', secret: 'x' })));
-  assertVendorError(e, 'InvalidAccessKeyId.NotFound', 404, /access key/);
+test('an unknown access key is InvalidAccessKeyId.NotFound (404, as Alibaba answers it), a wrong secret for a known one SignatureDoesNotMatch; an unknown key is audited nowhere', async () => {
+  const unknown = await sdkError(describe({}, client({ id: 'KCUNKNOWNKEY000000000000', secret: 'x' })));
+  assertVendorError(unknown, 'InvalidAccessKeyId.NotFound', 404, /Specified access key is not found/);
+  const wrong = await sdkError(describe({}, client({ id: srv.accessKeyId, secret: 'not-the-secret' })));
+  assertVendorError(wrong, 'SignatureDoesNotMatch', 400, /signature/i);
+  // An unknown key ID names nobody: nothing is written in any account (this server has one). The issuance beside it is
+  // audited with its request ID, so the search below would find such an event.
+  const issued = await describe();
+  const trail = await rawRequest(srv, 'GET', '/v1/audit?limit=500', { token: srv.rootToken });
+  const audited = new Set(trail.json.items.map((ev: any) => ev.requestId));
+  assert.ok(audited.has(issued.headers!['x-acs-request-id']), 'the issuance is audited under its request ID');
+  assert.ok(!audited.has(unknown.requestId), 'the unknown key was audited');
 });
 
 test("a revoked access key is refused like an unknown one, at once; the principal's other key keeps working", async () => {
