@@ -59,3 +59,22 @@ test('CCE refuses deep JSON in its own error shape, before anything is issued', 
   const issued = (await rawRequest(srv, 'GET', `/v1/credentials?cluster=${env.cluster.id}`, { token: srv.rootToken })).json.items;
   assert.equal(issued.length, 0);
 });
+
+test("Alibaba's RPC endpoint refuses a query or form of more than 256 parameters before building it or checking a signature", async () => {
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  // 250,000 pairs overflowed the stack of a spread (a 500); a 1 MiB form of 120,000 distinct ones took ~0.7 s to refuse.
+  for (const body of ['a=1&'.repeat(250_000), Array.from({ length: 90_000 }, (_, i) => `k${i}=1`).join('&')]) {
+    const r = await rawRequest(srv, 'POST', '/', { body, headers: form });
+    assert.equal(r.status, 400, r.body);
+    assert.equal(r.json.Code, 'InvalidParameter');
+    assert.match(r.json.Message, /more than 256 parameters in its body/);
+    assert.ok(r.json.RequestId);
+  }
+  const q = await rawRequest(srv, 'GET', `/?${Array.from({ length: 300 }, (_, i) => `q${i}=1`).join('&')}`);
+  assert.equal(q.status, 400, q.body);
+  assert.match(q.json.Message, /more than 256 parameters in its query/);
+  // A form of ordinary size still reaches the signature check.
+  const small = await rawRequest(srv, 'POST', '/', { body: 'Action=DescribeServiceMeshKubeconfig&ServiceMeshId=x', headers: form });
+  assert.equal(small.json.Code, 'MissingParameter');
+  assert.match(small.json.Message, /Authorization/);
+});

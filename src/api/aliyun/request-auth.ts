@@ -33,12 +33,33 @@ function refuseRepeated(keys: Iterable<string>): void {
   }
 }
 
+/**
+ * More than any Alibaba operation takes (they take under 20): a form of 120,000 parameters took ~0.7 s to refuse, on
+ * the event loop every surface shares, before its signature could be checked.
+ */
+export const MAX_PARAMETERS = 256;
+
+function parameters(text: string, where: string): URLSearchParams {
+  let count = text.length ? 1 : 0;
+  for (let i = text.indexOf('&'); i >= 0 && count <= MAX_PARAMETERS; i = text.indexOf('&', i + 1)) count++;
+  if (count > MAX_PARAMETERS) throw new AliyunError('InvalidParameter', 400, `The request has more than ${MAX_PARAMETERS} parameters in its ${where}; no operation takes that many.`);
+  return new URLSearchParams(text);
+}
+
+// Read once per request: the signature check, the route and the audit all ask.
+const splitUrls = new WeakMap<FastifyRequest, SplitUrl>();
+const rpcParamsOf = new WeakMap<FastifyRequest, Map<string, string>>();
+
 export function splitUrl(req: FastifyRequest): SplitUrl {
+  const known = splitUrls.get(req);
+  if (known) return known;
   const url = req.raw.url ?? req.url;
   const i = url.indexOf('?');
-  const query = new URLSearchParams(i < 0 ? '' : url.slice(i + 1));
+  const query = parameters(i < 0 ? '' : url.slice(i + 1), 'query');
   refuseRepeated(query.keys());
-  return { rawPath: i < 0 ? url : url.slice(0, i), query };
+  const split = { rawPath: i < 0 ? url : url.slice(0, i), query };
+  splitUrls.set(req, split);
+  return split;
 }
 
 const bodyOf = (req: FastifyRequest): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
@@ -49,11 +70,17 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
 
 /** RPC parameters: the query and a form body merged (older clients put everything in the body). */
 export function rpcParams(req: FastifyRequest): Map<string, string> {
+  const known = rpcParamsOf.get(req);
+  if (known) return known;
   const pairs = [...splitUrl(req).query];
   const type = header(req, 'content-type') ?? '';
-  if (/^application\/x-www-form-urlencoded/i.test(type)) pairs.push(...new URLSearchParams(bodyOf(req).toString('utf8')));
+  if (/^application\/x-www-form-urlencoded/i.test(type)) {
+    for (const pair of parameters(bodyOf(req).toString('utf8'), 'body')) pairs.push(pair);
+  }
   refuseRepeated(pairs.map(([k]) => k));
-  return new Map(pairs);
+  const params = new Map(pairs);
+  rpcParamsOf.set(req, params);
+  return params;
 }
 
 function parseAcs3(auth: string): { keyId: string; signedHeaders: string[]; signature: Buffer } {
