@@ -41,7 +41,7 @@ function stubAuthority(): Authority {
         return true;
       },
     },
-    vendorProjects: { get: async (_v: string, id: string) => (id === IDS.projectId ? { vendor: 'huaweicloud', projectId: id, accountId: ACCOUNT, region: 'r' } : undefined) },
+    vendorProjects: { get: async (_v: string, account: string, id: string) => (account === ACCOUNT && id === IDS.projectId ? { vendor: 'huaweicloud', projectId: id, accountId: ACCOUNT, region: 'r' } : undefined) },
   };
   // The stored secret is kept in clear here; `seal` is what the authenticator's stand-in for an unknown key uses.
   const sealer = { open: (sealed: string) => Buffer.from(sealed), seal: (plain: string) => plain };

@@ -1,5 +1,5 @@
 // Mapping a vendor's project ID (e.g. a Huawei Cloud project) to this account and a region, so vendor
-// surfaces can resolve the project in their paths. Root only; never maps a project to another account.
+// surfaces can resolve the project in their paths. Root only; never reads or changes another account's mappings.
 
 import type { Actor } from './actor.ts';
 import { Actions, Resources } from './actions.ts';
@@ -24,7 +24,11 @@ export function makeProjectService(deps: Deps) {
   const target = (actor: Actor, id: string | null) => ({ resource: Resources.project(actor.accountId, id ?? '*'), type: 'project', id });
 
   return {
-    /** Registers a project ID for this account; a project ID already mapped (to any account) is a CONFLICT. */
+    /**
+     * Registers a project ID for this account; one the account already maps is a CONFLICT. Other accounts' mappings
+     * are never consulted: a project ID is chosen by whoever holds the vendor project, so a global one could be
+     * squatted by another tenant, and its CONFLICT would tell any tenant which IDs others use.
+     */
     async add(actor: Actor, input: { vendor: string; projectId: string; region: string }): Promise<ProjectView> {
       if (typeof input.vendor !== 'string' || !VENDOR_RE.test(input.vendor)) throw invalid('vendor must be a lowercase name such as "huaweicloud"', { field: 'vendor' });
       if (typeof input.projectId !== 'string' || !PROJECT_ID_RE.test(input.projectId)) throw invalid('projectId must be 1-64 letters, digits, "_" or "-"', { field: 'projectId' });

@@ -253,8 +253,10 @@ export interface Repos {
     prune(now: Date): Promise<number>;
   };
   vendorProjects: {
+    /** A CONFLICT when the account already maps the project ID; another account's mapping of it is no obstacle. */
     put(p: VendorProject): Promise<void>;
-    get(vendor: string, projectId: string): Promise<VendorProject | undefined>;
+    /** The account's mapping of the project ID: a project ID names a project only together with an account. */
+    get(vendor: string, accountId: string, projectId: string): Promise<VendorProject | undefined>;
     listForAccount(accountId: string): Promise<VendorProject[]>;
     /** Removes the account's mapping of the project; false when the account had none. */
     delete(accountId: string, vendor: string, projectId: string): Promise<boolean>;

@@ -286,10 +286,11 @@ export function kyselyRepos(db: Db): Repos {
 
     vendorProjects: {
       put: async (p) => {
-        await insertOrConflict(() => db.insertInto('vendor_projects').values({ vendor: p.vendor, project_id: p.projectId, account_id: p.accountId, region: p.region, created_at: p.createdAt.getTime() }).execute(), `project ${p.projectId}`);
+        await insertOrConflict(() => db.insertInto('vendor_projects').values({ vendor: p.vendor, project_id: p.projectId, account_id: p.accountId, region: p.region, created_at: p.createdAt.getTime() }).execute(),
+          `project ${p.projectId}`, `your account maps it (kubecred project list shows its region); to change the region, remove it first with kubecred project remove ${p.projectId}`);
       },
-      get: async (vendor, projectId) => {
-        const r = await db.selectFrom('vendor_projects').selectAll().where('vendor', '=', vendor).where('project_id', '=', projectId).executeTakeFirst();
+      get: async (vendor, accountId, projectId) => {
+        const r = await db.selectFrom('vendor_projects').selectAll().where('account_id', '=', accountId).where('vendor', '=', vendor).where('project_id', '=', projectId).executeTakeFirst();
         return r && { vendor: r.vendor, projectId: r.project_id, accountId: r.account_id, region: r.region, createdAt: new Date(Number(r.created_at)) };
       },
       listForAccount: async (accountId) => {

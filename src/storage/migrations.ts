@@ -325,6 +325,42 @@ const m015: Migration = {
   },
 };
 
+/**
+ * A vendor project ID is mapped per account: the key is (account, vendor, project ID), not (vendor, project ID). The
+ * ID is chosen by whoever holds the vendor project, so a global key let one tenant register another's ID first, and
+ * its CONFLICT told any tenant which IDs other accounts use. Led by the account, so an account's list and the CCE
+ * surface's lookup (caller's account, project in the path) both read the key. Every row is kept: under the old key
+ * no two rows can clash under the new one.
+ *
+ * PostgreSQL replaces the constraint. SQLite cannot change a primary key: the table is rebuilt the documented way
+ * (create, copy, drop, rename), in the migration's own transaction; it holds a row per mapped project, so it is quick.
+ */
+const m016 = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<any>) {
+    const key = ['account_id', 'vendor', 'project_id'] as const;
+    if (dialect === 'postgres') {
+      // Every CCE request reads this table: as in 010, a long lock holder fails the migration (retried at the next
+      // start) rather than queueing every replica's requests behind it.
+      await sql`set local lock_timeout = '10s'`.execute(db);
+      await db.schema.alterTable('vendor_projects').dropConstraint('vendor_projects_pk').execute();
+      await db.schema.alterTable('vendor_projects').addPrimaryKeyConstraint('vendor_projects_pk', [...key]).execute();
+      return;
+    }
+    await db.schema.createTable('vendor_projects_016')
+      .addColumn('vendor', 'text', (c) => c.notNull())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+      .addColumn('region', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('vendor_projects_pk', [...key])
+      .execute();
+    const columns = ['vendor', 'project_id', 'account_id', 'region', 'created_at'] as const;
+    await db.insertInto('vendor_projects_016').columns([...columns]).expression(db.selectFrom('vendor_projects').select([...columns])).execute();
+    await db.schema.dropTable('vendor_projects').execute();
+    await db.schema.alterTable('vendor_projects_016').renameTo('vendor_projects').execute();
+  },
+});
+
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
@@ -335,7 +371,7 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '008_credentials_unexpired': m008, '009_credentials_rare_filters': m009,
     '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
     '012_credentials_sealed_keys': m012, '013_accounts_unique_name': m013, '014_console_sessions_last_used': m014,
-    '015_credentials_by_holder_covers_summary': m015,
+    '015_credentials_by_holder_covers_summary': m015, '016_vendor_projects_per_account': m016(dialect),
   };
   return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, OWN_TRANSACTION.has(name) ? m : atomic(name, m)])) : all;
 }

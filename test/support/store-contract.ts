@@ -351,12 +351,28 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.equal(await f.store.policies.hold(f.accountId, policy.id, 'share'), false);
     }));
 
+    it('maps a vendor project ID per account: two accounts map the same one, each reads and removes its own', withFixture(async (f) => {
+      const other = id('acc');
+      await f.store.accounts.insert({ id: other, name: `other-${counter}`, createdAt: at() });
+      const mine = { vendor: 'huaweicloud', projectId: 'shared-project', accountId: f.accountId, region: 'cn-north-4', createdAt: at() };
+      const theirs = { ...mine, accountId: other, region: 'ap-southeast-1', createdAt: at(1) };
+      await f.store.vendorProjects.put(mine);
+      await f.store.vendorProjects.put(theirs);
+      await assert.rejects(f.store.vendorProjects.put({ ...theirs, region: 'eu-west-0' }), isConflict);
+      assert.deepEqual(await f.store.vendorProjects.get('huaweicloud', f.accountId, 'shared-project'), mine);
+      assert.deepEqual(await f.store.vendorProjects.get('huaweicloud', other, 'shared-project'), theirs);
+      assert.equal(await f.store.vendorProjects.get('huaweicloud', 'acc_unknown', 'shared-project'), undefined);
+      assert.deepEqual(await f.store.vendorProjects.listForAccount(other), [theirs]);
+      assert.equal(await f.store.vendorProjects.delete(other, 'huaweicloud', 'shared-project'), true);
+      assert.deepEqual(await f.store.vendorProjects.get('huaweicloud', f.accountId, 'shared-project'), mine, "the other account's removal leaves this one's");
+    }));
+
     it('removes a vendor project of the account only', withFixture(async (f) => {
       const p = { vendor: 'huaweicloud', projectId: id('prj'), accountId: f.accountId, region: 'cn-north-4', createdAt: at() };
       await f.store.vendorProjects.put(p);
       assert.equal(await f.store.vendorProjects.delete('acc_other', p.vendor, p.projectId), false);
       assert.equal(await f.store.vendorProjects.delete(f.accountId, p.vendor, p.projectId), true);
-      assert.equal(await f.store.vendorProjects.get(p.vendor, p.projectId), undefined);
+      assert.equal(await f.store.vendorProjects.get(p.vendor, f.accountId, p.projectId), undefined);
       assert.equal(await f.store.vendorProjects.delete(f.accountId, p.vendor, p.projectId), false);
     }));
 

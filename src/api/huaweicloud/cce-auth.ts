@@ -83,9 +83,10 @@ export async function authenticateCce(authority: Authority, req: FastifyRequest,
 
   const projectId = (req.params as { project_id?: string }).project_id;
   if (projectId !== undefined) {
-    const project = await authority.store.vendorProjects.get(VENDOR, projectId);
-    // Another account's project looks exactly like an unknown one.
-    if (!project || project.accountId !== who.accountId) {
+    // Looked up in the caller's account only, once the caller is known: several accounts may map the same project ID,
+    // and whether another does is none of this caller's business.
+    const project = await authority.store.vendorProjects.get(VENDOR, who.accountId, projectId);
+    if (!project) {
       throw new KubecredError('NOT_FOUND', `project ${JSON.stringify(projectId)} is not registered for your account; the account root maps it with \`kubecred project add ${projectId} --region <region>\``, { details: { kind: 'project' } });
     }
     projectRegions.set(req, project.region);
