@@ -217,7 +217,7 @@ test('a wrong --state, --kind or webhook duration is a usage error naming the fl
   assert.match(state.stderr, /--state must be active, revoked, superseded or expired \(got bogus\)/);
   const kind = await cli(srv, srv.rootToken, ['credential', 'list', '--kind', 'x']);
   assert.equal(kind.code, 2);
-  assert.match(kind.stderr, /--kind must be default, temporary or csr/);
+  assert.match(kind.stderr, /--kind must be default, temporary, csr or explicit/);
   // What kube-apiserver's AuthorizationConfiguration would refuse is refused here, before any file is written.
   const refused: Array<[string[], RegExp]> = [
     [['--timeout', '1m'], /--timeout must be at most 30s, kube-apiserver's limit \(got 1m\)/],

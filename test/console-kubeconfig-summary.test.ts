@@ -78,8 +78,8 @@ test('the summary counts every kubeconfig of every holder, and the active ones b
 
   assert.equal(s.expiry.total, FLOOD + 1);
   const band = (days: number | null) => s.expiry.bands.find((b: any) => b.untilDays === days);
-  assert.deepEqual(band(7), { untilDays: 7, default: 0, temporary: FLOOD, csr: 0, total: FLOOD }, 'three days left: the 1-7 days band');
-  assert.deepEqual(band(1096), { untilDays: 1096, default: 1, temporary: 0, csr: 0, total: 1 });
+  assert.deepEqual(band(7), { untilDays: 7, default: 0, temporary: FLOOD, csr: 0, explicit: 0, total: FLOOD }, 'three days left: the 1-7 days band');
+  assert.deepEqual(band(1096), { untilDays: 1096, default: 1, temporary: 0, csr: 0, explicit: 0, total: 1 });
   assert.equal(s.expiry.nextToExpire.length, 5);
   assert.ok(s.expiry.nextToExpire.every((c: any) => c.principalId === ci.id && c.status === 'active'));
 

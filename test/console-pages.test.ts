@@ -155,8 +155,10 @@ test('the expiry chart counts the cluster\'s active kubeconfigs by time left', {
   await chart.waitFor();
   assert.equal(await chart.getAttribute('aria-label'), 'Active kubeconfigs by time left: 1 in < 1 day, 1 in 2–3 years');
   await p.getByText('The numbers').click();
-  assert.match(await rowText(p, /^< 1 day/), /0\s+1\s+0\s+1/);
-  assert.match(await rowText(p, /^2–3 years/), /1\s+0\s+0\s+1/);
+  // Default, Temporary, CSR, Explicit end, Total.
+  assert.match(await rowText(p, /^Time left/), /Default\s+Temporary\s+CSR\s+Explicit end\s+Total/i);
+  assert.match(await rowText(p, /^< 1 day/), /0\s+1\s+0\s+0\s+1/);
+  assert.match(await rowText(p, /^2–3 years/), /1\s+0\s+0\s+0\s+1/);
   assert.deepEqual(root.problems, []);
 });
 

@@ -206,3 +206,26 @@ test('a token cluster answers a kubeconfig carrying its bearer token, which kube
   const view = JSON.parse(await kubectl('config', 'view', '--kubeconfig', file, '--raw', '-o', 'json'));
   assert.equal(view.users[0].user.token, res.users[0].user.token);
 });
+
+test('a certificate with the days or the end asked for is kind explicit in the inventory, not temporary (15 minutes to 3 days); the summary counts it in its band', async () => {
+  const days = await createCert(cceClient(srv, env.alice.ak, env.alice.sk, PROJECT_ID), env.cluster.id, 400);
+  const end = new Date(Date.now() + 2 * DAY);
+  const byEnd = await rawRequest(srv, 'POST', cceUrl(env.cluster.id, 'clustercert'), { body: JSON.stringify({ expire_at: end.toISOString().replace(/\.\d+Z$/, 'Z') }), headers: { 'x-auth-token': env.alice.token } });
+  assert.equal(byEnd.status, 200, byEnd.body);
+  const temporary = await rawRequest(srv, 'POST', `/v1/clusters/${env.cluster.id}/kubeconfig`, { token: srv.rootToken, body: JSON.stringify({ temporaryMinutes: 60 }) });
+  assert.equal(temporary.status, 200, temporary.body);
+
+  const cce = [days['Port-ID'], byEnd.headers['port-id']] as string[];
+  for (const id of cce) assert.equal((await rawRequest(srv, 'GET', `/v1/credentials/${id}`, { token: srv.rootToken })).json.kind, 'explicit', id);
+  assert.equal(temporary.json.credential.kind, 'temporary');
+  const ofKind = async (kind: string) => (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', env.cluster.id, '--kind', kind])).map((c: any) => c.id);
+  assert.deepEqual((await ofKind('explicit')).filter((id: string) => cce.includes(id)).sort(), [...cce].sort());
+  const temporaries = await ofKind('temporary');
+  assert.ok(temporaries.includes(temporary.json.credential.id) && !cce.some((id) => temporaries.includes(id)));
+
+  const summary = (await rawRequest(srv, 'GET', `/v1/clusters/${env.cluster.id}/kubeconfig-summary`, { token: srv.rootToken })).json;
+  const band = (untilDays: number) => summary.expiry.bands.find((b: any) => b.untilDays === untilDays);
+  assert.ok(band(730).explicit >= 1, '400 days: the 1-2 years band');
+  assert.ok(band(7).explicit >= 1, 'two days: the 1-7 days band');
+  assert.ok(summary.holders.find((h: any) => h.principalId === env.alice.id).kinds.includes('explicit'));
+});

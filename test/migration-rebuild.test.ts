@@ -22,7 +22,7 @@ const REBUILD = '010_credentials_fingerprint_not_unique';
 /** Applied after REBUILD whenever a 009 store is upgraded. */
 const LISTING = '011_credentials_listing_by_status';
 /** The migrations after 011, each quick. */
-const LATER = ['012_credentials_sealed_keys', '013_accounts_unique_name', '014_console_sessions_last_used', '015_credentials_by_holder_covers_summary', '016_vendor_projects_per_account'];
+const LATER = ['012_credentials_sealed_keys', '013_accounts_unique_name', '014_console_sessions_last_used', '015_credentials_by_holder_covers_summary', '016_vendor_projects_per_account', '017_credentials_explicit_kind'];
 let source: ServerProcess;
 let sourceDb: string;
 
@@ -227,7 +227,7 @@ test('a migration that fails says why; a one-shot command does not upgrade a sch
   const older = await storeAt009();
   const oneShot = await cli(null, null, ['account', 'create', 'second', '--data-dir', older]);
   assert.equal(oneShot.code, 5, oneShot.stderr);
-  assert.match(oneShot.stderr, /the database's schema is older than this kubecred's \(pending migrations: 010_credentials_fingerprint_not_unique, 011_credentials_listing_by_status, 012_credentials_sealed_keys, 013_accounts_unique_name, 014_console_sessions_last_used, 015_credentials_by_holder_covers_summary, 016_vendor_projects_per_account\); upgrade it first/);
+  assert.match(oneShot.stderr, /the database's schema is older than this kubecred's \(pending migrations: 010_credentials_fingerprint_not_unique, 011_credentials_listing_by_status, 012_credentials_sealed_keys, 013_accounts_unique_name, 014_console_sessions_last_used, 015_credentials_by_holder_covers_summary, 016_vendor_projects_per_account, 017_credentials_explicit_kind\); upgrade it first/);
   assert.ok(!inspect(older).applied.includes(REBUILD));
 
   const srv = await startServerProcess({ dataDir: older, previous: source });

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { enc } from '../client/native-client.ts';
+import { CREDENTIAL_KINDS } from '../core/model.ts';
 import { CUSTOM_VALIDITY_HOURS, TEMPORARY_MINUTES } from '../core/validity-rules.ts';
 import { idOfPastedSecret } from '../core/api-credentials.ts';
 import { replacePrivateFile } from './private-files.ts';
@@ -60,7 +61,7 @@ function limitOption(v: string): number {
 }
 
 /** Checked here: the server's answer would name its query parameter or body field and schema, not the flag. */
-export function oneOf(v: string | undefined, flag: string, allowed: string[]): void {
+export function oneOf(v: string | undefined, flag: string, allowed: readonly string[]): void {
   if (v !== undefined && !allowed.includes(v)) throw new UsageError(`${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)} (got ${v})`);
 }
 
@@ -200,11 +201,11 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
     .option('--cluster <cluster>', 'on this cluster')
     .option('--principal <principal>', 'of this principal')
     .option('--state <state>', 'active, revoked, superseded or expired')
-    .option('--kind <kind>', 'default, temporary or csr')
+    .option('--kind <kind>', `${CREDENTIAL_KINDS.slice(0, -1).join(', ')} or ${CREDENTIAL_KINDS.at(-1)}`)
     .option('--limit <n>', 'at most this many', '500'))
     .action(withClient(async (client, o, format) => {
       oneOf(o.state, '--state', ['active', 'revoked', 'superseded', 'expired']);
-      oneOf(o.kind, '--kind', ['default', 'temporary', 'csr']);
+      oneOf(o.kind, '--kind', CREDENTIAL_KINDS);
       const items = await client.all('/v1/credentials', { cluster: o.cluster, principal: o.principal, status: o.state, kind: o.kind }, limitOption(o.limit));
       print(items, format, CRED_COLS);
     }));

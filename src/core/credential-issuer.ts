@@ -134,9 +134,10 @@ export function makeCredentialIssuer(deps: { ids: Ids; clock: Clock; sealer: Sea
       return mint(tx, actor, cluster, principal, { kind: 'temporary', current: false, notAfter: temporaryNotAfter(deps.clock.now(), minutes), csrPem });
     },
 
-    /** A fresh key and certificate ending at a validity the caller chose (already checked); stored like temporary ones, key never kept. */
+    /** A fresh key and certificate ending at a validity the caller chose (already checked), kind `explicit`; like a temporary one's, its key is never kept. */
     async explicitKubeconfig(tx: Repos, actor: Actor, cluster: Cluster, principal: Principal, notAfter: Date): Promise<Minted> {
-      return mint(tx, actor, cluster, principal, { kind: 'temporary', current: false, notAfter });
+      // Not `temporary`: it may last years, and the inventory and console say a temporary one lasts at most 3 days.
+      return mint(tx, actor, cluster, principal, { kind: 'explicit', current: false, notAfter });
     },
 
     /** A certificate for a client-held key, with the principal's default validity; never the stored default. */

@@ -5,7 +5,7 @@ import type { Actor } from './actor.ts';
 import { Actions } from './actions.ts';
 import { clusterTarget, type Authorizer } from './authorizer.ts';
 import { findCluster } from './lookup.ts';
-import type { CredentialKind, CredentialStatus } from './model.ts';
+import { CREDENTIAL_KINDS, type CredentialKind, type CredentialStatus } from './model.ts';
 import type { Clock } from './ports.ts';
 import type { CredentialTally, Store } from './store-port.ts';
 import { credentialView, type CredentialView } from './views.ts';
@@ -13,7 +13,6 @@ import { credentialView, type CredentialView } from './views.ts';
 const DAY_MS = 86_400_000;
 /** Where the expiry bands end, in days from now; the last band has no end (a default kubeconfig lasts 3 years). */
 export const EXPIRY_BAND_DAYS = [1, 7, 30, 91, 365, 730, 1096] as const;
-const KINDS: CredentialKind[] = ['default', 'temporary', 'csr'];
 /** How many of the next kubeconfigs to expire the summary names. */
 const NEXT_TO_EXPIRE = 5;
 
@@ -40,7 +39,7 @@ export interface HolderSummary {
   lastExpiry: string;
 }
 
-export interface ExpiryBand { untilDays: number | null; default: number; temporary: number; csr: number; total: number }
+export type ExpiryBand = { untilDays: number | null; total: number } & Record<CredentialKind, number>;
 
 export interface KubeconfigSummary {
   clusterId: string;
@@ -70,7 +69,7 @@ export function holderOf(principal: { id: string; name: string; deleted: boolean
   return {
     principalId: principal.id, principalName: principal.name, principalDeleted: principal.deleted, state: usable ? 'active' : expired ? 'expired' : 'revoked', usable, expired, superseded, revoked,
     total: usable + expired + superseded + revoked,
-    kinds: KINDS.filter((k) => pool.some((g) => g.kind === k)),
+    kinds: CREDENTIAL_KINDS.filter((k) => pool.some((g) => g.kind === k)),
     nextExpiry: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null,
     lastExpiry: last.toISOString(),
   };
@@ -102,7 +101,8 @@ export function makeKubeconfigSummary(deps: Deps) {
         .sort((a, b) => RANK[a.state] - RANK[b.state] || a.principalId.localeCompare(b.principalId));
 
       // Each tally says how many end before each bound; a band holds those before its bound and not before the previous one.
-      const bands: ExpiryBand[] = [...EXPIRY_BAND_DAYS, null].map((untilDays) => ({ untilDays, default: 0, temporary: 0, csr: 0, total: 0 }));
+      const none = Object.fromEntries(CREDENTIAL_KINDS.map((k) => [k, 0])) as Record<CredentialKind, number>;
+      const bands: ExpiryBand[] = [...EXPIRY_BAND_DAYS, null].map((untilDays) => ({ untilDays, ...none, total: 0 }));
       for (const t of expiry) {
         const cumulative = [...t.endingBefore, t.total];
         cumulative.forEach((n, i) => {

@@ -3,7 +3,13 @@
 
 export type PrincipalKind = 'user' | 'role';
 export type ClusterKind = 'kubernetes' | 'service-mesh';
-export type CredentialKind = 'default' | 'temporary' | 'csr';
+/**
+ * default: one per (cluster, principal), 3 years or the root's custom validity, handed out again until renewed.
+ * temporary: 15 to 4320 minutes, a fresh key each time. csr: the caller's key, the default's validity.
+ * explicit: a fresh key with the end its caller asked for, 15 minutes to 1827 days (CCE's duration or expire_at).
+ */
+export const CREDENTIAL_KINDS = ['default', 'temporary', 'csr', 'explicit'] as const;
+export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 export type CredentialState = 'active' | 'revoked' | 'superseded';
 /** What a caller sees: the stored state, with `expired` derived from the clock. */
 export type CredentialStatus = CredentialState | 'expired';

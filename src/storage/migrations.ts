@@ -361,6 +361,21 @@ const m016 = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/**
+ * Certificates asked for with an explicit end (CCE's duration or expire_at, up to 1827 days) were recorded as kind
+ * `temporary`, which the inventory and the console describe as 15 minutes to 3 days; they now have a kind of their
+ * own, `explicit`. Those already issued that outlast any temporary one (more than 4320 minutes from issue to end:
+ * the longest temporary validity when this shipped, written out so the migration never changes with it) can only be
+ * such certificates and are relabelled; one of 3 days or less cannot be told from a temporary one and keeps its kind.
+ * One pass over the table, writing only the rows it relabels (the NOTIFY trigger of 006 does not watch kind).
+ */
+const m017: Migration = {
+  async up(db: Kysely<any>) {
+    await db.updateTable('credentials').set({ kind: 'explicit' })
+      .where('kind', '=', 'temporary').where(sql`not_after - issued_at`, '>', 4320 * 60_000).execute();
+  },
+};
+
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
@@ -372,6 +387,7 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
     '012_credentials_sealed_keys': m012, '013_accounts_unique_name': m013, '014_console_sessions_last_used': m014,
     '015_credentials_by_holder_covers_summary': m015, '016_vendor_projects_per_account': m016(dialect),
+    '017_credentials_explicit_kind': m017,
   };
   return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, OWN_TRANSACTION.has(name) ? m : atomic(name, m)])) : all;
 }

@@ -1,5 +1,7 @@
 // The native API's shapes as the console reads them (see /openapi.json); only what the pages use.
 
+import type { CredentialKind } from '../../src/core/model.ts';
+
 export interface Principal { id: string; kind: 'user' | 'role'; name: string; groups: string[]; isRoot: boolean; createdAt: string }
 
 /** `tokenId`: the API token the session was opened with; revoking it ends the session. */
@@ -14,7 +16,7 @@ export interface Cluster {
 export type CredentialStatus = 'active' | 'revoked' | 'superseded' | 'expired';
 
 export interface Credential {
-  id: string; type: 'x509' | 'token'; clusterId: string; principalId: string; kind: 'default' | 'temporary' | 'csr';
+  id: string; type: 'x509' | 'token'; clusterId: string; principalId: string; kind: CredentialKind;
   serial: string; commonName: string; groups: string[]; notBefore: string; notAfter: string; status: CredentialStatus;
   current: boolean; issuedAt: string; issuedBy: string; revokedAt: string | null; revokedBy: string | null; revokeReason: string | null;
 }
@@ -46,7 +48,7 @@ export interface HolderSummary {
   usable: number; expired: number; superseded: number; revoked: number; total: number;
   kinds: Credential['kind'][]; nextExpiry: string | null; lastExpiry: string;
 }
-export interface ExpiryBand { untilDays: number | null; default: number; temporary: number; csr: number; total: number }
+export type ExpiryBand = { untilDays: number | null; total: number } & Record<CredentialKind, number>;
 export interface KubeconfigSummary {
   clusterId: string; at: string; holders: HolderSummary[];
   expiry: { total: number; bands: ExpiryBand[]; nextToExpire: Credential[] };

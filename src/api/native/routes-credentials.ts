@@ -7,14 +7,14 @@ import type { IssuedKubeconfig } from '../../core/credential-service.ts';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
 import {
-  CredentialWithCert, errorResponses, IdParam, KubeconfigBody, KubeconfigResponse, KubeconfigSummary, pageOf, pagedQuery, pageRequest,
+  CredentialKindName, CredentialWithCert, errorResponses, IdParam, KubeconfigBody, KubeconfigResponse, KubeconfigSummary, pageOf, pagedQuery, pageRequest,
   RevokeBody, Validity, ValidityBody,
 } from './schemas.ts';
 
 const CredentialQuery = pagedQuery({
   cluster: Type.Optional(Type.String({ maxLength: 128 })),
   principal: Type.Optional(Type.String({ maxLength: 128 })),
-  kind: Type.Optional(Type.Union([Type.Literal('default'), Type.Literal('temporary'), Type.Literal('csr')])),
+  kind: Type.Optional(CredentialKindName),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('superseded'), Type.Literal('expired')])),
 });
 

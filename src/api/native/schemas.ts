@@ -4,6 +4,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { invalid } from '../../core/errors.ts';
 import { GROUP_RE, GROUP_RULE } from '../../core/group-rules.ts';
+import { CREDENTIAL_KINDS, type CredentialKind } from '../../core/model.ts';
 import { NAME_RE, NAME_RULE, REGION_RE, REGION_RULE } from '../../core/input-rules.ts';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -121,9 +122,13 @@ export const WebhookToken = Type.Object({
 
 export const Revoked = Type.Object({ revoked: Type.Boolean({ description: 'False when it had already been revoked' }) });
 
+export const CredentialKindName = Type.Union(CREDENTIAL_KINDS.map((k) => Type.Literal(k)), {
+  description: 'default: one per cluster and principal, handed out again until renewed; temporary: 15 to 4320 minutes; csr: signed from your CSR; explicit: the end its caller asked for, up to 1827 days (CCE)',
+});
+
 export const Credential = Type.Object({
   id: Type.String(), type: Type.Union([Type.Literal('x509'), Type.Literal('token')]), clusterId: Type.String(), principalId: Type.String(),
-  kind: Type.Union([Type.Literal('default'), Type.Literal('temporary'), Type.Literal('csr')]),
+  kind: CredentialKindName,
   keySource: Type.Union([Type.Literal('generated'), Type.Literal('client')]),
   serial: Type.String(), fingerprintSha256: Type.String({ description: 'Kubernetes 1.32+ credential ID: X509SHA256=<this>' }),
   commonName: Type.String(), groups: Type.Array(Type.String()), notBefore: Time, notAfter: Time,
@@ -133,7 +138,6 @@ export const Credential = Type.Object({
   revokeReason: Nullable(Type.String()), supersededAt: Nullable(Time),
 }, { $id: 'Credential' });
 
-const KindName = Type.Union([Type.Literal('default'), Type.Literal('temporary'), Type.Literal('csr')]);
 const Count = Type.Integer({ minimum: 0 });
 
 /** GET /v1/clusters/:id/kubeconfig-summary: counted by the database, so nothing is left out however many were issued. */
@@ -149,14 +153,14 @@ export const KubeconfigSummary = Type.Object({
     expired: Count,
     superseded: Type.Integer({ minimum: 0, description: 'Replaced when a custom validity was set; refused like revoked ones' }),
     revoked: Count, total: Count,
-    kinds: Type.Array(KindName, { description: 'The kinds of the usable ones (of all of them when none is usable)' }),
+    kinds: Type.Array(CredentialKindName, { description: 'The kinds of the usable ones (of all of them when none is usable)' }),
     nextExpiry: Nullable(Time), lastExpiry: Type.String({ format: 'date-time', description: 'When the last usable one ends (when none is usable, the latest end of any)' }),
   }), { description: 'One per principal ever issued a kubeconfig on the cluster: usable first' }),
   expiry: Type.Object({
     total: Type.Integer({ minimum: 0, description: 'Active kubeconfigs not expired' }),
     bands: Type.Array(Type.Object({
       untilDays: Nullable(Type.Integer({ description: 'The band holds those ending before this many days from `at` and not in an earlier band; null: the rest' })),
-      default: Count, temporary: Count, csr: Count, total: Count,
+      ...Object.fromEntries(CREDENTIAL_KINDS.map((k) => [k, Count])) as Record<CredentialKind, typeof Count>, total: Count,
     })),
     nextToExpire: Type.Array(Type.Ref('Credential')),
   }),

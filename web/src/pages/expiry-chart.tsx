@@ -4,10 +4,12 @@
 import { api, enc } from '../api.ts';
 import { ErrorNotice } from '../errors.tsx';
 import { useLoad } from '../hooks.ts';
+import { CREDENTIAL_KINDS as KINDS } from '../../../src/core/model.ts';
 import type { Cluster, ExpiryBand, KubeconfigSummary } from '../types.ts';
 import { Empty, Loading, Time } from '../ui.tsx';
 
-const KINDS = ['default', 'temporary', 'csr'] as const;
+/** Column headings of the numbers' table. */
+const KIND_HEADINGS: Record<(typeof KINDS)[number], string> = { default: 'Default', temporary: 'Temporary', csr: 'CSR', explicit: 'Explicit end' };
 
 /** The server's bands end at these days from now (null: the rest). */
 const LABELS = new Map<number | null, string>([
@@ -64,8 +66,8 @@ export function ExpiryChart(props: { cluster: Cluster }) {
         <summary>The numbers</summary>
         <div class="table-wrap">
           <table>
-            <thead><tr><th scope="col">Time left</th><th scope="col">Default</th><th scope="col">Temporary</th><th scope="col">CSR</th><th scope="col">Total</th></tr></thead>
-            <tbody>{rows.map((r) => <tr key={r.label}><th scope="row">{r.label}</th><td>{r.default}</td><td>{r.temporary}</td><td>{r.csr}</td><td>{r.total}</td></tr>)}</tbody>
+            <thead><tr><th scope="col">Time left</th>{KINDS.map((k) => <th key={k} scope="col">{KIND_HEADINGS[k]}</th>)}<th scope="col">Total</th></tr></thead>
+            <tbody>{rows.map((r) => <tr key={r.label}><th scope="row">{r.label}</th>{KINDS.map((k) => <td key={k}>{r[k]}</td>)}<td>{r.total}</td></tr>)}</tbody>
           </table>
         </div>
       </details>
