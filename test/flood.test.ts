@@ -54,7 +54,8 @@ function silent(port: number): Promise<{ done: Promise<number> }> {
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 test('1,000 connections trickling headers and 200 silent ones: healthy requests are all answered meanwhile, every trickler is cut with a 408 at 30 s, every silent one dropped at 10 s', { timeout: 120_000 }, async (t) => {
-  const srv = await start();
+  // The timeouts alone: one address's 1,200 connections would otherwise meet the per-address cap (next test).
+  const srv = await start({ args: ['--max-connections-per-address', '0'] });
   const port = Number(new URL(srv.url).port);
   const ca = fs.readFileSync(srv.caFile, 'utf8');
   const pid = srv.child.pid!;
@@ -99,5 +100,42 @@ test('1,000 connections trickling headers and 200 silent ones: healthy requests 
     assert.equal(srv.child.exitCode, null);
   } finally {
     for (const d of drips) clearInterval(d);
+  }
+});
+
+/** A TLS connection that completes its handshake and then idles; resolves false if the server closed it instead. */
+function idle(port: number, ca: string, held: tls.TLSSocket[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+      held.push(socket);
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+    socket.on('close', () => resolve(false));
+  });
+}
+
+test('connections over --max-connections-per-address, or over --max-connections, are closed at once; counted in /metrics and said in the log; others are served', { timeout: 120_000 }, async () => {
+  for (const [args, reason, cap] of [[['--max-connections-per-address', '5'], 'per-address', 5], [['--max-connections', '8', '--max-connections-per-address', '0'], 'total', 8]] as const) {
+    const srv = await start({ args: [...args] });
+    const port = Number(new URL(srv.url).port);
+    const ca = fs.readFileSync(srv.caFile, 'utf8');
+    const held: tls.TLSSocket[] = [];
+    try {
+      const opened: boolean[] = [];
+      for (let i = 0; i < cap + 3; i++) opened.push(await idle(port, ca, held));
+      assert.deepEqual(opened, [...Array(cap).fill(true), false, false, false], `${reason}: ${cap} held, the rest closed`);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    // Once they are gone, anyone is served again (the count follows closes).
+    await new Promise((r) => setTimeout(r, 300));
+    const metrics = await rawRequest(srv, 'GET', '/metrics');
+    assert.equal(metrics.status, 200, metrics.body);
+    assert.match(metrics.body, new RegExp(`kubecred_connections_refused_total\\{reason="${reason}"\\} 3`));
+    const log = srv.logs();
+    assert.match(log, new RegExp(`"reason":"${reason}".*refusing connections`));
+    assert.equal(log.match(/refusing connections/g)?.length, 1, 'one line a minute, not one per connection');
+    assert.doesNotMatch(log, /"level":(50|60)/, 'no error lines for connections closed on purpose');
   }
 });

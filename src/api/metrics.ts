@@ -134,6 +134,10 @@ export function createMetrics(store?: Pick<Store, 'stats' | 'failures'>, index?:
     reused: new Counter({ name: 'kubecred_kubeconfigs_reused_total', help: 'Default kubeconfigs handed out again', registers: [registry] }),
     revoked: new Counter({ name: 'kubecred_credentials_revoked_total', help: 'Credentials revoked', registers: [registry] }),
     denied: new Counter({ name: 'kubecred_requests_denied_total', help: 'Requests refused by authentication or authorization', labelNames: ['code'], registers: [registry] }),
+    connectionsRefused: new Counter({
+      name: 'kubecred_connections_refused_total', labelNames: ['reason'], registers: [registry],
+      help: 'Connections closed at once because the server held --max-connections (reason total) or one address held --max-connections-per-address (per-address)',
+    }),
   };
 }
 

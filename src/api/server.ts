@@ -2,11 +2,13 @@
 // It listens on nothing itself; the caller (kubecred serve, a test) decides where and how.
 
 import http from 'node:http';
+import type net from 'node:net';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { shapeOpenApi } from './openapi-shape.ts';
 import { nestsDeeperThan, tooDeepMessage } from './json-depth.ts';
+import { limitConnections, type ConnectionLimits } from './connection-limits.ts';
 import type { Authority } from '../core/authority.ts';
 import { withoutPastedSecrets } from '../core/api-credentials.ts';
 import { invalid } from '../core/errors.ts';
@@ -43,6 +45,8 @@ export interface AppOptions {
   readiness?: ReadinessOptions;
   /** Who may read /metrics (ServerConfig.metricsFrom); loopback only when absent. */
   metricsFrom?: 'any' | readonly string[];
+  /** Caps on connections held (connection-limits.ts); none when absent (tests that build an app in process). */
+  connectionLimits?: ConnectionLimits;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -215,6 +219,23 @@ const loggedUrl = (url: string): string => {
   return withoutPastedSecrets(plain.replace(/([?&]signature=)[^&]*/gi, '$1[redacted]'));
 };
 
+/** Caps connections, counting refusals in /metrics and saying so in the log at most once a minute per reason. */
+function limitConnectionsLogged(app: FastifyInstance, limits: ConnectionLimits, metrics: Metrics): void {
+  const quietUntil = { total: 0, 'per-address': 0 };
+  const since = { total: 0, 'per-address': 0 };
+  limitConnections(app.server as unknown as net.Server, limits, (reason, address) => {
+    metrics.connectionsRefused.inc({ reason });
+    since[reason]++;
+    const now = Date.now();
+    if (now < quietUntil[reason]) return;
+    quietUntil[reason] = now + 60_000;
+    app.log.warn({ reason, remoteAddress: address, refusedSinceLastLine: since[reason] }, reason === 'total'
+      ? `refusing connections: ${limits.max} are open (--max-connections); raise it (and the open-file limit) if this load is expected`
+      : `refusing connections from ${address}: it holds ${limits.perAddress} (--max-connections-per-address); raise it if one client (or a proxy, with --trust-proxy) needs more`);
+    since[reason] = 0;
+  });
+}
+
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -312,6 +333,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   const handlerFor = surfaceOfUrl(app);
   const metrics = createMetrics(opts.authority.store, opts.authority.index, opts.readiness?.freshness);
+  if (opts.connectionLimits) limitConnectionsLogged(app, opts.connectionLimits, metrics);
   registerRequestContext(app);
   registerMetricsHooks(app, metrics);
   for (const s of sharedSchemas) app.addSchema(s);

@@ -14,6 +14,7 @@ import { bootstrapIfEmpty, createAccount, recoverRootToken, type BootstrapResult
 import { randomIds } from '../core/ids.ts';
 import { systemClock, type Clock, type Sealer } from '../core/ports.ts';
 import type { Store } from '../core/store-port.ts';
+import { defaultMaxConnections } from '../api/connection-limits.ts';
 import { buildApp } from '../api/server.ts';
 import { ensureDataDir, loadMasterKeyring, writeSecretFile } from '../config/data-dir.ts';
 import { ConfigError, type ServerConfig } from '../config/server-config.ts';
@@ -326,6 +327,7 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
       readiness: { freshness: sync ?? undefined, outageGraceMs: config.outageGraceMs }, metricsFrom: config.metricsFrom,
       authority, logger: logger as never, bodyLimitBytes: config.bodyLimitBytes, https: tls ? { cert: tls.cert, key: tls.key } : null,
       trustProxy: config.trustProxy, version: VERSION,
+      connectionLimits: { max: config.maxConnections ?? defaultMaxConnections(), perAddress: config.maxConnectionsPerAddress },
     });
     // Expired nonces, sessions and index entries, swept now and then (the first a minute in, off the start-up path).
     const sweep = () => void authority.sweepExpired().then(

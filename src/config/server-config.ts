@@ -35,6 +35,9 @@ export interface ServerConfig {
   metricsFrom: 'any' | readonly string[];
   /** How long an unused web console session lasts. */
   consoleIdleMs: number;
+  /** Connections held at once in all (null: the open-file limit less a reserve, found at start) and from one address (0: no cap). */
+  maxConnections: number | null;
+  maxConnectionsPerAddress: number;
   /** What serve logs as warnings at start: a configuration that runs, but likely not as the operator meant. */
   warnings: readonly string[];
 }
@@ -54,12 +57,23 @@ export interface ServeFlags {
   outageGrace?: string;
   metricsFrom?: string;
   consoleIdleMinutes?: string;
+  maxConnections?: string;
+  maxConnectionsPerAddress?: string;
 }
 
 export class ConfigError extends Error {}
 
 export const DEFAULT_PORT = 7443;
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Far more than kube-apiserver opens (one per webhook call in flight, 25 kept idle), far less than a flood. */
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 512;
+
+function wholeNumber(text: string, flag: string, min: number, max: number, what: string): number {
+  const t = String(text).trim();
+  const n = /^\d{1,7}$/.test(t) ? Number(t) : NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(`${flag} must be a whole number of ${what} from ${min} to ${max}, got ${t}`);
+  return n;
+}
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.KUBECRED_DATA_DIR || path.join(os.homedir(), '.kubecred');
@@ -204,6 +218,13 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
   });
 
   const trustProxy = parseTrustProxy(flags.trustProxy ?? fromEnv('KUBECRED_TRUST_PROXY'));
+  const maxText = flags.maxConnections ?? fromEnv('KUBECRED_MAX_CONNECTIONS');
+  const maxConnections = maxText === undefined ? null : wholeNumber(maxText, '--max-connections', 1, 1_000_000, 'connections');
+  const perAddressText = flags.maxConnectionsPerAddress ?? fromEnv('KUBECRED_MAX_CONNECTIONS_PER_ADDRESS');
+  // Behind a proxy every client's connections come from the proxy's address: no per-address cap unless asked for.
+  const maxConnectionsPerAddress = perAddressText === undefined
+    ? (trustProxy === 0 ? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS : 0)
+    : wholeNumber(perAddressText, '--max-connections-per-address', 0, 1_000_000, 'connections (0: no cap)');
   const warnings: string[] = [];
   // --insecure-http says a TLS proxy is in front; without --trust-proxy the server cannot tell the browser uses HTTPS.
   if (flags.insecureHttp && trustProxy === 0) {
@@ -225,6 +246,8 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     outageGraceMs: outageGrace * 1000,
     metricsFrom: parseMetricsFrom(flags.metricsFrom ?? fromEnv('KUBECRED_METRICS_FROM')),
     consoleIdleMs: idleMinutes * 60_000,
+    maxConnections,
+    maxConnectionsPerAddress,
     warnings: Object.freeze(warnings),
   });
 }
