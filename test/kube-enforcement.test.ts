@@ -330,6 +330,21 @@ test('the CRL lists revoked serials, carries a CRL number and nextUpdate, and op
   for (const c of superseded) assert.match(text.toUpperCase(), new RegExp(`SERIAL NUMBER: ${c.serial.toUpperCase()}`));
 });
 
+test('a CRL is built once and served again until a revocation on its cluster (public endpoint: a GET must not cost a build)', async () => {
+  const get = async () => (await rawRequest(srv, 'GET', `/clusters/${cluster.id}/crl`)).raw;
+  const first = await get();
+  const again = await Promise.all([get(), get(), get()]);
+  for (const r of again) assert.ok(r.equals(first), 'the same CRL, CRL number and all');
+  const k = await rawRequest(srv, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, { token: srv.rootToken, body: JSON.stringify({ temporaryMinutes: 15 }) });
+  assert.equal(k.status, 200, k.body);
+  assert.ok((await get()).equals(first), 'an issuance changes no CRL');
+  assert.equal((await rawRequest(srv, 'POST', `/v1/credentials/${k.json.credential.id}/revoke`, { token: srv.rootToken, body: '{}' })).status, 200);
+  const after = await get();
+  assert.ok(!after.equals(first), 'rebuilt after the revocation');
+  const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-noout', '-text'], { input: after, encoding: 'utf8' });
+  assert.match(text.toUpperCase(), new RegExp(`SERIAL NUMBER: ${k.json.credential.serial.toUpperCase()}`));
+});
+
 test('the exec-plugin kubeconfig works, reuses its cached certificate across kubectl runs, and fails once revoked and refreshed', async () => {
   const home = tempDir('kubecred-home-');
   const env = { ...process.env, HOME: home, KUBECRED_TOKEN: aliceToken, KUBECRED_CONFIG: '/nonexistent' };

@@ -13,7 +13,7 @@ import { makePrincipalService } from './principal-service.ts';
 import { makePrincipalAccess } from './principal-access.ts';
 import { makeProjectService } from './project-service.ts';
 import type { Clock, Ids, Sealer } from './ports.ts';
-import type { Store } from './store-port.ts';
+import type { IndexedCredential, Store } from './store-port.ts';
 import { publishCredentialChanges } from './credential-events.ts';
 import { makeRevocationIndex } from './revocation-index.ts';
 import { makeWebhookService } from './webhook-service.ts';
@@ -45,11 +45,17 @@ const NONCE_KEPT_PAST_WINDOW_MS = 120_000;
 
 export function makeAuthority(baseDeps: AuthorityDeps) {
   const index = makeRevocationIndex(baseDeps.clock);
-  // Every committed credential change reaches the revocation index, whichever service made it.
-  const deps = { ...baseDeps, store: publishCredentialChanges(baseDeps.store, (changed) => index.apply(changed)) };
+  // Every committed credential change, whichever service (or, through the change feed, replica) made it, reaches the
+  // revocation index and the CRLs built from the same rows.
+  const changed = (cs: IndexedCredential[]) => {
+    index.apply(cs);
+    crl.forget(cs);
+  };
+  const deps = { ...baseDeps, store: publishCredentialChanges(baseDeps.store, changed) };
   const audit = makeAuditWriter(deps);
   const authorizer = makeAuthorizer({ store: deps.store, audit, clock: deps.clock });
   const issuer = makeCredentialIssuer({ ...deps, audit });
+  const crl = makeCrlService({ ...deps, issuer });
   return {
     store: deps.store,
     clock: deps.clock,
@@ -66,7 +72,7 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
     auditWriter: audit,
     index,
     webhooks: makeWebhookService({ ...deps, index, authorizer, audit }),
-    crl: makeCrlService({ ...deps, issuer }),
+    crl,
     consoleSessions: makeConsoleSessions({ ...deps, audit }, { idleMs: baseDeps.consoleIdleMs }),
     /**
      * Loads the revocation index with every unexpired credential, whatever its state (store.credentials.scanUnexpired:
@@ -92,7 +98,7 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
     /** When other servers share the database: follows their credential changes from `loadedAt` on (call after loadIndex). */
     followOtherServers: async (loadedAt: Date, on: Pick<IndexSyncOptions, 'onError' | 'onHealthChange'> = {}): Promise<IndexSync | null> => {
       const feed = baseDeps.store.changeFeed;
-      return feed ? startIndexSync({ feed, store: baseDeps.store, index, clock: baseDeps.clock, ...on }, loadedAt) : null;
+      return feed ? startIndexSync({ feed, store: baseDeps.store, index: { apply: changed }, clock: baseDeps.clock, ...on }, loadedAt) : null;
     },
   };
 }

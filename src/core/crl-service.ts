@@ -18,8 +18,45 @@ export const CRL_VALIDITY_MS = 60 * 60 * 1000;
  */
 const KEEP_EXPIRED_MS = CRL_VALIDITY_MS;
 
+/**
+ * How long a built CRL is served again (unless a revocation of its cluster comes first): the endpoint is public, and
+ * building one reads every revoked row of the cluster and signs (~40 ms at 2,600 entries, ~0.6 s at 40,000), so
+ * anyone could keep a core busy with GETs. Its thisUpdate is then at most this old; its nextUpdate an hour ahead.
+ */
+export const CRL_REBUILT_AFTER_MS = 60_000;
+
 export function makeCrlService(deps: { store: Store; clock: Clock; issuer: CredentialIssuer }) {
+  /** The last CRL built per cluster, and one being built (concurrent GETs share it). */
+  const built = new Map<string, { der: Buffer; at: number }>();
+  const building = new Map<string, Promise<Buffer>>();
+
+  async function buildFor(clusterId: string, ca: ReturnType<CredentialIssuer['caFor']>, now: Date): Promise<Buffer> {
+    const rows = await deps.store.credentials.listRevoked(clusterId, new Date(now.getTime() - KEEP_EXPIRED_MS));
+    return buildCrl({
+      ca,
+      // A token kubeconfig has a serial but no certificate: a CRL names certificates only.
+      entries: rows.filter((c) => c.type === 'x509').map((c) => ({
+        serialHex: c.serialHex,
+        revokedAt: c.revokedAt ?? c.supersededAt ?? now,
+        reason: c.state === 'superseded' ? CrlReason.superseded : CrlReason.unspecified,
+      })),
+      // Milliseconds since the epoch, by the database's clock where replicas share one (theirs may be up to 30 s
+      // apart, and a later CRL from one behind would carry a lower number): increases with no stored counter.
+      crlNumber: BigInt(deps.store.sharedClockMs ? await deps.store.sharedClockMs() : now.getTime()),
+      thisUpdate: now,
+      nextUpdate: new Date(now.getTime() + CRL_VALIDITY_MS),
+    });
+  }
+
   return {
+    /** A revoked or superseded credential changes its cluster's CRL: the next GET builds it again. Told of every change, replicas' too. */
+    forget(changed: Array<{ clusterId: string; state: string }>): void {
+      for (const c of changed) if (c.state !== 'active') {
+        built.delete(c.clusterId);
+        building.delete(c.clusterId);
+      }
+    },
+
     async crlDer(clusterId: string): Promise<Buffer> {
       const cluster = await deps.store.clusters.getAnyAccount(clusterId);
       // Public: no account is asking, so none is named.
@@ -31,21 +68,20 @@ export function makeCrlService(deps: { store: Store; clock: Clock; issuer: Crede
       if (hasKeyUsage(parseCertificate(ca.certDer), KU.cRLSign) === false) {
         throw new KubecredError('CONFLICT', `cluster ${cluster.name}'s client CA has no cRLSign in its keyUsage, so readers refuse CRLs it signs; revocation takes effect through the authorization webhook (kubecred cluster kube-config), or import a CA that may sign CRLs`, { details: { field: 'clientCa' } });
       }
-      const rows = await deps.store.credentials.listRevoked(cluster.id, new Date(now.getTime() - KEEP_EXPIRED_MS));
-      return buildCrl({
-        ca,
-        // A token kubeconfig has a serial but no certificate: a CRL names certificates only.
-        entries: rows.filter((c) => c.type === 'x509').map((c) => ({
-          serialHex: c.serialHex,
-          revokedAt: c.revokedAt ?? c.supersededAt ?? now,
-          reason: c.state === 'superseded' ? CrlReason.superseded : CrlReason.unspecified,
-        })),
-        // Milliseconds since the epoch, by the database's clock where replicas share one (theirs may be up to 30 s
-        // apart, and a later CRL from one behind would carry a lower number): increases with no stored counter.
-        crlNumber: BigInt(deps.store.sharedClockMs ? await deps.store.sharedClockMs() : now.getTime()),
-        thisUpdate: now,
-        nextUpdate: new Date(now.getTime() + CRL_VALIDITY_MS),
-      });
+      const last = built.get(cluster.id);
+      if (last && now.getTime() - last.at < CRL_REBUILT_AFTER_MS && now.getTime() >= last.at) return last.der;
+      const pending = building.get(cluster.id);
+      if (pending) return pending;
+      const build = buildFor(cluster.id, ca, now);
+      building.set(cluster.id, build);
+      try {
+        const der = await build;
+        // Not if a revocation came while it was built: that one may be missing from it.
+        if (building.get(cluster.id) === build) built.set(cluster.id, { der, at: now.getTime() });
+        return der;
+      } finally {
+        if (building.get(cluster.id) === build) building.delete(cluster.id);
+      }
     },
   };
 }
