@@ -190,6 +190,24 @@ test("a data directory's master.key is rotated with the server stopped: every se
   }
 });
 
+test('master-key status with a key that opens nothing still lists what is sealed and under which key, and exits 5; reseal with it refuses with 5', async () => {
+  const srv = await startServerProcess({ args: ['--log-level', 'warn'] });
+  const dir = srv.dataDir;
+  await srv.stop();
+  const wrong = { KUBECRED_MASTER_KEY: crypto.randomBytes(32).toString('base64') };
+  const status = await cli(null, null, ['master-key', 'status', '--data-dir', dir, '-o', 'json'], wrong);
+  assert.equal(status.code, 5, status.stderr);
+  const report = JSON.parse(status.stdout);
+  const ca = report.secrets.find((s: any) => s.kind === 'cluster-ca-key') ?? report.secrets[0];
+  assert.ok(report.secrets.some((s: any) => s.total > 0 && s.unopenable === s.total), status.stdout);
+  assert.equal(ca.underCurrentKey, 0);
+  assert.match(status.stderr, /open with none of the keys given/);
+  assert.match(status.stderr, /The master key does not match the database's \(its secrets are sealed under master key [0-9a-f]{16}/);
+  const reseal = await cli(null, null, ['master-key', 'reseal', '--data-dir', dir], wrong);
+  assert.equal(reseal.code, 5, reseal.stderr);
+  assert.match(reseal.stderr, /the master key does not match the database's/);
+});
+
 test('after a rotation no value the retired key opens is left in the database file, its write-ahead log, or a backup taken after', async () => {
   const srv = await startServerProcess({ args: ['--log-level', 'warn'] });
   const dir = srv.dataDir;

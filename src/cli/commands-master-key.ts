@@ -9,7 +9,7 @@ import { finishMasterKeyRotation, loadMasterKeyring, MASTER_KEY_FILE, stageNextM
 import { ConfigError, loadDataDirConfig, type ServerConfig } from '../config/server-config.ts';
 import { makeAuditWriter } from '../core/audit.ts';
 import { randomIds } from '../core/ids.ts';
-import { checkMasterKey } from '../core/master-key-check.ts';
+import { MasterKeyMismatch, checkMasterKey } from '../core/master-key-check.ts';
 import { allUnderCurrentKey, countSealed, resealUnderCurrentKey, type SealedCount } from '../core/master-key-rotation.ts';
 import { systemClock, type Sealer } from '../core/ports.ts';
 import type { Store } from '../core/store-port.ts';
@@ -33,11 +33,16 @@ export function registerMasterKeyCommands(program: Command): void {
   outputOption(storageOptions(mk.command('status').description('which key seals how many secrets, and whether every one opens with the keys given (reads only)')))
     .addHelpText('after', KEYS_HELP)
     .action(action(async (config, format) => {
-      const { store, sealer, keys } = await open(config, {});
+      const { store, sealer, keys, mismatch } = await open(config, { reportMismatch: true });
       try {
         const counts = await countSealed(store, sealer, progress());
         printCounts({ database: describeStore(config), keys, secrets: counts.map((c) => view(c, sealer)) }, format);
         verdict(counts, sealer, 'status');
+        if (mismatch) {
+          // The check value is what servers open first: with keys that do not open it, none of them starts.
+          say(`${mismatch.charAt(0).toUpperCase()}${mismatch.slice(1)}`);
+          process.exitCode = Exit.CONFLICT;
+        }
       } finally {
         await store.close();
       }
@@ -137,7 +142,11 @@ async function dropOldCopies(store: Store): Promise<'dropped' | 'left: a server 
 }
 
 /** The keys from the environment or the data directory, the store, and a check that they fit this database. */
-async function open(config: ServerConfig, opts: { exclusive?: boolean }): Promise<{ store: Store; sealer: Sealer; keys: KeyView[]; ring: MasterKeyring }> {
+/**
+ * Opens the store with the keys given. The commands that write refuse when the keys do not open the database's check
+ * value; status (`reportMismatch`) goes on, since saying which secrets open with which key is what it is for.
+ */
+async function open(config: ServerConfig, opts: { exclusive?: boolean; reportMismatch?: boolean }): Promise<{ store: Store; sealer: Sealer; keys: KeyView[]; ring: MasterKeyring; mismatch: string | null }> {
   if (!config.databaseUrl && !fs.existsSync(config.databaseFile)) {
     throw new ConfigError(`there is no database at ${config.databaseFile}\n  hint: give --data-dir the server's data directory (or --database its PostgreSQL URL)`);
   }
@@ -147,13 +156,18 @@ async function open(config: ServerConfig, opts: { exclusive?: boolean }): Promis
   const ring = loadMasterKeyring(config.dataDir, config);
   const sealer = aesGcmSealer(ring.current, ring.others);
   const store = await openStore(config, { exclusive: opts.exclusive, migrate: { upgrade: false } });
+  let mismatch: string | null = null;
   try {
     await checkMasterKey(store, sealer, systemClock);
   } catch (e) {
-    await store.close();
-    throw e;
+    if (opts.reportMismatch && e instanceof MasterKeyMismatch) {
+      mismatch = e.message;
+    } else {
+      await store.close();
+      throw e;
+    }
   }
-  return { store, sealer, ring, keys: ring.sources.map((s) => ({ role: s.role, keyId: masterKeyId(s.key), source: s.source })) };
+  return { store, sealer, ring, mismatch, keys: ring.sources.map((s) => ({ role: s.role, keyId: masterKeyId(s.key), source: s.source })) };
 }
 
 const view = (c: SealedCount, sealer: Sealer) => {

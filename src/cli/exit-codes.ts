@@ -3,6 +3,7 @@
 import { ApiError, ConnectionError } from '../client/native-client.ts';
 import { ConfigError } from '../config/server-config.ts';
 import { KubecredError } from '../core/errors.ts';
+import { MasterKeyMismatch } from '../core/master-key-check.ts';
 
 export const Exit = {
   OK: 0,
@@ -29,6 +30,8 @@ export function exitCodeFor(e: unknown): number {
   if (e instanceof UsageError || e instanceof ConfigError) return Exit.USAGE;
   if (e instanceof KubecredError && e.code === 'UNAVAILABLE') return Exit.UNREACHABLE;
   if (e instanceof KubecredError && e.code === 'CONFLICT') return Exit.CONFLICT;
+  // The keys given do not open the database's secrets: what the master-key commands' 5 means.
+  if (e instanceof MasterKeyMismatch) return Exit.CONFLICT;
   if (e instanceof KubecredError && e.code === 'NOT_FOUND') return Exit.NOT_FOUND;
   return Exit.ERROR;
 }
