@@ -94,6 +94,35 @@ test('a CSR gets a signed certificate and a kubeconfig without client-key-data t
   assert.equal(who.user.name, alice.id);
 });
 
+test('kubeconfig get --csr --key writes a kubeconfig kubectl uses as written; a key that is not the CSR\'s is refused before anything is issued', async () => {
+  const key = path.join(work, 'keyed.key');
+  const csr = path.join(work, 'keyed.csr');
+  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=whatever']);
+  const other = path.join(work, 'other.key');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', other]);
+  const count = async () => (await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '--principal', 'alice'])).length;
+  const before = await count();
+  const wrong = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--csr', csr, '--key', other, '-o', path.join(work, 'wrong.kubeconfig')]);
+  assert.equal(wrong.code, 2, wrong.stderr);
+  assert.match(wrong.stderr, /--key .*other\.key is not the private key of the CSR in --csr/);
+  assert.equal(await count(), before, 'nothing issued');
+  assert.equal((await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--key', key])).code, 2, '--key without --csr');
+
+  // Without --key the command says how to add the key.
+  const bare = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--csr', csr, '-o', path.join(work, 'bare.kubeconfig')]);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.match(bare.stderr, /holds no private key .* add --key .*kubectl config set-credentials \S+ --client-key=/);
+
+  const file = path.join(work, 'keyed.kubeconfig');
+  const r = await cli(srv, aliceToken, ['kubeconfig', 'get', '--cluster', 'prod', '--csr', csr, '--key', 'keyed.key', '-o', file], {}, work);
+  assert.equal(r.code, 0, r.stderr);
+  const k = YAML.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(k.users[0].user['client-key'], key, 'by absolute path');
+  assert.equal(k.users[0].user['client-key-data'], undefined, 'the key itself is not copied');
+  const who = JSON.parse(await kubectl('--kubeconfig', file, 'get', '--raw', '/whoami'));
+  assert.equal(who.user.name, alice.id);
+});
+
 test('credential list shows states; revoke marks them revoked; a new one can be fetched', async () => {
   const before = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', 'prod', '--principal', 'alice', '--state', 'active']);
   assert.ok(before.length >= 3);

@@ -1,13 +1,16 @@
 // Client commands for kubeconfigs and their inventory: get, credential list/show, revoke,
 // validity, and the audit trail.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import YAML from 'yaml';
 import { enc } from '../client/native-client.ts';
 import { CREDENTIAL_KINDS } from '../core/model.ts';
 import { CUSTOM_VALIDITY_HOURS, TEMPORARY_MINUTES } from '../core/validity-rules.ts';
 import { idOfPastedSecret } from '../core/api-credentials.ts';
+import { parseCsr } from '../pki/csr.ts';
 import { replacePrivateFile } from './private-files.ts';
 import { UsageError } from './exit-codes.ts';
 import { readFlagFile } from './flag-files.ts';
@@ -110,8 +113,8 @@ export function checkWritableDir(file: string | undefined, flag: string): void {
  * is due. A temporary kubeconfig or a CSR-signed certificate has no place in it, so those flags are refused rather
  * than silently dropped; --exec-minutes is what sets each certificate's validity.
  */
-function checkExecFlags(o: { temporary?: string; csr?: string; certOut?: string }): void {
-  const given = [o.temporary !== undefined && '--temporary', o.csr !== undefined && '--csr', o.certOut !== undefined && '--cert-out'].filter(Boolean);
+function checkExecFlags(o: { temporary?: string; csr?: string; certOut?: string; key?: string }): void {
+  const given = [o.temporary !== undefined && '--temporary', o.csr !== undefined && '--csr', o.certOut !== undefined && '--cert-out', o.key !== undefined && '--key'].filter(Boolean);
   if (given.length === 0) return;
   throw new UsageError(`--exec cannot be combined with ${given.join(' or ')}: it writes a kubeconfig whose exec plugin fetches a short-lived certificate (a token on token clusters) whenever kubectl needs one; set each certificate's validity with --exec-minutes (${MINUTES_RANGE}), or leave out --exec for a temporary (--temporary) or CSR-signed (--csr) kubeconfig`);
 }
@@ -125,6 +128,37 @@ function writeCertificate(file: string, pem: string): void {
   }
 }
 
+/**
+ * --key with --csr: the key file must hold the CSR's private key (checked before anything is issued: a certificate
+ * for one key and a kubeconfig naming another would fail only at kubectl's first call). Its absolute path.
+ */
+function checkKeyMatchesCsr(keyFile: string, csrPem: string): string {
+  let keyDer: Buffer;
+  try {
+    keyDer = crypto.createPublicKey(crypto.createPrivateKey(readFlagFile(keyFile, '--key'))).export({ type: 'spki', format: 'der' });
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--key ${keyFile} holds no private key kubecred can read (PEM, unencrypted: kubectl reads it the same way)`);
+  }
+  let csrDer: Buffer;
+  try {
+    csrDer = parseCsr(csrPem).publicKeyDer;
+  } catch {
+    throw new UsageError('--csr holds no CSR kubecred can read (PEM "CERTIFICATE REQUEST")');
+  }
+  if (!keyDer.equals(csrDer)) throw new UsageError(`--key ${keyFile} is not the private key of the CSR in --csr; give the key the CSR was made with`);
+  return path.resolve(keyFile);
+}
+
+/** The kubeconfig with its one user's client-key set to the key file, for kubectl to read. */
+function withClientKeyFile(kubeconfig: string, keyFile: string): string {
+  const doc = YAML.parse(kubeconfig) as { users: Array<{ user: Record<string, string> }> };
+  doc.users[0].user['client-key'] = keyFile;
+  return YAML.stringify(doc);
+}
+
+const userNameOf = (kubeconfig: string): string => (YAML.parse(kubeconfig) as { users: Array<{ name: string }> }).users[0]?.name ?? '<user>';
+
 interface KubeconfigAnswer { kubeconfig: string; certificatePem: string; expiration: string; reused: boolean; credential: Record<string, unknown> }
 
 export function registerKubeconfigCommands(program: Command): void {
@@ -137,6 +171,7 @@ export function registerKubeconfigCommands(program: Command): void {
     .option('--principal <principal>', "another principal's kubeconfig (needs GetUserKubeconfig)")
     .option('-o, --out <file>', 'write the kubeconfig to this file (mode 0600) instead of stdout')
     .option('--cert-out <file>', 'with --csr: also write the signed certificate here')
+    .option('--key <file>', "with --csr: the CSR's private key file; the kubeconfig names it (client-key, by absolute path) so kubectl can use it as written")
     .option('--exec', 'write a kubeconfig that runs `kubecred credential exec` for short-lived certificates (tokens on token clusters) instead of holding one')
     .option('--exec-minutes <minutes>', `with --exec: validity of each short-lived certificate (${MINUTES_RANGE}; default ${TEMPORARY_MINUTES.min})`)
     .option('--output <format>', 'with --out: the format of the summary printed (table, json or yaml; default table)')
@@ -174,16 +209,23 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
         writePrivateFile(o.out, text, '--out');
         return print({ file: o.out, cluster: c.id, mode: 'exec', certificateMinutes: minutes }, format);
       }
+      if (o.key !== undefined && o.csr === undefined) throw new UsageError('--key names the private key of the CSR given with --csr; without --csr kubecred generates the key and puts it in the kubeconfig');
+      const csr = o.csr ? readFlagFile(o.csr, '--csr') : undefined;
+      const keyFile = o.key === undefined ? undefined : checkKeyMatchesCsr(o.key, csr!);
       const body = {
         endpoint: o.private ? 'private' : 'public',
         temporaryMinutes: o.temporary === undefined ? undefined : minutesOption(o.temporary, '--temporary'),
-        csr: o.csr ? readFlagFile(o.csr, '--csr') : undefined,
+        csr,
         principalId: o.principal,
       };
       const res = await client.post<KubeconfigAnswer>(`/v1/clusters/${enc(o.cluster)}/kubeconfig`, body);
       if (o.certOut) writeCertificate(o.certOut, res.certificatePem);
-      if (!o.out) return void process.stdout.write(res.kubeconfig);
-      writePrivateFile(o.out, res.kubeconfig, '--out');
+      const kubeconfig = keyFile ? withClientKeyFile(res.kubeconfig, keyFile) : res.kubeconfig;
+      if (csr && !keyFile) {
+        process.stderr.write(`note: the kubeconfig holds no private key (a CSR's key stays with you): add --key <your key file> next time, or run kubectl config set-credentials ${userNameOf(res.kubeconfig)} --client-key=<your key file> --embed-certs${o.out ? ` --kubeconfig ${o.out}` : ''}\n`);
+      }
+      if (!o.out) return void process.stdout.write(kubeconfig);
+      writePrivateFile(o.out, kubeconfig, '--out');
       print({ file: o.out, credential: res.credential.id, kind: res.credential.kind, expiration: res.expiration, reused: res.reused }, format);
     }));
 
