@@ -104,9 +104,16 @@ test('backup finishes while another connection writes every few milliseconds (a 
 test('kubecred restore after a kill -9 (a WAL left behind) puts the backup in place, keeps the replaced files, and refuses beside a running server', async () => {
   const first = await startServerProcess();
   const before = (await api(first, 'POST', '/v1/clusters', { name: 'kept', publicEndpoint: 'https://203.0.113.6:6443' })).json;
+  const leaver = (await api(first, 'POST', '/v1/principals', { name: 'leaver' })).json;
+  const stays = (await api(first, 'POST', '/v1/principals', { name: 'stays' })).json;
+  const token = (await api(first, 'POST', `/v1/principals/${stays.id}/tokens`, {})).json;
   const out = path.join(tempDir('kubecred-restore-'), 'copy.db');
   assert.equal((await cli(null, null, ['backup', out, '--data-dir', first.dataDir])).code, 0);
   for (let i = 0; i < 20; i++) await api(first, 'POST', '/v1/clusters', { name: `after-${i}`, publicEndpoint: 'https://203.0.113.7:6443' });
+  // Access taken away after the backup: the restore brings it back, and must say so.
+  assert.equal((await api(first, 'DELETE', `/v1/principals/${stays.id}/tokens/${token.id}`)).status, 200);
+  assert.equal((await api(first, 'DELETE', `/v1/principals/${leaver.id}`)).status, 200);
+  assert.equal((await api(first, 'DELETE', `/v1/clusters/${before.id}`)).status, 200);
   const busy = await cli(null, null, ['restore', out, '--data-dir', first.dataDir]);
   assert.equal(busy.code, 5, busy.stderr);
   assert.match(busy.stderr, /stop it first/);
@@ -118,7 +125,9 @@ test('kubecred restore after a kill -9 (a WAL left behind) puts the backup in pl
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.equal(result.replacedKeptAs.length, 3, 'the replaced database, its -wal and -shm, kept aside');
-  assert.match(r.stderr, /revoke it again/);
+  // Read from the replaced database's write-ahead log, where the crash left them.
+  assert.deepEqual(result.undone.map((u: any) => [u.action, u.resourceId]), [['RevokeToken', stays.id], ['DeletePrincipal', leaver.id], ['DeleteCluster', before.id]]);
+  assert.match(r.stderr, /3 revocation\(s\), deletion\(s\) or policy change\(s\) made after the backup are undone: do them again now/);
   assert.equal(fs.existsSync(`${db}-wal`), false);
   assert.equal(fs.statSync(db).mode & 0o777, 0o600);
   const check = new BetterSqlite3(db, { readonly: true });

@@ -10,6 +10,7 @@ import { syncDir } from '../config/data-dir.ts';
 import { describeStore, openStore } from '../storage/open-store.ts';
 import { takeOwnerLock } from '../storage/sqlite/sqlite-store.ts';
 import { MASTER_KEY_CHECK, opensMasterKeyCheck } from '../core/master-key-check.ts';
+import { ACCESS_REMOVING_ACTIONS } from '../core/audit-actions.ts';
 import { aesGcmSealer } from '../pki/sealer.ts';
 import { loadMasterKeyring, MASTER_KEY_FILE } from '../config/data-dir.ts';
 import { UsageError } from './exit-codes.ts';
@@ -42,9 +43,10 @@ export function registerDatabaseCommands(program: Command): void {
   outputOption(storageOptions(program.command('restore <file>').description("put a backup in place of the data directory's database (stop the server first)")))
     .addHelpText('after', `
 The database it replaces is kept beside it (kubecred.db.replaced-<time>, with its -wal and -shm), never
-deleted. Whatever happened after the backup is lost: kubeconfigs revoked since are active again, and ones
-issued since are unknown to the webhook (no opinion). Revoke again what was revoked since; the output
-gives the backup's last audit event. The master key must be the one the backup was sealed under.`)
+deleted. Whatever happened after the backup is lost: kubeconfigs, tokens and keys revoked since are active
+again, deleted principals and detached policies are back, and kubeconfigs issued since are unknown to the
+webhook (no opinion). The output lists every such change the replaced database recorded after the backup's
+last audit event: do them again. The master key must be the one the backup was sealed under.`)
     .action(async (file: string, o) => {
       try {
         const format = parseFormat(o.output);
@@ -59,8 +61,17 @@ gives the backup's last audit event. The master key must be the one the backup w
         if (format === 'table') {
           process.stdout.write(`restored ${result.restored} from ${result.from} (${result.credentials} credentials; last audit event ${result.lastEvent ?? 'none'})\n`);
           for (const k of result.replacedKeptAs) process.stdout.write(`kept the replaced ${k}\n`);
+          if (result.undone?.length) {
+            process.stdout.write(`\nundone by this restore: ${result.undone.length} change(s) that took access away, recorded by the replaced database after the backup\n`);
+            print(result.undone.slice(0, UNDONE_SHOWN), 'table', ['at', 'action', 'resourceType', 'resourceId', 'accountId', 'actorId']);
+            if (result.undone.length > UNDONE_SHOWN) process.stdout.write(`… and ${result.undone.length - UNDONE_SHOWN} more: --output json lists them all\n`);
+          }
         } else print(result, format);
-        say('anything revoked after the backup is active again: revoke it again (kubecred audit list --action RevokeKubeconfig on the replaced database tells what)');
+        say(result.undone === null
+          ? 'the replaced database could not be read for what it changed after the backup: anything revoked or deleted since is back; check the replaced copy kept beside the database'
+          : result.undone.length
+            ? `${result.undone.length} revocation(s), deletion(s) or policy change(s) made after the backup are undone: do them again now (listed above; kubeconfigs issued after the backup are unknown to the webhook and get no opinion)`
+            : 'nothing was revoked, deleted or detached after the backup; kubeconfigs issued after it are unknown to the webhook (no opinion)');
       } catch (e) {
         reportError(e);
       }
@@ -127,7 +138,34 @@ export function copyIntoNewPrivateFile(from: string, to: string): void {
   }
 }
 
-interface CopyFacts { integrity: string; credentials: number; lastEvent: string | null; masterKeyCheck: string | undefined }
+interface CopyFacts { integrity: string; credentials: number; lastEvent: string | null; lastEventMs: number | null; masterKeyCheck: string | undefined }
+
+/** A change the replaced database recorded after the backup's last event, which the restore undoes. */
+export interface UndoneChange { at: string; accountId: string; action: string; resourceType: string; resourceId: string | null; actorId: string | null; requestId: string | null }
+
+/**
+ * What the database being replaced recorded after `afterMs` that took access away (ACCESS_REMOVING_ACTIONS): restoring an
+ * older backup brings it all back. Read-only; an unreadable database (the reason for a restore, often) lists nothing.
+ */
+function changesUndoneBy(database: string, afterMs: number | null): UndoneChange[] | null {
+  if (!fs.existsSync(database)) return [];
+  try {
+    const db = new BetterSqlite3(database, { readonly: true, fileMustExist: true });
+    try {
+      const rows = db.prepare(`select "at", account_id, "action", resource_type, resource_id, actor_id, request_id from audit_events
+        where "at" > ? and outcome = 'success' and "action" in (${ACCESS_REMOVING_ACTIONS.map(() => '?').join(', ')}) order by seq`)
+        .all(afterMs ?? -1, ...ACCESS_REMOVING_ACTIONS) as Array<Record<string, string | number | null>>;
+      return rows.map((r) => ({
+        at: new Date(Number(r.at)).toISOString(), accountId: String(r.account_id), action: String(r.action), resourceType: String(r.resource_type),
+        resourceId: r.resource_id === null ? null : String(r.resource_id), actorId: r.actor_id === null ? null : String(r.actor_id), requestId: r.request_id === null ? null : String(r.request_id),
+      }));
+    } finally {
+      db.close();
+    }
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Opens a database copy read-only: SQLite's integrity check and, when it passes, how many credentials it holds and,
@@ -140,12 +178,12 @@ function inspectCopy(file: string, restoring = false): CopyFacts {
     const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
     try {
       const integrity = String(db.pragma('integrity_check', { simple: true }));
-      if (integrity !== 'ok') return { integrity, credentials: 0, lastEvent: null, masterKeyCheck: undefined };
+      if (integrity !== 'ok') return { integrity, credentials: 0, lastEvent: null, lastEventMs: null, masterKeyCheck: undefined };
       const credentials = (db.prepare('select count(*) as n from credentials').get() as { n: number }).n;
-      if (!restoring) return { integrity, credentials, lastEvent: null, masterKeyCheck: undefined };
+      if (!restoring) return { integrity, credentials, lastEvent: null, lastEventMs: null, masterKeyCheck: undefined };
       const at = (db.prepare('select max("at") as at from audit_events').get() as { at: number | null }).at;
       const masterKeyCheck = (db.prepare('select "value" from settings where "name" = ?').get(MASTER_KEY_CHECK) as { value: string } | undefined)?.value;
-      return { integrity, credentials, lastEvent: at === null ? null : new Date(Number(at)).toISOString(), masterKeyCheck };
+      return { integrity, credentials, lastEvent: at === null ? null : new Date(Number(at)).toISOString(), lastEventMs: at === null ? null : Number(at), masterKeyCheck };
     } finally {
       db.close();
     }
@@ -159,6 +197,9 @@ function inspectCopy(file: string, restoring = false): CopyFacts {
  * while). The database it replaces is kept beside it, and so are its -wal and -shm: left by a crash, they would
  * otherwise be replayed onto the restored file (SQLite matches a WAL to its database by name), corrupting it.
  */
+/** How many undone changes the table output shows; --output json lists them all. */
+const UNDONE_SHOWN = 50;
+
 export function restoreSqlite(backup: string, database: string, now: Date, masterKeyOpens: (sealedCheck: string) => boolean) {
   if (!fs.existsSync(backup)) throw new UsageError(`no backup at ${backup}`);
   let copy: CopyFacts;
@@ -168,7 +209,7 @@ export function restoreSqlite(backup: string, database: string, now: Date, maste
     throw new UsageError(`${backup} is not a kubecred SQLite backup (${(e as Error).message.slice(0, 120)})`);
   }
   if (copy.integrity !== 'ok') throw new UsageError(`${backup} fails SQLite's integrity check (${copy.integrity.slice(0, 100)}); restore another backup`);
-  const { credentials, lastEvent, masterKeyCheck: sealed } = copy;
+  const { credentials, lastEvent, lastEventMs, masterKeyCheck: sealed } = copy;
   // Its secrets must open under the key the server will hold, or the server would refuse to start on it.
   if (sealed !== undefined && !masterKeyOpens(sealed)) {
     const named = /^v2:([0-9a-f]{16}):/.exec(sealed)?.[1];
@@ -177,6 +218,8 @@ export function restoreSqlite(backup: string, database: string, now: Date, maste
   fs.mkdirSync(path.dirname(database), { recursive: true, mode: 0o700 });
   const lock = takeOwnerLock(database);
   try {
+    // Read before it is moved aside, with its write-ahead log still beside it (the latest changes may be only there).
+    const undone = changesUndoneBy(database, lastEventMs);
     const stamp = now.toISOString().replace(/[:.]/g, '-');
     const kept: string[] = [];
     for (const suffix of ['', '-wal', '-shm']) {
@@ -187,7 +230,7 @@ export function restoreSqlite(backup: string, database: string, now: Date, maste
     }
     syncDir(path.dirname(database));
     replaceFile(backup, database);
-    return { restored: database, from: backup, credentials, lastEvent, replacedKeptAs: kept };
+    return { restored: database, from: backup, credentials, lastEvent, replacedKeptAs: kept, undone };
   } finally {
     lock.close();
   }

@@ -16,6 +16,16 @@ export const AUDITED_ACTIONS = [
 
 export type AuditedAction = (typeof AUDITED_ACTIONS)[number];
 
+/**
+ * The changes that take access away (revocations, deletions, detached or rewritten policies, a shortened validity): what
+ * putting back an older backup silently undoes, so `kubecred restore` lists those the replaced database recorded after it.
+ */
+export const ACCESS_REMOVING_ACTIONS: readonly AuditedAction[] = [
+  'DeleteCluster', 'RevokeWebhookToken', 'RevokeKubeconfig', 'SetKubeconfigValidity', 'CleanPrincipalAccess',
+  'UpdatePrincipal', 'DeletePrincipal', 'RevokeToken', 'RevokeAccessKey', 'UpdatePolicy', 'DeletePolicy', 'DetachPolicy',
+  'RemoveProject',
+];
+
 /** A request the authorizer refused is recorded under the permission it lacked (outcome denied). */
 export type PermissionName = `kubecred:${string}`;
 
