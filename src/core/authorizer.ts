@@ -5,10 +5,10 @@ import type { Actor } from './actor.ts';
 import { actionNames, conditionKeyAliases, ConditionKeys, Resources, type ActionDef } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import { KubecredError } from './errors.ts';
-import type { Cluster, ClusterKind } from './model.ts';
+import type { Cluster, ClusterKind, StoredPolicy } from './model.ts';
 import { evaluate, parsePolicyDocument, type ConditionValue, type PolicyDocument } from './policy-engine.ts';
 import type { Clock } from './ports.ts';
-import type { Store } from './store-port.ts';
+import type { Repos, Store } from './store-port.ts';
 
 export interface AuthzTarget {
   resource: string;
@@ -33,66 +33,120 @@ export function clusterTarget(accountId: string, c: Pick<Cluster, 'id' | 'region
 /** What a refusal answers with: a denial by policy, a rule only the root passes, or a rule nobody passes. */
 export type RefusalCode = 'ACCESS_DENIED' | 'ROOT_ONLY' | 'CONFLICT' | 'VALIDATION_FAILED';
 
-export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit'>; audit: AuditWriter; clock: Clock }) {
-  async function policiesOf(principalId: string): Promise<PolicyDocument[]> {
-    const stored = await deps.store.policies.forPrincipal(principalId);
-    return stored.map((p) => parsePolicyDocument(p.document));
+/** One refusal: audited, then thrown. */
+interface Denial { actor: Actor; action: ActionDef; target: AuthzTarget; code: RefusalCode; why: string; field?: string }
+
+/** The decisions a service asks for, outside a transaction (reads) or inside the one that writes (`transaction`). */
+export interface Decisions {
+  /** Resolves when allowed; otherwise records the denial and throws ACCESS_DENIED or ROOT_ONLY. */
+  check(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<void>;
+  /**
+   * Refuses whatever the policies say, audited like any denial: the rules core enforces itself. Most are "only the
+   * root may" (the root's own credentials and kubeconfigs), so ROOT_ONLY by default, whose advice is to ask the
+   * owner, not to attach a policy; others keep the code that says what is wrong (deleting the root: CONFLICT).
+   */
+  refuse(actor: Actor, action: ActionDef, target: AuthzTarget, why: string, code?: RefusalCode, field?: string): Promise<never>;
+  /**
+   * Refuses (audited, ACCESS_DENIED) only when a policy explicitly denies the action: for work another allowed action
+   * implies, as a revoke-and-reissue implies getting the new kubeconfig.
+   */
+  checkNotDenied(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<void>;
+  /** For filtering lists: no audit record, no error. */
+  allows(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<boolean>;
+}
+
+/** Errors the authorizer threw after auditing them: a service must not record them again as failures. */
+const audited = new WeakSet<object>();
+export const isAuditedRefusal = (e: unknown): boolean => typeof e === 'object' && e !== null && audited.has(e);
+
+export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit' | 'transaction'>; audit: AuditWriter; clock: Clock }) {
+  const parsed = (stored: StoredPolicy[]) => stored.map((p) => parsePolicyDocument(p.document));
+
+  function refusal(d: Denial): KubecredError {
+    const e = new KubecredError(d.code, d.why, { details: { action: d.action.name, resource: d.target.resource, ...(d.field ? { field: d.field } : {}) } });
+    audited.add(e);
+    return e;
   }
 
-  async function deny(actor: Actor, action: ActionDef, target: AuthzTarget, code: RefusalCode, why: string, field?: string): Promise<never> {
-    await deps.audit.record(deps.store, actor, actor.accountId, {
-      action: action.name, resourceType: target.type, resourceId: target.id, outcome: 'denied', detail: { reason: why },
-    });
-    throw new KubecredError(code, why, { details: { action: action.name, resource: target.resource, ...(field ? { field } : {}) } });
-  }
+  /** In a transaction of its own: a refusal inside a write's transaction rolled that one back. */
+  const record = (d: Denial) => deps.audit.record(deps.store, d.actor, d.actor.accountId, {
+    action: d.action.name, resourceType: d.target.type, resourceId: d.target.id, outcome: 'denied', detail: { reason: d.why },
+  });
 
-  /** Null when allowed; otherwise the error code and a sentence saying why and what to do. */
-  async function decide(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<{ code: 'ACCESS_DENIED' | 'ROOT_ONLY'; why: string; explicit?: boolean } | null> {
-    if (actor.principal.isRoot) return null;
-    if (action.rootOnly) return { code: 'ROOT_ONLY', why: `only the account's root may perform ${action.name}; ask the account owner to do it` };
-    const decision = evaluate(await policiesOf(actor.principal.id), {
-      actions: actionNames(action, target.clusterKind),
-      resource: target.resource,
-      resourceAliases: target.resourceAliases,
-      context: { [ConditionKeys.SourceIp]: actor.sourceIp ?? undefined, [ConditionKeys.CurrentTime]: deps.clock.now(), ...target.context },
-      contextAliases: conditionKeyAliases,
-    });
-    if (decision.decision === 'allow') return null;
+  /** `policiesOf` reads a principal's policies; `deny` audits a refusal now or once the transaction has ended. */
+  function decisions(policiesOf: (principalId: string) => Promise<PolicyDocument[]>, deny: (d: Denial) => Promise<never>): Decisions {
+    /** Null when allowed; otherwise the error code and a sentence saying why and what to do. */
+    async function decide(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<{ code: 'ACCESS_DENIED' | 'ROOT_ONLY'; why: string; explicit?: boolean } | null> {
+      if (actor.principal.isRoot) return null;
+      if (action.rootOnly) return { code: 'ROOT_ONLY', why: `only the account's root may perform ${action.name}; ask the account owner to do it` };
+      const decision = evaluate(await policiesOf(actor.principal.id), {
+        actions: actionNames(action, target.clusterKind),
+        resource: target.resource,
+        resourceAliases: target.resourceAliases,
+        context: { [ConditionKeys.SourceIp]: actor.sourceIp ?? undefined, [ConditionKeys.CurrentTime]: deps.clock.now(), ...target.context },
+        contextAliases: conditionKeyAliases,
+      });
+      if (decision.decision === 'allow') return null;
+      return {
+        code: 'ACCESS_DENIED',
+        explicit: decision.decision === 'explicit-deny',
+        why: decision.decision === 'explicit-deny'
+          ? `${action.name} on ${target.resource} is explicitly denied by a policy attached to ${actor.principal.name}`
+          : `${actor.principal.name} has no policy that allows ${action.name} on ${target.resource}; ask the account's root to attach one`,
+      };
+    }
     return {
-      code: 'ACCESS_DENIED',
-      explicit: decision.decision === 'explicit-deny',
-      why: decision.decision === 'explicit-deny'
-        ? `${action.name} on ${target.resource} is explicitly denied by a policy attached to ${actor.principal.name}`
-        : `${actor.principal.name} has no policy that allows ${action.name} on ${target.resource}; ask the account's root to attach one`,
+      async check(actor, action, target) {
+        const r = await decide(actor, action, target);
+        if (r) await deny({ actor, action, target, code: r.code, why: r.why });
+      },
+      refuse: (actor, action, target, why, code = 'ROOT_ONLY', field) => deny({ actor, action, target, code, why, field }),
+      async checkNotDenied(actor, action, target) {
+        const r = await decide(actor, action, target);
+        if (r?.explicit) await deny({ actor, action, target, code: r.code, why: r.why });
+      },
+      allows: async (actor, action, target) => (await decide(actor, action, target)) === null,
     };
   }
 
+  const outside = decisions(async (principalId) => parsed(await deps.store.policies.forPrincipal(principalId)), async (d) => {
+    await record(d);
+    throw refusal(d);
+  });
+
   return {
-    /** Resolves when allowed; otherwise records the denial and throws ACCESS_DENIED or ROOT_ONLY. */
-    async check(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<void> {
-      const refusal = await decide(actor, action, target);
-      if (refusal) await deny(actor, action, target, refusal.code, refusal.why);
-    },
+    ...outside,
+
     /**
-     * Refuses whatever the policies say, audited like any denial: the rules core enforces itself. Most are "only the
-     * root may" (the root's own credentials and kubeconfigs), so ROOT_ONLY by default, whose advice is to ask the
-     * owner, not to attach a policy; others keep the code that says what is wrong (deleting the root: CONFLICT).
+     * Runs `fn` as one store transaction whose decisions read the caller's policies in that transaction, held until it
+     * ends: a detach, an update or a deletion of one of them, or the caller's deletion, that has answered is seen by
+     * the decision, and one that has not waits for this transaction to end. So nothing is done on a permission after
+     * its withdrawal answered. A refusal rolls the transaction back and is audited after it, in a transaction of its own.
      */
-    refuse(actor: Actor, action: ActionDef, target: AuthzTarget, why: string, code: RefusalCode = 'ROOT_ONLY', field?: string): Promise<never> {
-      return deny(actor, action, target, code, why, field);
+    async transaction<T>(fn: (tx: Repos, authz: Decisions) => Promise<T>): Promise<T> {
+      let denied: Denial | null = null;
+      try {
+        return await deps.store.transaction((tx) => {
+          denied = null;
+          // Read once per transaction: a clean decides on each cluster it names.
+          const held = new Map<string, Promise<PolicyDocument[]>>();
+          const policiesOf = (principalId: string) => {
+            let p = held.get(principalId);
+            if (!p) held.set(principalId, (p = tx.policies.holdForPrincipal(principalId).then(parsed)));
+            return p;
+          };
+          return fn(tx, decisions(policiesOf, async (d) => {
+            denied = d;
+            throw refusal(d);
+          }));
+        });
+      } catch (e) {
+        const d = denied as Denial | null;
+        if (d && isAuditedRefusal(e)) await record(d);
+        throw e;
+      }
     },
-    /**
-     * Refuses (audited, ACCESS_DENIED) only when a policy explicitly denies the action: for work another allowed action
-     * implies, as a revoke-and-reissue implies getting the new kubeconfig.
-     */
-    async checkNotDenied(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<void> {
-      const refusal = await decide(actor, action, target);
-      if (refusal?.explicit) await deny(actor, action, target, refusal.code, refusal.why);
-    },
-    /** For filtering lists: no audit record, no error. */
-    async allows(actor: Actor, action: ActionDef, target: AuthzTarget): Promise<boolean> {
-      return (await decide(actor, action, target)) === null;
-    },
+
   };
 }
 

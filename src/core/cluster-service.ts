@@ -55,6 +55,7 @@ export function makeClusterService(deps: Deps) {
       if (!publicEndpoint && !privateEndpoint) throw invalid('a cluster needs a publicEndpoint, a privateEndpoint or both', { field: 'publicEndpoint' });
       const serverCaPem = input.serverCaPem ? checkCertificateBundle(input.serverCaPem, 'serverCaPem', (p) => new crypto.X509Certificate(p)) : null;
       const id = ids.id('cls');
+      // Asked here to spare making a CA for a caller refused; asked again in the transaction that inserts.
       await authorizer.check(actor, Actions.CreateCluster, clusterTarget(actor.accountId, { id: '*', region, kind }));
       const now = clock.now();
 
@@ -75,7 +76,8 @@ export function makeClusterService(deps: Deps) {
         clientCa: { certPem: ca.certPem, keySealed: sealer.seal(ca.keyPem, clusterCaKeyAad(id)), algorithm: ca.algorithm, source: 'import' in caInput ? 'imported' : 'generated' },
         allowSystemGroups: input.allowSystemGroups === true, credentialType: input.credentialType ?? 'x509', createdAt: now, deletedAt: null,
       };
-      await store.transaction(async (tx) => {
+      await authorizer.transaction(async (tx, authz) => {
+        await authz.check(actor, Actions.CreateCluster, clusterTarget(actor.accountId, { id: '*', region, kind }));
         await tx.clusters.insert(cluster);
         await audit.record(tx, actor, actor.accountId, {
           action: 'CreateCluster', resourceType: 'cluster', resourceId: id,
@@ -108,8 +110,8 @@ export function makeClusterService(deps: Deps) {
     /** Deleting a cluster revokes every credential on it; the rows and the audit trail stay. */
     async delete(actor: Actor, id: string): Promise<{ revoked: number }> {
       const c = await load(actor, id);
-      await authorizer.check(actor, Actions.DeleteCluster, target(actor, c));
-      const revoked = await store.transaction(async (tx) => {
+      const revoked = await authorizer.transaction(async (tx, authz) => {
+        await authz.check(actor, Actions.DeleteCluster, target(actor, c));
         // First: an issuance on this cluster committing meanwhile is then either revoked below or refused.
         const now = clock.now();
         if (!(await tx.clusters.markDeleted(actor.accountId, c.id, now))) throw notFound('cluster', c.id);

@@ -290,8 +290,9 @@ test("a request authenticated before its principal's deletion mints nothing afte
   const lateAdmin = await user([], [{ Effect: 'Allow', Action: ['kubecred:RevokeUserKubeconfig'], Resource: '*' }]);
   const stale = u; // the request's actor was loaded before the deletion below committed
   await kit.authority.principals.delete(kit.root, u.principal.id);
-  await assert.rejects(get(stale, { temporaryMinutes: 15 }), code('NOT_FOUND'));
-  await assert.rejects(get(stale), code('NOT_FOUND'));
+  // A deleted principal's policies decide nothing: refused before anything is minted.
+  await assert.rejects(get(stale, { temporaryMinutes: 15 }), code('ACCESS_DENIED'));
+  await assert.rejects(get(stale), code('ACCESS_DENIED'));
   // The inventory still lists what it held, by its ID.
   const rows = (await kit.authority.credentials.list(kit.root, { principalId: u.principal.id }, { limit: 100 })).items;
   assert.deepEqual(rows.map((c) => [c.id, c.status]), [[k.credential.id, 'revoked']], 'nothing minted after the deletion');

@@ -1,11 +1,11 @@
 // The kubeconfig lifecycle as callers see it: get (default, temporary, CSR), list, revoke,
-// revoke-and-reissue, custom validity. Authorization first, then one transaction per request.
+// revoke-and-reissue, custom validity. One transaction per request, which authorization decides in.
 
 import type { Actor } from './actor.ts';
 import { Actions, ConditionKeys, Resources, type ActionDef } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import type { AuditedAction } from './audit-actions.ts';
-import { clusterTarget, type Authorizer } from './authorizer.ts';
+import { clusterTarget, isAuditedRefusal, type Authorizer, type Decisions } from './authorizer.ts';
 import { endpointOf, type CredentialIssuer, type Minted } from './credential-issuer.ts';
 import { invalid, isCurrentDefaultRace, KubecredError, notFound } from './errors.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
@@ -94,15 +94,15 @@ export function makeCredentialService(deps: Deps) {
    * root acts on the root's: its kubeconfigs are not revokable by others (the states lists say so), and handing
    * its key to a policy holder would make them the root on the cluster.
    */
-  async function authorizeFor(actor: Actor, cluster: Cluster, principal: Principal, own: ActionDef, others: ActionDef, minutes?: number, implied = false) {
+  async function authorizeFor(authz: Decisions, actor: Actor, cluster: Cluster, principal: Principal, own: ActionDef, others: ActionDef, minutes?: number, implied = false) {
     const other = principal.id !== actor.principal.id;
     const action = other ? others : own;
     const target = targetOf(actor, cluster, { [ConditionKeys.KubeConfigDurationMinutes]: minutes });
     if (other && principal.isRoot && !actor.principal.isRoot) {
-      await authorizer.refuse(actor, action, target, `only the account's root may act on the root's kubeconfigs (${action.name} on ${target.resource})`);
+      await authz.refuse(actor, action, target, `only the account's root may act on the root's kubeconfigs (${action.name} on ${target.resource})`);
     }
     // `implied`: another allowed action covers this one; only an explicit Deny of it stops the caller.
-    await (implied ? authorizer.checkNotDenied(actor, action, target) : authorizer.check(actor, action, target));
+    await (implied ? authz.checkNotDenied(actor, action, target) : authz.check(actor, action, target));
   }
 
   /**
@@ -128,14 +128,16 @@ export function makeCredentialService(deps: Deps) {
   return {
     async getKubeconfig(actor: Actor, req: KubeconfigRequest): Promise<IssuedKubeconfig> {
       validateRequest(req);
-      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
-      const principal = await loadPrincipal(store, actor, req.principalId);
       // An explicit validity is bounded by the same duration condition as a temporary one.
       const minutes = req.notAfter ? Math.ceil((req.notAfter.getTime() - clock.now().getTime()) / 60_000) : req.temporaryMinutes;
-      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, minutes);
-      endpointOf(cluster, req.endpoint); // fail before minting anything
+      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
+      const principal = await loadPrincipal(store, actor, req.principalId);
       // Another replica minted the default first: the unique index refused ours; the retry hands out theirs.
-      const minted = await retryingConflicts(() => store.transaction((tx) => mintFor(tx, actor, cluster, principal, req)), (e) => recordFailure(actor, 'IssueKubeconfig', cluster, principal, e));
+      const minted = await retryingConflicts(() => authorizer.transaction(async (tx, authz) => {
+        await authorizeFor(authz, actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, minutes);
+        endpointOf(cluster, req.endpoint); // fail before minting anything
+        return mintFor(tx, actor, cluster, principal, req);
+      }), (e) => recordFailure(actor, 'IssueKubeconfig', cluster, principal, e));
       return render(cluster, principal, req.endpoint, minted);
     },
 
@@ -174,8 +176,10 @@ export function makeCredentialService(deps: Deps) {
       // A deleted principal by its ID too: deleting it revoked what it held, and a revocation asked again is answered
       // (nothing left to revoke, audited), not refused; one minted while the deletion committed is revoked now.
       const principal = await loadPrincipal(store, actor, req.principalId, { includeDeleted: true });
-      await authorizeFor(actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
-      const revoked = await store.transaction((tx) => revokeIn(tx, actor, cluster, principal, req.reason));
+      const revoked = await authorizer.transaction(async (tx, authz) => {
+        await authorizeFor(authz, actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
+        return revokeIn(tx, actor, cluster, principal, req.reason);
+      });
       const now = clock.now();
       return revoked.map((c) => credentialView(c, now));
     },
@@ -197,8 +201,8 @@ export function makeCredentialService(deps: Deps) {
         if (!actor.principal.isRoot) throw notFound('credential', req.credentialId);
         return { revoked: false, credential: credentialView(c, clock.now()) };
       }
-      await authorizeFor(actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
-      const changed = await store.transaction(async (tx) => {
+      const changed = await authorizer.transaction(async (tx, authz) => {
+        await authorizeFor(authz, actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
         const now = clock.now();
         const [r] = await tx.credentials.revoke({ clusterId: cluster.id, principalId: principal.id, credentialId: c.id, states: ['active', 'superseded'] }, actor.principal.id, req.reason ?? 'revoked', now);
         if (r) {
@@ -223,17 +227,17 @@ export function makeCredentialService(deps: Deps) {
     async revokeAndReissue(actor: Actor, req: { clusterId: string; principalId?: string; endpoint: Endpoint; reason?: string; clusterKind?: ClusterKind }): Promise<IssuedKubeconfig & { revoked: CredentialView[] }> {
       const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
       const principal = await loadPrincipal(store, actor, req.principalId);
-      await authorizeFor(actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
       // ASM's RevokeKubeconfig is one permission that revokes the caller's own mesh kubeconfig and hands out the new
       // one: there the revoke covers the reissue, unless a policy explicitly denies getting kubeconfigs. Nowhere
       // else: ACK's and CCE's revocations issue nothing, and another principal's new key is GetUserKubeconfig's.
       const implied = cluster.kind === 'service-mesh' && principal.id === actor.principal.id;
-      await authorizeFor(actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, undefined, implied);
-      endpointOf(cluster, req.endpoint);
       // Two at once on replicas: the second's revocation cannot see the default the first just made (nor, with none
       // before, can its insert pass the unique index). Either way it starts again and revokes that one too, as if
       // it had come after: every caller gets a key of its own, and only the last stays active.
-      const { revoked, minted } = await retryingConflicts(() => store.transaction(async (tx) => {
+      const { revoked, minted } = await retryingConflicts(() => authorizer.transaction(async (tx, authz) => {
+        await authorizeFor(authz, actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
+        await authorizeFor(authz, actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, undefined, implied);
+        endpointOf(cluster, req.endpoint);
         const revoked = await revokeIn(tx, actor, cluster, principal, req.reason);
         return { revoked, minted: await issuer.defaultKubeconfig(tx, actor, cluster, principal, true) };
       }), (e) => recordFailure(actor, 'RevokeKubeconfig', cluster, principal, e));
@@ -276,7 +280,8 @@ export function makeCredentialService(deps: Deps) {
    * Faults that are not refusals (the database gone) are the logs' business, not the trail's.
    */
   async function recordFailure(actor: Actor, action: AuditedAction, cluster: Cluster, principal: Principal, e: unknown): Promise<void> {
-    if (!(e instanceof KubecredError) || e.code === 'UNAVAILABLE' || e.code === 'INTERNAL') return;
+    // A refusal by the authorizer is audited already (as denied); an endpoint the cluster lacks was asked for wrongly.
+    if (!(e instanceof KubecredError) || e.code === 'UNAVAILABLE' || e.code === 'INTERNAL' || e.code === 'ENDPOINT_UNAVAILABLE' || isAuditedRefusal(e)) return;
     // The request fails either way; if the trail cannot take the record, the caller still learns why it was refused.
     await audit.record(store, actor, actor.accountId, {
       action, resourceType: 'cluster', resourceId: cluster.id, outcome: 'failure',

@@ -86,9 +86,9 @@ export function makePolicyService(deps: Deps) {
       const name = checkResourceName(input.name, 'name');
       const description = checkDescription(input.description) ?? '';
       const document = checkDocument(input.document);
-      await authorizer.check(actor, Actions.CreatePolicy, target(actor, null));
       const p: StoredPolicy = { id: ids.id('pol'), accountId: actor.accountId, name, description, document: JSON.stringify(document), createdAt: clock.now() };
-      await store.transaction(async (tx) => {
+      await authorizer.transaction(async (tx, authz) => {
+        await authz.check(actor, Actions.CreatePolicy, target(actor, null));
         await tx.policies.insert(p);
         await audit.record(tx, actor, actor.accountId, { action: 'CreatePolicy', resourceType: 'policy', resourceId: p.id, detail: { name, document } });
       });
@@ -103,16 +103,19 @@ export function makePolicyService(deps: Deps) {
 
     /**
      * Replaces a policy's document (and its description when given). It takes effect on the next request of every
-     * principal it is attached to: decisions read the policies each time.
+     * principal it is attached to: decisions read the policies each time, in the transaction that acts on them, so none
+     * that commits after this update answered was decided on the old document.
      */
     async update(actor: Actor, idOrName: string, input: { description?: string; document: unknown }): Promise<PolicyView> {
       const description = checkDescription(input.description);
       const document = checkDocument(input.document);
       const policy = await load(actor, idOrName);
-      await authorizer.check(actor, Actions.UpdatePolicy, target(actor, policy.id));
       const updated: StoredPolicy = { ...policy, description: description ?? policy.description, document: JSON.stringify(document) };
-      await store.transaction(async (tx) => {
+      await authorizer.transaction(async (tx, authz) => {
+        // Held before deciding: two callers whose permission is this very policy would otherwise each hold it shared
+        // for their decisions, and then wait for each other to let go (a deadlock on PostgreSQL).
         if (!(await tx.policies.hold(actor.accountId, policy.id, 'exclusive'))) throw notFound('policy', idOrName);
+        await authz.check(actor, Actions.UpdatePolicy, target(actor, policy.id));
         const before = await tx.policies.get(actor.accountId, policy.id);
         await tx.policies.update(actor.accountId, policy.id, { description: updated.description, document: updated.document });
         await audit.record(tx, actor, actor.accountId, {
@@ -126,9 +129,9 @@ export function makePolicyService(deps: Deps) {
     /** Deletes a policy attached to no living principal (RAM refuses the deletion of an attached policy too). */
     async delete(actor: Actor, idOrName: string): Promise<{ deleted: true }> {
       const policy = await load(actor, idOrName);
-      await authorizer.check(actor, Actions.DeletePolicy, target(actor, policy.id));
-      await store.transaction(async (tx) => {
-        if (!(await tx.policies.hold(actor.accountId, policy.id, 'exclusive'))) throw notFound('policy', idOrName);
+      await authorizer.transaction(async (tx, authz) => {
+        if (!(await tx.policies.hold(actor.accountId, policy.id, 'exclusive'))) throw notFound('policy', idOrName); // before deciding, as in update
+        await authz.check(actor, Actions.DeletePolicy, target(actor, policy.id));
         const holders = await tx.policies.holders(policy.id, HOLDERS_SHOWN + 1);
         if (holders.length > 0) {
           const shown = holders.slice(0, HOLDERS_SHOWN).join(', ') + (holders.length > HOLDERS_SHOWN ? ', ...' : '');
@@ -155,9 +158,9 @@ export function makePolicyService(deps: Deps) {
     async attach(actor: Actor, policyIdOrName: string, principalId: string): Promise<{ attached: boolean }> {
       const policy = await load(actor, policyIdOrName);
       const principal = await loadPrincipal(actor, principalId);
-      await authorizer.check(actor, Actions.AttachPolicy, target(actor, policy.id));
-      return store.transaction(async (tx) => {
+      return authorizer.transaction(async (tx, authz) => {
         if (!(await tx.policies.hold(actor.accountId, policy.id, 'share'))) throw notFound('policy', policyIdOrName);
+        await authz.check(actor, Actions.AttachPolicy, target(actor, policy.id));
         const attached = await tx.policies.attach(policy.id, principal.id, clock.now());
         await audit.record(tx, actor, actor.accountId, { action: 'AttachPolicy', resourceType: 'policy', resourceId: policy.id, detail: { principal: principal.id, changed: attached } });
         return { attached };
@@ -167,8 +170,8 @@ export function makePolicyService(deps: Deps) {
     async detach(actor: Actor, policyIdOrName: string, principalId: string): Promise<{ detached: boolean }> {
       const policy = await load(actor, policyIdOrName);
       const principal = await loadPrincipal(actor, principalId);
-      await authorizer.check(actor, Actions.DetachPolicy, target(actor, policy.id));
-      return store.transaction(async (tx) => {
+      return authorizer.transaction(async (tx, authz) => {
+        await authz.check(actor, Actions.DetachPolicy, target(actor, policy.id));
         const detached = await tx.policies.detach(policy.id, principal.id);
         await audit.record(tx, actor, actor.accountId, { action: 'DetachPolicy', resourceType: 'policy', resourceId: policy.id, detail: { principal: principal.id, changed: detached } });
         return { detached };

@@ -106,15 +106,15 @@ export function makePrincipalAccess(deps: Deps) {
         ? await allClusters(actor.accountId)
         : await Promise.all([...new Set(req.clusterIds)].map((id) => findCluster(store, actor.accountId, id, req.clusterKind)));
       if (clusters.length === 0 && !everything) throw invalid('name at least one cluster', { field: 'clusters' });
-      // Everything (and the policies detached) is its own action, on the principal: allowing the clean of some
-      // clusters' access must not allow taking all of someone's grants away.
-      // Some clusters' are covered by either; an explicit Deny on one of them still refuses, also the whole clean.
-      if (everything) await authorizer.check(actor, Actions.CleanAllPrincipalAccess, whole);
-      const all = everything || (await authorizer.allows(actor, Actions.CleanAllPrincipalAccess, whole));
-      for (const c of clusters) {
-        await (all ? authorizer.checkNotDenied : authorizer.check)(actor, Actions.CleanPrincipalAccess, target(actor, c));
-      }
-      return store.transaction(async (tx) => {
+      return authorizer.transaction(async (tx, authz) => {
+        // Everything (and the policies detached) is its own action, on the principal: allowing the clean of some
+        // clusters' access must not allow taking all of someone's grants away.
+        // Some clusters' are covered by either; an explicit Deny on one of them still refuses, also the whole clean.
+        if (everything) await authz.check(actor, Actions.CleanAllPrincipalAccess, whole);
+        const all = everything || (await authz.allows(actor, Actions.CleanAllPrincipalAccess, whole));
+        for (const c of clusters) {
+          await (all ? authz.checkNotDenied : authz.check)(actor, Actions.CleanPrincipalAccess, target(actor, c));
+        }
         const now = clock.now();
         let revoked: Credential[] = [];
         if (everything) revoked = await tx.credentials.revoke({ principalId: principal.id, states: ['active', 'superseded'] }, actor.principal.id, 'access cleaned', now);

@@ -6,7 +6,7 @@ import { Actions, Resources, type ActionDef } from './actions.ts';
 import { allPages } from './all-pages.ts';
 import { accessKeySecretAad, formatToken, hashSecret, newAccessKeyId, TOKEN_SECRET_BYTES } from './api-credentials.ts';
 import type { AuditWriter } from './audit.ts';
-import type { Authorizer } from './authorizer.ts';
+import type { Authorizer, Decisions } from './authorizer.ts';
 import { invalid, KubecredError, notFound } from './errors.ts';
 import { findPrincipal } from './lookup.ts';
 import { checkGroups } from './group-rules.ts';
@@ -36,11 +36,11 @@ export function makePrincipalService(deps: Deps) {
    * `action` on principal `p`, which the caller is not: policies decide, except that nobody but the root changes
    * the root or its credentials (a token or access key made for the root is the root; groups it never carries).
    */
-  async function authorizeOn(actor: Actor, p: Principal, action: ActionDef): Promise<void> {
+  async function authorizeOn(authz: Decisions, actor: Actor, p: Principal, action: ActionDef): Promise<void> {
     if (p.isRoot && !actor.principal.isRoot) {
-      await authorizer.refuse(actor, action, target(actor, p.id), `only the account's root may ${action.name.replace('kubecred:', '')} for the root; ask the account owner`);
+      await authz.refuse(actor, action, target(actor, p.id), `only the account's root may ${action.name.replace('kubecred:', '')} for the root; ask the account owner`);
     }
-    await authorizer.check(actor, action, target(actor, p.id));
+    await authz.check(actor, action, target(actor, p.id));
   }
 
   return {
@@ -49,9 +49,9 @@ export function makePrincipalService(deps: Deps) {
       const kind = input.kind ?? 'user';
       if (kind !== 'user' && kind !== 'role') throw invalid('kind must be "user" or "role"', { field: 'kind' });
       const groups = checkGroups(input.groups ?? []);
-      await authorizer.check(actor, Actions.CreatePrincipal, target(actor, null));
       const p: Principal = { id: ids.id(kind === 'user' ? 'usr' : 'rol'), accountId: actor.accountId, kind, name, groups, isRoot: false, createdAt: clock.now(), deletedAt: null };
-      await store.transaction(async (tx) => {
+      await authorizer.transaction(async (tx, authz) => {
+        await authz.check(actor, Actions.CreatePrincipal, target(actor, null));
         await tx.principals.insert(p);
         await audit.record(tx, actor, actor.accountId, { action: 'CreatePrincipal', resourceType: 'principal', resourceId: p.id, detail: { name, kind, groups } });
       });
@@ -73,9 +73,9 @@ export function makePrincipalService(deps: Deps) {
     async update(actor: Actor, id: string, input: { groups: string[] }): Promise<PrincipalView> {
       const p = await load(actor, id);
       const groups = checkGroups(input.groups);
-      await authorizeOn(actor, p, Actions.UpdatePrincipal);
       // Groups live in certificates: kubeconfigs issued before keep their old groups until reissued.
-      await store.transaction(async (tx) => {
+      await authorizer.transaction(async (tx, authz) => {
+        await authorizeOn(authz, actor, p, Actions.UpdatePrincipal);
         await tx.principals.updateGroups(actor.accountId, p.id, groups);
         await audit.record(tx, actor, actor.accountId, { action: 'UpdatePrincipal', resourceType: 'principal', resourceId: p.id, detail: { groups, previous: p.groups } });
       });
@@ -85,9 +85,9 @@ export function makePrincipalService(deps: Deps) {
     /** Revokes every kubeconfig, token and access key the principal holds, then removes it; history stays. */
     async delete(actor: Actor, id: string): Promise<{ revoked: number }> {
       const p = await load(actor, id);
-      await authorizer.check(actor, Actions.DeletePrincipal, target(actor, p.id));
-      if (p.isRoot) await authorizer.refuse(actor, Actions.DeletePrincipal, target(actor, p.id), "the account's root cannot be deleted", 'CONFLICT');
-      return store.transaction(async (tx) => {
+      return authorizer.transaction(async (tx, authz) => {
+        await authz.check(actor, Actions.DeletePrincipal, target(actor, p.id));
+        if (p.isRoot) await authz.refuse(actor, Actions.DeletePrincipal, target(actor, p.id), "the account's root cannot be deleted", 'CONFLICT');
         // First: an issuance for this principal committing meanwhile is then either revoked below or refused.
         const now = clock.now();
         if (!(await tx.principals.markDeleted(actor.accountId, p.id, now))) throw notFound('principal', p.id);
@@ -105,12 +105,12 @@ export function makePrincipalService(deps: Deps) {
       if (input.expiresInDays !== undefined && (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_TOKEN_DAYS)) {
         throw invalid(`expiresInDays must be a whole number from 1 to ${MAX_TOKEN_DAYS}`, { field: 'expiresInDays' });
       }
-      await authorizeOn(actor, p, Actions.CreateToken);
       const now = clock.now();
       const id = ids.id('tok');
       const secret = ids.secret(TOKEN_SECRET_BYTES);
       const expiresAt = input.expiresInDays ? new Date(now.getTime() + input.expiresInDays * 86400_000) : null;
-      await store.transaction(async (tx) => {
+      await authorizer.transaction(async (tx, authz) => {
+        await authorizeOn(authz, actor, p, Actions.CreateToken);
         await tx.tokens.insert({ id, accountId: actor.accountId, principalId: p.id, name, secretHash: hashSecret(secret), createdAt: now, expiresAt, revokedAt: null });
         await audit.record(tx, actor, actor.accountId, { action: 'CreateToken', resourceType: 'principal', resourceId: p.id, detail: { tokenId: id, name } });
       });
@@ -132,8 +132,8 @@ export function makePrincipalService(deps: Deps) {
      */
     async revokeToken(actor: Actor, principalId: string, tokenId: string): Promise<{ revoked: boolean }> {
       const p = await load(actor, principalId);
-      if (p.id !== actor.principal.id) await authorizeOn(actor, p, Actions.RevokeToken);
-      return store.transaction(async (tx) => {
+      return authorizer.transaction(async (tx, authz) => {
+        if (p.id !== actor.principal.id) await authorizeOn(authz, actor, p, Actions.RevokeToken);
         const token = await tx.tokens.get(tokenId);
         if (!token || token.principalId !== p.id) throw new KubecredError('NOT_FOUND', `token ${JSON.stringify(tokenId)} of principal ${p.id} not found; list them with \`kubecred token list --principal ${p.id}\``);
         const now = clock.now();
@@ -152,10 +152,10 @@ export function makePrincipalService(deps: Deps) {
 
     async createAccessKey(actor: Actor, principalId: string): Promise<NewAccessKey> {
       const p = await load(actor, principalId);
-      await authorizeOn(actor, p, Actions.CreateAccessKey);
       const accessKeyId = newAccessKeyId();
       const accessKeySecret = ids.secret(22);
-      await store.transaction(async (tx) => {
+      await authorizer.transaction(async (tx, authz) => {
+        await authorizeOn(authz, actor, p, Actions.CreateAccessKey);
         await tx.accessKeys.insert({ id: accessKeyId, accountId: actor.accountId, principalId: p.id, secretSealed: sealer.seal(accessKeySecret, accessKeySecretAad(accessKeyId)), createdAt: clock.now(), revokedAt: null });
         await audit.record(tx, actor, actor.accountId, { action: 'CreateAccessKey', resourceType: 'principal', resourceId: p.id, detail: { accessKeyId } });
       });
@@ -173,8 +173,8 @@ export function makePrincipalService(deps: Deps) {
     /** Revokes one access key at once: the vendor surfaces refuse its signatures from then on. Everyone may revoke their own. */
     async revokeAccessKey(actor: Actor, principalId: string, accessKeyId: string): Promise<{ revoked: boolean }> {
       const p = await load(actor, principalId);
-      if (p.id !== actor.principal.id) await authorizeOn(actor, p, Actions.RevokeAccessKey);
-      return store.transaction(async (tx) => {
+      return authorizer.transaction(async (tx, authz) => {
+        if (p.id !== actor.principal.id) await authorizeOn(authz, actor, p, Actions.RevokeAccessKey);
         const key = await tx.accessKeys.get(accessKeyId);
         if (!key || key.principalId !== p.id) throw new KubecredError('NOT_FOUND', `access key ${JSON.stringify(accessKeyId)} of principal ${p.id} not found; list them with \`kubecred accesskey list --principal ${p.id}\``);
         const revoked = await tx.accessKeys.revoke(p.id, key.id, clock.now());

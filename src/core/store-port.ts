@@ -201,6 +201,13 @@ export interface Repos {
     attach(policyId: string, principalId: string, at: Date): Promise<boolean>;
     detach(policyId: string, principalId: string): Promise<boolean>;
     forPrincipal(principalId: string): Promise<StoredPolicy[]>;
+    /**
+     * Inside a transaction, for an authorization decision: the policies attached to the principal while it is live
+     * (none once it is deleted), each attachment, policy and the principal's row held shared until the transaction
+     * ends. A detach, a policy's update or deletion, or the principal's deletion then waits for the transaction, and
+     * one committed before is seen (PostgreSQL: FOR SHARE; SQLite's one writer serialises).
+     */
+    holdForPrincipal(principalId: string): Promise<StoredPolicy[]>;
     /** Living principals the policy is attached to, by ID (deleted principals' attachments do not count). */
     holders(policyId: string, limit: number): Promise<string[]>;
     /**

@@ -1,4 +1,4 @@
-// Building a real Authority for core tests: a real SQLite store in a temp directory, a real sealer,
+// Building a real Authority for core tests: a real SQLite store in a temp directory (or one given), a real sealer,
 // and a clock the test moves by hand (no sleeps). Used only by *.test.ts files.
 
 import crypto from 'node:crypto';
@@ -44,9 +44,10 @@ export interface Kit {
 /** A matcher for assert.rejects: a KubecredError with this code. */
 export const isCode = (c: string) => (e: unknown) => e instanceof KubecredError && e.code === c;
 
-export async function makeKit(): Promise<Kit> {
+/** `open`: another store than SQLite in the kit's temporary directory (a PostgreSQL one, a wrapped one). */
+export async function makeKit(open?: (dir: string) => Promise<Store>): Promise<Kit> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubecred-core-'));
-  const store = await openSqliteStore({ file: path.join(dir, 'kubecred.db') });
+  const store = open ? await open(dir) : await openSqliteStore({ file: path.join(dir, 'kubecred.db') });
   const clock = new ManualClock();
   const ids = randomIds();
   const sealer = aesGcmSealer(crypto.randomBytes(32));

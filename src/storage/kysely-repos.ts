@@ -44,6 +44,13 @@ const SEALED_COLUMNS: Record<SealedKind, { table: 'clusters' | 'credentials' | '
   'access-key-secret': { table: 'access_keys', column: 'secret_sealed' },
 };
 
+/** The policies attached to a principal that is not deleted: what an authorization decision reads. */
+export const policiesOfLive = (db: Db, principalId: string) => db.selectFrom('policies')
+  .innerJoin('policy_attachments', 'policy_attachments.policy_id', 'policies.id')
+  .innerJoin('principals', 'principals.id', 'policy_attachments.principal_id')
+  .selectAll('policies').where('policy_attachments.principal_id', '=', principalId).where('principals.deleted_at', 'is', null)
+  .orderBy('policies.id');
+
 /** What to do about a name in use: names are unique in an account, and work wherever an ID does. */
 const NAME_TAKEN = 'choose another name, or use the existing one (its name works wherever an ID does)';
 
@@ -194,6 +201,7 @@ export function kyselyRepos(db: Db): Repos {
           .selectAll('policies').where('policy_attachments.principal_id', '=', principalId).orderBy('policies.id').execute();
         return rows.map(policyFromRow);
       },
+      holdForPrincipal: async (principalId) => (await policiesOfLive(db, principalId).execute()).map(policyFromRow),
       holders: async (policyId, limit) => (await db.selectFrom('policy_attachments').innerJoin('principals', 'principals.id', 'policy_attachments.principal_id')
         .select('principals.id').where('policy_attachments.policy_id', '=', policyId).where('principals.deleted_at', 'is', null)
         .orderBy('principals.id').limit(limit).execute()).map((r) => r.id),

@@ -367,6 +367,35 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.deepEqual(await f.store.vendorProjects.get('huaweicloud', f.accountId, 'shared-project'), mine, "the other account's removal leaves this one's");
     }));
 
+    it("policies: a decision's read holds them; a detach asked meanwhile waits for it, and a deleted principal has none", withFixture(async (f) => {
+      const policy = { id: id('pol'), accountId: f.accountId, name: 'r', description: '', document: '{"Statement":[]}', createdAt: at() };
+      await f.store.policies.insert(policy);
+      await f.store.policies.attach(policy.id, f.principal.id, at());
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let holding!: () => void;
+      const held = new Promise<void>((r) => (holding = r));
+      const order: string[] = [];
+      const decision = f.store.transaction(async (tx) => {
+        assert.deepEqual((await tx.policies.holdForPrincipal(f.principal.id)).map((p) => p.id), [policy.id]);
+        holding();
+        await released;
+        order.push('decision committed');
+      });
+      await held;
+      const detach = f.store.transaction((tx) => tx.policies.detach(policy.id, f.principal.id)).then((d) => order.push('detached'));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(order, [], 'the detach waits');
+      release();
+      await Promise.all([decision, detach]);
+      assert.deepEqual(order, ['decision committed', 'detached']);
+      assert.deepEqual(await f.store.transaction((tx) => tx.policies.holdForPrincipal(f.principal.id)), []);
+      await f.store.policies.attach(policy.id, f.principal.id, at());
+      await f.store.principals.markDeleted(f.accountId, f.principal.id, at());
+      assert.deepEqual(await f.store.transaction((tx) => tx.policies.holdForPrincipal(f.principal.id)), [], 'a deleted principal decides nothing');
+      assert.deepEqual((await f.store.policies.forPrincipal(f.principal.id)).map((p) => p.id), [policy.id], 'its attachment stays');
+    }));
+
     it('removes a vendor project of the account only', withFixture(async (f) => {
       const p = { vendor: 'huaweicloud', projectId: id('prj'), accountId: f.accountId, region: 'cn-north-4', createdAt: at() };
       await f.store.vendorProjects.put(p);

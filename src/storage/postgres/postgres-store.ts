@@ -4,7 +4,8 @@
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Repos, Store } from '../../core/store-port.ts';
-import { kyselyRepos } from '../kysely-repos.ts';
+import { kyselyRepos, policiesOfLive } from '../kysely-repos.ts';
+import { policyFromRow } from '../row-mappers.ts';
 import { guardErrors, mapRepoErrors } from '../map-errors.ts';
 import { migrateToLatest, type MigrateOptions } from '../migrate.ts';
 import type { Database } from '../schema.ts';
@@ -78,7 +79,7 @@ function destroyOnQueryTimeout(client: pg.PoolClient): void {
 export const isQueryTimeout = (e: unknown): boolean => (e as Error | undefined)?.message === 'Query read timeout';
 
 /**
- * PostgreSQL's holds on a principal's or cluster's row (and a policy's, below): SELECT ... FOR SHARE, which issuances share, a deletion's
+ * PostgreSQL's holds on a principal's or cluster's row (and a policy's, and a decision's policies, below): SELECT ... FOR SHARE, which issuances share, a deletion's
  * UPDATE waits for, and which waits for a deletion under way and then reads the row it committed (READ COMMITTED
  * checks the WHERE again). Shared, so issuances on one cluster never wait for each other, nor for a connection
  * that froze mid-transaction (an exclusive hold made every later issuance wait for it until the database
@@ -92,11 +93,15 @@ function withRowHolds(repos: Repos, db: Kysely<Database> | Transaction<Database>
     const q = (db as Kysely<Database>).selectFrom('policies').select('id').where('account_id', '=', accountId).where('id', '=', id);
     return (await (mode === 'share' ? q.forShare() : q.forUpdate()).executeTakeFirst()) !== undefined;
   };
+  // FOR SHARE locks the rows of every table joined: the attachments (a detach deletes one), the policies (an update or
+  // a deletion holds one FOR UPDATE first) and the principal (its deletion updates it). READ COMMITTED reads a row
+  // such a change committed while this waited, or skips it when the change removed it from the join.
+  const holdForPrincipal = async (principalId: string) => (await policiesOfLive(db as Kysely<Database>, principalId).forShare().execute()).map(policyFromRow);
   return {
     ...repos,
     principals: { ...repos.principals, holdLive: live('principals') },
     clusters: { ...repos.clusters, holdLive: live('clusters') },
-    policies: { ...repos.policies, hold: holdPolicy },
+    policies: { ...repos.policies, hold: holdPolicy, holdForPrincipal },
   };
 }
 
