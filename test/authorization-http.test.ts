@@ -1,5 +1,5 @@
 // Authorization as a caller of the native API meets it, over real HTTPS: a withdrawn permission refuses the next
-// request.
+// request, and a caller without the permission is refused alike whether or not the thing exists (audited both ways).
 // The ordering under concurrency, on SQLite and PostgreSQL, is in authorization-order.test.ts.
 
 import { after, before, test } from 'node:test';
@@ -46,4 +46,48 @@ test('a detached or narrowed policy refuses the next request (403, audited): not
   assertCodedError(await call(v.token, 'POST', kc, { temporaryMinutes: 15 }), 403, 'ACCESS_DENIED');
   assert.deepEqual(await denials(u.id), [['kubecred:GetKubeconfig', clusterId]]);
   assert.deepEqual(await denials(v.id), [['kubecred:GetKubeconfig', clusterId]]);
+});
+
+test('without the permission, an existing cluster and an unknown one are refused alike (403, both audited); with it, the unknown one is 404', async () => {
+  // Allowed on another cluster only: a permission that does not cover either.
+  const nobody = await principal('outsider', [{ Effect: 'Allow', Action: ['kubecred:*'], Resource: 'krn:kubecred:*:*:cluster/cls_elsewhere' }]);
+  const unknown = 'cls_00000000000000000000000000';
+  const requests: Array<[string, (id: string) => string, unknown]> = [
+    ['GET', (id) => `/v1/clusters/${id}`, undefined],
+    ['POST', (id) => `/v1/clusters/${id}/kubeconfig`, {}],
+    ['POST', (id) => `/v1/clusters/${id}/revocations`, {}],
+    ['GET', (id) => `/v1/clusters/${id}/kubeconfig-summary`, undefined],
+    ['DELETE', (id) => `/v1/clusters/${id}`, undefined],
+  ];
+  for (const [method, path, body] of requests) {
+    const existing = await call(nobody.token, method, path(clusterId), body);
+    const missing = await call(nobody.token, method, path(unknown), body);
+    assertCodedError(existing, 403, 'ACCESS_DENIED');
+    assertCodedError(missing, 403, 'ACCESS_DENIED');
+    // The same sentence but for the ID: the region of the existing cluster is not in it either.
+    assert.equal(missing.json.message, existing.json.message.replace(clusterId, unknown), `${method} ${path('…')}`);
+  }
+  const audited = await denials(nobody.id);
+  for (const id of [clusterId, unknown]) {
+    assert.deepEqual(audited.filter(([, r]: string[]) => r === id).map(([a]: string[]) => a).sort(),
+      ['kubecred:DeleteCluster', 'kubecred:GetCluster', 'kubecred:GetKubeconfig', 'kubecred:ListCredentials', 'kubecred:RevokeKubeconfig'], id);
+  }
+  // Principals, policies and credentials likewise.
+  const someone = (await root('POST', '/v1/principals', { name: 'someone' })).json.id;
+  const policy = (await root('GET', '/v1/policies?limit=1')).json.items[0].id;
+  const credential = (await root('POST', `/v1/clusters/${clusterId}/kubeconfig`, { temporaryMinutes: 15 })).json.credential.id;
+  for (const [existing, missing] of [
+    [`/v1/principals/${someone}`, '/v1/principals/usr_00000000000000000000000000'],
+    [`/v1/policies/${policy}`, '/v1/policies/pol_00000000000000000000000000'],
+    [`/v1/credentials/${credential}`, '/v1/credentials/crd_00000000000000000000000000'],
+  ]) {
+    assertCodedError(await call(nobody.token, 'GET', existing), 403, 'ACCESS_DENIED');
+    assertCodedError(await call(nobody.token, 'GET', missing), 403, 'ACCESS_DENIED');
+  }
+  // Whoever holds the permission on every cluster learns that an unknown one is not there.
+  const reader = await principal('reader', [{ Effect: 'Allow', Action: ['kubecred:GetCluster', 'kubecred:GetKubeconfig', 'kubecred:ListCredentials'], Resource: '*' }]);
+  assertCodedError(await call(reader.token, 'GET', `/v1/clusters/${unknown}`), 404, 'NOT_FOUND');
+  assertCodedError(await call(reader.token, 'POST', `/v1/clusters/${unknown}/kubeconfig`, {}), 404, 'NOT_FOUND');
+  assertCodedError(await call(reader.token, 'GET', '/v1/credentials/crd_00000000000000000000000000'), 404, 'NOT_FOUND');
+  assert.deepEqual(await denials(reader.id), []);
 });

@@ -165,7 +165,10 @@ test("revoking one credential by its ID denies that kubeconfig only; the holder'
   const events = await cliJson(srv, srv.rootToken, ['audit', 'list', '--action', 'RevokeKubeconfig', '--resource', id]);
   assert.equal(events.length, 1, 'one event: the second call changed nothing');
   assert.equal(events[0].detail.reason, 'pasted in a CI log');
-  assert.equal((await cli(srv, aliceToken, ['credential', 'revoke', 'crd_0000000000000000000000000'])).code, 4);
+  // An unknown ID is refused to her as another's kubeconfig she may not revoke would be: she learns nothing of which
+  // IDs exist. The root, who may revoke any, is told it is not found.
+  assert.equal((await cli(srv, aliceToken, ['credential', 'revoke', 'crd_0000000000000000000000000'])).code, 3);
+  assert.equal((await cli(srv, srv.rootToken, ['credential', 'revoke', 'crd_0000000000000000000000000'])).code, 4);
 });
 
 test('the webhook refuses unknown callers and malformed reviews, decides huge ones, and never allows', async () => {

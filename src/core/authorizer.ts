@@ -19,6 +19,11 @@ export interface AuthzTarget {
   context?: Record<string, ConditionValue>;
   /** A cluster's kind: a vendor's action names allow only on the kind of cluster that vendor's service has. */
   clusterKind?: ClusterKind;
+  /**
+   * How a refusal names the resource, when not as `resource`: a cluster without its region, so that a refused caller
+   * learns neither the region nor, from the message, whether the cluster exists.
+   */
+  shown?: string;
 }
 
 /** A cluster as policies name it: kubecred's resource name and, for a Kubernetes cluster, ACK's. */
@@ -27,7 +32,17 @@ export function clusterTarget(accountId: string, c: Pick<Cluster, 'id' | 'region
     resource: Resources.cluster(accountId, c.region, c.id),
     resourceAliases: c.kind === 'kubernetes' ? [Resources.clusterAcs(accountId, c.region, c.id)] : [],
     type: 'cluster', id: c.id === '*' ? null : c.id, context, clusterKind: c.kind,
+    shown: Resources.cluster(accountId, '*', c.id),
   };
+}
+
+/**
+ * A cluster that was not found, as it could be named had it existed: in any region (`*`, which only a pattern
+ * allowing every region matches) and of either kind unless the surface serves one. By ID, or any ID when a name was given.
+ */
+export function absentClusterTargets(accountId: string, idOrName: string, kind?: ClusterKind, context?: Record<string, ConditionValue>): AuthzTarget[] {
+  const id = idOrName.startsWith('cls_') ? idOrName : '*';
+  return (kind ? [kind] : (['kubernetes', 'service-mesh'] as const)).map((k) => clusterTarget(accountId, { id, region: '*', kind: k }, context));
 }
 
 /** What a refusal answers with: a denial by policy, a rule only the root passes, or a rule nobody passes. */
@@ -63,7 +78,7 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit' |
   const parsed = (stored: StoredPolicy[]) => stored.map((p) => parsePolicyDocument(p.document));
 
   function refusal(d: Denial): KubecredError {
-    const e = new KubecredError(d.code, d.why, { details: { action: d.action.name, resource: d.target.resource, ...(d.field ? { field: d.field } : {}) } });
+    const e = new KubecredError(d.code, d.why, { details: { action: d.action.name, resource: d.target.shown ?? d.target.resource, ...(d.field ? { field: d.field } : {}) } });
     audited.add(e);
     return e;
   }
@@ -87,12 +102,13 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit' |
         contextAliases: conditionKeyAliases,
       });
       if (decision.decision === 'allow') return null;
+      const resource = target.shown ?? target.resource;
       return {
         code: 'ACCESS_DENIED',
         explicit: decision.decision === 'explicit-deny',
         why: decision.decision === 'explicit-deny'
-          ? `${action.name} on ${target.resource} is explicitly denied by a policy attached to ${actor.principal.name}`
-          : `${actor.principal.name} has no policy that allows ${action.name} on ${target.resource}; ask the account's root to attach one`,
+          ? `${action.name} on ${resource} is explicitly denied by a policy attached to ${actor.principal.name}`
+          : `${actor.principal.name} has no policy that allows ${action.name} on ${resource}; ask the account's root to attach one`,
       };
     }
     return {
@@ -147,6 +163,16 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit' |
       }
     },
 
+    /**
+     * Answers a lookup that found nothing (`e`, NOT_FOUND) as the caller's permission on it would: NOT_FOUND when the
+     * action is allowed on whatever it could have been (every target given), else the audited denial that a caller
+     * without the permission gets for one that exists. So a refusal never says whether the thing exists.
+     */
+    async absent(actor: Actor, action: ActionDef, targets: AuthzTarget | AuthzTarget[], e: unknown): Promise<never> {
+      if (!(e instanceof KubecredError) || e.code !== 'NOT_FOUND') throw e;
+      for (const t of Array.isArray(targets) ? targets : [targets]) await outside.check(actor, action, t);
+      throw e;
+    },
   };
 }
 

@@ -3,11 +3,11 @@
 
 import crypto from 'node:crypto';
 import type { Actor } from './actor.ts';
-import { Actions } from './actions.ts';
+import { Actions, type ActionDef } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
-import { clusterTarget, type Authorizer } from './authorizer.ts';
+import { absentClusterTargets, clusterTarget, type Authorizer } from './authorizer.ts';
 import { clusterCaKeyAad, type CredentialIssuer } from './credential-issuer.ts';
-import { invalid, notFound } from './errors.ts';
+import { invalid, KubecredError, notFound } from './errors.ts';
 import { findCluster } from './lookup.ts';
 import { checkCertificateBundle, checkEndpoint, checkRegion, checkResourceName } from './input-rules.ts';
 import type { Cluster, ClusterKind, KeyAlgorithm, Page } from './model.ts';
@@ -39,8 +39,9 @@ export function makeClusterService(deps: Deps) {
 
   const target = (actor: Actor, c: Cluster) => clusterTarget(actor.accountId, c);
 
-  async function load(actor: Actor, id: string): Promise<Cluster> {
-    return findCluster(store, actor.accountId, id);
+  /** The cluster named; when there is none, NOT_FOUND only for a caller allowed `action` on whatever cluster it could be. */
+  async function load(actor: Actor, id: string, action: ActionDef): Promise<Cluster> {
+    return findCluster(store, actor.accountId, id).catch((e) => authorizer.absent(actor, action, absentClusterTargets(actor.accountId, id), e));
   }
 
   return {
@@ -92,7 +93,12 @@ export function makeClusterService(deps: Deps) {
      * in every kubeconfig anyway, and the exec plugin's kubeconfig (`kubeconfig get --exec`) is built from them.
      */
     async get(actor: Actor, id: string): Promise<ClusterView> {
-      const c = await load(actor, id);
+      // Not found for a caller that may get kubeconfigs of (or read) whatever cluster it could be.
+      const c = await findCluster(store, actor.accountId, id).catch(async (e) => {
+        const forms = absentClusterTargets(actor.accountId, id);
+        if (e instanceof KubecredError && (await Promise.all(forms.map((t) => authorizer.allows(actor, Actions.GetKubeconfig, t)))).every(Boolean)) throw e;
+        return authorizer.absent(actor, Actions.GetCluster, forms, e);
+      });
       if (!(await authorizer.allows(actor, Actions.GetKubeconfig, target(actor, c)))) await authorizer.check(actor, Actions.GetCluster, target(actor, c));
       return clusterView(c);
     },
@@ -109,7 +115,7 @@ export function makeClusterService(deps: Deps) {
 
     /** Deleting a cluster revokes every credential on it; the rows and the audit trail stay. */
     async delete(actor: Actor, id: string): Promise<{ revoked: number }> {
-      const c = await load(actor, id);
+      const c = await load(actor, id, Actions.DeleteCluster);
       const revoked = await authorizer.transaction(async (tx, authz) => {
         await authz.check(actor, Actions.DeleteCluster, target(actor, c));
         // First: an issuance on this cluster committing meanwhile is then either revoked below or refused.

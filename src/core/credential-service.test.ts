@@ -221,7 +221,10 @@ test("revoking one credential: only that one, the current default's slot freed, 
   const admin = await user([], [{ Effect: 'Allow', Action: ['kubecred:RevokeUserKubeconfig'], Resource: '*' }]);
   await assert.rejects(kit.authority.credentials.revokeOne(admin, { credentialId: rootOwn.credential.id }), code('ROOT_ONLY'));
   assert.equal((await kit.authority.credentials.revokeOne(admin, { credentialId: newest.credential.id })).revoked, true);
-  await assert.rejects(kit.authority.credentials.revokeOne(u, { credentialId: 'crd_missing' }), code('NOT_FOUND'));
+  // An unknown ID is not found only for whoever may revoke others' kubeconfigs anywhere; the rest are refused as for
+  // another's they may not revoke, so that they learn nothing of which IDs exist.
+  await assert.rejects(kit.authority.credentials.revokeOne(admin, { credentialId: 'crd_missing' }), code('NOT_FOUND'));
+  await assert.rejects(kit.authority.credentials.revokeOne(u, { credentialId: 'crd_missing' }), code('ACCESS_DENIED'));
   await assert.rejects(kit.authority.credentials.revokeOne(u, { credentialId: newest.credential.id, reason: 'x'.repeat(501) }), code('VALIDATION_FAILED'));
 });
 

@@ -5,7 +5,7 @@ import type { Actor } from './actor.ts';
 import { Actions, ConditionKeys, Resources, type ActionDef } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import type { AuditedAction } from './audit-actions.ts';
-import { clusterTarget, isAuditedRefusal, type Authorizer, type Decisions } from './authorizer.ts';
+import { absentClusterTargets, clusterTarget, isAuditedRefusal, type Authorizer, type Decisions } from './authorizer.ts';
 import { endpointOf, type CredentialIssuer, type Minted } from './credential-issuer.ts';
 import { invalid, isCurrentDefaultRace, KubecredError, notFound } from './errors.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
@@ -59,6 +59,21 @@ export function makeCredentialService(deps: Deps) {
   }
 
   const targetOf = (actor: Actor, c: Cluster, context?: Record<string, number | undefined>) => clusterTarget(actor.accountId, c, context);
+
+  /** Whether the request names a principal other than the caller (for which the `others` action is needed). */
+  const namesOther = (actor: Actor, principalId: string | undefined) =>
+    principalId !== undefined && principalId !== actor.principal.id && principalId !== actor.principal.name;
+
+  /**
+   * The cluster named; when there is none, NOT_FOUND only for a caller allowed `action` on whatever cluster it could be,
+   * else the same ACCESS_DENIED as for one that exists (authorizer.absent).
+   */
+  const clusterFor = (actor: Actor, idOrName: string, kind: ClusterKind | undefined, action: ActionDef, context?: Record<string, number | undefined>) =>
+    findCluster(store, actor.accountId, idOrName, kind).catch((e) => authorizer.absent(actor, action, absentClusterTargets(actor.accountId, idOrName, kind, context), e));
+
+  /** The principal named, as `clusterFor`: NOT_FOUND only for a caller allowed `others` on the cluster. */
+  const principalFor = (actor: Actor, cluster: Cluster, principalId: string | undefined, others: ActionDef, opts: { includeDeleted?: boolean } = {}) =>
+    loadPrincipal(store, actor, principalId, opts).catch((e) => authorizer.absent(actor, others, targetOf(actor, cluster), e));
 
   function render(cluster: Cluster, principal: Principal, endpoint: Endpoint, m: Minted): IssuedKubeconfig {
     const server = endpointOf(cluster, endpoint);
@@ -130,8 +145,9 @@ export function makeCredentialService(deps: Deps) {
       validateRequest(req);
       // An explicit validity is bounded by the same duration condition as a temporary one.
       const minutes = req.notAfter ? Math.ceil((req.notAfter.getTime() - clock.now().getTime()) / 60_000) : req.temporaryMinutes;
-      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
-      const principal = await loadPrincipal(store, actor, req.principalId);
+      const action = namesOther(actor, req.principalId) ? Actions.GetUserKubeconfig : Actions.GetKubeconfig;
+      const cluster = await clusterFor(actor, req.clusterId, req.clusterKind, action, { [ConditionKeys.KubeConfigDurationMinutes]: minutes });
+      const principal = await principalFor(actor, cluster, req.principalId, Actions.GetUserKubeconfig);
       // Another replica minted the default first: the unique index refused ours; the retry hands out theirs.
       const minted = await retryingConflicts(() => authorizer.transaction(async (tx, authz) => {
         await authorizeFor(authz, actor, cluster, principal, Actions.GetKubeconfig, Actions.GetUserKubeconfig, minutes);
@@ -143,9 +159,10 @@ export function makeCredentialService(deps: Deps) {
 
     async list(actor: Actor, q: ListCredentialsQuery, page: PageRequest): Promise<Page<CredentialView>> {
       // Names are accepted as well as IDs; the store filters by ID.
-      const cluster = q.clusterId ? await findCluster(store, actor.accountId, q.clusterId) : undefined;
+      const cluster = q.clusterId ? await clusterFor(actor, q.clusterId, undefined, Actions.ListCredentials) : undefined;
       // A deleted principal's by its ID too: the inventory keeps what it held.
-      const principal = q.principalId ? await loadPrincipal(store, actor, q.principalId, { includeDeleted: true }) : undefined;
+      const principal = q.principalId === undefined ? undefined : await loadPrincipal(store, actor, q.principalId, { includeDeleted: true })
+        .catch((e) => authorizer.absent(actor, Actions.ListCredentials, cluster ? targetOf(actor, cluster) : absentClusterTargets(actor.accountId, '*'), e));
       const ownOnly = principal?.id === actor.principal.id;
       if (!actor.principal.isRoot && !ownOnly) {
         if (!cluster) {
@@ -160,22 +177,25 @@ export function makeCredentialService(deps: Deps) {
     },
 
     async get(actor: Actor, id: string): Promise<CredentialView & { certificatePem: string }> {
+      // Unknown, or on a deleted cluster (the root's to look at): answered as to one the caller may not list.
+      const absent = () => authorizer.absent(actor, Actions.ListCredentials, absentClusterTargets(actor.accountId, '*'), notFound('credential', id));
       const c = await store.credentials.get(actor.accountId, id);
-      if (!c) throw notFound('credential', id);
+      if (!c) return absent();
       if (c.principalId !== actor.principal.id) {
         const cluster = await findCluster(store, actor.accountId, c.clusterId).catch(() => null);
         if (cluster) await authorizer.check(actor, Actions.ListCredentials, targetOf(actor, cluster));
-        else if (!actor.principal.isRoot) throw notFound('credential', id);
+        else if (!actor.principal.isRoot) return absent();
       }
       return { ...credentialView(c, clock.now()), certificatePem: c.certPem };
     },
 
     /** Revokes every active (and superseded) credential of (cluster, principal) and resets its custom validity. */
     async revoke(actor: Actor, req: { clusterId: string; principalId?: string; reason?: string; clusterKind?: ClusterKind }): Promise<CredentialView[]> {
-      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
+      const action = namesOther(actor, req.principalId) ? Actions.RevokeUserKubeconfig : Actions.RevokeKubeconfig;
+      const cluster = await clusterFor(actor, req.clusterId, req.clusterKind, action);
       // A deleted principal by its ID too: deleting it revoked what it held, and a revocation asked again is answered
       // (nothing left to revoke, audited), not refused; one minted while the deletion committed is revoked now.
-      const principal = await loadPrincipal(store, actor, req.principalId, { includeDeleted: true });
+      const principal = await principalFor(actor, cluster, req.principalId, Actions.RevokeUserKubeconfig, { includeDeleted: true });
       const revoked = await authorizer.transaction(async (tx, authz) => {
         await authorizeFor(authz, actor, cluster, principal, Actions.RevokeKubeconfig, Actions.RevokeUserKubeconfig);
         return revokeIn(tx, actor, cluster, principal, req.reason);
@@ -191,14 +211,16 @@ export function makeCredentialService(deps: Deps) {
      */
     async revokeOne(actor: Actor, req: { credentialId: string; reason?: string }): Promise<{ revoked: boolean; credential: CredentialView }> {
       checkReason(req.reason);
+      // Unknown: answered as to one the caller may not revoke (another's, on any cluster).
+      const absent = () => authorizer.absent(actor, Actions.RevokeUserKubeconfig, absentClusterTargets(actor.accountId, '*'), notFound('credential', req.credentialId));
       const c = await store.credentials.get(actor.accountId, req.credentialId);
-      if (!c) throw notFound('credential', req.credentialId);
+      if (!c) return absent();
       // Deleting a cluster revoked everything it held: those credentials are the root's to look at, as for `get`.
       // A deleted principal's are revocable as any other's (RevokeUserKubeconfig on the cluster).
       const cluster = await findCluster(store, actor.accountId, c.clusterId).catch(() => null);
       const principal = await loadPrincipal(store, actor, c.principalId, { includeDeleted: true });
       if (!cluster) {
-        if (!actor.principal.isRoot) throw notFound('credential', req.credentialId);
+        if (!actor.principal.isRoot) return absent();
         return { revoked: false, credential: credentialView(c, clock.now()) };
       }
       const changed = await authorizer.transaction(async (tx, authz) => {
@@ -225,8 +247,9 @@ export function makeCredentialService(deps: Deps) {
      * RevokeKubeconfig (an explicit Deny of getting kubeconfigs still refuses).
      */
     async revokeAndReissue(actor: Actor, req: { clusterId: string; principalId?: string; endpoint: Endpoint; reason?: string; clusterKind?: ClusterKind }): Promise<IssuedKubeconfig & { revoked: CredentialView[] }> {
-      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
-      const principal = await loadPrincipal(store, actor, req.principalId);
+      const action = namesOther(actor, req.principalId) ? Actions.RevokeUserKubeconfig : Actions.RevokeKubeconfig;
+      const cluster = await clusterFor(actor, req.clusterId, req.clusterKind, action);
+      const principal = await principalFor(actor, cluster, req.principalId, Actions.RevokeUserKubeconfig);
       // ASM's RevokeKubeconfig is one permission that revokes the caller's own mesh kubeconfig and hands out the new
       // one: there the revoke covers the reissue, unless a policy explicitly denies getting kubeconfigs. Nowhere
       // else: ACK's and CCE's revocations issue nothing, and another principal's new key is GetUserKubeconfig's.
@@ -248,9 +271,10 @@ export function makeCredentialService(deps: Deps) {
     /** Root only. Supersedes the active default so the next request gets one with the new validity. */
     async setValidity(actor: Actor, req: { clusterId: string; principalId: string; hours: number; clusterKind?: ClusterKind }): Promise<{ superseded: CredentialView[] }> {
       checkCustomHours(req.hours);
-      const cluster = await findCluster(store, actor.accountId, req.clusterId, req.clusterKind);
+      // Root only: no policy to read, and nobody else learns whether the cluster or the principal exists.
+      const cluster = await clusterFor(actor, req.clusterId, req.clusterKind, Actions.SetValidity);
       await authorizer.check(actor, Actions.SetValidity, targetOf(actor, cluster));
-      const principal = await loadPrincipal(store, actor, req.principalId);
+      const principal = await principalFor(actor, cluster, req.principalId, Actions.SetValidity);
       const superseded = await store.transaction(async (tx) => {
         const now = clock.now();
         await tx.validity.put({ clusterId: cluster.id, principalId: principal.id, hours: req.hours, setBy: actor.principal.id, setAt: now });
@@ -266,8 +290,8 @@ export function makeCredentialService(deps: Deps) {
     },
 
     async getValidity(actor: Actor, req: { clusterId: string; principalId?: string }): Promise<{ hours: number | null; setBy: string | null; setAt: string | null }> {
-      const cluster = await findCluster(store, actor.accountId, req.clusterId);
-      const principal = await loadPrincipal(store, actor, req.principalId);
+      const cluster = await clusterFor(actor, req.clusterId, undefined, namesOther(actor, req.principalId) ? Actions.ListCredentials : Actions.GetKubeconfig);
+      const principal = await principalFor(actor, cluster, req.principalId, Actions.ListCredentials);
       if (principal.id !== actor.principal.id) await authorizer.check(actor, Actions.ListCredentials, targetOf(actor, cluster));
       const v = await store.validity.get(cluster.id, principal.id);
       return { hours: v?.hours ?? null, setBy: v?.setBy ?? null, setAt: v?.setAt.toISOString() ?? null };

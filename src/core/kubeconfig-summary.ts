@@ -3,7 +3,7 @@
 
 import type { Actor } from './actor.ts';
 import { Actions } from './actions.ts';
-import { clusterTarget, type Authorizer } from './authorizer.ts';
+import { absentClusterTargets, clusterTarget, type Authorizer } from './authorizer.ts';
 import { findCluster } from './lookup.ts';
 import { CREDENTIAL_KINDS, type CredentialKind, type CredentialStatus } from './model.ts';
 import type { Clock } from './ports.ts';
@@ -80,7 +80,8 @@ export function makeKubeconfigSummary(deps: Deps) {
   return {
     /** Needs what listing the cluster's credentials needs: the root, or ListCredentials on the cluster. */
     async summarize(actor: Actor, clusterId: string): Promise<KubeconfigSummary> {
-      const cluster = await findCluster(store, actor.accountId, clusterId);
+      const cluster = await findCluster(store, actor.accountId, clusterId)
+        .catch((e) => authorizer.absent(actor, Actions.ListCredentials, absentClusterTargets(actor.accountId, clusterId), e));
       await authorizer.check(actor, Actions.ListCredentials, clusterTarget(actor.accountId, cluster));
       const now = clock.now();
       const bounds = EXPIRY_BAND_DAYS.map((d) => new Date(now.getTime() + d * DAY_MS));

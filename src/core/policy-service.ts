@@ -5,6 +5,7 @@ import type { Actor } from './actor.ts';
 import { Actions, Resources, SUPPLIED_CONDITION_KEYS } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import type { Authorizer } from './authorizer.ts';
+import type { ActionDef } from './actions.ts';
 import { invalid, KubecredError, notFound } from './errors.ts';
 import { checkResourceName } from './input-rules.ts';
 import { findPrincipal } from './lookup.ts';
@@ -71,14 +72,19 @@ export function makePolicyService(deps: Deps) {
   const { store, clock, ids, authorizer, audit } = deps;
   const target = (actor: Actor, id: string | null) => ({ resource: Resources.policy(actor.accountId, id ?? '*'), type: 'policy', id });
 
-  async function load(actor: Actor, idOrName: string): Promise<StoredPolicy> {
+  /**
+   * The policy named, for `action` on it. When there is none: NOT_FOUND only for a caller allowed the action on it
+   * (by ID; on any policy when a name was given), else the same ACCESS_DENIED as for one that exists.
+   */
+  async function load(actor: Actor, idOrName: string, action: ActionDef): Promise<StoredPolicy> {
     const p = (await store.policies.get(actor.accountId, idOrName)) ?? (await store.policies.findByName(actor.accountId, idOrName));
-    if (!p) throw notFound('policy', idOrName);
+    if (!p) return authorizer.absent(actor, action, target(actor, idOrName.startsWith('pol_') ? idOrName : null), notFound('policy', idOrName));
     return p;
   }
 
-  async function loadPrincipal(actor: Actor, principalId: string) {
-    return findPrincipal(store, actor.accountId, principalId);
+  /** The principal to attach the policy to or detach it from: not found only for a caller allowed `action` on the policy. */
+  async function loadPrincipal(actor: Actor, principalId: string, action: ActionDef, policy: StoredPolicy) {
+    return findPrincipal(store, actor.accountId, principalId).catch((e) => authorizer.absent(actor, action, target(actor, policy.id), e));
   }
 
   return {
@@ -96,7 +102,7 @@ export function makePolicyService(deps: Deps) {
     },
 
     async get(actor: Actor, idOrName: string): Promise<PolicyView & { attachedTo: string[] }> {
-      const policy = await load(actor, idOrName);
+      const policy = await load(actor, idOrName, Actions.GetPolicy);
       await authorizer.check(actor, Actions.GetPolicy, target(actor, policy.id));
       return { ...view(policy), attachedTo: await store.policies.holders(policy.id, 1000) };
     },
@@ -109,7 +115,7 @@ export function makePolicyService(deps: Deps) {
     async update(actor: Actor, idOrName: string, input: { description?: string; document: unknown }): Promise<PolicyView> {
       const description = checkDescription(input.description);
       const document = checkDocument(input.document);
-      const policy = await load(actor, idOrName);
+      const policy = await load(actor, idOrName, Actions.UpdatePolicy);
       const updated: StoredPolicy = { ...policy, description: description ?? policy.description, document: JSON.stringify(document) };
       await authorizer.transaction(async (tx, authz) => {
         // Held before deciding: two callers whose permission is this very policy would otherwise each hold it shared
@@ -128,7 +134,7 @@ export function makePolicyService(deps: Deps) {
 
     /** Deletes a policy attached to no living principal (RAM refuses the deletion of an attached policy too). */
     async delete(actor: Actor, idOrName: string): Promise<{ deleted: true }> {
-      const policy = await load(actor, idOrName);
+      const policy = await load(actor, idOrName, Actions.DeletePolicy);
       await authorizer.transaction(async (tx, authz) => {
         if (!(await tx.policies.hold(actor.accountId, policy.id, 'exclusive'))) throw notFound('policy', idOrName); // before deciding, as in update
         await authz.check(actor, Actions.DeletePolicy, target(actor, policy.id));
@@ -150,14 +156,15 @@ export function makePolicyService(deps: Deps) {
     },
 
     async forPrincipal(actor: Actor, principalId: string): Promise<PolicyView[]> {
-      const principal = await loadPrincipal(actor, principalId);
+      const principal = principalId === actor.principal.id || principalId === actor.principal.name ? actor.principal
+        : await findPrincipal(store, actor.accountId, principalId).catch((e) => authorizer.absent(actor, Actions.ListPolicies, target(actor, null), e));
       if (principal.id !== actor.principal.id) await authorizer.check(actor, Actions.ListPolicies, target(actor, null));
       return (await store.policies.forPrincipal(principal.id)).map(view);
     },
 
     async attach(actor: Actor, policyIdOrName: string, principalId: string): Promise<{ attached: boolean }> {
-      const policy = await load(actor, policyIdOrName);
-      const principal = await loadPrincipal(actor, principalId);
+      const policy = await load(actor, policyIdOrName, Actions.AttachPolicy);
+      const principal = await loadPrincipal(actor, principalId, Actions.AttachPolicy, policy);
       return authorizer.transaction(async (tx, authz) => {
         if (!(await tx.policies.hold(actor.accountId, policy.id, 'share'))) throw notFound('policy', policyIdOrName);
         await authz.check(actor, Actions.AttachPolicy, target(actor, policy.id));
@@ -168,8 +175,8 @@ export function makePolicyService(deps: Deps) {
     },
 
     async detach(actor: Actor, policyIdOrName: string, principalId: string): Promise<{ detached: boolean }> {
-      const policy = await load(actor, policyIdOrName);
-      const principal = await loadPrincipal(actor, principalId);
+      const policy = await load(actor, policyIdOrName, Actions.DetachPolicy);
+      const principal = await loadPrincipal(actor, principalId, Actions.DetachPolicy, policy);
       return authorizer.transaction(async (tx, authz) => {
         await authz.check(actor, Actions.DetachPolicy, target(actor, policy.id));
         const detached = await tx.policies.detach(policy.id, principal.id);

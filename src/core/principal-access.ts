@@ -5,7 +5,7 @@ import { allPages } from './all-pages.ts';
 import type { Actor } from './actor.ts';
 import { Actions, Resources } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
-import { clusterTarget, type Authorizer } from './authorizer.ts';
+import { absentClusterTargets, clusterTarget, type Authorizer } from './authorizer.ts';
 import { invalid } from './errors.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
 import type { Cluster, ClusterKind, Credential } from './model.ts';
@@ -52,7 +52,8 @@ export function makePrincipalAccess(deps: Deps) {
   return {
     /** Every principal that was ever issued a kubeconfig on the cluster, with what it holds now. */
     async holdersOf(actor: Actor, clusterId: string, kind?: ClusterKind): Promise<Array<{ principal: PrincipalView & { deleted: boolean }; holding: Holding }>> {
-      const cluster = await findCluster(store, actor.accountId, clusterId, kind);
+      const cluster = await findCluster(store, actor.accountId, clusterId, kind)
+        .catch((e) => authorizer.absent(actor, Actions.ListCredentials, absentClusterTargets(actor.accountId, clusterId, kind), e));
       await authorizer.check(actor, Actions.ListCredentials, target(actor, cluster));
       const byPrincipal = new Map<string, CredentialTally[]>();
       for (const t of await store.credentials.tally(cluster.id, clock.now())) {
@@ -74,7 +75,8 @@ export function makePrincipalAccess(deps: Deps) {
      * held something, and those it may get kubeconfigs of or list; never the rest of the account's clusters.
      */
     async holdingsOf(actor: Actor, principalId: string): Promise<Array<{ cluster: ClusterView; holding: Holding }>> {
-      const principal = principalId === actor.principal.id ? actor.principal : await findPrincipal(store, actor.accountId, principalId);
+      const principal = principalId === actor.principal.id ? actor.principal : await findPrincipal(store, actor.accountId, principalId)
+        .catch((e) => authorizer.absent(actor, Actions.ListCredentials, absentClusterTargets(actor.accountId, '*'), e));
       const own = principal.id === actor.principal.id;
       const now = clock.now();
       const shown: Array<{ cluster: ClusterView; holding: Holding }> = [];
@@ -96,16 +98,21 @@ export function makePrincipalAccess(deps: Deps) {
      * The root and the caller itself cannot be cleaned: nobody should lock the account or themselves out.
      */
     async clean(actor: Actor, req: { principalId: string; clusterIds?: string[]; clusterKind?: ClusterKind }): Promise<{ revoked: number; detachedPolicies: number }> {
-      const principal = await findPrincipal(store, actor.accountId, req.principalId);
+      const everything = req.clusterIds === undefined;
+      // Nothing found is answered as the caller's permission on it would be (authorizer.absent): the clusters named
+      // first, then the principal, on the principal for everything, else on the clusters named.
+      const clusters = everything
+        ? await allClusters(actor.accountId)
+        : await Promise.all([...new Set(req.clusterIds)].map((id) => findCluster(store, actor.accountId, id, req.clusterKind)
+          .catch((e) => authorizer.absent(actor, Actions.CleanPrincipalAccess, absentClusterTargets(actor.accountId, id, req.clusterKind), e))));
+      if (clusters.length === 0 && !everything) throw invalid('name at least one cluster', { field: 'clusters' });
+      const principal = await findPrincipal(store, actor.accountId, req.principalId).catch((e) => authorizer.absent(actor,
+        everything ? Actions.CleanAllPrincipalAccess : Actions.CleanPrincipalAccess,
+        everything ? { resource: Resources.principal(actor.accountId, /^(usr|rol)_/.test(req.principalId) ? req.principalId : '*'), type: 'principal', id: null } : clusters.map((c) => target(actor, c)), e));
       const whole = { resource: Resources.principal(actor.accountId, principal.id), type: 'principal', id: principal.id };
       // Audited refusals: attempts on the root's access belong in the trail.
       if (principal.isRoot) await authorizer.refuse(actor, Actions.CleanAllPrincipalAccess, whole, "the account's root cannot be cleaned", 'VALIDATION_FAILED', 'principal');
       if (principal.id === actor.principal.id) await authorizer.refuse(actor, Actions.CleanAllPrincipalAccess, whole, 'you cannot clean your own access; ask the account root', 'VALIDATION_FAILED', 'principal');
-      const everything = req.clusterIds === undefined;
-      const clusters = everything
-        ? await allClusters(actor.accountId)
-        : await Promise.all([...new Set(req.clusterIds)].map((id) => findCluster(store, actor.accountId, id, req.clusterKind)));
-      if (clusters.length === 0 && !everything) throw invalid('name at least one cluster', { field: 'clusters' });
       return authorizer.transaction(async (tx, authz) => {
         // Everything (and the policies detached) is its own action, on the principal: allowing the clean of some
         // clusters' access must not allow taking all of someone's grants away.

@@ -27,9 +27,13 @@ export function makePrincipalService(deps: Deps) {
   const { store, clock, ids, sealer, authorizer, audit } = deps;
   const target = (actor: Actor, id: string | null) => ({ resource: Resources.principal(actor.accountId, id ?? '*'), type: 'principal', id });
 
-  async function load(actor: Actor, id: string): Promise<Principal> {
+  /**
+   * The principal named, for `action` on it. When there is none: NOT_FOUND only for a caller allowed the action on it
+   * (by ID; on any principal when a name was given), else the same ACCESS_DENIED as for one that exists.
+   */
+  async function load(actor: Actor, id: string, action: ActionDef): Promise<Principal> {
     if (id === actor.principal.id) return actor.principal;
-    return findPrincipal(store, actor.accountId, id);
+    return findPrincipal(store, actor.accountId, id).catch((e) => authorizer.absent(actor, action, target(actor, /^(usr|rol)_/.test(id) ? id : null), e));
   }
 
   /**
@@ -59,7 +63,7 @@ export function makePrincipalService(deps: Deps) {
     },
 
     async get(actor: Actor, id: string): Promise<PrincipalView> {
-      const p = await load(actor, id);
+      const p = await load(actor, id, Actions.GetPrincipal);
       if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.GetPrincipal, target(actor, p.id));
       return principalView(p);
     },
@@ -71,7 +75,7 @@ export function makePrincipalService(deps: Deps) {
     },
 
     async update(actor: Actor, id: string, input: { groups: string[] }): Promise<PrincipalView> {
-      const p = await load(actor, id);
+      const p = await load(actor, id, Actions.UpdatePrincipal);
       const groups = checkGroups(input.groups);
       // Groups live in certificates: kubeconfigs issued before keep their old groups until reissued.
       await authorizer.transaction(async (tx, authz) => {
@@ -84,7 +88,7 @@ export function makePrincipalService(deps: Deps) {
 
     /** Revokes every kubeconfig, token and access key the principal holds, then removes it; history stays. */
     async delete(actor: Actor, id: string): Promise<{ revoked: number }> {
-      const p = await load(actor, id);
+      const p = await load(actor, id, Actions.DeletePrincipal);
       return authorizer.transaction(async (tx, authz) => {
         await authz.check(actor, Actions.DeletePrincipal, target(actor, p.id));
         if (p.isRoot) await authz.refuse(actor, Actions.DeletePrincipal, target(actor, p.id), "the account's root cannot be deleted", 'CONFLICT');
@@ -100,7 +104,7 @@ export function makePrincipalService(deps: Deps) {
     },
 
     async createToken(actor: Actor, principalId: string, input: { name?: string; expiresInDays?: number }): Promise<NewToken> {
-      const p = await load(actor, principalId);
+      const p = await load(actor, principalId, Actions.CreateToken);
       const name = input.name === undefined ? 'token' : checkName(input.name, 'name');
       if (input.expiresInDays !== undefined && (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_TOKEN_DAYS)) {
         throw invalid(`expiresInDays must be a whole number from 1 to ${MAX_TOKEN_DAYS}`, { field: 'expiresInDays' });
@@ -119,7 +123,7 @@ export function makePrincipalService(deps: Deps) {
 
     /** A principal's tokens, without their secrets. Everyone may list their own. */
     async listTokens(actor: Actor, principalId: string, page: PageRequest): Promise<Page<TokenView>> {
-      const p = await load(actor, principalId);
+      const p = await load(actor, principalId, Actions.ListTokens);
       if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.ListTokens, target(actor, p.id));
       const res = await store.tokens.listForPrincipal(p.id, page);
       const now = clock.now();
@@ -131,7 +135,7 @@ export function makePrincipalService(deps: Deps) {
      * may revoke their own. The root's last usable token is kept: nothing else could sign in as the root again.
      */
     async revokeToken(actor: Actor, principalId: string, tokenId: string): Promise<{ revoked: boolean }> {
-      const p = await load(actor, principalId);
+      const p = await load(actor, principalId, Actions.RevokeToken);
       return authorizer.transaction(async (tx, authz) => {
         if (p.id !== actor.principal.id) await authorizeOn(authz, actor, p, Actions.RevokeToken);
         const token = await tx.tokens.get(tokenId);
@@ -151,7 +155,7 @@ export function makePrincipalService(deps: Deps) {
     },
 
     async createAccessKey(actor: Actor, principalId: string): Promise<NewAccessKey> {
-      const p = await load(actor, principalId);
+      const p = await load(actor, principalId, Actions.CreateAccessKey);
       const accessKeyId = newAccessKeyId();
       const accessKeySecret = ids.secret(22);
       await authorizer.transaction(async (tx, authz) => {
@@ -164,7 +168,7 @@ export function makePrincipalService(deps: Deps) {
 
     /** A principal's access keys, without their secrets. Everyone may list their own. */
     async listAccessKeys(actor: Actor, principalId: string, page: PageRequest): Promise<Page<AccessKeyView>> {
-      const p = await load(actor, principalId);
+      const p = await load(actor, principalId, Actions.ListAccessKeys);
       if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.ListAccessKeys, target(actor, p.id));
       const res = await store.accessKeys.listForPrincipal(p.id, page);
       return { items: res.items.map(accessKeyView), next: res.next };
@@ -172,7 +176,7 @@ export function makePrincipalService(deps: Deps) {
 
     /** Revokes one access key at once: the vendor surfaces refuse its signatures from then on. Everyone may revoke their own. */
     async revokeAccessKey(actor: Actor, principalId: string, accessKeyId: string): Promise<{ revoked: boolean }> {
-      const p = await load(actor, principalId);
+      const p = await load(actor, principalId, Actions.RevokeAccessKey);
       return authorizer.transaction(async (tx, authz) => {
         if (p.id !== actor.principal.id) await authorizeOn(authz, actor, p, Actions.RevokeAccessKey);
         const key = await tx.accessKeys.get(accessKeyId);

@@ -5,7 +5,7 @@ import type { Actor } from './actor.ts';
 import { Actions } from './actions.ts';
 import { hashSecret, secretsEqual } from './api-credentials.ts';
 import type { AuditWriter } from './audit.ts';
-import { clusterTarget, type Authorizer } from './authorizer.ts';
+import { absentClusterTargets, clusterTarget, type Authorizer } from './authorizer.ts';
 import { KubecredError } from './errors.ts';
 import { TOKEN_KUBECONFIG_PREFIX } from './credential-issuer.ts';
 import { sha256Hex } from '../pki/fingerprint.ts';
@@ -79,14 +79,17 @@ export function makeWebhookService(deps: Deps) {
 
   const configure = (actor: Actor, cluster: Cluster) => authorizer.check(actor, Actions.ConfigureWebhooks, clusterTarget(actor.accountId, cluster));
 
+  /** Not found only for a caller allowed to configure whatever cluster it could be (authorizer.absent). */
+  const absent = (actor: Actor, idOrName: string, e: unknown) => authorizer.absent(actor, Actions.ConfigureWebhooks, absentClusterTargets(actor.accountId, idOrName), e);
+
   /** A deleted cluster is found by its ID too: its webhook tokens stay in use (it keeps enforcing), so they stay revocable. */
   async function clusterWithTokens(actor: Actor, idOrName: string): Promise<Cluster> {
     try {
       return await findCluster(store, actor.accountId, idOrName);
     } catch (e) {
-      if (!(e instanceof KubecredError && e.code === 'NOT_FOUND') || !idOrName.startsWith('cls_')) throw e;
+      if (!(e instanceof KubecredError && e.code === 'NOT_FOUND') || !idOrName.startsWith('cls_')) return absent(actor, idOrName, e);
       const deleted = await store.clusters.getAnyAccount(idOrName);
-      if (!deleted || deleted.accountId !== actor.accountId) throw e;
+      if (!deleted || deleted.accountId !== actor.accountId) return absent(actor, idOrName, e);
       return deleted;
     }
   }
@@ -94,7 +97,7 @@ export function makeWebhookService(deps: Deps) {
   return {
     /** A new token for kube-apiserver to present (shown once). Earlier tokens keep working until revoked (revokeToken). */
     async createToken(actor: Actor, clusterIdOrName: string): Promise<{ clusterId: string; id: string; token: string }> {
-      const cluster = await findCluster(store, actor.accountId, clusterIdOrName);
+      const cluster = await findCluster(store, actor.accountId, clusterIdOrName).catch((e) => absent(actor, clusterIdOrName, e));
       await configure(actor, cluster);
       const id = ids.id('wht');
       const secret = ids.secret(32);

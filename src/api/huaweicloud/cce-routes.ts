@@ -2,7 +2,9 @@
 // clustercertrevoke (by userId or agencyId). Wire translation only: every rule and decision is core's.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Actions, type ActionDef } from '../../core/actions.ts';
 import type { Authority } from '../../core/authority.ts';
+import { absentClusterTargets, clusterTarget } from '../../core/authorizer.ts';
 import { invalid, isKubecredError, KubecredError, shownValue } from '../../core/errors.ts';
 import { findCluster, findPrincipal } from '../../core/lookup.ts';
 import type { Metrics } from '../metrics.ts';
@@ -42,13 +44,18 @@ function jsonBody(req: FastifyRequest): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-/** The path's cluster, which must be in the path's project's region: a CCE project is one region's. */
-async function projectCluster(authority: Authority, req: FastifyRequest<{ Params: Params }>, actor: Actor): Promise<Cluster> {
+/**
+ * The path's cluster, which must be in the path's project's region: a CCE project is one region's. Not found (or in
+ * another region) only for a caller allowed `action` on whatever cluster it could be; others are refused as for one
+ * they may not act on, so that they learn neither whether it exists nor its region.
+ */
+async function projectCluster(authority: Authority, req: FastifyRequest<{ Params: Params }>, actor: Actor, action: ActionDef): Promise<Cluster> {
   const { cluster_id: id, project_id: project } = req.params;
-  const cluster = await findCluster(authority.store, actor.accountId, id, 'kubernetes');
+  const absent = (e: unknown) => authority.authorizer.absent(actor, action, absentClusterTargets(actor.accountId, id, 'kubernetes'), e);
+  const cluster = await findCluster(authority.store, actor.accountId, id, 'kubernetes').catch(absent);
   const region = projectRegionOf(req);
   if (region !== undefined && cluster.region !== region) {
-    throw new KubecredError('NOT_FOUND', `cluster ${JSON.stringify(id)} is in region ${cluster.region}, and project ${project} is registered for ${region}; call it through a project of its region (kubecred project list)`, { details: { kind: 'cluster', id } });
+    return absent(new KubecredError('NOT_FOUND', `cluster ${JSON.stringify(id)} is in region ${cluster.region}, and project ${project} is registered for ${region}; call it through a project of its region (kubecred project list)`, { details: { kind: 'cluster', id } }));
   }
   return cluster;
 }
@@ -107,7 +114,7 @@ export function cceRoutes(app: FastifyInstance, deps: { authority: Authority; me
   app.post<{ Params: Params }>('/projects/:project_id/clusters/:cluster_id/clustercert', hidden, async (req, reply) => {
     const actor = actorOf(req);
     const { notAfter, field } = notAfterOf(jsonBody(req), authority.clock.now());
-    const cluster = await projectCluster(authority, req, actor);
+    const cluster = await projectCluster(authority, req, actor, Actions.GetKubeconfig);
     const issued = await renameField(field, () => authority.credentials.getKubeconfig(actor, {
       clusterId: cluster.id, endpoint: cluster.privateEndpoint ? 'private' : 'public', notAfter,
     }));
@@ -123,11 +130,16 @@ export function cceRoutes(app: FastifyInstance, deps: { authority: Authority; me
     const { field, value } = principalOf(jsonBody(req));
     // A name is looked up like an ID, and must name the same kind of principal its field does. A deleted user's or
     // agency's ID is found too: the document's second way to the ID is the deleteUser/deleteAgency event.
-    const principal = await findPrincipal(authority.store, actor.accountId, value, { includeDeleted: true });
+    // The cluster first: whether the principal exists is for a caller allowed to revoke others' kubeconfigs on it.
+    const own = value === actor.principal.id || value === actor.principal.name;
+    const cluster = await projectCluster(authority, req, actor, own ? Actions.RevokeKubeconfig : Actions.RevokeUserKubeconfig);
+    const onCluster = clusterTarget(actor.accountId, cluster);
+    const principal = await findPrincipal(authority.store, actor.accountId, value, { includeDeleted: true })
+      .catch((e) => authority.authorizer.absent(actor, Actions.RevokeUserKubeconfig, onCluster, e));
     if ((field === 'userId') !== (principal.kind === 'user')) {
+      await authority.authorizer.check(actor, principal.id === actor.principal.id ? Actions.RevokeKubeconfig : Actions.RevokeUserKubeconfig, onCluster);
       throw invalid(`${value} is ${principal.kind === 'user' ? 'a user; send it as "userId"' : 'an agency (a kubecred role); send it as "agencyId"'}`, { field });
     }
-    const cluster = await projectCluster(authority, req, actor);
     const revoked = await authority.credentials.revoke(actor, { clusterId: cluster.id, clusterKind: 'kubernetes', principalId: principal.id, reason: 'revoked through the CCE clustercertrevoke API' });
     metrics.revoked.inc(revoked.length);
     return {};
