@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { isCode as code, makeKit, type Kit } from './test-kit.ts';
 import type { Actor } from './actor.ts';
 import { KubecredError } from './errors.ts';
+import { Actions } from './actions.ts';
+import { clusterTarget, makeAuthorizer } from './authorizer.ts';
 
 let kit: Kit;
 let clusterId: string;
@@ -112,4 +114,23 @@ test('policies: a replaced document applies on the next request; an attached one
   const theirs = await kit.authority.policies.create(other, { name: 'theirs', document: { Version: '1', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } });
   await assert.rejects(kit.authority.policies.update(kit.root, theirs.id, { document: replaced.document }), code('NOT_FOUND'));
   await assert.rejects(kit.authority.policies.delete(kit.root, 'theirs'), code('NOT_FOUND'));
+});
+
+test("a request reads and parses its caller's policies once, however many items it filters; the next request reads them again", async () => {
+  let reads = 0;
+  const store = { ...kit.store, policies: { ...kit.store.policies, forPrincipal: (id: string) => { reads++; return kit.store.policies.forPrincipal(id); } } };
+  const authz = makeAuthorizer({ store, audit: kit.authority.auditWriter, clock: kit.clock });
+  const u = await user([], [{ Effect: 'Allow', Action: 'kubecred:ListCredentials', Resource: 'krn:kubecred:*:*:cluster/cls_even*' }]);
+  const target = (i: number) => clusterTarget(u.accountId, { id: `cls_${i % 2 ? 'odd' : 'even'}${i}`, region: 'r', kind: 'kubernetes' });
+  const allowed = [];
+  for (let i = 0; i < 50; i++) allowed.push(await authz.allows(u, Actions.ListCredentials, target(i)));
+  assert.equal(allowed.filter(Boolean).length, 25);
+  assert.equal(reads, 1);
+  // Another request (another Actor) sees a change made in between.
+  await kit.store.transaction(async (tx) => {
+    for (const p of await tx.policies.forPrincipal(u.principal.id)) await tx.policies.detach(p.id, u.principal.id);
+  });
+  reads = 0;
+  assert.equal(await authz.allows({ ...u, requestId: 'req_next' }, Actions.ListCredentials, target(0)), false);
+  assert.equal(reads, 1);
 });
