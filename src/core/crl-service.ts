@@ -27,12 +27,14 @@ export const CRL_REBUILT_AFTER_MS = 60_000;
 
 export function makeCrlService(deps: { store: Store; clock: Clock; issuer: CredentialIssuer }) {
   /** The last CRL built per cluster, and one being built (concurrent GETs share it). */
-  const built = new Map<string, { der: Buffer; at: number }>();
-  const building = new Map<string, Promise<Buffer>>();
+  const built = new Map<string, { der: Buffer; at: number; until: number }>();
+  const building = new Map<string, Promise<{ der: Buffer; at: number; until: number }>>();
 
-  async function buildFor(clusterId: string, ca: ReturnType<CredentialIssuer['caFor']>, now: Date): Promise<Buffer> {
+  /** The CRL, and until when it may be served again: 60 s, or sooner when one of its entries is due to leave it. */
+  async function buildFor(clusterId: string, ca: ReturnType<CredentialIssuer['caFor']>, now: Date): Promise<{ der: Buffer; at: number; until: number }> {
     const rows = await deps.store.credentials.listRevoked(clusterId, new Date(now.getTime() - KEEP_EXPIRED_MS));
-    return buildCrl({
+    const until = rows.reduce((t, c) => Math.min(t, c.notAfter.getTime() + KEEP_EXPIRED_MS), now.getTime() + CRL_REBUILT_AFTER_MS);
+    const der = buildCrl({
       ca,
       // A token kubeconfig has a serial but no certificate: a CRL names certificates only.
       entries: rows.filter((c) => c.type === 'x509').map((c) => ({
@@ -46,6 +48,7 @@ export function makeCrlService(deps: { store: Store; clock: Clock; issuer: Crede
       thisUpdate: now,
       nextUpdate: new Date(now.getTime() + CRL_VALIDITY_MS),
     });
+    return { der, at: now.getTime(), until };
   }
 
   return {
@@ -69,16 +72,17 @@ export function makeCrlService(deps: { store: Store; clock: Clock; issuer: Crede
         throw new KubecredError('CONFLICT', `cluster ${cluster.name}'s client CA has no cRLSign in its keyUsage, so readers refuse CRLs it signs; revocation takes effect through the authorization webhook (kubecred cluster kube-config), or import a CA that may sign CRLs`, { details: { field: 'clientCa' } });
       }
       const last = built.get(cluster.id);
-      if (last && now.getTime() - last.at < CRL_REBUILT_AFTER_MS && now.getTime() >= last.at) return last.der;
+      // A clock set back (tests, or a corrected host clock) also builds anew.
+      if (last && now.getTime() >= last.at && now.getTime() < last.until) return last.der;
       const pending = building.get(cluster.id);
-      if (pending) return pending;
+      if (pending) return (await pending).der;
       const build = buildFor(cluster.id, ca, now);
       building.set(cluster.id, build);
       try {
-        const der = await build;
+        const made = await build;
         // Not if a revocation came while it was built: that one may be missing from it.
-        if (building.get(cluster.id) === build) built.set(cluster.id, { der, at: now.getTime() });
-        return der;
+        if (building.get(cluster.id) === build) built.set(cluster.id, made);
+        return made.der;
       } finally {
         if (building.get(cluster.id) === build) building.delete(cluster.id);
       }
