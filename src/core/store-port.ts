@@ -270,7 +270,12 @@ export interface Repos {
   };
   audit: {
     append(e: Omit<AuditEvent, 'seq'>): Promise<void>;
-    list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
+    /**
+     * Newest first. A filtered listing examines at most `scanLimit` of the account's events per page (there is no
+     * index on the filtered columns): when it stops there before the page is full, the page is short (even empty)
+     * and `next` resumes where the examination stopped.
+     */
+    list(filter: AuditFilter, page: PageRequest, scanLimit?: number): Promise<Page<AuditEvent>>;
   };
 }
 

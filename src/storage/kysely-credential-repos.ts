@@ -5,7 +5,7 @@
 import { CURRENT_DEFAULT_RACE, KubecredError } from '../core/errors.ts';
 import type { CredentialKind, CredentialState } from '../core/model.ts';
 import type { Repos } from '../core/store-port.ts';
-import { decodeCursor, type Db, insertOrConflict, pageOf } from './kysely-helpers.ts';
+import { decodeCursor, type Db, encodeCursor, insertOrConflict, pageOf } from './kysely-helpers.ts';
 import { auditFromRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS, indexedFromRow, validityFromRow } from './row-mappers.ts';
 
 export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' | 'audit'> {
@@ -160,8 +160,9 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
           request_id: e.requestId, detail: JSON.stringify(e.detail),
         }).execute();
       },
-      list: async (f, page) => {
+      list: async (f, page, scanLimit) => {
         let q = db.selectFrom('audit_events').selectAll().where('account_id', '=', f.accountId);
+        const filtered = Boolean(f.actions?.length || f.actorId || f.resourceId || f.outcome || f.since || f.until);
         if (f.actions?.length) q = q.where('action', 'in', f.actions);
         if (f.actorId) q = q.where('actor_id', '=', f.actorId);
         if (f.resourceId) q = q.where('resource_id', '=', f.resourceId);
@@ -171,14 +172,44 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
         // The cursor names the page's last event by its ID, never its seq: seq counts every account's events, so its
         // gaps would show a tenant how busy the others are.
         const before = decodeCursor('audit', page.cursor);
+        let beforeSeq: number | undefined;
         if (before) {
           const at = await db.selectFrom('audit_events').select('seq').where('id', '=', before).where('account_id', '=', f.accountId).executeTakeFirst();
           if (!at) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
-          q = q.where('seq', '<', Number(at.seq));
+          beforeSeq = Number(at.seq);
+          q = q.where('seq', '<', beforeSeq);
         }
+        // The filters match columns no index holds: without a floor, a filter that matches little reads the account's
+        // whole trail (seconds on millions of events, on SQLite's event loop). The floor is the scanLimit-th event from
+        // the cursor, found in the (account_id, seq) index alone; the page examines the events from the cursor to it.
+        const floor = filtered && scanLimit ? await auditFloor(db, f.accountId, beforeSeq, scanLimit) : undefined;
+        if (floor) q = q.where('seq', '>=', floor.seq);
         const rows = await q.orderBy('seq', 'desc').limit(page.limit + 1).execute();
-        return pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => r.id);
+        const result = pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => r.id);
+        // Short of the limit with older events left unexamined: go on from the floor (itself examined), unless every
+        // older event is before `since` (by more than replicas' clocks can disagree, and a transaction can last).
+        if (floor && result.next === null && !(f.since && floor.at < f.since.getTime() - SINCE_MARGIN_MS)) {
+          return { items: result.items, next: encodeCursor('audit', floor.id) };
+        }
+        return result;
       },
     },
   };
+}
+
+/** How far an event's `at` may fall behind an older event's: replicas' clocks (30 s apart at most) and a slow transaction. */
+const SINCE_MARGIN_MS = 5 * 60_000;
+
+/**
+ * The account's `scanLimit`-th event older than `beforeSeq` (from the newest when undefined), or undefined when
+ * fewer are left. Its seq is counted off in audit_by_account, which holds it (covering: no table read per event
+ * skipped); only the one row found is read from the table.
+ */
+async function auditFloor(db: Db, accountId: string, beforeSeq: number | undefined, scanLimit: number): Promise<{ seq: number; id: string; at: number } | undefined> {
+  let q = db.selectFrom('audit_events').select('seq').where('account_id', '=', accountId);
+  if (beforeSeq !== undefined) q = q.where('seq', '<', beforeSeq);
+  const found = await q.orderBy('seq', 'desc').limit(1).offset(scanLimit - 1).executeTakeFirst();
+  if (!found) return undefined;
+  const row = await db.selectFrom('audit_events').select(['seq', 'id', 'at']).where('seq', '=', found.seq).executeTakeFirstOrThrow();
+  return { seq: Number(row.seq), id: row.id, at: Number(row.at) };
 }

@@ -11,7 +11,7 @@ export type Db = Kysely<Database> | Transaction<Database>;
 export type Listing = 'principals' | 'tokens' | 'access-keys' | 'clusters' | 'webhook-tokens' | 'credentials' | 'policies' | 'audit';
 
 /** Cursors are opaque to callers; inside they are the listing's name and the last row's sort key. */
-const encodeCursor = (listing: Listing, key: string | number) => Buffer.from(`${listing}:${key}`).toString('base64url');
+export const encodeCursor = (listing: Listing, key: string | number) => Buffer.from(`${listing}:${key}`).toString('base64url');
 export const decodeCursor = (listing: Listing, cursor: string | null | undefined): string | undefined => {
   if (!cursor) return undefined;
   const m = /^([a-z-]+):([A-Za-z0-9_]{1,80})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -292,6 +292,33 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.equal((await f.store.audit.list({ accountId: f.accountId, since: at(2), until: at(4) }, { limit: 10 })).items.length, 2);
     }));
 
+    it('a filtered audit page examines at most scanLimit events: short or empty pages carry a next that goes on from there', withFixture(async (f) => {
+      // 10 events 10 minutes apart, newest last; only the oldest two are denied.
+      for (let i = 0; i < 10; i++) {
+        await f.store.audit.append({ id: id('evt'), accountId: f.accountId, at: at(i * 600_000), actorId: 'usr_a', action: 'Issue', resourceType: 'credential', resourceId: `crd_${i}`, outcome: i < 2 ? 'denied' : 'success', sourceIp: null, requestId: `req_${i}`, detail: { i } });
+      }
+      await f.store.audit.append({ id: id('evt'), accountId: 'acc_other', at: at(), actorId: null, action: 'Issue', resourceType: 'x', resourceId: null, outcome: 'denied', sourceIp: null, requestId: null, detail: {} });
+      const pages: number[][] = [];
+      let cursor: string | null | undefined;
+      do {
+        const p = await f.store.audit.list({ accountId: f.accountId, outcome: 'denied' }, { limit: 5, cursor }, 3);
+        pages.push(p.items.map((e) => e.detail.i as number));
+        cursor = p.next;
+      } while (cursor && pages.length < 20);
+      // Examined 3, 3, 3, then the last 1: the first two pages are empty, the third finds event 1, the last event 0.
+      assert.deepEqual(pages, [[], [], [1], [0]]);
+      // Without a cap (or with one the page fills before), the page is as before.
+      assert.deepEqual((await f.store.audit.list({ accountId: f.accountId, outcome: 'denied' }, { limit: 5 })).items.map((e) => e.detail.i), [1, 0]);
+      const full = await f.store.audit.list({ accountId: f.accountId, outcome: 'success' }, { limit: 2 }, 3);
+      assert.deepEqual(full.items.map((e) => e.detail.i), [9, 8]);
+      assert.deepEqual((await f.store.audit.list({ accountId: f.accountId, outcome: 'success' }, { limit: 2, cursor: full.next }, 3)).items.map((e) => e.detail.i), [7, 6]);
+      // An unfiltered page is not capped: the index gives its rows in order.
+      assert.equal((await f.store.audit.list({ accountId: f.accountId }, { limit: 10 }, 3)).items.length, 10);
+      // Where every older event is before `since` (by more than clocks disagree), the listing ends there.
+      const recent = await f.store.audit.list({ accountId: f.accountId, since: at(9 * 600_000), outcome: 'denied' }, { limit: 5 }, 3);
+      assert.deepEqual(recent, { items: [], next: null });
+    }));
+
     it('names unique objects once: principal and cluster names among the live, vendor projects', withFixture(async (f) => {
       await assert.rejects(f.store.principals.insert({ ...f.principal, id: id('usr') }), isConflict);
       await f.store.principals.markDeleted(f.accountId, f.principal.id, at());

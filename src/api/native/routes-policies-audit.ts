@@ -2,6 +2,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { AUDIT_SCAN_LIMIT } from '../../core/audit.ts';
 import { invalid } from '../../core/errors.ts';
 import { actorOf } from '../request-context.ts';
 import { parseRfc3339 } from '../rfc3339.ts';
@@ -52,7 +53,12 @@ export const policyAuditRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox =
   }, async (req) => authority.policies.delete(actorOf(req), req.params.policy));
 
   app.get('/audit', {
-    schema: { tags: ['audit'], summary: 'Audit events, newest first', querystring: AuditQuery, response: { 200: pageOf(Type.Ref('AuditEvent')), ...errorResponses } },
+    schema: {
+      tags: ['audit'], summary: 'Audit events, newest first',
+      // The cap's number lives in core (AUDIT_SCAN_LIMIT); said here for whoever writes a client.
+      description: `With a filter (action, actor, resource, outcome, since, until), one page examines at most ${AUDIT_SCAN_LIMIT.toLocaleString('en')} of the account's events, newest first from the cursor: a filter that matches little can answer fewer items than \`limit\`, even none, with a \`next\` that goes on from where the examination stopped. Keep following \`next\` until it is null; only then is the listing complete.`,
+      querystring: AuditQuery, response: { 200: pageOf(Type.Ref('AuditEvent')), ...errorResponses },
+    },
   }, async (req) => {
     const q = req.query;
     const [since, until] = [time(q.since, 'since'), time(q.until, 'until')];

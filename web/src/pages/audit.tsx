@@ -1,5 +1,6 @@
 // The audit log, newest first, with filters kept in the address (so a filtered view can be shared)
-// and paging by "load more".
+// and paging by "load more". A filtered page examines a bounded number of events, so it may come back short or
+// empty with more to search: that is said, and the button goes on searching.
 
 import { useEffect, useState } from 'preact/hooks';
 import { all, api, query } from '../api.ts';
@@ -86,7 +87,8 @@ export function AuditPage(props: { query: URLSearchParams }) {
       </form>
       <ErrorNotice error={first.error} onRetry={first.reload} />
       {first.loading && <Loading what="audit events" />}
-      {first.data && items.length === 0 && <Empty><p>No audit event matches these filters.</p></Empty>}
+      {first.data && items.length === 0 && !next && <Empty><p>No audit event matches these filters.</p></Empty>}
+      {first.data && items.length === 0 && next && <Empty><p>No match among the most recent events searched so far; older events have not been searched yet.</p></Empty>}
       {items.length > 0 && (
         <div class="table-wrap">
           <table class="audit stack">
@@ -112,7 +114,7 @@ export function AuditPage(props: { query: URLSearchParams }) {
         </div>
       )}
       <ErrorNotice error={moreError} />
-      {next && <p><button type="button" onClick={loadMore}>Load older events</button></p>}
+      {next && <p><button type="button" onClick={loadMore}>{items.length === 0 ? 'Search older events' : 'Load older events'}</button></p>}
     </section>
   );
 }
