@@ -12,6 +12,48 @@ import { serversStoppedAfterAll, tempDir } from './support/server-process.ts';
 
 const start = serversStoppedAfterAll();
 
+async function tokenFor(srv: { url: string; caFile: string; rootToken: string }, name: string): Promise<string> {
+  assert.equal((await rawRequest(srv, 'POST', '/v1/principals', { token: srv.rootToken, body: JSON.stringify({ name, kind: 'user' }) })).status, 201);
+  const tok = await rawRequest(srv, 'POST', `/v1/principals/${name}/tokens`, { token: srv.rootToken, body: '{}' });
+  assert.equal(tok.status, 201);
+  return tok.json.token;
+}
+
+test('a principal with no permissions cannot grow the audit trail: past 20 denials a minute, one summary event counts the rest and names their first and last request IDs', async () => {
+  const dataDir = tempDir();
+  const srv = await start({ dataDir });
+  const nobody = await tokenFor(srv, 'nobody');
+  const requestIds: string[] = [];
+  for (let i = 0; i < 45; i++) {
+    const r = await rawRequest(srv, 'POST', '/v1/principals', { token: nobody, body: JSON.stringify({ name: `x${i}`, kind: 'user' }) });
+    assert.equal(r.status, 403, 'every request is still refused');
+    assert.equal(r.json.code, 'ACCESS_DENIED');
+    assert.match(r.json.requestId, /\S/, 'with its request ID');
+    requestIds.push(r.json.requestId);
+  }
+  const denied = await cliJson<any[]>(srv, srv.rootToken, ['audit', 'list', '--actor', 'nobody', '--limit', '1000']);
+  assert.equal(denied.length, 20, 'the first 20 denials are recorded whole');
+  assert.deepEqual(denied.map((e) => e.requestId).reverse(), requestIds.slice(0, 20));
+  assert.ok(denied.every((e) => e.action === 'kubecred:CreatePrincipal' && e.outcome === 'denied' && /no policy that allows/.test(e.detail.reason)));
+
+  // The window's summary is written when it ends, or when the server stops (counts live in its memory).
+  assert.equal(await srv.stop(), 0);
+  const again = await start({ dataDir, previous: srv });
+  const events = await cliJson<any[]>(again, srv.rootToken, ['audit', 'list', '--actor', 'nobody', '--limit', '1000']);
+  assert.equal(events.length, 21);
+  const summary = events.find((e) => e.action === 'SuppressDenials');
+  assert.ok(summary, 'one summary event');
+  assert.equal(summary.outcome, 'denied');
+  assert.equal(summary.detail.suppressed, 25);
+  assert.equal(summary.detail.firstSuppressedRequestId, requestIds[20]);
+  assert.equal(summary.detail.lastSuppressedRequestId, requestIds[44]);
+  assert.equal(summary.requestId, requestIds[44]);
+  assert.deepEqual(summary.detail.actions, { 'kubecred:CreatePrincipal': 25 });
+  assert.ok(Date.parse(summary.detail.windowEnd) - Date.parse(summary.detail.windowStart) === 60_000);
+  // The filter by outcome finds it beside the recorded denials.
+  assert.equal((await cliJson<any[]>(again, srv.rootToken, ['audit', 'list', '--outcome', 'denied', '--action', 'SuppressDenials'])).length, 1);
+});
+
 test('a filter that matches little among more events than one page examines: the API answers short pages with a next, the CLI and the console go on to the match', async (t) => {
   const dataDir = tempDir();
   const first = await start({ dataDir });

@@ -320,6 +320,8 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     });
     const stopFeedAndStore = async () => {
       await sync?.stop();
+      // Counted denials not yet summarised would be lost with this process's memory.
+      await authority.authorizer.flushDenialSummaries(true).catch((e) => log?.warn({ error: { message: String((e as Error)?.message).slice(0, 200) } }, 'recording the counts of suppressed denials failed; those counts are lost'));
       await store.close();
     };
     undo = stopFeedAndStore;
@@ -336,9 +338,14 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     );
     const firstSweep = setTimeout(sweep, 60_000).unref();
     const sweeps = setInterval(sweep, SWEEP_EVERY_MS).unref();
+    // A burst of one principal's denials is summarised in one event once its window ends.
+    const flushDenials = setInterval(() => void authority.authorizer.flushDenialSummaries().catch(
+      (e) => log?.warn({ error: { message: String((e as Error)?.message).slice(0, 200) } }, 'recording the counts of suppressed denials failed; the next try is in 10 s'),
+    ), 10_000).unref();
     app.addHook('onClose', async () => {
       clearTimeout(firstSweep);
       clearInterval(sweeps);
+      clearInterval(flushDenials);
     });
     app.addHook('onClose', stopFeedAndStore);
     undo = () => app.close();

@@ -1,9 +1,11 @@
 // Decides whether an actor may perform an action on a resource: the root may do everything in its
-// account, everyone else needs an Allow from an attached policy and no Deny. Denials are audited.
+// account, everyone else needs an Allow from an attached policy and no Deny. Denials are audited (a burst of one
+// principal's is coalesced: denial-coalescer.ts).
 
 import type { Actor } from './actor.ts';
 import { actionNames, conditionKeyAliases, ConditionKeys, Resources, type ActionDef } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
+import { makeDenialCoalescer, type DenialSummary } from './denial-coalescer.ts';
 import { KubecredError } from './errors.ts';
 import type { Cluster, ClusterKind, StoredPolicy } from './model.ts';
 import { evaluate, parsePolicyDocument, type ConditionValue, type PolicyDocument } from './policy-engine.ts';
@@ -76,6 +78,20 @@ export const isAuditedRefusal = (e: unknown): boolean => typeof e === 'object' &
 
 export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit' | 'transaction'>; audit: AuditWriter; clock: Clock }) {
   const parsed = (stored: StoredPolicy[]) => stored.map((p) => parsePolicyDocument(p.document));
+  const coalescer = makeDenialCoalescer(deps.clock);
+
+  /** One event for a window's counted denials, by the principal, under the last suppressed request's ID. */
+  async function recordSummary(s: DenialSummary): Promise<void> {
+    await deps.audit.record(deps.store, s.lastActor, s.accountId, {
+      action: 'SuppressDenials', resourceType: 'principal', resourceId: s.lastActor.principal.id, outcome: 'denied',
+      detail: {
+        reason: `after ${s.recorded} denials of this principal's requests within ${Math.round((s.windowEnd.getTime() - s.windowStart.getTime()) / 1000)} s, each recorded, ${s.suppressed} more were refused and counted here instead of recorded one by one`,
+        suppressed: s.suppressed, windowStart: s.windowStart.toISOString(), windowEnd: s.windowEnd.toISOString(),
+        firstSuppressedAt: s.firstAt.toISOString(), lastSuppressedAt: s.lastAt.toISOString(),
+        firstSuppressedRequestId: s.firstRequestId, lastSuppressedRequestId: s.lastActor.requestId, actions: s.actions,
+      },
+    });
+  }
 
   function refusal(d: Denial): KubecredError {
     const e = new KubecredError(d.code, d.why, { details: { action: d.action.name, resource: d.target.shown ?? d.target.resource, ...(d.field ? { field: d.field } : {}) } });
@@ -83,10 +99,18 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit' |
     return e;
   }
 
-  /** In a transaction of its own: a refusal inside a write's transaction rolled that one back. */
-  const record = (d: Denial) => deps.audit.record(deps.store, d.actor, d.actor.accountId, {
-    action: d.action.name, resourceType: d.target.type, resourceId: d.target.id, outcome: 'denied', detail: { reason: d.why },
-  });
+  /**
+   * In a transaction of its own: a refusal inside a write's transaction rolled that one back. Past a burst of one
+   * principal's denials, counted instead (denial-coalescer.ts) and summed up in one event when its window ends.
+   */
+  const record = async (d: Denial) => {
+    const { record: write, summaries } = coalescer.admit(d.actor, d.action.name);
+    for (const s of summaries) await recordSummary(s);
+    if (!write) return;
+    await deps.audit.record(deps.store, d.actor, d.actor.accountId, {
+      action: d.action.name, resourceType: d.target.type, resourceId: d.target.id, outcome: 'denied', detail: { reason: d.why },
+    });
+  };
 
   /** `policiesOf` reads a principal's policies; `deny` audits a refusal now or once the transaction has ended. */
   function decisions(policiesOf: (actor: Actor) => Promise<PolicyDocument[]>, deny: (d: Denial) => Promise<never>): Decisions {
@@ -185,6 +209,16 @@ export function makeAuthorizer(deps: { store: Pick<Store, 'policies' | 'audit' |
       if (!(e instanceof KubecredError) || e.code !== 'NOT_FOUND') throw e;
       for (const t of Array.isArray(targets) ? targets : [targets]) await outside.check(actor, action, t);
       throw e;
+    },
+
+    /**
+     * Writes the summary events of coalesced denials whose window has ended (every window's with `all`: when the server
+     * stops, so that no count is lost); how many it wrote. Run now and then: a window's summary waits for it otherwise.
+     */
+    async flushDenialSummaries(all = false): Promise<number> {
+      const summaries = coalescer.takeEnded(all);
+      for (const s of summaries) await recordSummary(s);
+      return summaries.length;
     },
   };
 }
