@@ -42,6 +42,8 @@ stderr says the command is still waiting. KUBECRED_TIMEOUT_MS sets that limit in
 serverOptions(program.command('serve').description('start the server; initializes the data directory on first start'))
   .option('--outage-grace <seconds>', 'while the database cannot be reached at all, how long /readyz stays ready with the webhooks deciding from memory (env KUBECRED_OUTAGE_GRACE_SECONDS; default 300; docs/ha.md)')
   .option('--console-idle-minutes <minutes>', 'a web console session unused this long ends (1-720; env KUBECRED_CONSOLE_IDLE_MINUTES; default 30; docs/console.md)')
+  .option('--audit-retention-days <days>', 'delete audit events older than this many days, every 10 minutes, each deletion itself audited (1-36500; env KUBECRED_AUDIT_RETENTION_DAYS; default: keep forever; docs/reliability.md)')
+  .option('--credential-retention-days <days>', 'delete credentials that ended longer ago than this many days from the inventory (never a current default kubeconfig; 1-36500; env KUBECRED_CREDENTIAL_RETENTION_DAYS; default: keep forever; docs/reliability.md)')
   .option('--max-connections <n>', 'connections held at once, from everyone; more are closed at once (env KUBECRED_MAX_CONNECTIONS; default: the open-file limit less 256, see docs/reliability.md)')
   .option('--max-connections-per-address <n>', 'connections held at once from one address, 0 for no cap (env KUBECRED_MAX_CONNECTIONS_PER_ADDRESS; default 512, or 0 with --trust-proxy: a proxy carries everyone\'s)')
   .option('--metrics-from <addresses>', 'who may read /metrics: "any", or addresses and CIDRs, comma-separated ("loopback" is 127.0.0.0/8 and ::1); others get 403 (env KUBECRED_METRICS_FROM; default loopback)')

@@ -291,7 +291,7 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
   // Undone on a failed start: the store's worker thread (and the change feed) would keep the process from ever exiting.
   let undo = () => store.close();
   try {
-    const authority = makeAuthority({ store, clock, ids: randomIds(), sealer, consoleIdleMs: config.consoleIdleMs });
+    const authority = makeAuthority({ store, clock, ids: randomIds(), sealer, consoleIdleMs: config.consoleIdleMs, retention: config.retention });
     // Enforcement must know every revocation before the first review arrives (the CVE-2022-41316 lesson).
     const loadedAt = clock.now();
     const loadStarted = performance.now();
@@ -342,10 +342,24 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
     const flushDenials = setInterval(() => void authority.authorizer.flushDenialSummaries().catch(
       (e) => log?.warn({ error: { message: String((e as Error)?.message).slice(0, 200) } }, 'recording the counts of suppressed denials failed; the next try is in 10 s'),
     ), 10_000).unref();
+    // Retention, when set: the first run a few seconds in (in small batches, so never a long pause), then with the sweeps.
+    let pruning: Promise<void> | null = null;
+    const prune = () => {
+      pruning ??= authority.retention.run().then(
+        (deleted) => { if (deleted.auditEvents + deleted.credentials > 0) log?.info(deleted, 'audit events and ended credentials past their retention deleted'); },
+        (e) => log?.warn({ error: { message: String((e as Error)?.message).slice(0, 200) } }, 'deleting rows past their retention failed; the next run (in 10 minutes) tries again'),
+      ).finally(() => { pruning = null; });
+    };
+    const firstPrune = authority.retention.configured ? setTimeout(prune, RETENTION_FIRST_MS).unref() : undefined;
+    const prunes = authority.retention.configured ? setInterval(prune, SWEEP_EVERY_MS).unref() : undefined;
     app.addHook('onClose', async () => {
       clearTimeout(firstSweep);
       clearInterval(sweeps);
       clearInterval(flushDenials);
+      clearTimeout(firstPrune);
+      clearInterval(prunes);
+      authority.retention.stop();
+      await pruning; // a batch under way finishes before the store closes
     });
     app.addHook('onClose', stopFeedAndStore);
     undo = () => app.close();
@@ -369,6 +383,8 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
 }
 
 const SWEEP_EVERY_MS = 10 * 60_000;
+/** The first retention run after start: soon, so that an operator who set one sees it applied. */
+const RETENTION_FIRST_MS = 5_000;
 
 const portInUse = (host: string, port: number) =>
   new ConfigError(`port ${port} on ${host} is already in use\n  hint: stop what listens there, or choose another port with --port (env KUBECRED_PORT)`);

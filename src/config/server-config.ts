@@ -38,6 +38,8 @@ export interface ServerConfig {
   /** Connections held at once in all (null: the open-file limit less a reserve, found at start) and from one address (0: no cap). */
   maxConnections: number | null;
   maxConnectionsPerAddress: number;
+  /** Days audit events are kept, and days credentials are kept after they end; null: forever (the default). */
+  retention: { auditDays: number | null; credentialDays: number | null };
   /** What serve logs as warnings at start: a configuration that runs, but likely not as the operator meant. */
   warnings: readonly string[];
 }
@@ -59,6 +61,8 @@ export interface ServeFlags {
   consoleIdleMinutes?: string;
   maxConnections?: string;
   maxConnectionsPerAddress?: string;
+  auditRetentionDays?: string;
+  credentialRetentionDays?: string;
 }
 
 export class ConfigError extends Error {}
@@ -129,6 +133,15 @@ export function parseTrustProxy(value: boolean | string | undefined): number | r
   return Object.freeze(list);
 }
 
+/** A retention in whole days (1 to 100 years), or null when not given: kept forever. */
+function retentionDays(value: string | undefined, flag: string, what: string): number | null {
+  if (value === undefined) return null;
+  const text = String(value).trim();
+  const days = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(days >= 1 && days <= 36_500)) throw new ConfigError(`${flag} must be a whole number of days from 1 to 36500 (${what}); leave it out to keep them forever. Got ${JSON.stringify(text)}`);
+  return days;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Where the data lives, for commands that touch only the database (migrate, backup): no master key needed. */
@@ -153,7 +166,8 @@ const DATABASE_URL = /^postgres(ql)?:\/\//;
 const DATABASE_URL_HINT = '--database must be a postgres:// URL (leave it out to use the embedded SQLite database in the data directory)';
 
 /** The listening side of the configuration: only `serve` reads it; the data-directory commands never see it. */
-const SERVE_ONLY_ENV = ['KUBECRED_HOST', 'KUBECRED_PORT', 'KUBECRED_LOG_LEVEL', 'KUBECRED_TRUST_PROXY', 'KUBECRED_OUTAGE_GRACE_SECONDS', 'KUBECRED_CONSOLE_IDLE_MINUTES'] as const;
+const SERVE_ONLY_ENV = ['KUBECRED_HOST', 'KUBECRED_PORT', 'KUBECRED_LOG_LEVEL', 'KUBECRED_TRUST_PROXY', 'KUBECRED_OUTAGE_GRACE_SECONDS', 'KUBECRED_CONSOLE_IDLE_MINUTES',
+  'KUBECRED_AUDIT_RETENTION_DAYS', 'KUBECRED_CREDENTIAL_RETENTION_DAYS'] as const;
 
 /**
  * For commands that work on the data directory and database without serving (init, account, master-key): the data
@@ -200,6 +214,11 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
   const idleText = String(flags.consoleIdleMinutes ?? fromEnv('KUBECRED_CONSOLE_IDLE_MINUTES') ?? '30').trim();
   const idleMinutes = /^\d{1,3}$/.test(idleText) ? Number(idleText) : NaN;
   if (!(idleMinutes >= 1 && idleMinutes <= 720)) throw new ConfigError(`--console-idle-minutes must be a whole number of minutes from 1 to 720 (a session lasts 12 hours at most), got ${idleText}`);
+
+  const retention = {
+    auditDays: retentionDays(flags.auditRetentionDays ?? fromEnv('KUBECRED_AUDIT_RETENTION_DAYS'), '--audit-retention-days', 'audit events older than this many days are deleted'),
+    credentialDays: retentionDays(flags.credentialRetentionDays ?? fromEnv('KUBECRED_CREDENTIAL_RETENTION_DAYS'), '--credential-retention-days', 'credentials that ended longer ago than this many days are deleted from the inventory'),
+  };
 
   const { databaseUrl } = loadStorageLocation(flags, env);
   const masterKeyBase64 = env.KUBECRED_MASTER_KEY ?? null;
@@ -248,6 +267,7 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
     consoleIdleMs: idleMinutes * 60_000,
     maxConnections,
     maxConnectionsPerAddress,
+    retention: Object.freeze(retention),
     warnings: Object.freeze(warnings),
   });
 }

@@ -12,8 +12,8 @@ export const AUDITED_ACTIONS = [
   'CreatePrincipal', 'UpdatePrincipal', 'DeletePrincipal',
   'CreateToken', 'RevokeToken', 'CreateAccessKey', 'RevokeAccessKey',
   'CreatePolicy', 'UpdatePolicy', 'DeletePolicy', 'AttachPolicy', 'DetachPolicy',
-  // What the server does on its own: a count of one principal's denials past a burst.
-  'SuppressDenials',
+  // What the server does on its own: a count of one principal's denials past a burst, and the retention's deletions.
+  'SuppressDenials', 'PruneAuditEvents', 'PruneCredentials',
 ] as const;
 
 export type AuditedAction = (typeof AUDITED_ACTIONS)[number];

@@ -20,6 +20,7 @@ import { makeWebhookService } from './webhook-service.ts';
 import { makeCrlService } from './crl-service.ts';
 import { makeConsoleSessions } from './console-sessions.ts';
 import { startIndexSync, type IndexSync, type IndexSyncOptions } from './index-sync.ts';
+import { makeRetention, type RetentionDays } from './retention.ts';
 
 export interface AuthorityDeps {
   store: Store;
@@ -28,6 +29,8 @@ export interface AuthorityDeps {
   sealer: Sealer;
   /** How long an unused console session lasts (serve's --console-idle-minutes); 30 minutes when absent. */
   consoleIdleMs?: number;
+  /** What serve's --audit-retention-days and --credential-retention-days keep; absent: everything, forever. */
+  retention?: RetentionDays;
 }
 
 /**
@@ -95,6 +98,8 @@ export function makeAuthority(baseDeps: AuthorityDeps) {
       const consoleSessions = await baseDeps.store.consoleSessions.prune(now);
       return { nonces, consoleSessions, indexEntries: index.compact(new Date(now.getTime() - INDEX_EXPIRY_MARGIN_MS)) };
     },
+    /** Deletes audit events and ended credentials past their retention, if the operator set one (serve runs it every 10 minutes). */
+    retention: makeRetention({ store: baseDeps.store, clock: baseDeps.clock, audit }, baseDeps.retention ?? { auditDays: null, credentialDays: null }),
     /** When other servers share the database: follows their credential changes from `loadedAt` on (call after loadIndex). */
     followOtherServers: async (loadedAt: Date, on: Pick<IndexSyncOptions, 'onError' | 'onHealthChange'> = {}): Promise<IndexSync | null> => {
       const feed = baseDeps.store.changeFeed;

@@ -16,7 +16,7 @@ export const CRL_VALIDITY_MS = 60 * 60 * 1000;
  * party could still hold was built after that expiry with the entry on it (RFC 5280 §3.3 allows the removal),
  * and an expired certificate is refused on its own dates. Without it a cluster's CRL only ever grew.
  */
-const KEEP_EXPIRED_MS = CRL_VALIDITY_MS;
+export const KEEP_EXPIRED_MS = CRL_VALIDITY_MS;
 
 /**
  * How long a built CRL is served again (unless a revocation of its cluster comes first): the endpoint is public, and

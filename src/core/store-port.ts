@@ -68,6 +68,9 @@ export interface AuditFilter {
   until?: Date;
 }
 
+/** What one pruning batch deleted in one account. */
+export interface PrunedCount { accountId: string; count: number }
+
 export interface RevokeWhere {
   clusterId?: string;
   principalId?: string;
@@ -187,6 +190,11 @@ export interface Repos {
     revoke(where: RevokeWhere, by: string, reason: string, at: Date): Promise<Credential[]>;
     /** Marks the (cluster, principal)'s active defaults superseded and not current. */
     supersedeDefaults(clusterId: string, principalId: string, at: Date): Promise<Credential[]>;
+    /**
+     * Deletes up to `limit` credentials that ended before `endedBefore`, oldest end first, never a current default
+     * (its holder's next fetch must find it); how many it deleted, per account. A range of credentials_unexpired.
+     */
+    prune(endedBefore: Date, limit: number): Promise<PrunedCount[]>;
   };
   validity: {
     get(clusterId: string, principalId: string): Promise<ValidityOverride | undefined>;
@@ -276,6 +284,11 @@ export interface Repos {
      * and `next` resumes where the examination stopped.
      */
     list(filter: AuditFilter, page: PageRequest, scanLimit?: number): Promise<Page<AuditEvent>>;
+    /**
+     * Deletes those of the `limit` oldest events (by seq, every account's) recorded before `before`; how many it
+     * deleted, per account. Reads the primary key from its start only: no index on `at` is needed.
+     */
+    prune(before: Date, limit: number): Promise<PrunedCount[]>;
   };
 }
 

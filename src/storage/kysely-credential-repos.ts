@@ -4,7 +4,7 @@
 
 import { CURRENT_DEFAULT_RACE, KubecredError } from '../core/errors.ts';
 import type { CredentialKind, CredentialState } from '../core/model.ts';
-import type { Repos } from '../core/store-port.ts';
+import type { PrunedCount, Repos } from '../core/store-port.ts';
 import { decodeCursor, type Db, encodeCursor, insertOrConflict, pageOf } from './kysely-helpers.ts';
 import { auditFromRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS, indexedFromRow, validityFromRow } from './row-mappers.ts';
 
@@ -133,6 +133,15 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
           .returningAll().execute();
         return rows.map(credentialFromRow);
       },
+      // The subquery is a range of credentials_unexpired (led by not_after) from its start, reading the table only for
+      // is_current; the outer conditions are said again so that a row changed meanwhile is left alone.
+      prune: async (endedBefore, limit) => {
+        const t = endedBefore.getTime();
+        const oldest = db.selectFrom('credentials').select('id').where('not_after', '<', t).where('is_current', '=', 0).orderBy('not_after').limit(limit);
+        const rows = await db.deleteFrom('credentials').where('id', 'in', oldest).where('not_after', '<', t).where('is_current', '=', 0)
+          .returning('account_id').execute();
+        return countByAccount(rows);
+      },
     },
 
     validity: {
@@ -193,6 +202,12 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
         }
         return result;
       },
+      prune: async (before, limit) => {
+        const oldest = db.selectFrom('audit_events').select('seq').orderBy('seq').limit(limit);
+        const rows = await db.deleteFrom('audit_events').where('seq', 'in', oldest).where('at', '<', before.getTime())
+          .returning('account_id').execute();
+        return countByAccount(rows);
+      },
     },
   };
 }
@@ -212,4 +227,10 @@ async function auditFloor(db: Db, accountId: string, beforeSeq: number | undefin
   if (!found) return undefined;
   const row = await db.selectFrom('audit_events').select(['seq', 'id', 'at']).where('seq', '=', found.seq).executeTakeFirstOrThrow();
   return { seq: Number(row.seq), id: row.id, at: Number(row.at) };
+}
+
+function countByAccount(rows: Array<{ account_id: string }>): PrunedCount[] {
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.account_id, (counts.get(r.account_id) ?? 0) + 1);
+  return [...counts].map(([accountId, count]) => ({ accountId, count }));
 }

@@ -319,6 +319,34 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.deepEqual(recent, { items: [], next: null });
     }));
 
+    it('prunes audit events older than a time, a batch of the oldest at a time, counting per account', withFixture(async (f) => {
+      const other = id('acc');
+      for (let i = 0; i < 6; i++) {
+        await f.store.audit.append({ id: id('evt'), accountId: i % 3 ? f.accountId : other, at: at(i * 1000), actorId: null, action: 'Issue', resourceType: 'x', resourceId: null, outcome: 'success', sourceIp: null, requestId: null, detail: { i } });
+      }
+      // Events 0-3 are older than the cutoff; 4 and 5 stay.
+      const first = await f.store.audit.prune(at(3500), 3);
+      assert.deepEqual(first.sort((a, b) => a.accountId.localeCompare(b.accountId)), [{ accountId: f.accountId, count: 2 }, { accountId: other, count: 1 }].sort((a, b) => a.accountId.localeCompare(b.accountId)));
+      assert.deepEqual(await f.store.audit.prune(at(3500), 3), [{ accountId: other, count: 1 }]);
+      assert.deepEqual(await f.store.audit.prune(at(3500), 3), [], 'nothing older is left');
+      const left = await f.store.audit.list({ accountId: f.accountId }, { limit: 10 });
+      assert.deepEqual(left.items.map((e) => e.detail.i), [5, 4]);
+    }));
+
+    it('prunes credentials that ended before a time, never a current default or an unexpired one', withFixture(async (f) => {
+      const old = [0, 1, 2].map((i) => credential(f, { notBefore: at(-10 * 3600_000), notAfter: at(-5 * 3600_000 + i), state: i === 1 ? 'revoked' : 'active', revokedAt: i === 1 ? at(-6 * 3600_000) : null }));
+      const current = credential(f, { kind: 'default', current: true, notBefore: at(-10 * 3600_000), notAfter: at(-4 * 3600_000) });
+      const recent = credential(f, { notAfter: at(-60_000) });
+      const live = credential(f, { notAfter: at(3600_000) });
+      for (const c of [...old, current, recent, live]) await f.store.credentials.insert(c);
+      assert.deepEqual(await f.store.credentials.prune(at(-3600_000), 2), [{ accountId: f.accountId, count: 2 }]);
+      assert.deepEqual(await f.store.credentials.prune(at(-3600_000), 2), [{ accountId: f.accountId, count: 1 }]);
+      assert.deepEqual(await f.store.credentials.prune(at(-3600_000), 2), []);
+      for (const c of old) assert.equal(await f.store.credentials.get(f.accountId, c.id), undefined);
+      for (const c of [current, recent, live]) assert.equal((await f.store.credentials.get(f.accountId, c.id))?.id, c.id);
+      assert.equal((await f.store.credentials.currentDefault(f.cluster.id, f.principal.id))?.id, current.id);
+    }));
+
     it('names unique objects once: principal and cluster names among the live, vendor projects', withFixture(async (f) => {
       await assert.rejects(f.store.principals.insert({ ...f.principal, id: id('usr') }), isConflict);
       await f.store.principals.markDeleted(f.accountId, f.principal.id, at());
