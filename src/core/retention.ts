@@ -52,30 +52,24 @@ export function makeRetention(deps: { store: Pick<Store, 'audit' | 'credentials'
      */
     async run(): Promise<{ auditEvents: number; credentials: number }> {
       const now = deps.clock.now();
+      /** Deletes batch by batch, then records in each account that lost rows how many, with `detail`; how many in all. */
+      const prune = async (action: 'PruneAuditEvents' | 'PruneCredentials', resourceType: string, batch: () => Promise<PrunedCount[]>, detail: Record<string, unknown>) => {
+        const deleted = await drain(batch);
+        for (const [accountId, count] of deleted) {
+          await deps.audit.record(deps.store, null, accountId, { action, resourceType, resourceId: null, detail: { deleted: count, ...detail } });
+        }
+        return sum(deleted);
+      };
       let auditEvents = 0;
       let credentials = 0;
       if (days.auditDays !== null) {
         const before = new Date(now.getTime() - days.auditDays * DAY_MS);
-        const deleted = await drain(() => deps.store.audit.prune(before, AUDIT_BATCH));
-        for (const [accountId, count] of deleted) {
-          await deps.audit.record(deps.store, null, accountId, {
-            action: 'PruneAuditEvents', resourceType: 'audit', resourceId: null,
-            detail: { deleted: count, before: before.toISOString(), retentionDays: days.auditDays },
-          });
-        }
-        auditEvents = sum(deleted);
+        auditEvents = await prune('PruneAuditEvents', 'audit', () => deps.store.audit.prune(before, AUDIT_BATCH), { before: before.toISOString(), retentionDays: days.auditDays });
       }
       if (days.credentialDays !== null) {
         // Never one a CRL may still list: it keeps revoked certificates for KEEP_EXPIRED_MS past their end.
         const endedBefore = new Date(now.getTime() - Math.max(days.credentialDays * DAY_MS, KEEP_EXPIRED_MS));
-        const deleted = await drain(() => deps.store.credentials.prune(endedBefore, CREDENTIAL_BATCH));
-        for (const [accountId, count] of deleted) {
-          await deps.audit.record(deps.store, null, accountId, {
-            action: 'PruneCredentials', resourceType: 'credential', resourceId: null,
-            detail: { deleted: count, endedBefore: endedBefore.toISOString(), retentionDays: days.credentialDays },
-          });
-        }
-        credentials = sum(deleted);
+        credentials = await prune('PruneCredentials', 'credential', () => deps.store.credentials.prune(endedBefore, CREDENTIAL_BATCH), { endedBefore: endedBefore.toISOString(), retentionDays: days.credentialDays });
       }
       return { auditEvents, credentials };
     },
