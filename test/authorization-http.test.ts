@@ -72,6 +72,12 @@ test('without the permission, an existing cluster and an unknown one are refused
     assert.deepEqual(audited.filter(([, r]: string[]) => r === id).map(([a]: string[]) => a).sort(),
       ['kubecred:DeleteCluster', 'kubecred:GetCluster', 'kubecred:GetKubeconfig', 'kubecred:ListCredentials', 'kubecred:RevokeKubeconfig'], id);
   }
+  // One's own custom validity too (it answered 200 on an existing cluster, 403 on an unknown one).
+  const ownValidity = (id: string) => call(nobody.token, 'GET', `/v1/clusters/${id}/validity/${nobody.id}`);
+  const [seen, unseen] = [await ownValidity(clusterId), await ownValidity(unknown)];
+  assertCodedError(seen, 403, 'ACCESS_DENIED');
+  assertCodedError(unseen, 403, 'ACCESS_DENIED');
+  assert.equal(unseen.json.message, seen.json.message.replace(clusterId, unknown));
   // Principals, policies and credentials likewise.
   const someone = (await root('POST', '/v1/principals', { name: 'someone' })).json.id;
   const policy = (await root('GET', '/v1/policies?limit=1')).json.items[0].id;

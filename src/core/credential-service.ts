@@ -292,7 +292,9 @@ export function makeCredentialService(deps: Deps) {
     async getValidity(actor: Actor, req: { clusterId: string; principalId?: string }): Promise<{ hours: number | null; setBy: string | null; setAt: string | null }> {
       const cluster = await clusterFor(actor, req.clusterId, undefined, namesOther(actor, req.principalId) ? Actions.ListCredentials : Actions.GetKubeconfig);
       const principal = await principalFor(actor, cluster, req.principalId, Actions.ListCredentials);
-      if (principal.id !== actor.principal.id) await authorizer.check(actor, Actions.ListCredentials, targetOf(actor, cluster));
+      // One's own validity is part of getting one's kubeconfigs there: without that permission an existing cluster is
+      // refused as an unknown one is (it answered 200 for one and 403 for the other).
+      await authorizer.check(actor, principal.id !== actor.principal.id ? Actions.ListCredentials : Actions.GetKubeconfig, targetOf(actor, cluster));
       const v = await store.validity.get(cluster.id, principal.id);
       return { hours: v?.hours ?? null, setBy: v?.setBy ?? null, setAt: v?.setAt.toISOString() ?? null };
     },
