@@ -72,10 +72,11 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 /** Far more than kube-apiserver opens (one per webhook call in flight, 25 kept idle), far less than a flood. */
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 512;
 
-function wholeNumber(text: string, flag: string, min: number, max: number, what: string): number {
+/** A whole number from min to max, or a ConfigError naming the flag, the unit, the range and `note` (why, or what else to do). */
+function wholeNumber(text: string, flag: string, min: number, max: number, unit: string, note?: string): number {
   const t = String(text).trim();
   const n = /^\d{1,7}$/.test(t) ? Number(t) : NaN;
-  if (!(n >= min && n <= max)) throw new ConfigError(`${flag} must be a whole number of ${what} from ${min} to ${max}, got ${t}`);
+  if (!(n >= min && n <= max)) throw new ConfigError(`${flag} must be a whole number of ${unit} from ${min} to ${max}${note ? ` (${note})` : ''}, got ${t}`);
   return n;
 }
 
@@ -134,13 +135,8 @@ export function parseTrustProxy(value: boolean | string | undefined): number | r
 }
 
 /** A retention in whole days (1 to 100 years), or null when not given: kept forever. */
-function retentionDays(value: string | undefined, flag: string, what: string): number | null {
-  if (value === undefined) return null;
-  const text = String(value).trim();
-  const days = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(days >= 1 && days <= 36_500)) throw new ConfigError(`${flag} must be a whole number of days from 1 to 36500 (${what}); leave it out to keep them forever. Got ${JSON.stringify(text)}`);
-  return days;
-}
+const retentionDays = (value: string | undefined, flag: string, what: string): number | null =>
+  value === undefined ? null : wholeNumber(value, flag, 1, 36_500, 'days', `${what}; leave it out to keep them forever`);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -212,8 +208,7 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
   if (!/^\d+$/.test(String(graceText)) || !Number.isSafeInteger(outageGrace)) throw new ConfigError(`--outage-grace must be a whole number of seconds (0 or more), got ${graceText}`);
 
   const idleText = String(flags.consoleIdleMinutes ?? fromEnv('KUBECRED_CONSOLE_IDLE_MINUTES') ?? '30').trim();
-  const idleMinutes = /^\d{1,3}$/.test(idleText) ? Number(idleText) : NaN;
-  if (!(idleMinutes >= 1 && idleMinutes <= 720)) throw new ConfigError(`--console-idle-minutes must be a whole number of minutes from 1 to 720 (a session lasts 12 hours at most), got ${idleText}`);
+  const idleMinutes = wholeNumber(idleText, '--console-idle-minutes', 1, 720, 'minutes', 'a session lasts 12 hours at most');
 
   const retention = {
     auditDays: retentionDays(flags.auditRetentionDays ?? fromEnv('KUBECRED_AUDIT_RETENTION_DAYS'), '--audit-retention-days', 'audit events older than this many days are deleted'),
@@ -243,7 +238,7 @@ export function loadServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = pro
   // Behind a proxy every client's connections come from the proxy's address: no per-address cap unless asked for.
   const maxConnectionsPerAddress = perAddressText === undefined
     ? (trustProxy === 0 ? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS : 0)
-    : wholeNumber(perAddressText, '--max-connections-per-address', 0, 1_000_000, 'connections (0: no cap)');
+    : wholeNumber(perAddressText, '--max-connections-per-address', 0, 1_000_000, 'connections', '0: no cap');
   const warnings: string[] = [];
   // --insecure-http says a TLS proxy is in front; without --trust-proxy the server cannot tell the browser uses HTTPS.
   if (flags.insecureHttp && trustProxy === 0) {

@@ -54,6 +54,17 @@ const RANK = { active: 0, expired: 1, revoked: 2 };
 
 const sum = (gs: CredentialTally[], f: (g: CredentialTally) => number) => gs.reduce((n, g) => n + f(g), 0);
 
+/** A cluster's tallies, per holder. */
+export function byHolder(tallies: CredentialTally[]): Map<string, CredentialTally[]> {
+  const by = new Map<string, CredentialTally[]>();
+  for (const t of tallies) {
+    const groups = by.get(t.principalId);
+    if (groups) groups.push(t);
+    else by.set(t.principalId, [t]);
+  }
+  return by;
+}
+
 /** One holder from its (kind, state) groups. */
 export function holderOf(principal: { id: string; name: string; deleted: boolean }, groups: CredentialTally[]): HolderSummary {
   const active = groups.filter((g) => g.state === 'active');
@@ -91,12 +102,7 @@ export function makeKubeconfigSummary(deps: Deps) {
         store.credentials.nextToExpire(actor.accountId, cluster.id, now, NEXT_TO_EXPIRE),
       ]);
 
-      const byPrincipal = new Map<string, CredentialTally[]>();
-      for (const t of tallies) {
-        const groups = byPrincipal.get(t.principalId);
-        if (groups) groups.push(t);
-        else byPrincipal.set(t.principalId, [t]);
-      }
+      const byPrincipal = byHolder(tallies);
       const names = new Map((await store.principals.names(actor.accountId, [...byPrincipal.keys()])).map((p) => [p.id, p]));
       const holders = [...byPrincipal].map(([id, groups]) => holderOf(names.get(id) ?? { id, name: id, deleted: true }, groups))
         .sort((a, b) => RANK[a.state] - RANK[b.state] || a.principalId.localeCompare(b.principalId));

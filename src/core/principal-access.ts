@@ -7,6 +7,7 @@ import { Actions, Resources } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import { absentClusterTargets, clusterTarget, type Authorizer } from './authorizer.ts';
 import { invalid } from './errors.ts';
+import { byHolder } from './kubeconfig-summary.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
 import type { Cluster, ClusterKind, Credential } from './model.ts';
 import type { Clock } from './ports.ts';
@@ -55,14 +56,8 @@ export function makePrincipalAccess(deps: Deps) {
       const cluster = await findCluster(store, actor.accountId, clusterId, kind)
         .catch((e) => authorizer.absent(actor, Actions.ListCredentials, absentClusterTargets(actor.accountId, clusterId, kind), e));
       await authorizer.check(actor, Actions.ListCredentials, target(actor, cluster));
-      const byPrincipal = new Map<string, CredentialTally[]>();
-      for (const t of await store.credentials.tally(cluster.id, clock.now())) {
-        const groups = byPrincipal.get(t.principalId);
-        if (groups) groups.push(t);
-        else byPrincipal.set(t.principalId, [t]);
-      }
       const out = [];
-      for (const [principalId, groups] of byPrincipal) {
+      for (const [principalId, groups] of byHolder(await store.credentials.tally(cluster.id, clock.now()))) {
         const p = await store.principals.getIncludingDeleted(actor.accountId, principalId);
         if (!p) continue;
         out.push({ principal: { ...principalView(p), deleted: p.deletedAt !== null }, holding: holdingOf(groups) });
