@@ -244,6 +244,30 @@ test('RevokeK8sClusterKubeConfig: the user list marks it Removed, the cluster li
   assert.ok(native.length >= 1);
 });
 
+test('ListClusterKubeconfigStates lists each holder once, users and roles with their own type, read in one batch', async () => {
+  const names = ['holder-u1', 'holder-u2', 'holder-r1'];
+  const ids: Record<string, string> = {};
+  for (const n of names) {
+    const p = await cliJson(srv, srv.rootToken, ['principal', 'create', n, ...(n.includes('-r') ? ['--kind', 'role'] : [])]);
+    ids[n] = p.id;
+    for (let i = 0; i < 2; i++) {
+      const r = await rawRequest(srv, 'POST', `/v1/clusters/${prod.id}/kubeconfig`, { token: srv.rootToken, body: JSON.stringify({ principalId: p.id, ...(i ? { temporaryMinutes: 30 } : {}) }) });
+      assert.equal(r.status, 200, r.body);
+    }
+  }
+  const states = (await ack(rootKey()).listClusterKubeconfigStates(prod.id, new Cs.ListClusterKubeconfigStatesRequest({ pageSize: 50 }))).body!.states!;
+  for (const n of names) {
+    const rows = states.filter((s) => s.accountId === ids[n]);
+    assert.equal(rows.length, 1, `${n} listed once`);
+    assert.equal(rows[0]!.accountName, n);
+    assert.equal(rows[0]!.accountType, n.includes('-r') ? 'RamRole' : 'RamUser');
+    assert.equal(rows[0]!.accountState, 'Active');
+    assert.equal(rows[0]!.certState, 'Unexpired');
+  }
+  const sorted = states.map((s) => s.accountId!);
+  assert.deepEqual(sorted, [...sorted].sort((a, b) => a.localeCompare(b)), 'ordered by principal ID');
+});
+
 test('a kubeconfig superseded by a new validity is listed as Removed (the webhook denies it), until the next one is fetched', async () => {
   const carol = await cliJson(srv, srv.rootToken, ['principal', 'create', 'carol-superseded']);
   const stateOnProd = async () => (await ack(rootKey()).listUserKubeConfigStates(carol.id, new Cs.ListUserKubeConfigStatesRequest({ pageNumber: 1, pageSize: 100 }))).body!.states!.find((s) => s.clusterId === prod.id)!.certState;

@@ -103,8 +103,11 @@ export function makeKubeconfigSummary(deps: Deps) {
       ]);
 
       const byPrincipal = byHolder(tallies);
-      const names = new Map((await store.principals.names(actor.accountId, [...byPrincipal.keys()])).map((p) => [p.id, p]));
-      const holders = [...byPrincipal].map(([id, groups]) => holderOf(names.get(id) ?? { id, name: id, deleted: true }, groups))
+      const known = new Map((await store.principals.manyIncludingDeleted(actor.accountId, [...byPrincipal.keys()])).map((p) => [p.id, p]));
+      const holders = [...byPrincipal].map(([id, groups]) => {
+        const p = known.get(id);
+        return holderOf(p ? { id, name: p.name, deleted: p.deletedAt !== null } : { id, name: id, deleted: true }, groups);
+      })
         .sort((a, b) => RANK[a.state] - RANK[b.state] || a.principalId.localeCompare(b.principalId));
 
       // Each tally says how many end before each bound; a band holds those before its bound and not before the previous one.

@@ -98,8 +98,8 @@ export interface Repos {
      */
     getIncludingDeleted(accountId: string, id: string): Promise<Principal | undefined>;
     findByName(accountId: string, name: string): Promise<Principal | undefined>;
-    /** The names of these principals of the account, deleted or not (unknown IDs are left out): holders in a summary. */
-    names(accountId: string, ids: string[]): Promise<Array<{ id: string; name: string; deleted: boolean }>>;
+    /** These principals of the account, deleted or not, in no particular order (unknown IDs are left out): a cluster's holders. */
+    manyIncludingDeleted(accountId: string, ids: string[]): Promise<Principal[]>;
     list(accountId: string, page: PageRequest): Promise<Page<Principal>>;
     updateGroups(accountId: string, id: string, groups: string[]): Promise<void>;
     /**

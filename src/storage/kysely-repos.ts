@@ -2,7 +2,7 @@
 // Queries only: no business rules here, and no dialect-specific SQL.
 
 import type { Kysely } from 'kysely';
-import type { Page } from '../core/model.ts';
+import type { Page, Principal } from '../core/model.ts';
 import type { PageRequest, Repos, SealedKind } from '../core/store-port.ts';
 import { credentialRepos } from './kysely-credential-repos.ts';
 import { decodeCursor, type Db, insertOrConflict, type Listing, pageOf } from './kysely-helpers.ts';
@@ -84,13 +84,13 @@ export function kyselyRepos(db: Db): Repos {
         const r = await db.selectFrom('principals').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
         return r && principalFromRow(r);
       },
-      names: async (accountId, ids) => {
-        const out: Array<{ id: string; name: string; deleted: boolean }> = [];
+      manyIncludingDeleted: async (accountId, ids) => {
+        const out: Principal[] = [];
         // In chunks: one statement's parameters stay far below either database's limit.
         for (let i = 0; i < ids.length; i += 500) {
-          const rows = await db.selectFrom('principals').select(['id', 'name', 'deleted_at'])
+          const rows = await db.selectFrom('principals').selectAll()
             .where('account_id', '=', accountId).where('id', 'in', ids.slice(i, i + 500)).execute();
-          out.push(...rows.map((r) => ({ id: r.id, name: r.name, deleted: r.deleted_at !== null })));
+          for (const r of rows) out.push(principalFromRow(r));
         }
         return out;
       },
