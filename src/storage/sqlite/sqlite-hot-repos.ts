@@ -4,6 +4,7 @@
 
 import type BetterSqlite3 from 'better-sqlite3';
 import { KubecredError } from '../../core/errors.ts';
+import type { CredentialState } from '../../core/model.ts';
 import type { Repos, RevokeWhere } from '../../core/store-port.ts';
 import { isUniqueViolation } from '../kysely-helpers.ts';
 import { accessKeyFromRow, clusterFromRow, credentialFromRow, credentialToRow, principalFromRow, tokenFromRow, validityFromRow, webhookTokenFromRow } from '../row-mappers.ts';
@@ -29,7 +30,13 @@ const HOT_SQL = {
   validity: 'select * from "validity_overrides" where "cluster_id" = ? and "principal_id" = ?',
   webhookToken: 'select * from "webhook_tokens" where "id" = ?',
   accessKey: 'select * from "access_keys" where "id" = ?',
+  // kysely-credential-repos.ts's scanUnexpired, read as arrays (below): the comment keeps these statements apart from any
+  // Kysely builds (the connection caches statements by their text, and raw mode belongs to the statement).
+  unexpiredFirst: 'select /* as arrays */ "id", "cluster_id", "principal_id", "fingerprint_sha256", "state", "not_after" from "credentials" where "not_after" > ? order by "not_after", "id" limit ?',
+  unexpiredAfter: 'select /* as arrays */ "id", "cluster_id", "principal_id", "fingerprint_sha256", "state", "not_after" from "credentials" where ("not_after", "id") > (?, ?) order by "not_after", "id" limit ?',
 };
+
+type UnexpiredRow = [id: string, clusterId: string, principalId: string, fingerprint: string, state: string, notAfter: number];
 
 // The credential indexes all start with account_id, which RevokeWhere does not carry: taken from the
 // cluster (or principal) row, it lets a revocation read the holder's rows instead of the whole table.
@@ -101,6 +108,16 @@ export function hotRepos(base: Repos, c: Connections, inGroup: boolean, cache?: 
     },
     credentials: {
       ...base.credentials,
+      // The revocation index's load at start-up: ~70,000 rows on the scale store. better-sqlite3 builds a row object
+      // in C++ at ~8 µs a row; as arrays, ~2.5 µs (650-800 against 180-280 ms for the whole scan, pinned).
+      scanUnexpired: (now, after, limit) => read((conn) => {
+        const from = after && after.notAfter.getTime() > now.getTime() ? after : null;
+        const s = conn.statement(from ? HOT_SQL.unexpiredAfter : HOT_SQL.unexpiredFirst).raw(true);
+        const rows = (from ? s.all(from.notAfter.getTime(), from.id, limit) : s.all(now.getTime(), limit)) as UnexpiredRow[];
+        return rows.map(([id, clusterId, principalId, fingerprintSha256, state, notAfter]) => ({
+          id, clusterId, principalId, fingerprintSha256, state: state as CredentialState, notAfter: new Date(notAfter),
+        }));
+      }),
       getAnyAccount: async (id) => {
         const r = await one<CredentialsTable>(HOT_SQL.credentialAnyAccount, id);
         return r && credentialFromRow(r);

@@ -113,6 +113,14 @@ test('the prepared hot statements answer exactly what the Kysely repositories an
       ['credentials.currentDefault none', (r) => r.credentials.currentDefault(f.deletedCluster.id, f.principal.id)],
       ['validity.get', (r) => r.validity.get(f.cluster.id, f.principal.id)],
       ['validity.get none', (r) => r.validity.get(f.deletedCluster.id, f.principal.id)],
+      ['credentials.scanUnexpired', (r) => r.credentials.scanUnexpired(new Date(T0), null, 10)],
+      ['credentials.scanUnexpired one page of 2', (r) => r.credentials.scanUnexpired(new Date(T0), null, 2)],
+      ['credentials.scanUnexpired resumed (a tie on notAfter, ordered by ID)', async (r) => {
+        const [, second] = await r.credentials.scanUnexpired(new Date(T0), null, 2);
+        return r.credentials.scanUnexpired(new Date(T0), second!, 10);
+      }],
+      ['credentials.scanUnexpired from a cursor not later than now', (r) => r.credentials.scanUnexpired(new Date(T0), { notAfter: new Date(T0 - 1), id: 'crd_zzz' }, 10)],
+      ['credentials.scanUnexpired all expired', (r) => r.credentials.scanUnexpired(new Date(T0 + 3600_000), null, 10)],
     ];
     for (const [name, q] of cases) assert.deepEqual(await q(store), await q(ref.repos), name);
     for (const [i, c] of creds.entries()) assert.deepEqual(await store.credentials.getAnyAccount(c.id), c, `credential ${i} round-trips`);
