@@ -9,6 +9,7 @@ import swagger from '@fastify/swagger';
 import { shapeOpenApi } from './openapi-shape.ts';
 import { nestsDeeperThan, tooDeepMessage } from './json-depth.ts';
 import { limitConnections, type ConnectionLimits } from './connection-limits.ts';
+import { lazySchemas } from './lazy-schemas.ts';
 import type { Authority } from '../core/authority.ts';
 import { withoutPastedSecrets } from '../core/api-credentials.ts';
 import { invalid } from '../core/errors.ts';
@@ -236,8 +237,10 @@ function limitConnectionsLogged(app: FastifyInstance, limits: ConnectionLimits, 
   });
 }
 
-export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics }> {
+export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: Metrics; compileSchemas: () => number }> {
+  const schemas = lazySchemas();
   const app = Fastify({
+    schemaController: { compilersFactory: schemas.compilersFactory as never },
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     https: opts.https ? { ...opts.https, ...TLS_OPTIONS, ...NODE_SERVER_OPTIONS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : null,
     // Plain HTTP (--no-tls) takes them here; Fastify's typings know this option only for an http server.
@@ -363,5 +366,5 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(aliyunPlugin, { authority: opts.authority, metrics });
   await app.register(kubePlugin, { authority: opts.authority, metrics });
   await app.register(consolePlugin, { authority: opts.authority });
-  return { app, metrics };
+  return { app, metrics, compileSchemas: schemas.compileAll };
 }
