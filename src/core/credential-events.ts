@@ -53,8 +53,12 @@ export function publishCredentialChanges(store: Store, listener: CredentialListe
       supersedeDefaults: wrap(base.credentials.supersedeDefaults),
     },
     transaction: async (fn) => {
-      const sink: Credential[] = [];
-      const result = await store.transaction((tx) => fn(recording(tx, sink)));
+      let sink: Credential[] = [];
+      const result = await store.transaction((tx) => {
+        // The store may run `fn` again (a deadlock's loser on PostgreSQL): only the run that committed is published.
+        sink = [];
+        return fn(recording(tx, sink));
+      });
       // Only now has the transaction committed; a rolled-back one never reaches the listener.
       if (sink.length) listener(sink);
       return result;

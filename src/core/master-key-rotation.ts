@@ -64,23 +64,30 @@ export async function resealUnderCurrentKey(deps: { store: Store; sealer: Sealer
   for (const kind of SEALED_KINDS) {
     const r: ResealResult = { ...emptyCount(kind), resealed: 0, changedMeanwhile: 0 };
     await eachPage(store, kind, async (values) => {
-      await store.transaction(async (tx) => {
+      // Counted once committed: the store may run the transaction again (a deadlock on PostgreSQL), and only that run's count holds.
+      const outcomes = await store.transaction(async (tx) => {
+        const page: Array<{ id: string; keyId: string | null; outcome: 'kept' | 'resealed' | 'changed' }> = [];
         for (const v of values) {
           const aad = AAD[kind](v.id);
           const opened = tryOpen(sealer, v.sealed, aad);
           if (!opened || opened.keyId === current) {
-            tally(r, v.id, opened?.keyId ?? null);
+            page.push({ id: v.id, keyId: opened?.keyId ?? null, outcome: 'kept' });
             continue;
           }
-          if (await tx.sealedValues.replace(kind, v.id, v.sealed, sealer.seal(opened.plaintext, aad))) {
-            r.resealed++;
-            tally(r, v.id, current);
-          } else {
-            r.changedMeanwhile++;
-            r.total++;
-          }
+          const replaced = await tx.sealedValues.replace(kind, v.id, v.sealed, sealer.seal(opened.plaintext, aad));
+          page.push({ id: v.id, keyId: current, outcome: replaced ? 'resealed' : 'changed' });
         }
+        return page;
       });
+      for (const o of outcomes) {
+        if (o.outcome === 'changed') {
+          r.changedMeanwhile++;
+          r.total++;
+          continue;
+        }
+        if (o.outcome === 'resealed') r.resealed++;
+        tally(r, o.id, o.keyId);
+      }
       progress?.(kind, r.total);
     });
     results.push(r);

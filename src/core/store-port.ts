@@ -328,7 +328,11 @@ export interface StoreStats {
 }
 
 export interface Store extends Repos {
-  /** Runs `fn` as one transaction: all of its writes land, or none do. */
+  /**
+   * Runs `fn` as one transaction: all of its writes land, or none do. `fn` may be run more than once (PostgreSQL runs
+   * again a transaction it aborted to break a deadlock, whose writes were all undone), so it must change nothing
+   * outside `tx` (counters, caches, events to publish) before it has returned: return what to do after the commit.
+   */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
@@ -352,6 +356,8 @@ export interface Store extends Repos {
   stats?(): StoreStats;
   /** A database server's failures answered as UNAVAILABLE, by reason, since the store was opened (PostgreSQL). */
   failures?(): Readonly<Record<string, number>>;
+  /** Transactions run again after the database aborted them, by reason (deadlock, serialization_failure), since the store was opened (PostgreSQL). */
+  transactionRetries?(): Readonly<Record<string, number>>;
   /**
    * Present where a rewritten value's old bytes stay in the store's own files (embedded SQLite: its free pages and
    * write-ahead log), and so in every later backup: rewrites the database with only its live rows and empties the
