@@ -63,6 +63,7 @@ test('/metrics counts every webhook decision by review and decision: authorize d
   assert.equal(await sample(srv, decision('authenticate', 'unauthenticated')), 2);
   // SQLite: no database server to fail and no change feed; its own write failures are counted as before.
   assert.equal(await sample(srv, 'kubecred_store_failures_total{reason="unreachable"}'), undefined);
+  assert.equal(await sample(srv, 'kubecred_store_transaction_retries_total{reason="deadlock"}'), undefined, 'SQLite\'s one writer never deadlocks: nothing is run again');
   assert.equal(await sample(srv, 'kubecred_change_feed_healthy'), undefined);
   assert.equal(await sample(srv, 'kubecred_store_write_failures_total{reason="disk_full"}'), 0);
 });
@@ -77,6 +78,8 @@ test('on PostgreSQL /metrics exports the store failures and the change feed heal
   assert.equal(await sample(srv, 'kubecred_change_feed_stale_seconds'), 0);
   assert.equal(await sample(srv, 'kubecred_store_failures_total{reason="unreachable"}'), 0);
   assert.equal(await sample(srv, 'kubecred_store_failures_total{reason="gave_up"}'), 0);
+  assert.equal(await sample(srv, 'kubecred_store_transaction_retries_total{reason="deadlock"}'), 0);
+  assert.equal(await sample(srv, 'kubecred_store_transaction_retries_total{reason="serialization_failure"}'), 0);
   assert.equal(await sample(srv, decision('authorize', 'deny')), 0, 'the webhook counter is there on PostgreSQL too');
 
   await postgres.stop();

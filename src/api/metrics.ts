@@ -1,7 +1,7 @@
 // Prometheus metrics of one server instance: request latency by route, issuance and revocation counts, webhook
 // decisions, the revocation index's size, the embedded store's commits, disk syncs, checkpoints and row cache, and
-// a database server's failures and change feed. A registry per app (not prom-client's global one), so several
-// servers can live in one test process.
+// a database server's failures, transactions run again and change feed. A registry per app (not prom-client's global
+// one), so several servers can live in one test process.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -54,6 +54,24 @@ function registerStoreFailures(registry: Registry, store: Pick<Store, 'failures'
     collect() {
       this.reset();
       for (const [reason, n] of Object.entries(failures())) this.inc({ reason }, n);
+    },
+  });
+}
+
+/**
+ * Transactions a database server aborted to break a deadlock (or a serialization failure) and the store ran again, by
+ * reason: answered as if they had come after the other, not with 503. Each reason from the start, at 0.
+ */
+function registerTransactionRetries(registry: Registry, store: Pick<Store, 'transactionRetries'>): void {
+  if (!store.transactionRetries) return;
+  const retries = store.transactionRetries.bind(store);
+  new Counter({
+    name: 'kubecred_store_transaction_retries_total',
+    help: 'Write transactions the database rolled back to let another through (deadlock, serialization_failure) and this server ran again; past 3 for one request it answers 503 (kubecred_store_failures_total{reason="gave_up"})',
+    labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(retries())) this.inc({ reason }, n);
     },
   });
 }
@@ -114,12 +132,13 @@ function registerIndexSize(registry: Registry, index: IndexSize): void {
   gauge('kubecred_revocation_index_bytes', 'Bytes of the revocation index\'s arrays', (i) => i.bytes);
 }
 
-export function createMetrics(store?: Pick<Store, 'stats' | 'failures'>, index?: IndexSize, freshness?: IndexFreshness) {
+export function createMetrics(store?: Pick<Store, 'stats' | 'failures' | 'transactionRetries'>, index?: IndexSize, freshness?: IndexFreshness) {
   const registry = new Registry();
   // Their names start process_ or nodejs_ already: kubecred_process_cpu_seconds_total, kubecred_nodejs_eventloop_lag_seconds.
   collectDefaultMetrics({ register: registry, prefix: 'kubecred_' });
   if (store) registerStoreStats(registry, store);
   if (store) registerStoreFailures(registry, store);
+  if (store) registerTransactionRetries(registry, store);
   if (index) registerIndexSize(registry, index);
   if (freshness) registerChangeFeed(registry, freshness);
   return {

@@ -23,6 +23,7 @@ import { aesGcmSealer } from '../pki/sealer.ts';
 import { checkMasterKey } from '../core/master-key-check.ts';
 import { KubecredError } from '../core/errors.ts';
 import { causeCode, describeStore, openStore } from '../storage/open-store.ts';
+import type { TransactionRetry } from '../storage/postgres/pg-transaction-retry.ts';
 import { VERSION } from './version.ts';
 import { say } from './output.ts';
 
@@ -53,12 +54,12 @@ function startupWarnings(log: pino.Logger | undefined): Warn {
 }
 
 /** A server started before its database (a pod before PostgreSQL) waits for it a while, saying so and why. */
-async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; waitForDatabaseMs?: number; warn?: Warn }) {
+async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; waitForDatabaseMs?: number; warn?: Warn; onTransactionRetry?: (r: TransactionRetry) => void }) {
   // A server upgrades its database (saying so); one-shot commands (init, account create) refuse an older one.
   const deadline = Date.now() + (opts.waitForDatabaseMs ?? 0);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openStore(config, { listen: opts.listen, migrate: { upgrade: opts.listen ?? false, progress: say } });
+      return await openStore(config, { listen: opts.listen, migrate: { upgrade: opts.listen ?? false, progress: say }, onTransactionRetry: opts.onTransactionRetry });
     } catch (e) {
       if (!(e instanceof KubecredError && e.code === 'UNAVAILABLE') || Date.now() >= deadline) throw e;
       // The driver's code says which: ECONNREFUSED (nothing listens), ENOTFOUND (no such host), 57P03 (starting up)...
@@ -70,7 +71,7 @@ async function openStoreWaiting(config: ServerConfig, opts: { listen?: boolean; 
 }
 
 /** Creates what is missing in the data directory and opens the store; safe to run again. */
-export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number; bootstrap?: boolean; warn?: Warn } = {}): Promise<Prepared> {
+export async function prepareDataDir(config: ServerConfig, clock: Clock = systemClock, opts: { listen?: boolean; waitForDatabaseMs?: number; bootstrap?: boolean; warn?: Warn; onTransactionRetry?: (r: TransactionRetry) => void } = {}): Promise<Prepared> {
   const openDir = ensureDataDir(config.dataDir);
   if (openDir) (opts.warn ?? sayOnly)(`warning: ${openDir}`, { dataDir: config.dataDir });
   const ring = loadMasterKeyring(config.dataDir, config);
@@ -286,7 +287,10 @@ export async function startServer(config: ServerConfig, opts: { clock?: Clock; o
   // load (seconds on a large store); then TLS: a wrong --tls-cert fails before a first start prints secrets.
   await checkPortFree(config.host, config.port);
   const tls = tlsMaterial(config, clock, warn);
-  const { store, sealer, bootstrap } = await prepareDataDir(config, clock, { listen: true, waitForDatabaseMs: 60_000, warn });
+  // One line per run again, without the SQL: which abort, and the how-manieth run again (the metric counts them).
+  const onTransactionRetry = (r: TransactionRetry) => log?.warn({ sqlState: r.code, reason: r.reason, attempt: r.attempt, retryInMs: r.delayMs },
+    'the database rolled back a transaction to let another through (a deadlock or a serialization failure); nothing of it was committed, running it again');
+  const { store, sealer, bootstrap } = await prepareDataDir(config, clock, { listen: true, waitForDatabaseMs: 60_000, warn, onTransactionRetry });
   if (bootstrap) opts.onBootstrap?.(bootstrap);
   // Undone on a failed start: the store's worker thread (and the change feed) would keep the process from ever exiting.
   let undo = () => store.close();

@@ -3,6 +3,7 @@
 import { KubecredError } from '../core/errors.ts';
 import type { Store } from '../core/store-port.ts';
 import type { MigrateOptions } from './migrate.ts';
+import type { TransactionRetry } from './postgres/pg-transaction-retry.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 
 export interface StoreLocation {
@@ -15,13 +16,13 @@ export interface StoreLocation {
  * owner lock (one server per file). `exclusive`: take that lock without being a server (`kubecred migrate`).
  * Other one-shot commands leave both off.
  */
-export async function openStore(where: StoreLocation, opts: { listen?: boolean; exclusive?: boolean; migrate?: MigrateOptions } = {}): Promise<Store> {
+export async function openStore(where: StoreLocation, opts: { listen?: boolean; exclusive?: boolean; migrate?: MigrateOptions; onTransactionRetry?: (r: TransactionRetry) => void } = {}): Promise<Store> {
   if (!where.databaseUrl) return openSqliteStore({ file: where.databaseFile, exclusive: (opts.exclusive || opts.listen) ?? false, migrate: opts.migrate });
   // Loaded only when asked for: pg and the PostgreSQL store cost ~130 ms of every SQLite start otherwise
   // (the bundle keeps them in a chunk of their own).
   const { openPostgresStore } = await import('./postgres/postgres-store.ts');
   try {
-    return await openPostgresStore({ url: where.databaseUrl, listen: opts.listen ?? false, migrate: opts.migrate });
+    return await openPostgresStore({ url: where.databaseUrl, listen: opts.listen ?? false, migrate: opts.migrate, onTransactionRetry: opts.onTransactionRetry });
   } catch (e) {
     // Said to the operator who started this (a terminal, a pod log), never to an API caller: which database, and why.
     if (e instanceof KubecredError && e.code === 'UNAVAILABLE') {

@@ -10,7 +10,8 @@ import { guardErrors, mapRepoErrors } from '../map-errors.ts';
 import { migrateToLatest, type MigrateOptions } from '../migrate.ts';
 import type { Database } from '../schema.ts';
 import { pgChangeFeed } from './pg-change-feed.ts';
-import { toDomainError, type PgFailure } from './pg-errors.ts';
+import { ABORT_REASONS, toDomainError, type AbortReason, type PgFailure } from './pg-errors.ts';
+import { rerunningAborted, type TransactionRetry } from './pg-transaction-retry.ts';
 import { pgTypes } from './pg-types.ts';
 
 export interface PostgresOptions {
@@ -21,6 +22,8 @@ export interface PostgresOptions {
   listen?: boolean;
   /** Whether pending migrations may be applied to an existing database, and who hears about it. */
   migrate?: MigrateOptions;
+  /** Told each time a transaction the database aborted (a deadlock's loser) is run again, for the log. */
+  onTransactionRetry?: (r: TransactionRetry) => void;
 }
 
 /** The server cancels a statement after this long (it answers, with 57014). */
@@ -119,13 +122,20 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
     throw e;
   }
   const changeFeed = opts.listen === false ? undefined : pgChangeFeed(opts.url);
+  const retries = Object.fromEntries(ABORT_REASONS.map((r) => [r, 0])) as Record<AbortReason, number>;
+  const retried = (r: TransactionRetry) => {
+    retries[r.reason]++;
+    opts.onTransactionRetry?.(r);
+  };
   return {
     ...mapRepoErrors(withRowHolds(kyselyRepos(db), db), mapError),
     dialect: 'postgres',
     migrations,
     changeFeed,
-    transaction: guardErrors((fn) => db.transaction().execute((trx) => fn(withRowHolds(kyselyRepos(trx), trx))), mapError),
+    // Inside guardErrors: an abort is counted and answered UNAVAILABLE only once the runs again are spent.
+    transaction: guardErrors((fn) => rerunningAborted(() => db.transaction().execute((trx) => fn(withRowHolds(kyselyRepos(trx), trx))), retried), mapError),
     failures: () => ({ ...failures }),
+    transactionRetries: () => ({ ...retries }),
     ping: guardErrors(async () => {
       await sql`select 1`.execute(db);
     }, mapError),
