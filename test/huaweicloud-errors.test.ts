@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli, cliJson } from './support/cli.ts';
 import { rawRequest } from './support/http.ts';
-import { cceClient, createCert, PROJECT_ID, revokeCert, sdkError, setupCce } from './support/huaweicloud-sdk.ts';
+import { cceClient, createCert, PROJECT_ID, revokeCert, sdkError, setupCce, ShowClusterRequest } from './support/huaweicloud-sdk.ts';
 import { startServerProcess, type ServerProcess } from './support/server-process.ts';
 
 let srv: ServerProcess;
@@ -112,6 +112,14 @@ test('a CCE operation asked with another method is 405 CCE.01405001 with Allow, 
   const none = await rawRequest(srv, 'GET', cceUrl('nothing'), { headers: { 'x-auth-token': env.alice.token } });
   assert.equal(none.status, 404);
   assert.equal(none.json.error_code, 'CCE.01404001');
+});
+
+test('an SDK read (ShowCluster: a GET whose body "{}" it signs) is authenticated and answered 404, not refused as a bad signature; a GET body past the limit is 413', async () => {
+  const e = await sdkError(alice().showCluster(new ShowClusterRequest().withClusterId(env.cluster.id)));
+  assertSdkError(e, 404, 'CCE.01404001', /no CCE operation GET/);
+  const big = await rawRequest(srv, 'GET', cceUrl('nothing'), { headers: { 'x-auth-token': env.alice.token, 'content-length': String(2 * 1024 * 1024) }, body: Buffer.alloc(2 * 1024 * 1024, 0x20) });
+  assert.equal(big.status, 413, big.body);
+  assert.equal(big.json.error_code, 'CCE.01413001');
 });
 
 test('a project not mapped to the account is 404 and names the command that maps it', async () => {

@@ -13,7 +13,7 @@ const core = await import('@huaweicloud/huaweicloud-sdk-core');
 const cce = await import('@huaweicloud/huaweicloud-sdk-cce');
 
 export const { BasicCredentials } = core as any;
-export const { CceClient, CreateKubernetesClusterCertRequest, CertDuration } = cce as any;
+export const { CceClient, CreateKubernetesClusterCertRequest, CertDuration, ShowClusterRequest, ListClustersRequest } = cce as any;
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel() {}, setName() {} };
 

@@ -8,7 +8,11 @@ import { authenticateCce } from './cce-auth.ts';
 import { cceErrorBody, cceErrorHandler, cceErrorOf } from './cce-errors.ts';
 import { methodNotAllowed, methodsServing } from '../method-not-allowed.ts';
 import { noteFailure } from '../request-context.ts';
+import { signedBody } from './cce-read-body.ts';
 import { cceRoutes } from './cce-routes.ts';
+
+/** Fastify's own default, for an app built without one. */
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export interface CceDeps { authority: Authority; metrics: Metrics }
 
@@ -28,8 +32,7 @@ export async function huaweicloudCcePlugin(app: FastifyInstance, deps: CceDeps):
     reply.header('cache-control', 'no-store');
   });
   app.addHook('preValidation', async (req) => {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    req.actor = await authenticateCce(deps.authority, req, raw);
+    req.actor = await authenticateCce(deps.authority, req, await signedBody(req, app.initialConfig.bodyLimit ?? DEFAULT_BODY_LIMIT));
   });
   cceRoutes(app, deps);
 }
