@@ -13,6 +13,12 @@ export const VENDOR = 'huaweicloud';
 /** How far X-Sdk-Date may be from the server's clock, either way. */
 export const CLOCK_SKEW_MS = 15 * 60 * 1000;
 
+/**
+ * The methods whose signed requests may arrive more than once: reads, which change nothing. Every other method
+ * (POST, PUT, PATCH, DELETE, and any kubecred does not know) is accepted once per signature.
+ */
+export const REPLAYABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
 const unauthenticated = (why: string) => new KubecredError('UNAUTHENTICATED', `Incorrect IAM authentication information: ${why}`);
 const header = (req: FastifyRequest, name: string): string | undefined => {
   const v = req.headers[name];
@@ -53,12 +59,17 @@ async function bySignature(authority: Authority, req: FastifyRequest, authorizat
   if (!key.ok) {
     throw unauthenticated('the signature does not match, or the access key is unknown or disabled; check the AK/SK and that the body and signed headers are sent as signed');
   }
-  // SDK-HMAC-SHA256 carries no nonce, so the signature is the request's one-time mark: a captured request
-  // cannot be sent again while its X-Sdk-Date is acceptable. Claimed only once it verified (nobody can burn
-  // another caller's), and kept in the store, so a restart does not reopen the window.
-  const fresh = await authority.claimOnce(`${VENDOR}:${parsed.accessKeyId}:${parsed.signature}`, new Date(at.getTime() + CLOCK_SKEW_MS));
-  if (!fresh) {
-    throw unauthenticated('this signed request was already received; sign every request anew (identical requests signed within the same second carry the same signature: send them a second apart)');
+  // SDK-HMAC-SHA256 carries no nonce, so the signature is the request's one-time mark: a captured write cannot be
+  // sent again while its X-Sdk-Date is acceptable. Claimed only once it verified (nobody can burn another caller's),
+  // and kept in the store, so a restart (or another replica) does not reopen the window. A read is not claimed: two
+  // identical reads signed in one second carry one signature, Huawei Cloud answers both, and a copy sent again
+  // changes nothing (the method is signed, so it cannot be turned into a write). Alibaba's requests carry a real
+  // nonce, claimed whatever the method (aliyun/request-auth.ts).
+  if (!REPLAYABLE_METHODS.has(req.method)) {
+    const fresh = await authority.claimOnce(`${VENDOR}:${parsed.accessKeyId}:${parsed.signature}`, new Date(at.getTime() + CLOCK_SKEW_MS));
+    if (!fresh) {
+      throw unauthenticated('this signed request was already received; sign every request anew (identical writes signed within the same second carry the same signature: send them a second apart)');
+    }
   }
   const projectHeader = header(req, 'x-project-id');
   const projectParam = (req.params as { project_id?: string }).project_id;
