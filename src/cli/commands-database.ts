@@ -12,9 +12,13 @@ import { takeOwnerLock } from '../storage/sqlite/sqlite-store.ts';
 import { MASTER_KEY_CHECK, opensMasterKeyCheck } from '../core/master-key-check.ts';
 import { ACCESS_REMOVING_ACTIONS } from '../core/audit-actions.ts';
 import { aesGcmSealer } from '../pki/sealer.ts';
+import { clusterCaKeyAad } from '../core/credential-issuer.ts';
+import { randomIds } from '../core/ids.ts';
+import { carryIssuedAfterBackup, NOTHING_CARRIED, type Carried, type CarryOptions } from '../storage/sqlite/restore-carry.ts';
 import { loadMasterKeyring, MASTER_KEY_FILE } from '../config/data-dir.ts';
 import { UsageError } from './exit-codes.ts';
 import { outputOption, parseFormat, print, say } from './output.ts';
+import { reportRestore } from './restore-report.ts';
 import { reportError } from './run-action.ts';
 import { storageOptions } from './server-options.ts';
 
@@ -43,10 +47,15 @@ export function registerDatabaseCommands(program: Command): void {
   outputOption(storageOptions(program.command('restore <file>').description("put a backup in place of the data directory's database (stop the server first)")))
     .addHelpText('after', `
 The database it replaces is kept beside it (kubecred.db.replaced-<time>, with its -wal and -shm), never
-deleted. Whatever happened after the backup is lost: kubeconfigs, tokens and keys revoked since are active
-again, deleted principals and detached policies are back, and kubeconfigs issued since are unknown to the
-webhook (no opinion). The output lists every such change the replaced database recorded after the backup's
-last audit event: do them again. The master key must be the one the backup was sealed under.`)
+deleted. Whatever else happened after the backup is lost: kubeconfigs, tokens and keys revoked since are
+active again, deleted principals and detached policies are back. The output lists every such change the
+replaced database recorded after the backup's last audit event: do them again.
+
+Kubeconfigs issued after the backup are carried from the replaced database into the restored one, revoked
+(the webhook denies them; the inventory and the CRL list them), with the principals and clusters made
+since that they name, as deleted, and webhook tokens made since; one CarryCredentials audit event per
+account lists them. A cluster made after the backup must be registered again to issue for it.
+The master key must be the one the backup was sealed under.`)
     .action(async (file: string, o) => {
       try {
         const format = parseFormat(o.output);
@@ -57,21 +66,19 @@ last audit event: do them again. The master key must be the one the backup was s
         }
         const ring = loadMasterKeyring(config.dataDir, config);
         const sealer = aesGcmSealer(ring.current, ring.others);
-        const result = restoreSqlite(path.resolve(file), config.databaseFile, new Date(), (sealed) => opensMasterKeyCheck(sealer, sealed));
-        if (format === 'table') {
-          process.stdout.write(`restored ${result.restored} from ${result.from} (${result.credentials} credentials; last audit event ${result.lastEvent ?? 'none'})\n`);
-          for (const k of result.replacedKeptAs) process.stdout.write(`kept the replaced ${k}\n`);
-          if (result.undone?.length) {
-            process.stdout.write(`\nundone by this restore: ${result.undone.length} change(s) that took access away, recorded by the replaced database after the backup\n`);
-            print(result.undone.slice(0, UNDONE_SHOWN), 'table', ['at', 'action', 'resourceType', 'resourceId', 'accountId', 'actorId']);
-            if (result.undone.length > UNDONE_SHOWN) process.stdout.write(`… and ${result.undone.length - UNDONE_SHOWN} more: --output json lists them all\n`);
-          }
-        } else print(result, format);
-        say(result.undone === null
-          ? 'the replaced database could not be read for what it changed after the backup: anything revoked or deleted since is back; check the replaced copy kept beside the database'
-          : result.undone.length
-            ? `${result.undone.length} revocation(s), deletion(s) or policy change(s) made after the backup are undone: do them again now (listed above; kubeconfigs issued after the backup are unknown to the webhook and get no opinion)`
-            : 'nothing was revoked, deleted or detached after the backup; kubeconfigs issued after it are unknown to the webhook (no opinion)');
+        const ids = randomIds();
+        const result = restoreSqlite(path.resolve(file), config.databaseFile, new Date(), (sealed) => opensMasterKeyCheck(sealer, sealed), {
+          eventId: () => ids.id('evt'),
+          caKeyOpens: (clusterId, sealed) => {
+            try {
+              sealer.open(sealed, clusterCaKeyAad(clusterId));
+              return true;
+            } catch {
+              return false;
+            }
+          },
+        });
+        reportRestore(result, format);
       } catch (e) {
         reportError(e);
       }
@@ -98,21 +105,6 @@ and the key is useless without the backup. For PostgreSQL use pg_dump (see docs/
         reportError(e);
       }
     });
-}
-
-/** A file's copy written beside it and renamed over it, synced: a crash leaves the old file or the new one. */
-function replaceFile(from: string, to: string): void {
-  const partial = `${to}.partial-${process.pid}`;
-  // Left by an earlier run with our PID, or planted: removed (a symlink itself, never its target), then made anew.
-  fs.rmSync(partial, { force: true });
-  try {
-    copyIntoNewPrivateFile(from, partial);
-    fs.renameSync(partial, to);
-  } catch (e) {
-    fs.rmSync(partial, { force: true });
-    throw e;
-  }
-  syncDir(path.dirname(to));
 }
 
 /**
@@ -192,15 +184,19 @@ function inspectCopy(file: string, restoring = false): CopyFacts {
   }
 }
 
+/** What restore carried from the replaced database, or why it carried nothing. */
+export type CarryOutcome = { carried: Carried; carryError: null } | { carried: null; carryError: string };
+
 /**
  * Puts a backup in place of the data directory's database, the server stopped (its owner lock is taken for the
  * while). The database it replaces is kept beside it, and so are its -wal and -shm: left by a crash, they would
  * otherwise be replayed onto the restored file (SQLite matches a WAL to its database by name), corrupting it.
+ * The backup is copied beside the database first, and what the replaced database holds that the copy lacks is
+ * carried into the copy (carryIssuedAfterBackup) before anything is moved: a crash until then leaves the database
+ * as it was (and the copy, which the next restore removes), so running restore again does it all again. Only the
+ * renames that move the database aside and the copy in come after.
  */
-/** How many undone changes the table output shows; --output json lists them all. */
-const UNDONE_SHOWN = 50;
-
-export function restoreSqlite(backup: string, database: string, now: Date, masterKeyOpens: (sealedCheck: string) => boolean) {
+export function restoreSqlite(backup: string, database: string, now: Date, masterKeyOpens: (sealedCheck: string) => boolean, carry: CarryOptions) {
   if (!fs.existsSync(backup)) throw new UsageError(`no backup at ${backup}`);
   let copy: CopyFacts;
   try {
@@ -218,22 +214,61 @@ export function restoreSqlite(backup: string, database: string, now: Date, maste
   fs.mkdirSync(path.dirname(database), { recursive: true, mode: 0o700 });
   const lock = takeOwnerLock(database);
   try {
+    removeUnfinishedCopies(database);
     // Read before it is moved aside, with its write-ahead log still beside it (the latest changes may be only there).
     const undone = changesUndoneBy(database, lastEventMs);
-    const stamp = now.toISOString().replace(/[:.]/g, '-');
-    const kept: string[] = [];
-    for (const suffix of ['', '-wal', '-shm']) {
-      if (!fs.existsSync(`${database}${suffix}`)) continue;
-      const aside = `${database}.replaced-${stamp}${suffix}`;
-      fs.renameSync(`${database}${suffix}`, aside);
-      kept.push(aside);
+    const partial = `${database}.partial-${process.pid}`;
+    copyIntoNewPrivateFile(backup, partial);
+    try {
+      const carried = carryInto(partial, database, now, carry);
+      // The copy's log was checkpointed when the carry closed it: one left would be lost by the rename (it goes by name).
+      if (fs.existsSync(`${partial}-wal`)) throw new Error(`the restored copy kept a write-ahead log (${partial}-wal); nothing was changed: run restore again`);
+      fs.rmSync(`${partial}-shm`, { force: true });
+      const stamp = now.toISOString().replace(/[:.]/g, '-');
+      const kept: string[] = [];
+      for (const suffix of ['', '-wal', '-shm']) {
+        if (!fs.existsSync(`${database}${suffix}`)) continue;
+        const aside = `${database}.replaced-${stamp}${suffix}`;
+        fs.renameSync(`${database}${suffix}`, aside);
+        kept.push(aside);
+      }
+      syncDir(path.dirname(database));
+      fs.renameSync(partial, database);
+      syncDir(path.dirname(database));
+      return { restored: database, from: backup, credentials, lastEvent, replacedKeptAs: kept, undone: undone && stillUndone(undone, carried.carried), ...carried };
+    } catch (e) {
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${partial}${suffix}`, { force: true });
+      throw e;
     }
-    syncDir(path.dirname(database));
-    replaceFile(backup, database);
-    return { restored: database, from: backup, credentials, lastEvent, replacedKeptAs: kept, undone };
   } finally {
     lock.close();
   }
+}
+
+/**
+ * The credentials issued after the backup, carried revoked into the copy (one transaction). A replaced database
+ * that cannot be read (the reason for a restore, often) carries nothing, and says so.
+ */
+function carryInto(partial: string, database: string, now: Date, opts: CarryOptions): CarryOutcome {
+  if (!fs.existsSync(database)) return { carried: { ...NOTHING_CARRIED }, carryError: null };
+  try {
+    return { carried: carryIssuedAfterBackup(partial, database, now, opts), carryError: null };
+  } catch (e) {
+    return { carried: null, carryError: (e as Error).message.slice(0, 200) };
+  }
+}
+
+/** A principal or cluster made and deleted after the backup was carried deleted: its deletion is not undone. */
+function stillUndone(undone: UndoneChange[], carried: Carried | null): UndoneChange[] {
+  if (!carried) return undone;
+  const deleted = new Set([...carried.principals, ...carried.clusters]);
+  return undone.filter((u) => !((u.action === 'DeletePrincipal' || u.action === 'DeleteCluster') && u.resourceId !== null && deleted.has(u.resourceId)));
+}
+
+/** Copies a killed restore left (this one holds the owner lock, so no other restore is writing one). */
+function removeUnfinishedCopies(database: string): void {
+  const prefix = `${path.basename(database)}.partial-`;
+  for (const f of fs.readdirSync(path.dirname(database))) if (f.startsWith(prefix)) fs.rmSync(path.join(path.dirname(database), f), { force: true });
 }
 
 /** SQLite's online backup API: a consistent copy while writers go on; written beside, checked, then renamed. */

@@ -14,6 +14,8 @@ export const AUDITED_ACTIONS = [
   'CreatePolicy', 'UpdatePolicy', 'DeletePolicy', 'AttachPolicy', 'DetachPolicy',
   // What the server does on its own: a count of one principal's denials past a burst, and the retention's deletions.
   'SuppressDenials', 'PruneAuditEvents', 'PruneCredentials',
+  // `kubecred restore`, on the server: the credentials issued after the backup, carried into it revoked.
+  'CarryCredentials',
 ] as const;
 
 export type AuditedAction = (typeof AUDITED_ACTIONS)[number];
