@@ -97,3 +97,25 @@ test('without the permission, an existing cluster and an unknown one are refused
   assertCodedError(await call(reader.token, 'GET', '/v1/credentials/crd_00000000000000000000000000'), 404, 'NOT_FOUND');
   assert.deepEqual(await denials(reader.id), []);
 });
+
+test('a caller allowed some clusters pages through those only: full pages, and no cursor names a cluster it may not see', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 7; i++) ids.push((await root('POST', '/v1/clusters', { name: `page-${i}`, publicEndpoint: 'https://192.0.2.11:6443' })).json.id);
+  const shown = [ids[2], ids[5], ids[6]];
+  const viewer = await principal('page-viewer', [{ Effect: 'Allow', Action: ['kubecred:ListClusters'], Resource: shown.map((id) => `krn:kubecred:*:*:cluster/${id}`) }]);
+  for (const limit of [1, 2, 50]) {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let n = 0; n < 10; n++) {
+      const r = await call(viewer.token, 'GET', `/v1/clusters?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(r.status, 200, r.body);
+      seen.push(...r.json.items.map((c: any) => c.id));
+      cursor = r.json.next;
+      if (!cursor) break;
+      assert.equal(r.json.items.length, limit, 'a page with a next is full');
+      const named = Buffer.from(cursor, 'base64url').toString();
+      assert.ok(shown.some((id) => named.includes(id)), `the cursor names a cluster the viewer sees: ${named}`);
+    }
+    assert.deepEqual(seen, shown, `limit=${limit}`);
+  }
+});

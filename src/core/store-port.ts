@@ -141,7 +141,11 @@ export interface Repos {
     insert(c: Cluster): Promise<void>;
     get(accountId: string, id: string): Promise<Cluster | undefined>;
     findByName(accountId: string, name: string): Promise<Cluster | undefined>;
-    list(accountId: string, page: PageRequest): Promise<Page<Cluster>>;
+    /**
+     * By ID. With `keep`, a page of the clusters it accepts (the caller's permissions), read on until the page is full
+     * or the clusters run out; `next` names the last one returned, never one left out.
+     */
+    list(accountId: string, page: PageRequest, keep?: (c: Cluster) => boolean | Promise<boolean>): Promise<Page<Cluster>>;
     /** As `principals.markDeleted`. */
     markDeleted(accountId: string, id: string, at: Date): Promise<boolean>;
     /** As `principals.holdLive`, for the cluster's row: issuing on a cluster while it is deleted. */

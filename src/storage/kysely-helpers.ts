@@ -26,6 +26,35 @@ export function pageOf<R, T>(listing: Listing, rows: R[], limit: number, map: (r
   return { items: items.map(map), next: more ? encodeCursor(listing, key(items[items.length - 1])) : null };
 }
 
+/**
+ * A page of the rows `keep` accepts, read a chunk at a time until `limit` are found (and one more, to know whether
+ * there is a next page) or the rows run out. `next` names the last row returned, never a row left out: a listing
+ * filtered by the caller's permissions must not hand out the IDs (time-ordered: creation times too) of rows the
+ * caller may not see. Without `keep`, one read of `limit + 1` rows, as `pageOf`.
+ */
+export async function keptPage<R, T>(
+  listing: Listing, page: { limit: number; cursor?: string | null }, read: (after: string | undefined, n: number) => Promise<R[]>,
+  map: (r: R) => T, key: (r: R) => string, keep?: (item: T) => boolean | Promise<boolean>,
+): Promise<Page<T>> {
+  // Filtered: larger chunks, as most rows may be left out (a viewer of one cluster among hundreds).
+  const chunk = keep ? Math.min(Math.max(page.limit + 1, 100), 500) : page.limit + 1;
+  const kept: Array<{ row: R; item: T }> = [];
+  let after = decodeCursor(listing, page.cursor);
+  for (;;) {
+    const rows = await read(after, chunk);
+    for (const row of rows) {
+      const item = map(row);
+      if (!keep || (await keep(item))) kept.push({ row, item });
+      if (kept.length > page.limit) break;
+    }
+    if (kept.length > page.limit || rows.length < chunk) break;
+    after = key(rows[rows.length - 1]);
+  }
+  const more = kept.length > page.limit;
+  const items = kept.slice(0, page.limit);
+  return { items: items.map((k) => k.item), next: more ? encodeCursor(listing, key(items[items.length - 1].row)) : null };
+}
+
 /** Unique-constraint violations become a domain CONFLICT; the SQL text never leaves this layer. */
 export function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: string; message?: string };

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Page, Principal } from '../core/model.ts';
 import type { PageRequest, Repos, SealedKind } from '../core/store-port.ts';
 import { credentialRepos } from './kysely-credential-repos.ts';
-import { decodeCursor, type Db, insertOrConflict, type Listing, pageOf } from './kysely-helpers.ts';
+import { decodeCursor, type Db, insertOrConflict, keptPage, type Listing, pageOf } from './kysely-helpers.ts';
 import {
   accessKeyFromRow, accessKeyToRow, clusterFromRow, clusterToRow, policyFromRow, principalFromRow, principalToRow, tokenFromRow, tokenToRow,
   webhookTokenFromRow,
@@ -151,13 +151,11 @@ export function kyselyRepos(db: Db): Repos {
         const r = await db.selectFrom('clusters').selectAll().where('account_id', '=', accountId).where('name', '=', name).where('deleted_at', 'is', null).executeTakeFirst();
         return r && clusterFromRow(r);
       },
-      list: async (accountId, page) => {
+      list: (accountId, page, keep) => keptPage('clusters', page, (after, n) => {
         let q = db.selectFrom('clusters').selectAll().where('account_id', '=', accountId).where('deleted_at', 'is', null);
-        const after = decodeCursor('clusters', page.cursor);
         if (after) q = q.where('id', '>', after);
-        const rows = await q.orderBy('id').limit(page.limit + 1).execute();
-        return pageOf('clusters', rows, page.limit, clusterFromRow, (r) => r.id);
-      },
+        return q.orderBy('id').limit(n).execute();
+      }, clusterFromRow, (r) => r.id, keep),
       getAnyAccount: async (id) => {
         const r = await db.selectFrom('clusters').selectAll().where('id', '=', id).executeTakeFirst();
         return r && clusterFromRow(r);

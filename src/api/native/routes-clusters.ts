@@ -22,7 +22,7 @@ export const clusterRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => as
   });
 
   app.get('/clusters', {
-    schema: { tags, summary: 'List the clusters you may see', querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('Cluster')), ...errorResponses } },
+    schema: { tags, summary: 'List the clusters you may see', description: 'By ID. Only the clusters your policies allow kubecred:ListClusters on; a page with a `next` is full, and `next` goes on from the last cluster on the page.', querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('Cluster')), ...errorResponses } },
   }, async (req) => authority.clusters.list(actorOf(req), pageRequest(req.query)));
 
   app.get('/clusters/:id', {
