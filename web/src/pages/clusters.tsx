@@ -29,7 +29,7 @@ export function ClustersPage() {
       <p><Link href="/clusters/new" class="button primary">Register a cluster</Link></p>
       <ErrorNotice error={first.error} onRetry={first.reload} />
       {first.loading && <Loading what="clusters" />}
-      {first.data && items.length === 0 && (
+      {first.data && items.length === 0 && !next && (
         <Empty>
           <p>No clusters yet.</p>
           <p>Register one to start issuing kubeconfigs: kubecred generates its client CA, or you import yours.</p>
@@ -58,6 +58,8 @@ export function ClustersPage() {
         </div>
       )}
       <ErrorNotice error={moreError} />
+      {/* An empty page with a next is not "no clusters" (servers before this one filtered a page after reading it). */}
+      {first.data && items.length === 0 && next && <Empty><p>None of the clusters read so far is one you may see; more are left to read.</p></Empty>}
       {next && <p><button type="button" onClick={more}>Load more clusters</button></p>}
     </section>
   );
