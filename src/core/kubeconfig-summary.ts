@@ -31,11 +31,14 @@ export interface HolderSummary {
   superseded: number;
   revoked: number;
   total: number;
-  /** The kinds of the usable ones; of all of them when none is usable. */
+  /** The kinds of the usable ones; when none is usable, of the expired ones; when none is either, of all. */
   kinds: CredentialKind[];
   /** The soonest end of a usable one. */
   nextExpiry: string | null;
-  /** When the last usable one ends; when none is usable, the latest end of any. */
+  /**
+   * When the last usable one ends; when none is usable, when the last expired one ended; when none is either (all
+   * revoked or superseded), the latest end of any: not when access ended, which was at the revocation. See standingOf.
+   */
   lastExpiry: string;
 }
 
@@ -65,6 +68,23 @@ export function byHolder(tallies: CredentialTally[]): Map<string, CredentialTall
   return by;
 }
 
+/**
+ * A holder's state from its (kind, state) groups (at least one), and the groups its dates and kinds come from: the
+ * usable ones; else the expired ones (what it last could use: a superseded or revoked credential never could be, so
+ * its later end is no expiry of the holder's); else all (revoked and superseded). The summary here and ACK's holder
+ * lists (principal-access.ts) both read it, so they give a holder the same state and date.
+ */
+export function standingOf(groups: CredentialTally[]): { state: HolderSummary['state']; from: CredentialTally[] } {
+  const active = groups.filter((g) => g.state === 'active');
+  const live = active.filter((g) => g.unexpired > 0);
+  if (live.length) return { state: 'active', from: live };
+  if (active.length) return { state: 'expired', from: active };
+  return { state: 'revoked', from: groups };
+}
+
+/** The latest end among these groups; of groups with a usable member, a usable one's (a later end in the group is unexpired too). */
+export const lastEndOf = (groups: CredentialTally[]): Date => groups.reduce((a, g) => (g.lastExpiry > a ? g.lastExpiry : a), groups[0].lastExpiry);
+
 /** One holder from its (kind, state) groups. */
 export function holderOf(principal: { id: string; name: string; deleted: boolean }, groups: CredentialTally[]): HolderSummary {
   const active = groups.filter((g) => g.state === 'active');
@@ -72,17 +92,14 @@ export function holderOf(principal: { id: string; name: string; deleted: boolean
   const expired = sum(active, (g) => g.count - g.unexpired);
   const superseded = sum(groups.filter((g) => g.state === 'superseded'), (g) => g.count);
   const revoked = sum(groups.filter((g) => g.state === 'revoked'), (g) => g.count);
-  const live = active.filter((g) => g.unexpired > 0);
-  const pool = live.length ? live : groups;
-  // The last end in a group with a usable member is a usable one's: any later end in that group is unexpired too.
-  const last = pool.reduce((a, g) => (g.lastExpiry > a ? g.lastExpiry : a), pool[0].lastExpiry);
-  const nexts = live.map((g) => g.nextExpiry!.getTime());
+  const { state, from } = standingOf(groups);
+  const nexts = state === 'active' ? from.map((g) => g.nextExpiry!.getTime()) : [];
   return {
-    principalId: principal.id, principalName: principal.name, principalDeleted: principal.deleted, state: usable ? 'active' : expired ? 'expired' : 'revoked', usable, expired, superseded, revoked,
+    principalId: principal.id, principalName: principal.name, principalDeleted: principal.deleted, state, usable, expired, superseded, revoked,
     total: usable + expired + superseded + revoked,
-    kinds: CREDENTIAL_KINDS.filter((k) => pool.some((g) => g.kind === k)),
+    kinds: CREDENTIAL_KINDS.filter((k) => from.some((g) => g.kind === k)),
     nextExpiry: nexts.length ? new Date(Math.min(...nexts)).toISOString() : null,
-    lastExpiry: last.toISOString(),
+    lastExpiry: lastEndOf(from).toISOString(),
   };
 }
 

@@ -7,7 +7,7 @@ import { Actions, Resources } from './actions.ts';
 import type { AuditWriter } from './audit.ts';
 import { absentClusterTargets, clusterTarget, type Authorizer } from './authorizer.ts';
 import { invalid } from './errors.ts';
-import { byHolder } from './kubeconfig-summary.ts';
+import { byHolder, lastEndOf, standingOf } from './kubeconfig-summary.ts';
 import { findCluster, findPrincipal } from './lookup.ts';
 import type { Cluster, ClusterKind, Credential } from './model.ts';
 import type { Clock } from './ports.ts';
@@ -21,24 +21,18 @@ export interface Holding { status: HoldingStatus; notAfter: string | null }
 
 
 /**
- * A holder's holding from its (kind, state) groups, as the store counts them: a still-valid credential wins; else an
- * expired one; else a revoked one; else nothing was ever issued. A superseded credential (its holder's validity was
- * changed) counts as revoked: the webhook denies it, whatever its dates. Of valid ones, the date shown is the default
- * kubeconfig's (the latest, if a renewal left two: the newer ends later), else the latest of any. Counted, not read: a cluster where a CI role holds 100,000 temporary kubeconfigs costs a
- * walk of one index, not 100,000 rows.
+ * A holder's holding from its (kind, state) groups, as the store counts them, by the summary's rule (standingOf): a
+ * still-valid credential wins; else an expired one; else a revoked one; else nothing was ever issued. A superseded
+ * credential (its holder's validity was changed) counts as revoked: the webhook denies it, whatever its dates. Of valid
+ * ones, the date shown is the default kubeconfig's (the latest, if a renewal left two: the newer ends later), as ACK's
+ * kubeconfig is the default one; else the summary's date. Counted, not read: a cluster where a CI role holds 100,000
+ * temporary kubeconfigs costs a walk of one index, not 100,000 rows.
  */
 export function holdingOf(groups: CredentialTally[]): Holding {
-  const latest = (gs: CredentialTally[]) => gs.reduce((a, g) => (g.lastExpiry > a ? g.lastExpiry : a), gs[0].lastExpiry).toISOString();
-  const active = groups.filter((g) => g.state === 'active');
-  // The last end of a group with an unexpired member is an unexpired one's.
-  const live = active.filter((g) => g.unexpired > 0);
-  if (live.length) {
-    const defaults = live.filter((g) => g.kind === 'default');
-    return { status: 'active', notAfter: latest(defaults.length ? defaults : live) };
-  }
-  if (active.length) return { status: 'expired', notAfter: latest(active) };
-  if (groups.length) return { status: 'revoked', notAfter: latest(groups) };
-  return { status: 'none', notAfter: null };
+  if (!groups.length) return { status: 'none', notAfter: null };
+  const { state, from } = standingOf(groups);
+  const defaults = state === 'active' ? from.filter((g) => g.kind === 'default') : [];
+  return { status: state, notAfter: lastEndOf(defaults.length ? defaults : from).toISOString() };
 }
 
 type Deps = { store: Store; clock: Clock; authorizer: Authorizer; audit: AuditWriter };

@@ -153,8 +153,8 @@ export const KubeconfigSummary = Type.Object({
     expired: Count,
     superseded: Type.Integer({ minimum: 0, description: 'Replaced when a custom validity was set; refused like revoked ones' }),
     revoked: Count, total: Count,
-    kinds: Type.Array(CredentialKindName, { description: 'The kinds of the usable ones (of all of them when none is usable)' }),
-    nextExpiry: Nullable(Time), lastExpiry: Type.String({ format: 'date-time', description: 'When the last usable one ends (when none is usable, the latest end of any)' }),
+    kinds: Type.Array(CredentialKindName, { description: 'The kinds of the usable ones (when none is usable, of the expired ones; when none is either, of all)' }),
+    nextExpiry: Nullable(Time), lastExpiry: Type.String({ format: 'date-time', description: "When the last usable one ends; when none is usable, when the last expired one ended; when all are revoked or superseded, the latest certificate end (access ended at the revocation). ACK's holder lists give the same date, but the default kubeconfig's while one is usable" }),
   }), { description: 'One per principal ever issued a kubeconfig on the cluster: usable first' }),
   expiry: Type.Object({
     total: Type.Integer({ minimum: 0, description: 'Active kubeconfigs not expired' }),

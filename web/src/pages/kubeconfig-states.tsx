@@ -1,4 +1,4 @@
-// Who holds kubeconfigs on a cluster, one row per principal: the certificate state, when it expires,
+// Who holds kubeconfigs on a cluster, one row per principal: the certificate state, when it expires (or ended),
 // which kinds, whether it can be revoked, and revocation (all of a holder's, or one kubeconfig) behind a confirmation.
 
 import { useState } from 'preact/hooks';
@@ -63,7 +63,7 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
           <table class="stack">
             <caption class="visually-hidden">Kubeconfig states on {c.name}</caption>
             <thead>
-              <tr><th scope="col">Principal</th><th scope="col">Certificate state</th><th scope="col">Expires</th><th scope="col">Kind</th><th scope="col">Revokable</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
+              <tr><th scope="col">Principal</th><th scope="col">Certificate state</th><th scope="col">Expiry</th><th scope="col">Kind</th><th scope="col">Revokable</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
             </thead>
             <tbody>
               {rows.map((h) => (
@@ -74,8 +74,11 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
                       onRevoke={(k) => { setDone(null); revokeOne.setError(null); setSingle({ holder: h, cred: k }); }} />
                   </th>
                   <td data-label="State"><Badge status={h.state} /></td>
-                  <td data-label="Expires">
-                    <Time iso={h.lastExpiry} rel />
+                  <td data-label="Expiry">
+                    {/* Only a usable holder's date is an expiry to come; a revoked one's access ended at the revocation. */}
+                    {h.state === 'active' && <Time iso={h.lastExpiry} rel />}
+                    {h.state === 'expired' && <>Ended <Time iso={h.lastExpiry} rel /></>}
+                    {h.state === 'revoked' && <>Ended when revoked<div class="small muted">certificate's end: <Time iso={h.lastExpiry} /></div></>}
                     {h.usable > 1 && h.nextExpiry && h.nextExpiry !== h.lastExpiry && <div class="small muted">next: <Time iso={h.nextExpiry} rel /></div>}
                   </td>
                   <td data-label="Kind">{h.kinds.join(', ')}</td>
