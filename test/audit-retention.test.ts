@@ -168,3 +168,36 @@ test('a filter that matches little among more events than one page examines: the
     await browser.close();
   }
 });
+
+test('a next the server returned still pages once the audit retention deleted its event; an older cursor naming a deleted event is refused saying to start again', async (t) => {
+  if (!fs.existsSync(LIBFAKETIME)) return t.skip('libfaketime is not installed (apt-get install faketime); .ci/run installs it');
+  const dataDir = tempDir();
+  const past = await start({ dataDir, env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: '-40d', FAKETIME_DONT_FAKE_MONOTONIC: '1' } });
+  for (const name of ['old-1', 'old-2', 'old-3', 'old-4']) await cliJson(past, past.rootToken, ['principal', 'create', name]);
+  const page = async (srv: typeof past, q: string) => rawRequest(srv, 'GET', `/v1/audit?${q}`, { token: past.rootToken });
+  const plain = (await page(past, 'limit=2')).json;
+  const filtered = (await page(past, 'action=CreatePrincipal&limit=1')).json;
+  assert.ok(plain.next && filtered.next);
+  // As a server before cursors carried the time wrote them: the event's ID alone.
+  const idOnly = Buffer.from(`audit:${plain.items[1].id}`).toString('base64url');
+  assert.equal(await past.stop(), 0);
+
+  const srv = await start({ dataDir, previous: past, args: ['--audit-retention-days', '30'] });
+  let events: any[] = [];
+  for (let i = 0; i < 100 && !events.some((e) => e.action === 'PruneAuditEvents'); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    events = (await page(srv, 'limit=500')).json.items;
+  }
+  assert.ok(events.some((e) => e.action === 'PruneAuditEvents'), 'the old events were deleted');
+  assert.ok(!events.some((e) => e.id === plain.items[1].id));
+  for (const cursor of [plain.next, filtered.next]) {
+    const rest = await page(srv, `${cursor === plain.next ? 'limit=2' : 'action=CreatePrincipal&limit=1'}&cursor=${cursor}`);
+    assert.equal(rest.status, 200, rest.body);
+    assert.deepEqual(rest.json, { items: [], next: null }, 'nothing older is left');
+  }
+  const old = await page(srv, `limit=2&cursor=${idOnly}`);
+  assert.equal(old.status, 400);
+  assert.equal(old.json.code, 'VALIDATION_FAILED');
+  assert.equal(old.json.details?.field, 'cursor');
+  assert.match(old.json.message, /gone \(the audit retention deleted it\); list again without the cursor/);
+});

@@ -178,27 +178,20 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
         if (f.outcome) q = q.where('outcome', '=', f.outcome);
         if (f.since) q = q.where('at', '>=', f.since.getTime());
         if (f.until) q = q.where('at', '<', f.until.getTime());
-        // The cursor names the page's last event by its ID, never its seq: seq counts every account's events, so its
-        // gaps would show a tenant how busy the others are.
         const before = decodeCursor('audit', page.cursor);
-        let beforeSeq: number | undefined;
-        if (before) {
-          const at = await db.selectFrom('audit_events').select('seq').where('id', '=', before).where('account_id', '=', f.accountId).executeTakeFirst();
-          if (!at) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
-          beforeSeq = Number(at.seq);
-          q = q.where('seq', '<', beforeSeq);
-        }
+        const beforeSeq = before ? await auditPosition(db, f.accountId, before, scanLimit ?? POSITION_SCAN_LIMIT) : undefined;
+        if (beforeSeq !== undefined) q = q.where('seq', '<', beforeSeq);
         // The filters match columns no index holds: without a floor, a filter that matches little reads the account's
         // whole trail (seconds on millions of events, on SQLite's event loop). The floor is the scanLimit-th event from
         // the cursor, found in the (account_id, seq) index alone; the page examines the events from the cursor to it.
         const floor = filtered && scanLimit ? await auditFloor(db, f.accountId, beforeSeq, scanLimit) : undefined;
         if (floor) q = q.where('seq', '>=', floor.seq);
         const rows = await q.orderBy('seq', 'desc').limit(page.limit + 1).execute();
-        const result = pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => r.id);
+        const result = pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => auditCursorKey(r.id, Number(r.at)));
         // Short of the limit with older events left unexamined: go on from the floor (itself examined), unless every
         // older event is before `since` (by more than replicas' clocks can disagree, and a transaction can last).
         if (floor && result.next === null && !(f.since && floor.at < f.since.getTime() - SINCE_MARGIN_MS)) {
-          return { items: result.items, next: encodeCursor('audit', floor.id) };
+          return { items: result.items, next: encodeCursor('audit', auditCursorKey(floor.id, floor.at)) };
         }
         return result;
       },
@@ -210,6 +203,43 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
       },
     },
   };
+}
+
+/**
+ * An audit cursor names the page's last event by its ID and its time, never its seq: seq counts every account's
+ * events, so its gaps would show a tenant how busy the others are. The time is where the listing goes on once the
+ * audit retention has deleted the event.
+ */
+const auditCursorKey = (id: string, at: number) => `${id}.${at}`;
+
+/** Events examined at most to place a cursor whose event was deleted, when the listing has no scan limit of its own. */
+const POSITION_SCAN_LIMIT = 20_000;
+
+const staleCursor = (why: string) => new KubecredError('VALIDATION_FAILED', `${why}; list again without the cursor`, { details: { field: 'cursor' } });
+
+/**
+ * The seq the page goes on below. Its event by ID when it is still there (and this account's). Once the retention
+ * deleted it (oldest first, so the account's older events went before it), below the account's oldest event later
+ * than it: at most `scanLimit` of the oldest events are examined, so a made-up cursor costs no more than a page.
+ */
+async function auditPosition(db: Db, accountId: string, key: string, scanLimit: number): Promise<number | undefined> {
+  const m = /^(evt_[A-Za-z0-9_]{1,80})(?:\.(\d{1,15}))?$/.exec(key);
+  if (!m) throw staleCursor('the paging cursor is not one this server returned');
+  const found = await db.selectFrom('audit_events').select(['seq', 'account_id']).where('id', '=', m[1]).executeTakeFirst();
+  if (found) {
+    if (found.account_id !== accountId) throw staleCursor('the paging cursor is not one this server returned');
+    return Number(found.seq);
+  }
+  // A cursor from before cursors carried the time.
+  if (m[2] === undefined) throw staleCursor('the event this paging cursor went on from is gone (the audit retention deleted it)');
+  const oldest = db.selectFrom('audit_events').select('seq').where('account_id', '=', accountId).orderBy('seq').limit(scanLimit);
+  const later = await db.selectFrom('audit_events').select('seq').where('seq', 'in', oldest).where('at', '>', Number(m[2]))
+    .orderBy('seq').limit(1).executeTakeFirst();
+  if (later) return Number(later.seq);
+  const more = await db.selectFrom('audit_events').select('seq').where('account_id', '=', accountId).orderBy('seq').offset(scanLimit).limit(1).executeTakeFirst();
+  if (more) throw staleCursor('the event this paging cursor went on from is gone and its place was not found among the oldest events');
+  // Every event left is older than the cursor's.
+  return undefined;
 }
 
 /** How far an event's `at` may fall behind an older event's: replicas' clocks (30 s apart at most) and a slow transaction. */

@@ -10,11 +10,11 @@ export type Db = Kysely<Database> | Transaction<Database>;
 /** The listings cursors page through: a cursor is good for the listing that returned it only. */
 export type Listing = 'principals' | 'tokens' | 'access-keys' | 'clusters' | 'webhook-tokens' | 'credentials' | 'policies' | 'audit';
 
-/** Cursors are opaque to callers; inside they are the listing's name and the last row's sort key. */
+/** Cursors are opaque to callers; inside they are the listing's name and the last row's sort key (parts joined by dots). */
 export const encodeCursor = (listing: Listing, key: string | number) => Buffer.from(`${listing}:${key}`).toString('base64url');
 export const decodeCursor = (listing: Listing, cursor: string | null | undefined): string | undefined => {
   if (!cursor) return undefined;
-  const m = /^([a-z-]+):([A-Za-z0-9_]{1,80})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const m = /^([a-z-]+):([A-Za-z0-9_.]{1,120})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw new KubecredError('VALIDATION_FAILED', 'the paging cursor is not one this server returned', { details: { field: 'cursor' } });
   if (m[1] !== listing) throw new KubecredError('VALIDATION_FAILED', `the paging cursor came from another listing (${m[1]}, not ${listing}); pass the \`next\` of this listing's previous page`, { details: { field: 'cursor' } });
   return m[2];

@@ -333,6 +333,27 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.deepEqual(left.items.map((e) => e.detail.i), [5, 4]);
     }));
 
+    it('an audit cursor whose event was pruned goes on from its time: below the oldest later event', withFixture(async (f) => {
+      for (let i = 0; i < 6; i++) {
+        await f.store.audit.append({ id: id('evt'), accountId: f.accountId, at: at(i * 1000), actorId: null, action: 'Issue', resourceType: 'x', resourceId: null, outcome: 'success', sourceIp: null, requestId: null, detail: { i } });
+      }
+      const first = await f.store.audit.list({ accountId: f.accountId }, { limit: 3 });
+      assert.deepEqual(first.items.map((e) => e.detail.i), [5, 4, 3]);
+      const filtered = await f.store.audit.list({ accountId: f.accountId, outcome: 'success' }, { limit: 1 }, 2);
+      assert.deepEqual(filtered.items.map((e) => e.detail.i), [5]);
+      // Events 0-2 go; the cursors' events (3 and 5) stay, and page as before.
+      await f.store.audit.prune(at(2500), 10);
+      assert.deepEqual((await f.store.audit.list({ accountId: f.accountId }, { limit: 3, cursor: first.next })).items, []);
+      // Then event 3 goes too: its cursor goes on below event 4, the oldest later one.
+      await f.store.audit.prune(at(3500), 10);
+      assert.deepEqual(await f.store.audit.list({ accountId: f.accountId }, { limit: 3, cursor: first.next }), { items: [], next: null });
+      const later = await f.store.audit.list({ accountId: f.accountId, outcome: 'success' }, { limit: 5, cursor: filtered.next }, 2);
+      assert.deepEqual(later.items.map((e) => e.detail.i), [4], 'a cursor whose event is still there (5) pages as before');
+      // An ID alone (cursors before they carried the time) whose event is gone is refused, saying to start again.
+      const idOnly = Buffer.from(`audit:${Buffer.from(first.next!, 'base64url').toString().split(':')[1].split('.')[0]}`).toString('base64url');
+      await assert.rejects(f.store.audit.list({ accountId: f.accountId }, { limit: 3, cursor: idOnly }), /gone \(the audit retention deleted it\); list again without the cursor/);
+    }));
+
     it('prunes credentials that ended before a time, never a current default or an unexpired one', withFixture(async (f) => {
       const old = [0, 1, 2].map((i) => credential(f, { notBefore: at(-10 * 3600_000), notAfter: at(-5 * 3600_000 + i), state: i === 1 ? 'revoked' : 'active', revokedAt: i === 1 ? at(-6 * 3600_000) : null }));
       const current = credential(f, { kind: 'default', current: true, notBefore: at(-10 * 3600_000), notAfter: at(-4 * 3600_000) });
