@@ -253,3 +253,24 @@ test('policy show, update and delete: an update applies to carol on her next com
   assert.equal(trail[0].detail.name, 'lister');
   for (const cmd of [['policy', 'show'], ['policy', 'update'], ['policy', 'delete'], ['project', 'remove']]) assert.equal((await cli(null, null, [...cmd, '--help'])).code, 0);
 });
+
+test('the inventory is filtered by a deleted cluster by its ID (not its name), for the root and whoever may list credentials there', async () => {
+  const gone = await cliJson(srv, srv.rootToken, ['cluster', 'create', 'gone', '--public-endpoint', 'https://192.0.2.40:6443']);
+  assert.equal((await cli(srv, srv.rootToken, ['kubeconfig', 'get', '--cluster', 'gone', '--principal', 'alice', '-o', path.join(work, 'gone.kubeconfig')])).code, 0);
+  for (const [name, resource] of [['gone-auditor', `krn:kubecred:*:*:cluster/${gone.id}`], ['gone-outsider', 'krn:kubecred:*:*:cluster/cls_elsewhere']]) {
+    await cliJson(srv, srv.rootToken, ['principal', 'create', name]);
+    fs.writeFileSync(path.join(work, `${name}.json`), JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'kubecred:ListCredentials', Resource: resource }] }));
+    await cliJson(srv, srv.rootToken, ['policy', 'create', name, '--file', path.join(work, `${name}.json`)]);
+    await cliJson(srv, srv.rootToken, ['policy', 'attach', name, '--principal', name]);
+  }
+  const auditor = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'gone-auditor'])).token;
+  const outsider = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'gone-outsider'])).token;
+  await cliJson(srv, srv.rootToken, ['cluster', 'delete', 'gone']);
+
+  const held = await cliJson(srv, srv.rootToken, ['credential', 'list', '--cluster', gone.id]);
+  assert.deepEqual(held.map((c: any) => [c.clusterId, c.principalId, c.status, c.revokeReason]), [[gone.id, alice.id, 'revoked', 'cluster deleted']]);
+  assert.deepEqual((await cliJson(srv, auditor, ['credential', 'list', '--cluster', gone.id])).map((c: any) => c.id), [held[0].id]);
+  assert.equal((await cli(srv, outsider, ['credential', 'list', '--cluster', gone.id])).code, 3, 'refused as on a live cluster');
+  const byName = await cli(srv, srv.rootToken, ['credential', 'list', '--cluster', 'gone']);
+  assert.equal(byName.code, 4, 'a deleted cluster goes by its ID only: its name may be taken again');
+});

@@ -68,8 +68,8 @@ export function makeCredentialService(deps: Deps) {
    * The cluster named; when there is none, NOT_FOUND only for a caller allowed `action` on whatever cluster it could be,
    * else the same ACCESS_DENIED as for one that exists (authorizer.absent).
    */
-  const clusterFor = (actor: Actor, idOrName: string, kind: ClusterKind | undefined, action: ActionDef, context?: Record<string, number | undefined>) =>
-    findCluster(store, actor.accountId, idOrName, kind).catch((e) => authorizer.absent(actor, action, absentClusterTargets(actor.accountId, idOrName, kind, context), e));
+  const clusterFor = (actor: Actor, idOrName: string, kind: ClusterKind | undefined, action: ActionDef, context?: Record<string, number | undefined>, opts?: { includeDeleted?: boolean }) =>
+    findCluster(store, actor.accountId, idOrName, kind, opts).catch((e) => authorizer.absent(actor, action, absentClusterTargets(actor.accountId, idOrName, kind, context), e));
 
   /** The principal named, as `clusterFor`: NOT_FOUND only for a caller allowed `others` on the cluster. */
   const principalFor = (actor: Actor, cluster: Cluster, principalId: string | undefined, others: ActionDef, opts: { includeDeleted?: boolean } = {}) =>
@@ -158,8 +158,9 @@ export function makeCredentialService(deps: Deps) {
     },
 
     async list(actor: Actor, q: ListCredentialsQuery, page: PageRequest): Promise<Page<CredentialView>> {
-      // Names are accepted as well as IDs; the store filters by ID.
-      const cluster = q.clusterId ? await clusterFor(actor, q.clusterId, undefined, Actions.ListCredentials) : undefined;
+      // Names are accepted as well as IDs; the store filters by ID. A deleted cluster's by its ID too, as a deleted
+      // principal's: the inventory keeps what was issued there (revoked when the cluster was deleted).
+      const cluster = q.clusterId ? await clusterFor(actor, q.clusterId, undefined, Actions.ListCredentials, undefined, { includeDeleted: true }) : undefined;
       // A deleted principal's by its ID too: the inventory keeps what it held.
       const principal = q.principalId === undefined ? undefined : await loadPrincipal(store, actor, q.principalId, { includeDeleted: true })
         .catch((e) => authorizer.absent(actor, Actions.ListCredentials, cluster ? targetOf(actor, cluster) : absentClusterTargets(actor.accountId, '*'), e));

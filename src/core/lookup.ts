@@ -5,9 +5,16 @@ import { notFound } from './errors.ts';
 import type { Cluster, ClusterKind, Principal } from './model.ts';
 import type { Repos } from './store-port.ts';
 
-/** `kind`: a surface that serves only one kind of cluster (ACK and CCE Kubernetes, ASM service meshes) does not see the other. */
-export async function findCluster(repos: Pick<Repos, 'clusters'>, accountId: string, idOrName: string, kind?: ClusterKind): Promise<Cluster> {
-  const c = idOrName.startsWith('cls_') ? await repos.clusters.get(accountId, idOrName) : await repos.clusters.findByName(accountId, idOrName);
+/**
+ * `kind`: a surface that serves only one kind of cluster (ACK and CCE Kubernetes, ASM service meshes) does not see the
+ * other. `includeDeleted`: a deleted cluster is found by its ID too (for listing what was issued there), as a deleted
+ * principal is; never by its name, which a new cluster may have taken since.
+ */
+export async function findCluster(repos: Pick<Repos, 'clusters'>, accountId: string, idOrName: string, kind?: ClusterKind, opts: { includeDeleted?: boolean } = {}): Promise<Cluster> {
+  const byId = idOrName.startsWith('cls_');
+  const c = !byId ? await repos.clusters.findByName(accountId, idOrName)
+    : opts.includeDeleted ? await repos.clusters.getAnyAccount(idOrName).then((any) => (any?.accountId === accountId ? any : undefined))
+    : await repos.clusters.get(accountId, idOrName);
   if (!c || (kind !== undefined && c.kind !== kind)) throw notFound('cluster', idOrName);
   return c;
 }

@@ -12,7 +12,7 @@ import {
 } from './schemas.ts';
 
 const CredentialQuery = pagedQuery({
-  cluster: Type.Optional(Type.String({ maxLength: 128 })),
+  cluster: Type.Optional(Type.String({ maxLength: 128, description: "A cluster's ID or name; a deleted cluster's by its ID (what was issued there stays listed, revoked)" })),
   principal: Type.Optional(Type.String({ maxLength: 128 })),
   kind: Type.Optional(CredentialKindName),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('superseded'), Type.Literal('expired')])),
