@@ -18,7 +18,7 @@ export type CredentialStatus = 'active' | 'revoked' | 'superseded' | 'expired';
 export interface Credential {
   id: string; type: 'x509' | 'token'; clusterId: string; principalId: string; kind: CredentialKind;
   serial: string; commonName: string; groups: string[]; notBefore: string; notAfter: string; status: CredentialStatus;
-  current: boolean; issuedAt: string; issuedBy: string; revokedAt: string | null; revokedBy: string | null; revokeReason: string | null;
+  current: boolean; issuedAt: string; issuedBy: string; revokedAt: string | null; revokedBy: string | null; revokeReason: string | null; supersededAt: string | null;
 }
 
 export interface IssuedKubeconfig { kubeconfig: string; certificatePem: string; expiration: string; reused: boolean; credential: Credential }

@@ -13,6 +13,8 @@ export interface Holder extends HolderSummary { name: string }
 
 /** Still revocable one by one: active, or superseded, and not yet expired. */
 const revocable = (c: Credential, now: number) => (c.status === 'active' || c.status === 'superseded') && Date.parse(c.notAfter) > now;
+/** A kubeconfig just revoked was usable until then: not superseded before, and not yet at its end. */
+const wasUsable = (k: Credential) => k.supersededAt === null && k.revokedAt !== null && Date.parse(k.notAfter) > Date.parse(k.revokedAt);
 const rank = { active: 0, expired: 1, revoked: 2 };
 const PAGE = 50;
 
@@ -29,7 +31,11 @@ export function KubeconfigStates(props: { cluster: Cluster }) {
     const res = await api<{ revoked: Credential[] }>('POST', `/v1/clusters/${enc(c.id)}/revocations`, { principalId: h.principalId, ...(reason.trim() ? { reason: reason.trim() } : {}) });
     setTarget(null);
     setReason('');
-    setDone(`Revoked ${res.revoked.length} kubeconfig${res.revoked.length === 1 ? '' : 's'} of ${h.name} on ${c.name}.`);
+    // The revocation also marks expired and superseded ones revoked: the dialog counted the usable ones, so does this.
+    const stopped = res.revoked.filter(wasUsable).length;
+    const ended = res.revoked.length - stopped;
+    setDone(`${stopped} usable kubeconfig${stopped === 1 ? '' : 's'} of ${h.name} on ${c.name} stopped working`
+      + (ended ? `; ${ended} already expired or superseded ${ended === 1 ? 'was' : 'were'} marked revoked too.` : '.'));
     setVersion((v) => v + 1);
     data.reload();
   });
