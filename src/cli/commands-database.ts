@@ -10,11 +10,12 @@ import { syncDir } from '../config/data-dir.ts';
 import { describeStore, openStore } from '../storage/open-store.ts';
 import { takeOwnerLock } from '../storage/sqlite/sqlite-store.ts';
 import { MASTER_KEY_CHECK, opensMasterKeyCheck } from '../core/master-key-check.ts';
-import { ACCESS_REMOVING_ACTIONS } from '../core/audit-actions.ts';
 import { aesGcmSealer } from '../pki/sealer.ts';
 import { clusterCaKeyAad } from '../core/credential-issuer.ts';
 import { randomIds } from '../core/ids.ts';
 import { carryIssuedAfterBackup, NOTHING_CARRIED, type Carried, type CarryOptions } from '../storage/sqlite/restore-carry.ts';
+import { NOTHING_REAPPLIED, type Reapplied } from '../storage/sqlite/restore-reapply.ts';
+import { changesUndoneBy, type UndoneChange, type UndoneRecord } from '../storage/sqlite/restore-undone.ts';
 import { loadMasterKeyring, MASTER_KEY_FILE } from '../config/data-dir.ts';
 import { UsageError } from './exit-codes.ts';
 import { outputOption, parseFormat, print, say } from './output.ts';
@@ -47,9 +48,13 @@ export function registerDatabaseCommands(program: Command): void {
   outputOption(storageOptions(program.command('restore <file>').description("put a backup in place of the data directory's database (stop the server first)")))
     .addHelpText('after', `
 The database it replaces is kept beside it (kubecred.db.replaced-<time>, with its -wal and -shm), never
-deleted. Whatever else happened after the backup is lost: kubeconfigs, tokens and keys revoked since are
-active again, deleted principals and detached policies are back. The output lists every such change the
-replaced database recorded after the backup's last audit event: do them again.
+deleted. What it took away after the backup is re-applied: kubeconfigs, tokens, access keys, webhook tokens
+and console sessions revoked since stay revoked (their time and reason kept), principals and clusters
+deleted since stay deleted, with what their deletion revoked; one ReapplyRevocations audit event per
+account lists them. What restore cannot re-apply is back as the backup had it: detached, rewritten or
+deleted policies, changed validities or groups, removed projects, the policies a clean of access
+detached. The output lists each such change the replaced database recorded after the backup's last
+audit event: do them again. Whatever was made after the backup is lost.
 
 Kubeconfigs issued after the backup are carried from the replaced database into the restored one, revoked
 (the webhook denies them; the inventory and the CRL list them), with the principals and clusters made
@@ -132,33 +137,6 @@ export function copyIntoNewPrivateFile(from: string, to: string): void {
 
 interface CopyFacts { integrity: string; credentials: number; lastEvent: string | null; lastEventMs: number | null; masterKeyCheck: string | undefined }
 
-/** A change the replaced database recorded after the backup's last event, which the restore undoes. */
-export interface UndoneChange { at: string; accountId: string; action: string; resourceType: string; resourceId: string | null; actorId: string | null; requestId: string | null }
-
-/**
- * What the database being replaced recorded after `afterMs` that took access away (ACCESS_REMOVING_ACTIONS): restoring an
- * older backup brings it all back. Read-only; an unreadable database (the reason for a restore, often) lists nothing.
- */
-function changesUndoneBy(database: string, afterMs: number | null): UndoneChange[] | null {
-  if (!fs.existsSync(database)) return [];
-  try {
-    const db = new BetterSqlite3(database, { readonly: true, fileMustExist: true });
-    try {
-      const rows = db.prepare(`select "at", account_id, "action", resource_type, resource_id, actor_id, request_id from audit_events
-        where "at" > ? and outcome = 'success' and "action" in (${ACCESS_REMOVING_ACTIONS.map(() => '?').join(', ')}) order by seq`)
-        .all(afterMs ?? -1, ...ACCESS_REMOVING_ACTIONS) as Array<Record<string, string | number | null>>;
-      return rows.map((r) => ({
-        at: new Date(Number(r.at)).toISOString(), accountId: String(r.account_id), action: String(r.action), resourceType: String(r.resource_type),
-        resourceId: r.resource_id === null ? null : String(r.resource_id), actorId: r.actor_id === null ? null : String(r.actor_id), requestId: r.request_id === null ? null : String(r.request_id),
-      }));
-    } finally {
-      db.close();
-    }
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Opens a database copy read-only: SQLite's integrity check and, when it passes, how many credentials it holds and,
  * with `restoring`, its last audit event and its master-key check value. The -wal and -shm that opening a WAL
@@ -184,8 +162,8 @@ function inspectCopy(file: string, restoring = false): CopyFacts {
   }
 }
 
-/** What restore carried from the replaced database, or why it carried nothing. */
-export type CarryOutcome = { carried: Carried; carryError: null } | { carried: null; carryError: string };
+/** What restore carried from the replaced database and re-applied to the backup's rows, or why it did neither. */
+export type CarryOutcome = { carried: Carried; reapplied: Reapplied; carryError: null } | { carried: null; reapplied: null; carryError: string };
 
 /**
  * Puts a backup in place of the data directory's database, the server stopped (its owner lock is taken for the
@@ -220,7 +198,7 @@ export function restoreSqlite(backup: string, database: string, now: Date, maste
     const partial = `${database}.partial-${process.pid}`;
     copyIntoNewPrivateFile(backup, partial);
     try {
-      const carried = carryInto(partial, database, now, carry);
+      const { undone: left, ...carried } = carryInto(partial, database, now, carry, undone);
       // The copy's log was checkpointed when the carry closed it: one left would be lost by the rename (it goes by name).
       if (fs.existsSync(`${partial}-wal`)) throw new Error(`the restored copy kept a write-ahead log (${partial}-wal); nothing was changed: run restore again`);
       fs.rmSync(`${partial}-shm`, { force: true });
@@ -235,7 +213,7 @@ export function restoreSqlite(backup: string, database: string, now: Date, maste
       syncDir(path.dirname(database));
       fs.renameSync(partial, database);
       syncDir(path.dirname(database));
-      return { restored: database, from: backup, credentials, lastEvent, replacedKeptAs: kept, undone: undone && stillUndone(undone, carried.carried), ...carried };
+      return { restored: database, from: backup, credentials, lastEvent, replacedKeptAs: kept, undone: left, ...carried };
     } catch (e) {
       for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${partial}${suffix}`, { force: true });
       throw e;
@@ -246,23 +224,17 @@ export function restoreSqlite(backup: string, database: string, now: Date, maste
 }
 
 /**
- * The credentials issued after the backup, carried revoked into the copy (one transaction). A replaced database
- * that cannot be read (the reason for a restore, often) carries nothing, and says so.
+ * The credentials issued after the backup, carried revoked into the copy, and the revocations and deletions made
+ * since re-applied (one transaction), with the undone changes the copy still lacks. A replaced database that cannot
+ * be read (the reason for a restore, often) carries and re-applies nothing, and says so: all its changes stay undone.
  */
-function carryInto(partial: string, database: string, now: Date, opts: CarryOptions): CarryOutcome {
-  if (!fs.existsSync(database)) return { carried: { ...NOTHING_CARRIED }, carryError: null };
+function carryInto(partial: string, database: string, now: Date, opts: CarryOptions, undone: UndoneRecord[] | null): CarryOutcome & { undone: UndoneChange[] | null } {
+  if (!fs.existsSync(database)) return { carried: { ...NOTHING_CARRIED }, reapplied: { ...NOTHING_REAPPLIED }, carryError: null, undone: [] };
   try {
-    return { carried: carryIssuedAfterBackup(partial, database, now, opts), carryError: null };
+    return { ...carryIssuedAfterBackup(partial, database, now, opts, undone), carryError: null };
   } catch (e) {
-    return { carried: null, carryError: (e as Error).message.slice(0, 200) };
+    return { carried: null, reapplied: null, carryError: (e as Error).message.slice(0, 200), undone: undone && undone.map((u) => u.change) };
   }
-}
-
-/** A principal or cluster made and deleted after the backup was carried deleted: its deletion is not undone. */
-function stillUndone(undone: UndoneChange[], carried: Carried | null): UndoneChange[] {
-  if (!carried) return undone;
-  const deleted = new Set([...carried.principals, ...carried.clusters]);
-  return undone.filter((u) => !((u.action === 'DeletePrincipal' || u.action === 'DeleteCluster') && u.resourceId !== null && deleted.has(u.resourceId)));
 }
 
 /** Copies a killed restore left (this one holds the owner lock, so no other restore is writing one). */

@@ -14,15 +14,17 @@ export const AUDITED_ACTIONS = [
   'CreatePolicy', 'UpdatePolicy', 'DeletePolicy', 'AttachPolicy', 'DetachPolicy',
   // What the server does on its own: a count of one principal's denials past a burst, and the retention's deletions.
   'SuppressDenials', 'PruneAuditEvents', 'PruneCredentials',
-  // `kubecred restore`, on the server: the credentials issued after the backup, carried into it revoked.
-  'CarryCredentials',
+  // `kubecred restore`, on the server: the credentials issued after the backup, carried into it revoked; and the
+  // revocations and deletions made after it of what it holds, re-applied.
+  'CarryCredentials', 'ReapplyRevocations',
 ] as const;
 
 export type AuditedAction = (typeof AUDITED_ACTIONS)[number];
 
 /**
  * The changes that take access away (revocations, deletions, detached or rewritten policies, a shortened validity): what
- * putting back an older backup silently undoes, so `kubecred restore` lists those the replaced database recorded after it.
+ * putting back an older backup undoes, so `kubecred restore` lists those the replaced database recorded after it that it
+ * could not re-apply (restore-undone.ts).
  */
 export const ACCESS_REMOVING_ACTIONS: readonly AuditedAction[] = [
   'DeleteCluster', 'RevokeWebhookToken', 'RevokeKubeconfig', 'SetKubeconfigValidity', 'CleanPrincipalAccess',

@@ -1,9 +1,12 @@
 // `kubecred restore`'s carry: the credentials the database being replaced holds and the backup does not (issued after
-// it) are written into the restored copy as revoked, so the webhook, the CRL and the inventory still know them.
+// it) are written into the restored copy as revoked, so the webhook, the CRL and the inventory still know them; and
+// the revocations and deletions it made since of the backup's own rows are re-applied (restore-reapply.ts).
 // Never writes to the database being replaced (it is kept aside as it was), and never carries anything live but webhook tokens.
 
 import BetterSqlite3 from 'better-sqlite3';
-import type { AuditedAction } from '../../core/audit-actions.ts';
+import { IDS_PER_EVENT, restoreEventWriter } from './restore-audit.ts';
+import { reapplyRemovals, recordReapplied, type Reapplied } from './restore-reapply.ts';
+import { stillUndone, type UndoneChange, type UndoneRecord } from './restore-undone.ts';
 
 /** What a restore carried from the replaced database into the restored one. */
 export interface Carried {
@@ -31,20 +34,21 @@ export interface CarryOptions {
 
 export const CARRIED_REASON = 'issued after the backup that was restored; revoked by kubecred restore';
 
-/** IDs per audit event: a CI role may have issued thousands of temporary kubeconfigs since the backup. */
-const IDS_PER_EVENT = 1_000;
-const CARRY_ACTION: AuditedAction = 'CarryCredentials';
+/** What the carry wrote into the restored copy, and what of the undone changes it could not re-apply. */
+export interface CarryResult { carried: Carried; reapplied: Reapplied; undone: UndoneChange[] | null }
 
 type Row = Record<string, unknown>;
 
 /**
- * Carries into `restored` (a copy of the backup not yet in place) what `replaced` holds and it lacks, in one
- * transaction: a crash leaves the copy without any of it, and the copy only goes into place after this returned.
- * Parent rows missing from the backup are carried as deleted, so nothing carried gives access (but a webhook token,
- * so the API server configured after the backup can still ask, and be told these credentials are revoked).
- * `replaced` is opened read-only, with its write-ahead log (the latest changes may be only there).
+ * Carries into `restored` (a copy of the backup not yet in place) what `replaced` holds and it lacks, and re-applies
+ * the revocations and deletions `replaced` made of rows both hold, in one transaction: a crash leaves the copy without
+ * any of it, and the copy only goes into place after this returned. Parent rows missing from the backup are carried
+ * as deleted, so nothing carried gives access (but a webhook token, so the API server configured after the backup can
+ * still ask, and be told these credentials are revoked). `undone` (the changes `replaced` recorded after the backup)
+ * comes back without those the copy now shows. `replaced` is opened read-only, with its write-ahead log (the latest
+ * changes may be only there).
  */
-export function carryIssuedAfterBackup(restored: string, replaced: string, now: Date, opts: CarryOptions): Carried {
+export function carryIssuedAfterBackup(restored: string, replaced: string, now: Date, opts: CarryOptions, undone: UndoneRecord[] | null): CarryResult {
   const from = new BetterSqlite3(replaced, { readonly: true, fileMustExist: true });
   try {
     const into = new BetterSqlite3(restored, { fileMustExist: true });
@@ -52,8 +56,13 @@ export function carryIssuedAfterBackup(restored: string, replaced: string, now: 
       // A commit is synced before it returns: the copy is renamed into place right after.
       into.pragma('synchronous = FULL');
       into.pragma('foreign_keys = ON');
-      const carried = into.transaction(() => carry(from, into, now.getTime(), opts))();
-      return carried;
+      return into.transaction(() => {
+        // First, while the copy holds the backup's rows only: a carried row is the replaced one as it is already.
+        const reapplied = reapplyRemovals(from, into);
+        const carried = carry(from, into, now.getTime(), opts);
+        recordReapplied(into, reapplied, now.getTime(), opts.eventId);
+        return { carried, reapplied, undone: undone && stillUndone(into, undone) };
+      })();
     } finally {
       into.close();
     }
@@ -144,8 +153,7 @@ function recordPerAccount(into: BetterSqlite3.Database, out: Carried, tokenClust
   const clusterAccount = accountOf('clusters');
   const tokenAccount = (t: string) => clusterAccount.get(tokenCluster.get(t)) as string;
   const accounts = new Set([...out.credentials.map((c) => c.accountId), ...out.accounts, ...out.webhookTokens.map(tokenAccount)]);
-  const insert = into.prepare(`insert into audit_events (id, account_id, "at", actor_id, "action", resource_type, resource_id, outcome, source_ip, request_id, detail)
-    values (?, ?, ?, null, ?, 'server', null, 'success', null, null, ?)`);
+  const write = restoreEventWriter(into, now, eventId);
   for (const accountId of accounts) {
     const mine = out.credentials.filter((c) => c.accountId === accountId);
     const detail = {
@@ -161,7 +169,7 @@ function recordPerAccount(into: BetterSqlite3.Database, out: Carried, tokenClust
     const parts = Math.max(1, Math.ceil(mine.length / IDS_PER_EVENT));
     for (let p = 0; p < parts; p++) {
       const credentialIds = mine.slice(p * IDS_PER_EVENT, (p + 1) * IDS_PER_EVENT).map((c) => c.id);
-      insert.run(eventId(), accountId, now, CARRY_ACTION, JSON.stringify({ ...detail, credentialIds, ...(parts > 1 ? { part: p + 1, parts } : {}) }));
+      write(accountId, 'CarryCredentials', { ...detail, credentialIds, ...(parts > 1 ? { part: p + 1, parts } : {}) });
     }
   }
 }
