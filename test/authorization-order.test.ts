@@ -93,7 +93,7 @@ for (const [dialect, open] of stores) {
     after(() => kit?.close());
 
     const issue = (a: Actor) => kit.authority.credentials.getKubeconfig(a, { clusterId, endpoint: 'public', temporaryMinutes: 15 });
-    const policyOf = async (a: Actor) => (await kit.authority.policies.forPrincipal(kit.root, a.principal.id))[0]!;
+    const policyOf = async (a: Actor) => (await kit.authority.policies.forPrincipal(kit.root, a.principal.id)).items[0]!;
     const issuedTo = async (a: Actor) => (await kit.authority.credentials.list(kit.root, { clusterId, principalId: a.principal.id }, { limit: 100 })).items.length;
 
     test('a request authorized before a detach answered but not yet written is refused after it, and audited as denied', async () => {

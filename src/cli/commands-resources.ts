@@ -182,15 +182,28 @@ export function registerResourceCommands(program: Command): void {
     }));
   outputOption(principal.command('list').description('list principals'))
     .action(withClient(async (client, _o, format) => print(await client.all('/v1/principals'), format, PRINCIPAL_COLS)));
-  outputOption(principal.command('show <principal>').description('show a principal (ID or name)'))
+  outputOption(principal.command('show <principal>').description('show a principal (ID or name; a deleted one by its ID, with when it was deleted)'))
     .action(withClient(async (client, _o, format, id: string) => print(await client.get(`/v1/principals/${enc(id)}`), format)));
   outputOption(principal.command('update <principal>').description("replace a principal's groups (applies to kubeconfigs issued afterwards)")
     .option('-g, --group <group>', 'Kubernetes group (repeatable; none clears them)', collect, []))
     .action(withClient(async (client, o, format, id: string) => print(await client.patch(`/v1/principals/${enc(id)}`, { groups: o.group }), format)));
-  outputOption(principal.command('delete <principal>').description('delete a principal, revoking its kubeconfigs, tokens and access keys'))
+  outputOption(principal.command('delete <principal>').description('delete a principal (someone leaving): revokes its kubeconfigs on every cluster, tokens, access keys and console sessions at once'))
     .action(withClient(async (client, _o, format, id: string) => print(await client.delete(`/v1/principals/${enc(id)}`), format)));
 
   const self = async (client: { get<T>(p: string): Promise<T> }, p?: string) => p ?? (await client.get<{ principal: { id: string } }>('/v1/whoami')).principal.id;
+
+  /**
+   * A deleted principal's listings (asked by its ID) are what it held: said on stderr, once, so that nobody takes
+   * them for a living principal's, whatever the output format.
+   */
+  const noteDeleted = (principal: string | undefined) => {
+    let said = false;
+    return (page: Record<string, unknown>) => {
+      if (said || typeof page.principalDeletedAt !== 'string') return;
+      said = true;
+      say(`principal ${principal} was deleted at ${page.principalDeletedAt}; this is what it held, for the record (nothing of it works now)`);
+    };
+  };
 
   outputOption(program.command('whoami').description('show the principal behind your token'))
     .action(withClient(async (client, _o, format) => {
@@ -208,8 +221,8 @@ export function registerResourceCommands(program: Command): void {
       print(await client.post(`/v1/principals/${enc(await self(client, o.principal))}/tokens`, { name: o.name, expiresInDays: days }), format);
     }));
   outputOption(token.command('list').description("list a principal's tokens (never their secrets)")
-    .option('--principal <principal>', 'whose (default: yours)'))
-    .action(withClient(async (client, o, format) => print(await client.all(`/v1/principals/${enc(await self(client, o.principal))}/tokens`), format, TOKEN_COLS)));
+    .option('--principal <principal>', "whose (default: yours; a deleted principal's by its ID)"))
+    .action(withClient(async (client, o, format) => print(await client.all(`/v1/principals/${enc(await self(client, o.principal))}/tokens`, {}, undefined, noteDeleted(o.principal)), format, TOKEN_COLS)));
   outputOption(token.command('revoke <token-id>').description('revoke a token now; requests and console sessions using it are refused from then on')
     .option('--principal <principal>', 'whose (default: yours)'))
     .action(withClient(async (client, o, format, id: string) => print(await client.delete(`/v1/principals/${enc(await self(client, o.principal))}/tokens/${enc(idOfPastedSecret(id))}`), format)));
@@ -219,8 +232,8 @@ export function registerResourceCommands(program: Command): void {
     .option('--principal <principal>', 'for this principal (default: yourself)'))
     .action(withClient(async (client, o, format) => print(await client.post(`/v1/principals/${enc(await self(client, o.principal))}/access-keys`), format)));
   outputOption(ak.command('list').description("list a principal's access keys (never their secrets)")
-    .option('--principal <principal>', 'whose (default: yours)'))
-    .action(withClient(async (client, o, format) => print(await client.all(`/v1/principals/${enc(await self(client, o.principal))}/access-keys`), format, ACCESS_KEY_COLS)));
+    .option('--principal <principal>', "whose (default: yours; a deleted principal's by its ID)"))
+    .action(withClient(async (client, o, format) => print(await client.all(`/v1/principals/${enc(await self(client, o.principal))}/access-keys`, {}, undefined, noteDeleted(o.principal)), format, ACCESS_KEY_COLS)));
   outputOption(ak.command('revoke <access-key-id>').description('revoke an access key now; the vendor surfaces refuse its signatures from then on')
     .option('--principal <principal>', 'whose (default: yours)'))
     .action(withClient(async (client, o, format, id: string) => print(await client.delete(`/v1/principals/${enc(await self(client, o.principal))}/access-keys/${enc(id)}`), format)));
@@ -243,11 +256,14 @@ export function registerResourceCommands(program: Command): void {
   outputOption(policy.command('delete <policy>').description('delete a policy attached to nobody (detach it first; the error names its holders)'))
     .action(withClient(async (client, _o, format, p: string) => print(await client.delete(`/v1/policies/${enc(p)}`), format)));
   outputOption(policy.command('list').description('list policies, or those attached to --principal')
-    .option('--principal <principal>', 'only those attached to this principal'))
+    .option('--principal <principal>', "only those attached to this principal (a deleted one's by its ID)"))
     .action(withClient(async (client, o, format) => {
-      const items = o.principal
-        ? (await client.get<{ items: unknown[] }>(`/v1/principals/${enc(o.principal)}/policies`)).items
-        : await client.all('/v1/policies');
+      let items: unknown[];
+      if (o.principal) {
+        const res = await client.get<{ items: unknown[]; principalDeletedAt?: string }>(`/v1/principals/${enc(o.principal)}/policies`);
+        noteDeleted(o.principal)(res);
+        items = res.items;
+      } else items = await client.all('/v1/policies');
       print(items, format, ['id', 'name', 'description']);
     }));
   outputOption(policy.command('attach <policy>').description('attach a policy (ID or name) to a principal').requiredOption('--principal <principal>', 'the principal'))

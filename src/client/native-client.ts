@@ -149,12 +149,16 @@ export class NativeClient {
   patch<T>(path: string, body?: unknown) { return this.request<T>('PATCH', path, body ?? {}); }
   delete<T>(path: string) { return this.request<T>('DELETE', path); }
 
-  /** Follows `next` cursors until the end, or until `max` items; pages (at most 500, the server's cap) ask only for what is still wanted. */
-  async all<T>(path: string, query: Record<string, string | number | undefined> = {}, max = 10_000): Promise<T[]> {
+  /**
+   * Follows `next` cursors until the end, or until `max` items; pages (at most 500, the server's cap) ask only for what
+   * is still wanted. `onPage` sees each page whole, with what it says beside its items.
+   */
+  async all<T>(path: string, query: Record<string, string | number | undefined> = {}, max = 10_000, onPage?: (page: Page<T> & Record<string, unknown>) => void): Promise<T[]> {
     const out: T[] = [];
     let cursor: string | undefined;
     while (out.length < max) {
-      const page = await this.get<Page<T>>(path, { ...query, limit: Math.min(max - out.length, 500), cursor });
+      const page = await this.get<Page<T> & Record<string, unknown>>(path, { ...query, limit: Math.min(max - out.length, 500), cursor });
+      onPage?.(page);
       out.push(...page.items);
       cursor = page.next ?? undefined;
       if (!cursor) break;

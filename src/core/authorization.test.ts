@@ -88,7 +88,7 @@ test('accounts: no principal sees another account\'s anything', async () => {
 test('policies: a replaced document applies on the next request; an attached one is not deleted; deletion and change are audited', async () => {
   const u = await user();
   await get(u);
-  const [own] = await kit.authority.policies.forPrincipal(kit.root, u.principal.id);
+  const [own] = (await kit.authority.policies.forPrincipal(kit.root, u.principal.id)).items;
   // Replaced by a document that no longer allows GetKubeconfig: the next request is refused.
   const replaced = await kit.authority.policies.update(kit.root, own.name, { document: { Version: '1', Statement: [{ Effect: 'Allow', Action: 'kubecred:ListClusters', Resource: '*' }] } });
   assert.equal(replaced.id, own.id);

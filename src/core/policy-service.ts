@@ -155,11 +155,16 @@ export function makePolicyService(deps: Deps) {
       return { items: res.items.map(view), next: res.next };
     },
 
-    async forPrincipal(actor: Actor, principalId: string): Promise<PolicyView[]> {
+    /**
+     * The policies attached to a principal. A deleted principal's (by its ID only) are those it held when it was
+     * deleted: they grant it nothing, and say so with `principalDeletedAt`.
+     */
+    async forPrincipal(actor: Actor, principalId: string): Promise<{ items: PolicyView[]; principalDeletedAt?: string }> {
       const principal = principalId === actor.principal.id || principalId === actor.principal.name ? actor.principal
-        : await findPrincipal(store, actor.accountId, principalId).catch((e) => authorizer.absent(actor, Actions.ListPolicies, target(actor, null), e));
+        : await findPrincipal(store, actor.accountId, principalId, { includeDeleted: true }).catch((e) => authorizer.absent(actor, Actions.ListPolicies, target(actor, null), e));
       if (principal.id !== actor.principal.id) await authorizer.check(actor, Actions.ListPolicies, target(actor, null));
-      return (await store.policies.forPrincipal(principal.id)).map(view);
+      const items = (await store.policies.forPrincipal(principal.id)).map(view);
+      return principal.deletedAt ? { items, principalDeletedAt: principal.deletedAt.toISOString() } : { items };
     },
 
     async attach(actor: Actor, policyIdOrName: string, principalId: string): Promise<{ attached: boolean }> {

@@ -46,23 +46,24 @@ export function makePrincipalAccess(deps: Deps) {
 
   return {
     /** Every principal that was ever issued a kubeconfig on the cluster, with what it holds now. */
-    async holdersOf(actor: Actor, clusterId: string, kind?: ClusterKind): Promise<Array<{ principal: PrincipalView & { deleted: boolean }; holding: Holding }>> {
+    async holdersOf(actor: Actor, clusterId: string, kind?: ClusterKind): Promise<Array<{ principal: PrincipalView; holding: Holding }>> {
       const cluster = await findCluster(store, actor.accountId, clusterId, kind)
         .catch((e) => authorizer.absent(actor, Actions.ListCredentials, absentClusterTargets(actor.accountId, clusterId, kind), e));
       await authorizer.check(actor, Actions.ListCredentials, target(actor, cluster));
       const held = byHolder(await store.credentials.tally(cluster.id, clock.now()));
       // One read for every holder, in chunks, not one per holder (5,799 on the scale store's largest cluster).
       const principals = await store.principals.manyIncludingDeleted(actor.accountId, [...held.keys()]);
-      const out = principals.map((p) => ({ principal: { ...principalView(p), deleted: p.deletedAt !== null }, holding: holdingOf(held.get(p.id)!) }));
+      const out = principals.map((p) => ({ principal: principalView(p), holding: holdingOf(held.get(p.id)!) }));
       return out.sort((a, b) => a.principal.id.localeCompare(b.principal.id));
     },
 
     /**
      * What the principal holds on each cluster the caller may inspect. For one's own: the clusters where it holds or
-     * held something, and those it may get kubeconfigs of or list; never the rest of the account's clusters.
+     * held something, and those it may get kubeconfigs of or list; never the rest of the account's clusters. A deleted
+     * principal is found by its ID (never its name, which a new hire may have taken): what it held was revoked with it.
      */
     async holdingsOf(actor: Actor, principalId: string): Promise<Array<{ cluster: ClusterView; holding: Holding }>> {
-      const principal = principalId === actor.principal.id ? actor.principal : await findPrincipal(store, actor.accountId, principalId)
+      const principal = principalId === actor.principal.id ? actor.principal : await findPrincipal(store, actor.accountId, principalId, { includeDeleted: true })
         .catch((e) => authorizer.absent(actor, Actions.ListCredentials, absentClusterTargets(actor.accountId, '*'), e));
       const own = principal.id === actor.principal.id;
       const now = clock.now();

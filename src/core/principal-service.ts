@@ -23,6 +23,16 @@ export interface NewAccessKey { accessKeyId: string; accessKeySecret: string; pr
 
 const MAX_TOKEN_DAYS = 3650;
 
+/** How many IDs of each kind a deletion's audit event names; the count is always whole. An event stays small. */
+export const DELETION_AUDIT_IDS = 100;
+
+const idsForAudit = (ids: string[]) => ({ count: ids.length, ids: ids.slice(0, DELETION_AUDIT_IDS) });
+
+/** A listing of what a principal holds; `principalDeletedAt` only when the principal was deleted (listed by its ID). */
+export type HeldPage<T> = Page<T> & { principalDeletedAt?: string };
+
+const markDeleted = <T>(p: Principal, page: Page<T>): HeldPage<T> => (p.deletedAt ? { ...page, principalDeletedAt: p.deletedAt.toISOString() } : page);
+
 export function makePrincipalService(deps: Deps) {
   const { store, clock, ids, sealer, authorizer, audit } = deps;
   const target = (actor: Actor, id: string | null) => ({ resource: Resources.principal(actor.accountId, id ?? '*'), type: 'principal', id });
@@ -34,6 +44,15 @@ export function makePrincipalService(deps: Deps) {
   async function load(actor: Actor, id: string, action: ActionDef): Promise<Principal> {
     if (id === actor.principal.id) return actor.principal;
     return findPrincipal(store, actor.accountId, id).catch((e) => authorizer.absent(actor, action, target(actor, /^(usr|rol)_/.test(id) ? id : null), e));
+  }
+
+  /**
+   * As `load`, for reading only: a deleted principal is found too, by its ID (never by its name, which a new
+   * principal may have taken), so an operator can still check what someone who left held.
+   */
+  async function loadToRead(actor: Actor, id: string, action: ActionDef): Promise<Principal> {
+    if (id === actor.principal.id) return actor.principal;
+    return findPrincipal(store, actor.accountId, id, { includeDeleted: true }).catch((e) => authorizer.absent(actor, action, target(actor, /^(usr|rol)_/.test(id) ? id : null), e));
   }
 
   /**
@@ -63,7 +82,7 @@ export function makePrincipalService(deps: Deps) {
     },
 
     async get(actor: Actor, id: string): Promise<PrincipalView> {
-      const p = await load(actor, id, Actions.GetPrincipal);
+      const p = await loadToRead(actor, id, Actions.GetPrincipal);
       if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.GetPrincipal, target(actor, p.id));
       return principalView(p);
     },
@@ -86,8 +105,12 @@ export function makePrincipalService(deps: Deps) {
       return principalView({ ...p, groups });
     },
 
-    /** Revokes every kubeconfig, token and access key the principal holds, then removes it; history stays. */
-    async delete(actor: Actor, id: string): Promise<{ revoked: number }> {
+    /**
+     * Revokes every kubeconfig, token and access key the principal holds, then removes it; history stays, and so do
+     * its listings by ID. The audit event names the tokens and access keys it ended (the kubeconfigs are in the
+     * inventory, revoked by this deletion).
+     */
+    async delete(actor: Actor, id: string): Promise<{ revoked: number; tokensRevoked: number; accessKeysRevoked: number }> {
       const p = await load(actor, id, Actions.DeletePrincipal);
       return authorizer.transaction(async (tx, authz) => {
         await authz.check(actor, Actions.DeletePrincipal, target(actor, p.id));
@@ -96,10 +119,13 @@ export function makePrincipalService(deps: Deps) {
         const now = clock.now();
         if (!(await tx.principals.markDeleted(actor.accountId, p.id, now))) throw notFound('principal', p.id);
         const revoked = await tx.credentials.revoke({ principalId: p.id, states: ['active', 'superseded'] }, actor.principal.id, 'principal deleted', now);
-        await tx.tokens.revokeForPrincipal(p.id, now);
-        await tx.accessKeys.revokeForPrincipal(p.id, now);
-        await audit.record(tx, actor, actor.accountId, { action: 'DeletePrincipal', resourceType: 'principal', resourceId: p.id, detail: { name: p.name, revoked: revoked.length } });
-        return { revoked: revoked.length };
+        const tokens = await tx.tokens.revokeForPrincipal(p.id, now);
+        const accessKeys = await tx.accessKeys.revokeForPrincipal(p.id, now);
+        await audit.record(tx, actor, actor.accountId, {
+          action: 'DeletePrincipal', resourceType: 'principal', resourceId: p.id,
+          detail: { name: p.name, revoked: revoked.length, tokens: idsForAudit(tokens), accessKeys: idsForAudit(accessKeys) },
+        });
+        return { revoked: revoked.length, tokensRevoked: tokens.length, accessKeysRevoked: accessKeys.length };
       });
     },
 
@@ -122,12 +148,12 @@ export function makePrincipalService(deps: Deps) {
     },
 
     /** A principal's tokens, without their secrets. Everyone may list their own. */
-    async listTokens(actor: Actor, principalId: string, page: PageRequest): Promise<Page<TokenView>> {
-      const p = await load(actor, principalId, Actions.ListTokens);
+    async listTokens(actor: Actor, principalId: string, page: PageRequest): Promise<HeldPage<TokenView>> {
+      const p = await loadToRead(actor, principalId, Actions.ListTokens);
       if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.ListTokens, target(actor, p.id));
       const res = await store.tokens.listForPrincipal(p.id, page);
       const now = clock.now();
-      return { items: res.items.map((t) => tokenView(t, now)), next: res.next };
+      return markDeleted(p, { items: res.items.map((t) => tokenView(t, now)), next: res.next });
     },
 
     /**
@@ -167,11 +193,11 @@ export function makePrincipalService(deps: Deps) {
     },
 
     /** A principal's access keys, without their secrets. Everyone may list their own. */
-    async listAccessKeys(actor: Actor, principalId: string, page: PageRequest): Promise<Page<AccessKeyView>> {
-      const p = await load(actor, principalId, Actions.ListAccessKeys);
+    async listAccessKeys(actor: Actor, principalId: string, page: PageRequest): Promise<HeldPage<AccessKeyView>> {
+      const p = await loadToRead(actor, principalId, Actions.ListAccessKeys);
       if (p.id !== actor.principal.id) await authorizer.check(actor, Actions.ListAccessKeys, target(actor, p.id));
       const res = await store.accessKeys.listForPrincipal(p.id, page);
-      return { items: res.items.map(accessKeyView), next: res.next };
+      return markDeleted(p, { items: res.items.map(accessKeyView), next: res.next });
     },
 
     /** Revokes one access key at once: the vendor surfaces refuse its signatures from then on. Everyone may revoke their own. */

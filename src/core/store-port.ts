@@ -126,7 +126,8 @@ export interface Repos {
     listForPrincipal(principalId: string, page: PageRequest): Promise<Page<ApiToken>>;
     /** Marks one token revoked; false when it was already revoked (or is not the principal's). */
     revoke(principalId: string, id: string, at: Date): Promise<boolean>;
-    revokeForPrincipal(principalId: string, at: Date): Promise<number>;
+    /** Marks every usable token of the principal revoked; the IDs it revoked, in ID order. */
+    revokeForPrincipal(principalId: string, at: Date): Promise<string[]>;
   };
   accessKeys: {
     insert(k: AccessKey): Promise<void>;
@@ -135,7 +136,8 @@ export interface Repos {
     listForPrincipal(principalId: string, page: PageRequest): Promise<Page<AccessKey>>;
     /** Marks one access key revoked; false when it was already revoked (or is not the principal's). */
     revoke(principalId: string, id: string, at: Date): Promise<boolean>;
-    revokeForPrincipal(principalId: string, at: Date): Promise<number>;
+    /** As `tokens.revokeForPrincipal`. */
+    revokeForPrincipal(principalId: string, at: Date): Promise<string[]>;
   };
   clusters: {
     insert(c: Cluster): Promise<void>;

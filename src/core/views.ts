@@ -39,12 +39,13 @@ export function clusterView(c: Cluster): ClusterView {
   };
 }
 
+/** `deletedAt`: null for a living principal; a deleted one is shown by its ID only, for the record. */
 export interface PrincipalView {
-  id: string; kind: Principal['kind']; name: string; groups: string[]; isRoot: boolean; createdAt: string;
+  id: string; kind: Principal['kind']; name: string; groups: string[]; isRoot: boolean; createdAt: string; deletedAt: string | null;
 }
 
 export const principalView = (p: Principal): PrincipalView => ({
-  id: p.id, kind: p.kind, name: p.name, groups: p.groups, isRoot: p.isRoot, createdAt: p.createdAt.toISOString(),
+  id: p.id, kind: p.kind, name: p.name, groups: p.groups, isRoot: p.isRoot, createdAt: p.createdAt.toISOString(), deletedAt: iso(p.deletedAt),
 });
 
 /** A bearer token as its owner and the account's admins may see it: never its secret or hash. */

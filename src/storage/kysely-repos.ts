@@ -30,9 +30,10 @@ function ownedSecrets<T>(db: Db, s: Secrets, fromRow: (r: any) => T) {
       const res = await q.updateTable(s.table).set({ revoked_at: at.getTime() }).where('id', '=', id).where(s.owner, '=', owner).where('revoked_at', 'is', null).executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
     },
-    revokeAll: async (owner: string, at: Date): Promise<number> => {
-      const res = await q.updateTable(s.table).set({ revoked_at: at.getTime() }).where(s.owner, '=', owner).where('revoked_at', 'is', null).executeTakeFirst();
-      return Number(res.numUpdatedRows);
+    /** The IDs it revoked, in ID order: a deletion's audit event names what it ended. */
+    revokeAll: async (owner: string, at: Date): Promise<string[]> => {
+      const rows = await q.updateTable(s.table).set({ revoked_at: at.getTime() }).where(s.owner, '=', owner).where('revoked_at', 'is', null).returning('id').execute();
+      return rows.map((r) => r.id as string).sort();
     },
   };
 }

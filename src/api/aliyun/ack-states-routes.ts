@@ -28,7 +28,7 @@ export function ackStatesRoutes(deps: AliyunDeps) {
         if (!state) return [];
         return [{
           account_id: principal.id, account_name: principal.name, account_display_name: principal.name,
-          account_state: principal.deleted ? 'Deleted' : 'Active',
+          account_state: principal.deletedAt ? 'Deleted' : 'Active',
           account_type: principal.isRoot ? 'RootAccount' : principal.kind === 'role' ? 'RamRole' : 'RamUser',
           cert_expire_time: holding.notAfter ? rfc3339(holding.notAfter) : '',
           cert_state: state, cloud_service_name: '', cloud_service_roles: [],

@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
 import {
-  AttachBody, CreatePrincipalBody, CreateTokenBody, errorResponses, ID_MAX_LENGTH, IdParam, NewAccessKey, NewToken, pageOf, pagedQuery,
+  AttachBody, CreatePrincipalBody, CreateTokenBody, errorResponses, heldPageOf, ID_MAX_LENGTH, IdParam, NewAccessKey, NewToken, pageOf, pagedQuery,
   pageRequest, Revoked, UpdatePrincipalBody,
 } from './schemas.ts';
 
@@ -29,7 +29,7 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req) => authority.principals.list(actorOf(req), pageRequest(req.query)));
 
   app.get('/principals/:id', {
-    schema: { tags, summary: 'Show a principal (by ID or name)', params: IdParam, response: { 200: Type.Ref('Principal'), ...errorResponses } },
+    schema: { tags, summary: 'Show a principal (by ID or name; a deleted one by its ID, with deletedAt)', params: IdParam, response: { 200: Type.Ref('Principal'), ...errorResponses } },
   }, async (req) => authority.principals.get(actorOf(req), req.params.id));
 
   app.patch('/principals/:id', {
@@ -37,7 +37,7 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req) => authority.principals.update(actorOf(req), req.params.id, req.body));
 
   app.delete('/principals/:id', {
-    schema: { tags, summary: 'Delete a principal, revoking its kubeconfigs, tokens and access keys', params: IdParam, response: { 200: Type.Object({ revoked: Type.Integer() }), ...errorResponses } },
+    schema: { tags, summary: 'Delete a principal, revoking its kubeconfigs, tokens and access keys', params: IdParam, response: { 200: Type.Object({ revoked: Type.Integer({ description: 'Kubeconfigs revoked' }), tokensRevoked: Type.Integer(), accessKeysRevoked: Type.Integer() }), ...errorResponses } },
   }, async (req) => {
     const res = await authority.principals.delete(actorOf(req), req.params.id);
     metrics.revoked.inc(res.revoked);
@@ -53,7 +53,7 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req, reply) => reply.status(201).send(await authority.principals.createAccessKey(actorOf(req), req.params.id)));
 
   app.get('/principals/:id/tokens', {
-    schema: { tags, summary: "List a principal's bearer tokens (never their secrets)", params: IdParam, querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('Token')), ...errorResponses } },
+    schema: { tags, summary: "List a principal's bearer tokens (never their secrets); a deleted principal's by its ID", params: IdParam, querystring: pagedQuery(), response: { 200: heldPageOf(Type.Ref('Token')), ...errorResponses } },
   }, async (req) => authority.principals.listTokens(actorOf(req), req.params.id, pageRequest(req.query)));
 
   app.delete('/principals/:id/tokens/:tokenId', {
@@ -61,7 +61,7 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req) => authority.principals.revokeToken(actorOf(req), req.params.id, req.params.tokenId));
 
   app.get('/principals/:id/access-keys', {
-    schema: { tags, summary: "List a principal's access keys (never their secrets)", params: IdParam, querystring: pagedQuery(), response: { 200: pageOf(Type.Ref('AccessKey')), ...errorResponses } },
+    schema: { tags, summary: "List a principal's access keys (never their secrets); a deleted principal's by its ID", params: IdParam, querystring: pagedQuery(), response: { 200: heldPageOf(Type.Ref('AccessKey')), ...errorResponses } },
   }, async (req) => authority.principals.listAccessKeys(actorOf(req), req.params.id, pageRequest(req.query)));
 
   app.delete('/principals/:id/access-keys/:accessKeyId', {
@@ -69,8 +69,8 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req) => authority.principals.revokeAccessKey(actorOf(req), req.params.id, req.params.accessKeyId));
 
   app.get('/principals/:id/policies', {
-    schema: { tags, summary: 'Policies attached to a principal', params: IdParam, response: { 200: Type.Object({ items: Type.Array(Type.Ref('Policy')) }), ...errorResponses } },
-  }, async (req) => ({ items: await authority.policies.forPrincipal(actorOf(req), req.params.id) }));
+    schema: { tags, summary: "Policies attached to a principal (a deleted principal's by its ID: those it held, which grant it nothing now)", params: IdParam, response: { 200: Type.Object({ items: Type.Array(Type.Ref('Policy')), principalDeletedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Present when the principal was deleted' })) }), ...errorResponses } },
+  }, async (req) => authority.policies.forPrincipal(actorOf(req), req.params.id));
 
   app.post('/principals/:id/policies', {
     schema: { tags, summary: 'Attach a policy', params: IdParam, body: AttachBody, response: { 200: Type.Object({ attached: Type.Boolean() }), ...errorResponses } },

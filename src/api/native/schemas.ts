@@ -7,7 +7,7 @@ import { GROUP_RE, GROUP_RULE } from '../../core/group-rules.ts';
 import { CREDENTIAL_KINDS, type CredentialKind } from '../../core/model.ts';
 import { NAME_RE, NAME_RULE, REGION_RE, REGION_RULE } from '../../core/input-rules.ts';
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends TSchema>(t: T, opts: { description?: string } = {}) => Type.Union([t, Type.Null()], opts);
 const Time = Type.String({ format: 'date-time' });
 
 export const ErrorBody = Type.Object({
@@ -53,6 +53,12 @@ export const pagedQuery = <T extends Record<string, TSchema>>(filters?: T) => Ty
 
 export const pageOf = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), next: Nullable(Type.String()) });
 
+/** What a principal holds, listed: also for a deleted principal (by its ID), and then says when it was deleted. */
+export const heldPageOf = <T extends TSchema>(item: T) => Type.Object({
+  items: Type.Array(item), next: Nullable(Type.String()),
+  principalDeletedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Present when the principal was deleted: these are what it held' })),
+});
+
 export const Cluster = Type.Object({
   id: Type.String(), name: Type.String(), kind: Type.Union([Type.Literal('kubernetes'), Type.Literal('service-mesh')]),
   region: Type.String(), publicEndpoint: Nullable(Type.String()), privateEndpoint: Nullable(Type.String()),
@@ -80,6 +86,7 @@ export const CreateClusterBody = Type.Object({
 export const Principal = Type.Object({
   id: Type.String(), kind: Type.Union([Type.Literal('user'), Type.Literal('role')]), name: Type.String(),
   groups: Type.Array(Type.String()), isRoot: Type.Boolean(), createdAt: Time,
+  deletedAt: Nullable(Time, { description: 'When it was deleted: a deleted principal is shown, by its ID only, with what it held' }),
 }, { $id: 'Principal' });
 
 export const CreatePrincipalBody = Type.Object({
