@@ -87,6 +87,15 @@ export function makePrincipalService(deps: Deps) {
       return principalView(p);
     },
 
+    /**
+     * Whether the caller's policies would let it delete the principal now: the console offers Delete only then (the
+     * deletion decides again in its own transaction). Never the root, nor one already deleted. No audit record.
+     */
+    async mayDelete(actor: Actor, p: PrincipalView): Promise<boolean> {
+      if (p.isRoot || p.deletedAt !== null) return false;
+      return authorizer.allows(actor, Actions.DeletePrincipal, target(actor, p.id));
+    },
+
     async list(actor: Actor, page: PageRequest): Promise<Page<PrincipalView>> {
       await authorizer.check(actor, Actions.ListPrincipals, target(actor, null));
       const res = await store.principals.list(actor.accountId, page);

@@ -2,7 +2,14 @@
 
 import type { CredentialKind } from '../../src/core/model.ts';
 
-export interface Principal { id: string; kind: 'user' | 'role'; name: string; groups: string[]; isRoot: boolean; createdAt: string }
+/** `deletedAt`: a deleted principal is shown by its ID, with what it held, for the record. */
+export interface Principal { id: string; kind: 'user' | 'role'; name: string; groups: string[]; isRoot: boolean; createdAt: string; deletedAt: string | null }
+
+/** GET /v1/principals/{id}: with whether the caller's policies allow deleting it now. */
+export interface PrincipalShown extends Principal { mayDelete: boolean }
+
+/** DELETE /v1/principals/{id}: what the deletion ended. */
+export interface PrincipalDeleted { revoked: number; tokensRevoked: number; accessKeysRevoked: number }
 
 /** `tokenId`: the API token the session was opened with; revoking it ends the session. */
 export interface Session { accountId: string; principal: Principal; tokenId: string; expiresAt: string; idleExpiresAt: string; csrfToken: string }

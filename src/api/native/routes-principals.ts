@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { actorOf } from '../request-context.ts';
 import type { NativeDeps } from './native-plugin.ts';
 import {
-  AttachBody, CreatePrincipalBody, CreateTokenBody, errorResponses, heldPageOf, ID_MAX_LENGTH, IdParam, NewAccessKey, NewToken, pageOf, pagedQuery,
+  AttachBody, CreatePrincipalBody, CreateTokenBody, errorResponses, heldPageOf, ID_MAX_LENGTH, IdParam, NewAccessKey, NewToken, pageOf, pagedQuery, PrincipalShown,
   pageRequest, Revoked, UpdatePrincipalBody,
 } from './schemas.ts';
 
@@ -29,8 +29,12 @@ export const principalRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox => 
   }, async (req) => authority.principals.list(actorOf(req), pageRequest(req.query)));
 
   app.get('/principals/:id', {
-    schema: { tags, summary: 'Show a principal (by ID or name; a deleted one by its ID, with deletedAt)', params: IdParam, response: { 200: Type.Ref('Principal'), ...errorResponses } },
-  }, async (req) => authority.principals.get(actorOf(req), req.params.id));
+    schema: { tags, summary: 'Show a principal (by ID or name; a deleted one by its ID, with deletedAt)', params: IdParam, response: { 200: PrincipalShown, ...errorResponses } },
+  }, async (req) => {
+    const actor = actorOf(req);
+    const p = await authority.principals.get(actor, req.params.id);
+    return { ...p, mayDelete: await authority.principals.mayDelete(actor, p) };
+  });
 
   app.patch('/principals/:id', {
     schema: { tags, summary: "Change a principal's Kubernetes groups (applies to kubeconfigs issued afterwards)", params: IdParam, body: UpdatePrincipalBody, response: { 200: Type.Ref('Principal'), ...errorResponses } },

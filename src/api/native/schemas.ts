@@ -89,6 +89,12 @@ export const Principal = Type.Object({
   deletedAt: Nullable(Time, { description: 'When it was deleted: a deleted principal is shown, by its ID only, with what it held' }),
 }, { $id: 'Principal' });
 
+/** One principal as `GET /v1/principals/{id}` shows it: with what the caller may do to it, for the console. */
+export const PrincipalShown = Type.Object({
+  ...Principal.properties,
+  mayDelete: Type.Boolean({ description: "Whether the caller's policies allow deleting it now (never the root, nor a deleted principal)" }),
+});
+
 export const CreatePrincipalBody = Type.Object({
   name: ResourceName,
   kind: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('role')])),

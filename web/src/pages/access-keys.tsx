@@ -17,6 +17,8 @@ export function AccessKeys(props: { principal: Principal; session: Session }) {
   const [done, setDone] = useState<string | null>(null);
   // Nobody but the root makes or revokes the root's access keys (one made for the root would act as the root).
   const othersRoot = p.isRoot && !props.session.principal.isRoot;
+  // A deleted principal's access keys are all revoked, and it can be given none: listed for the record only.
+  const closed = othersRoot || p.deletedAt !== null;
   const items = usableFirst(list.data ?? []);
 
   const create = useAction(async () => {
@@ -44,7 +46,7 @@ export function AccessKeys(props: { principal: Principal; session: Session }) {
           <p class="hint">Give both to the SDK as its access key ID and secret (Huawei Cloud: AK and SK), with kubecred as its endpoint.</p>
         </SecretOnce>
       )}
-      {!othersRoot && (
+      {!closed && (
         <p><button type="button" onClick={() => void create.run()} disabled={create.busy}>{create.busy ? 'Creating…' : 'Create an access key'}</button></p>
       )}
       <ErrorNotice error={create.error} />
@@ -64,7 +66,7 @@ export function AccessKeys(props: { principal: Principal; session: Session }) {
                   <td data-label="State"><StateSince status={k.status} at={k.revokedAt} /></td>
                   <td data-label="Created"><Time iso={k.createdAt} /></td>
                   <td class="row-actions">
-                    {k.status === 'active' && !othersRoot && (
+                    {k.status === 'active' && !closed && (
                       <button type="button" class="danger" onClick={() => { setDone(null); revoke.setError(null); setTarget(k); }} aria-label={`Revoke access key ${k.accessKeyId}`}>Revoke</button>
                     )}
                   </td>

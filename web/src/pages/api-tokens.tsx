@@ -23,6 +23,8 @@ export function ApiTokens(props: { principal: Principal; session: Session; onSes
   const [done, setDone] = useState<string | null>(null);
   // Nobody but the root makes or revokes the root's tokens (one made for the root would act as the root).
   const othersRoot = p.isRoot && !session.principal.isRoot;
+  // A deleted principal's tokens are all revoked, and it can be given none: listed for the record only.
+  const closed = othersRoot || p.deletedAt !== null;
   const isSessionToken = (t: ApiToken | null) => !!t && t.id === session.tokenId && p.id === session.principal.id;
   const items = usableFirst(list.data ?? []);
   const othersUsable = target ? items.filter((t) => t.status === 'active' && t.id !== target.id).length : 0;
@@ -51,7 +53,7 @@ export function ApiTokens(props: { principal: Principal; session: Session; onSes
           </p>
         </SecretOnce>
       )}
-      {!othersRoot && <CreateToken principal={p} onCreated={(t) => { setDone(null); setCreated(t); list.reload(); }} />}
+      {!closed && <CreateToken principal={p} onCreated={(t) => { setDone(null); setCreated(t); list.reload(); }} />}
       {done && <p class="notice notice-ok" role="status">{done}</p>}
       <ErrorNotice error={list.error} onRetry={list.reload} />
       {list.loading && !list.data && <Loading what="tokens" />}
@@ -72,7 +74,7 @@ export function ApiTokens(props: { principal: Principal; session: Session; onSes
                   <td data-label="Created"><Time iso={t.createdAt} /></td>
                   <td data-label="Expires">{t.expiresAt ? <Time iso={t.expiresAt} rel={t.status === 'active'} /> : <span class="muted">never</span>}</td>
                   <td class="row-actions">
-                    {t.status === 'active' && !othersRoot && <button type="button" class="danger" onClick={() => ask(t)} aria-label={`Revoke token ${t.name} (${t.id})`}>Revoke</button>}
+                    {t.status === 'active' && !closed && <button type="button" class="danger" onClick={() => ask(t)} aria-label={`Revoke token ${t.name} (${t.id})`}>Revoke</button>}
                   </td>
                 </tr>
               ))}
