@@ -170,7 +170,8 @@ test('tokens are listed without secrets and revoked one by one; the root keeps i
   assert.equal((await cli(srv, ci.token, ['whoami'])).code, 0);
   const listed = await cliJson(srv, srv.rootToken, ['token', 'list', '--principal', 'alice']);
   const byId = new Map<string, any>(listed.map((t: any) => [t.id, t]));
-  assert.deepEqual(Object.keys(byId.get(ci.id)).sort(), ['createdAt', 'expiresAt', 'id', 'name', 'principalId', 'revokedAt', 'status']);
+  assert.deepEqual(Object.keys(byId.get(ci.id)).sort(), ['createdAt', 'createdBy', 'expiresAt', 'id', 'name', 'principalId', 'revokedAt', 'status']);
+  assert.equal(byId.get(ci.id).createdBy, srv.rootPrincipalId);
   assert.equal(byId.get(ci.id).status, 'active');
   assert.equal(byId.get(laptop.id).expiresAt, laptop.expiresAt);
   assert.ok(!JSON.stringify(listed).includes(ci.token.split('.').pop()), 'no secret in the listing');

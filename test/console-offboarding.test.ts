@@ -1,6 +1,6 @@
 // Offboarding in the web console, in Chromium against the real server: Delete on a principal's page only for a
 // caller whose policies allow it (never on the root's page, nor one's own), a confirmation naming what it ends,
-// then the principal's API access refused and its page kept, by ID, with what it held.
+// then the principal's API access refused and its page kept, by ID, with what it held and who made it.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,6 +106,9 @@ test('deleting a principal in the console names what it ends, ends it, and keeps
   // The page stays, by ID: marked deleted, its token listed revoked, nothing to add or revoke, no second Delete.
   await p.getByRole('note').filter({ hasText: 'bob was deleted' }).waitFor();
   await p.getByRole('row').filter({ hasText: 'laptop' }).getByText('Revoked').waitFor();
+  // The root made bob's token and access key: each row says so.
+  await p.getByRole('row').filter({ hasText: 'laptop' }).getByText(`by ${srv.rootPrincipalId}`).waitFor();
+  await p.getByRole('table', { name: 'Access keys of bob' }).getByText(`by ${srv.rootPrincipalId}`).waitFor();
   assert.equal(await deleteButton(p).count(), 0);
   assert.equal(await p.getByText('Create a token').count(), 0);
   assert.equal(await p.getByRole('button', { name: 'Create an access key' }).count(), 0);

@@ -22,7 +22,7 @@ const REBUILD = '010_credentials_fingerprint_not_unique';
 /** Applied after REBUILD whenever a 009 store is upgraded. */
 const LISTING = '011_credentials_listing_by_status';
 /** The migrations after 011, each quick. */
-const LATER = ['012_credentials_sealed_keys', '013_accounts_unique_name', '014_console_sessions_last_used', '015_credentials_by_holder_covers_summary', '016_vendor_projects_per_account', '017_credentials_explicit_kind'];
+const LATER = ['012_credentials_sealed_keys', '013_accounts_unique_name', '014_console_sessions_last_used', '015_credentials_by_holder_covers_summary', '016_vendor_projects_per_account', '017_credentials_explicit_kind', '018_created_by'];
 let source: ServerProcess;
 let sourceDb: string;
 
@@ -111,10 +111,11 @@ test('migration 010 rebuilds a 009 store: same rows, same indexes but the finger
   assert.ok(now.applied.includes(REBUILD));
   assert.equal(now.rows.length, 4);
   assert.deepEqual(now.rows, before.rows);
-  // Every index but the fingerprint's is still there (011 gives the three listing indexes more columns; 012 adds one).
+  // Every index but the fingerprint's is still there (011 gives the three listing indexes more columns; 012 and 018 add one each).
   const names = (indexes: string[]) => indexes.map((i) => i.split(' (')[0]);
-  assert.deepEqual(names(now.indexes).filter((n) => n !== 'credentials_sealed_keys'), names(before.indexes.filter((i) => i !== 'auto unique (fingerprint_sha256)')));
-  assert.ok(names(now.indexes).includes('credentials_sealed_keys'));
+  const added = ['credentials_sealed_keys', 'credentials_issued_for_others'];
+  assert.deepEqual(names(now.indexes).filter((n) => !added.includes(n)), names(before.indexes.filter((i) => i !== 'auto unique (fingerprint_sha256)')));
+  for (const n of added) assert.ok(names(now.indexes).includes(n), n);
   assert.ok(now.indexes.includes('auto unique (serial_hex)'));
   // The same schema as a store created at 010 from the start (the source).
   assert.deepEqual(now.indexes, inspect(source.dataDir).indexes);
@@ -227,7 +228,7 @@ test('a migration that fails says why; a one-shot command does not upgrade a sch
   const older = await storeAt009();
   const oneShot = await cli(null, null, ['account', 'create', 'second', '--data-dir', older]);
   assert.equal(oneShot.code, 5, oneShot.stderr);
-  assert.match(oneShot.stderr, /the database's schema is older than this kubecred's \(pending migrations: 010_credentials_fingerprint_not_unique, 011_credentials_listing_by_status, 012_credentials_sealed_keys, 013_accounts_unique_name, 014_console_sessions_last_used, 015_credentials_by_holder_covers_summary, 016_vendor_projects_per_account, 017_credentials_explicit_kind\); upgrade it first/);
+  assert.match(oneShot.stderr, /the database's schema is older than this kubecred's \(pending migrations: 010_credentials_fingerprint_not_unique, 011_credentials_listing_by_status, 012_credentials_sealed_keys, 013_accounts_unique_name, 014_console_sessions_last_used, 015_credentials_by_holder_covers_summary, 016_vendor_projects_per_account, 017_credentials_explicit_kind, 018_created_by\); upgrade it first/);
   assert.ok(!inspect(older).applied.includes(REBUILD));
 
   const srv = await startServerProcess({ dataDir: older, previous: source });

@@ -21,7 +21,7 @@ import { tempDir } from './support/server-process.ts';
 
 const BEFORE = '015_credentials_by_holder_covers_summary';
 const MIGRATION = '016_vendor_projects_per_account';
-const APPLIED = [MIGRATION, '017_credentials_explicit_kind'];
+const APPLIED = [MIGRATION, '017_credentials_explicit_kind', '018_created_by'];
 const T = 1_700_000_000_000;
 const MIN = 60_000;
 /** Credentials as 015 stored them: [id, kind, minutes from issue to end] and the kind each must have after 017. */

@@ -85,3 +85,44 @@ test('after principal delete, the leaver is shown by ID, with its revoked tokens
   assert.equal((await cli(srv, srv.rootToken, ['token', 'create', '--principal', alice.id])).code, 4);
   assert.equal((await cli(srv, srv.rootToken, ['policy', 'attach', 'self-service', '--principal', alice.id])).code, 4);
 });
+
+test("what a leaver made for a role outlives it, and says who made it: tokens and access keys by createdBy, kubeconfigs by credential list --issued-by", async () => {
+  const bot = await cliJson(srv, srv.rootToken, ['principal', 'create', 'ci-bot', '--kind', 'role', '--group', 'deployers']);
+  const botDefault = await api(srv.rootToken, 'POST', `/v1/clusters/${prod.id}/kubeconfig`, { principalId: bot.id });
+  const carol = await cliJson(srv, srv.rootToken, ['principal', 'create', 'carol']);
+  await api(srv.rootToken, 'POST', '/v1/policies', { name: 'platform', document: { Version: '1', Statement: [{ Effect: 'Allow', Action: ['kubecred:GetKubeconfig', 'kubecred:GetUserKubeconfig', 'kubecred:CreateToken', 'kubecred:CreateAccessKey'], Resource: '*' }] } });
+  await cliJson(srv, srv.rootToken, ['policy', 'attach', 'platform', '--principal', 'carol']);
+  const carolToken = (await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'carol'])).token;
+
+  const own = await api(carolToken, 'POST', `/v1/clusters/${prod.id}/kubeconfig`, {});
+  const reused = await api(carolToken, 'POST', `/v1/clusters/${prod.id}/kubeconfig`, { principalId: bot.id });
+  assert.equal(reused.credential.id, botDefault.credential.id, "the role's default, which the root issued");
+  const botTemporary = await api(carolToken, 'POST', `/v1/clusters/${edge.id}/kubeconfig`, { principalId: bot.id, temporaryMinutes: 4320 });
+  const botToken = await cliJson(srv, carolToken, ['token', 'create', '--principal', 'ci-bot', '--name', 'deploys']);
+  const botKey = await cliJson(srv, carolToken, ['accesskey', 'create', '--principal', 'ci-bot']);
+  await cliJson(srv, srv.rootToken, ['principal', 'delete', 'carol']);
+
+  // They belong to the bot: they keep working.
+  assert.equal((await rawRequest(srv, 'GET', '/v1/whoami', { token: botToken.token })).status, 200);
+  const tokens = await cliJson(srv, srv.rootToken, ['token', 'list', '--principal', 'ci-bot']);
+  assert.deepEqual(tokens.map((t: any) => [t.id, t.status, t.createdBy]), [[botToken.id, 'active', carol.id]]);
+  const table = await cli(srv, srv.rootToken, ['token', 'list', '--principal', 'ci-bot']);
+  assert.match(table.stdout, /CREATED_BY/);
+  assert.match(table.stdout, new RegExp(`${botToken.id}.*${carol.id}`));
+  const keys = await cliJson(srv, srv.rootToken, ['accesskey', 'list', '--principal', 'ci-bot']);
+  assert.deepEqual(keys.map((k: any) => [k.accessKeyId, k.status, k.createdBy]), [[botKey.accessKeyId, 'active', carol.id]]);
+  const rootsOwn = await cliJson(srv, srv.rootToken, ['token', 'list']);
+  assert.ok(rootsOwn.every((t: any) => t.createdBy === null), 'the first start made the root token on the server, not through a request');
+
+  // What carol issued, for herself and for the bot, newest first; not the bot's default, which the root issued.
+  const issued = await cliJson(srv, srv.rootToken, ['credential', 'list', '--issued-by', carol.id]);
+  assert.deepEqual(issued.map((c: any) => [c.id, c.principalId, c.status]), [[botTemporary.credential.id, bot.id, 'active'], [own.credential.id, carol.id, 'revoked']]);
+  const first = await rawRequest(srv, 'GET', `/v1/credentials?issuedBy=${carol.id}&limit=1`, { token: srv.rootToken });
+  assert.equal(first.status, 200, first.body);
+  assert.deepEqual(first.json.items.map((c: any) => c.id), [botTemporary.credential.id]);
+  const second = await rawRequest(srv, 'GET', `/v1/credentials?issuedBy=${carol.id}&limit=1&cursor=${first.json.next}`, { token: srv.rootToken });
+  assert.deepEqual([second.json.items.map((c: any) => c.id), second.json.next], [[own.credential.id], null]);
+  const forBot = await cliJson(srv, srv.rootToken, ['credential', 'list', '--issued-by', carol.id, '--principal', 'ci-bot']);
+  assert.deepEqual(forBot.map((c: any) => c.id), [botTemporary.credential.id]);
+  assert.equal((await cli(srv, srv.rootToken, ['credential', 'list', '--issued-by', 'carol'])).code, 4, 'a deleted issuer by its ID only');
+});

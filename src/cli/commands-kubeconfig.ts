@@ -33,7 +33,7 @@ function installedEntry(): string {
 }
 
 const MINUTES_RANGE = `${TEMPORARY_MINUTES.min} to ${TEMPORARY_MINUTES.max}`;
-const CRED_COLS = ['id', 'clusterId', 'principalId', 'kind', 'status', 'current', 'notAfter', 'serial'];
+const CRED_COLS = ['id', 'clusterId', 'principalId', 'kind', 'status', 'current', 'notAfter', 'issuedBy', 'serial'];
 
 export function intOption(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -242,13 +242,14 @@ or the config file (\`kubecred login\`), so a --token given here is not written 
   outputOption(cred.command('list').description('list issued kubeconfigs, newest first')
     .option('--cluster <cluster>', 'on this cluster')
     .option('--principal <principal>', 'of this principal')
+    .option('--issued-by <principal>', "issued by this principal, for itself or others (a deleted one's by its ID)")
     .option('--state <state>', 'active, revoked, superseded or expired')
     .option('--kind <kind>', `${CREDENTIAL_KINDS.slice(0, -1).join(', ')} or ${CREDENTIAL_KINDS.at(-1)}`)
     .option('--limit <n>', 'at most this many', '500'))
     .action(withClient(async (client, o, format) => {
       oneOf(o.state, '--state', ['active', 'revoked', 'superseded', 'expired']);
       oneOf(o.kind, '--kind', CREDENTIAL_KINDS);
-      const items = await client.all('/v1/credentials', { cluster: o.cluster, principal: o.principal, status: o.state, kind: o.kind }, limitOption(o.limit));
+      const items = await client.all('/v1/credentials', { cluster: o.cluster, principal: o.principal, issuedBy: o.issuedBy, status: o.state, kind: o.kind }, limitOption(o.limit));
       print(items, format, CRED_COLS);
     }));
   outputOption(cred.command('show <id>').description('show one credential, with its certificate'))

@@ -22,8 +22,8 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 const CLUSTER_COLS = ['id', 'name', 'kind', 'region', 'publicEndpoint', 'privateEndpoint', 'clientCaSource'];
 const PRINCIPAL_COLS = ['id', 'name', 'kind', 'groups', 'isRoot'];
-const TOKEN_COLS = ['id', 'name', 'status', 'createdAt', 'expiresAt', 'revokedAt'];
-const ACCESS_KEY_COLS = ['accessKeyId', 'status', 'createdAt', 'revokedAt'];
+const TOKEN_COLS = ['id', 'name', 'status', 'createdAt', 'createdBy', 'expiresAt', 'revokedAt'];
+const ACCESS_KEY_COLS = ['accessKeyId', 'status', 'createdAt', 'createdBy', 'revokedAt'];
 
 /** A duration as kube-apiserver's configuration takes it (10s, 500ms, 1m): above zero, and at most `maxMs`. */
 function checkDuration(flag: string, v: string, maxMs?: number): void {

@@ -61,7 +61,7 @@ export async function recoverRootToken(deps: Omit<Deps, 'sealer'>, accountName: 
     const now = deps.clock.now();
     const tokenId = deps.ids.id('tok');
     const secret = deps.ids.secret(TOKEN_SECRET_BYTES);
-    await tx.tokens.insert({ id: tokenId, accountId: account.id, principalId: root.id, name: 'recovered', secretHash: hashSecret(secret), createdAt: now, expiresAt: null, revokedAt: null });
+    await tx.tokens.insert({ id: tokenId, accountId: account.id, principalId: root.id, name: 'recovered', secretHash: hashSecret(secret), createdAt: now, expiresAt: null, revokedAt: null, createdBy: null });
     await deps.audit.record(tx, null, account.id, { action: 'CreateToken', resourceType: 'principal', resourceId: root.id, detail: { tokenId, name: 'recovered', via: 'kubecred account root-token, on the server' } });
     return { accountId: account.id, rootPrincipalId: root.id, tokenId, rootToken: formatToken(tokenId, secret) };
   });
@@ -78,8 +78,8 @@ async function createAccountIn(tx: Repos, deps: Deps, accountName: string): Prom
   const accessKeySecret = ids.secret(22);
   await tx.accounts.insert({ id: accountId, name: accountName, createdAt: now });
   await tx.principals.insert(root);
-  await tx.tokens.insert({ id: tokenId, accountId, principalId: root.id, name: 'root', secretHash: hashSecret(secret), createdAt: now, expiresAt: null, revokedAt: null });
-  await tx.accessKeys.insert({ id: accessKeyId, accountId, principalId: root.id, secretSealed: sealer.seal(accessKeySecret, accessKeySecretAad(accessKeyId)), createdAt: now, revokedAt: null });
+  await tx.tokens.insert({ id: tokenId, accountId, principalId: root.id, name: 'root', secretHash: hashSecret(secret), createdAt: now, expiresAt: null, revokedAt: null, createdBy: null });
+  await tx.accessKeys.insert({ id: accessKeyId, accountId, principalId: root.id, secretSealed: sealer.seal(accessKeySecret, accessKeySecretAad(accessKeyId)), createdAt: now, revokedAt: null, createdBy: null });
   await audit.record(tx, null, accountId, { action: 'InitializeAccount', resourceType: 'account', resourceId: accountId, detail: { root: root.id, tokenId, accessKeyId } });
   return { accountId, rootPrincipalId: root.id, rootToken: formatToken(tokenId, secret), accessKeyId, accessKeySecret };
 }

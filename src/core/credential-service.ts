@@ -40,6 +40,8 @@ export interface IssuedKubeconfig {
 export interface ListCredentialsQuery {
   clusterId?: string;
   principalId?: string;
+  /** Issued by this principal (ID or name), for itself or for others: what someone who left obtained for a role. */
+  issuedBy?: string;
   kind?: CredentialKind;
   status?: Credential['state'] | 'expired';
 }
@@ -164,6 +166,8 @@ export function makeCredentialService(deps: Deps) {
       // A deleted principal's by its ID too: the inventory keeps what it held.
       const principal = q.principalId === undefined ? undefined : await loadPrincipal(store, actor, q.principalId, { includeDeleted: true })
         .catch((e) => authorizer.absent(actor, Actions.ListCredentials, cluster ? targetOf(actor, cluster) : absentClusterTargets(actor.accountId, '*'), e));
+      const issuer = q.issuedBy === undefined ? undefined : await loadPrincipal(store, actor, q.issuedBy, { includeDeleted: true })
+        .catch((e) => authorizer.absent(actor, Actions.ListCredentials, cluster ? targetOf(actor, cluster) : absentClusterTargets(actor.accountId, '*'), e));
       const ownOnly = principal?.id === actor.principal.id;
       if (!actor.principal.isRoot && !ownOnly) {
         if (!cluster) {
@@ -173,7 +177,7 @@ export function makeCredentialService(deps: Deps) {
         await authorizer.check(actor, Actions.ListCredentials, targetOf(actor, cluster));
       }
       const now = clock.now();
-      const res = await store.credentials.list({ accountId: actor.accountId, clusterId: cluster?.id, principalId: principal?.id, kind: q.kind, status: q.status, now }, page);
+      const res = await store.credentials.list({ accountId: actor.accountId, clusterId: cluster?.id, principalId: principal?.id, issuedBy: issuer?.id, kind: q.kind, status: q.status, now }, page);
       return { items: res.items.map((c) => credentialView(c, now)), next: res.next };
     },
 

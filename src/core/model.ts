@@ -47,6 +47,8 @@ export interface ApiToken {
   createdAt: Date;
   expiresAt: Date | null;
   revokedAt: Date | null;
+  /** The principal whose request made it; null when made on the server (first start, `account root-token`) or before kubecred recorded it. */
+  createdBy: string | null;
 }
 
 export interface AccessKey {
@@ -57,6 +59,8 @@ export interface AccessKey {
   secretSealed: string;
   createdAt: Date;
   revokedAt: Date | null;
+  /** As `ApiToken.createdBy`. */
+  createdBy: string | null;
 }
 
 export interface ClientCa {

@@ -150,7 +150,7 @@ export function makePrincipalService(deps: Deps) {
       const expiresAt = input.expiresInDays ? new Date(now.getTime() + input.expiresInDays * 86400_000) : null;
       await authorizer.transaction(async (tx, authz) => {
         await authorizeOn(authz, actor, p, Actions.CreateToken);
-        await tx.tokens.insert({ id, accountId: actor.accountId, principalId: p.id, name, secretHash: hashSecret(secret), createdAt: now, expiresAt, revokedAt: null });
+        await tx.tokens.insert({ id, accountId: actor.accountId, principalId: p.id, name, secretHash: hashSecret(secret), createdAt: now, expiresAt, revokedAt: null, createdBy: actor.principal.id });
         await audit.record(tx, actor, actor.accountId, { action: 'CreateToken', resourceType: 'principal', resourceId: p.id, detail: { tokenId: id, name } });
       });
       return { id, principalId: p.id, name, token: formatToken(id, secret), expiresAt: expiresAt?.toISOString() ?? null };
@@ -195,7 +195,7 @@ export function makePrincipalService(deps: Deps) {
       const accessKeySecret = ids.secret(22);
       await authorizer.transaction(async (tx, authz) => {
         await authorizeOn(authz, actor, p, Actions.CreateAccessKey);
-        await tx.accessKeys.insert({ id: accessKeyId, accountId: actor.accountId, principalId: p.id, secretSealed: sealer.seal(accessKeySecret, accessKeySecretAad(accessKeyId)), createdAt: clock.now(), revokedAt: null });
+        await tx.accessKeys.insert({ id: accessKeyId, accountId: actor.accountId, principalId: p.id, secretSealed: sealer.seal(accessKeySecret, accessKeySecretAad(accessKeyId)), createdAt: clock.now(), revokedAt: null, createdBy: actor.principal.id });
         await audit.record(tx, actor, actor.accountId, { action: 'CreateAccessKey', resourceType: 'principal', resourceId: p.id, detail: { accessKeyId } });
       });
       return { accessKeyId, accessKeySecret, principalId: p.id };

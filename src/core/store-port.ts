@@ -39,6 +39,8 @@ export interface CredentialFilter {
   accountId: string;
   clusterId?: string;
   principalId?: string;
+  /** Issued by this principal, for itself or for others. */
+  issuedBy?: string;
   kind?: CredentialKind;
   /** `expired` is derived: active with notAfter <= now. */
   status?: CredentialState | 'expired';

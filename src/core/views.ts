@@ -49,24 +49,26 @@ export const principalView = (p: Principal): PrincipalView => ({
 });
 
 /** A bearer token as its owner and the account's admins may see it: never its secret or hash. */
+/** `createdBy`: whose request made it (it may be another principal's: a role's token made by an admin). */
 export interface TokenView {
   id: string; principalId: string; name: string; status: 'active' | 'expired' | 'revoked';
-  createdAt: string; expiresAt: string | null; revokedAt: string | null;
+  createdAt: string; createdBy: string | null; expiresAt: string | null; revokedAt: string | null;
 }
 
 export const tokenView = (t: ApiToken, now: Date): TokenView => ({
   id: t.id, principalId: t.principalId, name: t.name,
   status: t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt.getTime() <= now.getTime() ? 'expired' : 'active',
-  createdAt: t.createdAt.toISOString(), expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt),
+  createdAt: t.createdAt.toISOString(), createdBy: t.createdBy, expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt),
 });
 
 /** An access key as its owner and the account's admins may see it: never its secret. */
+/** As `TokenView`. */
 export interface AccessKeyView {
-  accessKeyId: string; principalId: string; status: 'active' | 'revoked'; createdAt: string; revokedAt: string | null;
+  accessKeyId: string; principalId: string; status: 'active' | 'revoked'; createdAt: string; createdBy: string | null; revokedAt: string | null;
 }
 
 export const accessKeyView = (k: AccessKey): AccessKeyView => ({
-  accessKeyId: k.id, principalId: k.principalId, status: k.revokedAt ? 'revoked' : 'active', createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt),
+  accessKeyId: k.id, principalId: k.principalId, status: k.revokedAt ? 'revoked' : 'active', createdAt: k.createdAt.toISOString(), createdBy: k.createdBy, revokedAt: iso(k.revokedAt),
 });
 
 /** A cluster's webhook token (what its kube-apiserver presents to kubecred), never its secret or hash. */

@@ -58,6 +58,21 @@ test('inventory filters on a rare state or kind are answered from their partial 
   assert.deepEqual(columns('credentials_by_principal'), ['account_id', 'principal_id', 'id', 'state', 'not_after']);
 }));
 
+test("the inventory by issuer reads the issuer's own credentials and the partial index of those issued for others, never the whole account", () => withMigrated(async (raw, repos, sent) => {
+  const plansOf = async (f: Omit<CredentialFilter, 'accountId' | 'now'>): Promise<string[]> => {
+    sent.length = 0;
+    await repos.credentials.list({ accountId: 'acc_1', now: new Date(), ...f }, { limit: 50, cursor: null });
+    return sent.filter((q) => /from "credentials"/.test(q.sql))
+      .map((q) => (raw.prepare(`explain query plan ${q.sql}`).all(...(q.parameters as unknown[])) as { detail: string }[]).map((r) => r.detail).join('; '));
+  };
+  const [own, forOthers] = await plansOf({ issuedBy: 'usr_1' });
+  assert.match(own!, /USING INDEX credentials_by_principal \(account_id=\? AND principal_id=\?\)/, own);
+  assert.match(forOthers!, /USING INDEX credentials_issued_for_others \(account_id=\? AND issued_by=\?\)/, forOthers);
+  const [forOne] = await plansOf({ issuedBy: 'usr_1', principalId: 'rol_1' });
+  assert.match(forOne!, /USING INDEX credentials_(issued_for_others \(account_id=\? AND issued_by=\?\)|by_principal \(account_id=\? AND principal_id=\?\))/, forOne);
+  for (const plan of [own, forOthers, forOne]) assert.doesNotMatch(plan!, /TEMP B-TREE|SCAN credentials/, plan);
+}));
+
 test('loading the revocation index reads the covering index of unexpired credentials, as a range', () => withMigrated(async (raw, repos, sent) => {
   const planOf = (sql: string, params: readonly unknown[]) => (raw.prepare(`explain query plan ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
   const now = new Date();

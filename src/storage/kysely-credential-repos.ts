@@ -57,19 +57,34 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
         return r && credentialFromRow(r);
       },
       list: async (f, page) => {
-        let q = db.selectFrom('credentials').selectAll().where('account_id', '=', f.accountId);
-        if (f.clusterId) q = q.where('cluster_id', '=', f.clusterId);
-        if (f.principalId) q = q.where('principal_id', '=', f.principalId);
-        if (f.kind) q = q.where('kind', '=', f.kind);
-        // Rare kinds and states have partial indexes (migration 009), usable once the query names their condition.
-        if (f.kind && f.kind !== 'temporary') q = q.where('kind', '<>', 'temporary');
-        const now = f.now.getTime();
-        if (f.status === 'expired') q = q.where('state', '=', 'active').where('not_after', '<=', now);
-        else if (f.status === 'active') q = q.where('state', '=', 'active').where('not_after', '>', now);
-        else if (f.status) q = q.where('state', '=', f.status).where('state', '<>', 'active');
         const before = decodeCursor('credentials', page.cursor);
-        if (before) q = q.where('id', '<', before);
-        const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute();
+        const listing = (principalId: string | undefined, issuedForOthers?: boolean) => {
+          let q = db.selectFrom('credentials').selectAll().where('account_id', '=', f.accountId);
+          if (f.clusterId) q = q.where('cluster_id', '=', f.clusterId);
+          if (principalId) q = q.where('principal_id', '=', principalId);
+          if (f.issuedBy) q = q.where('issued_by', '=', f.issuedBy);
+          // The partial index of credentials issued for others (migration 018) applies once the query names its condition.
+          if (issuedForOthers) q = q.where((eb) => eb('issued_by', '<>', eb.ref('principal_id')));
+          if (f.kind) q = q.where('kind', '=', f.kind);
+          // Rare kinds and states have partial indexes (migration 009), usable once the query names their condition.
+          if (f.kind && f.kind !== 'temporary') q = q.where('kind', '<>', 'temporary');
+          const now = f.now.getTime();
+          if (f.status === 'expired') q = q.where('state', '=', 'active').where('not_after', '<=', now);
+          else if (f.status === 'active') q = q.where('state', '=', 'active').where('not_after', '>', now);
+          else if (f.status) q = q.where('state', '=', f.status).where('state', '<>', 'active');
+          if (before) q = q.where('id', '<', before);
+          return q.orderBy('id', 'desc').limit(page.limit + 1).execute();
+        };
+        // By issuer: what it issued for itself is a range of credentials_by_principal, what it issued for others one of
+        // credentials_issued_for_others; each read newest first up to a page, and the two merged. Never a walk through
+        // every credential of the account for the few one principal issued.
+        let rows;
+        if (!f.issuedBy) rows = await listing(f.principalId);
+        else if (f.principalId) rows = await listing(f.principalId, f.principalId !== f.issuedBy);
+        else {
+          const [own, forOthers] = await Promise.all([listing(f.issuedBy), listing(undefined, true)]);
+          rows = [...own, ...forOthers].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, page.limit + 1);
+        }
         return pageOf('credentials', rows, page.limit, credentialFromRow, (r) => r.id);
       },
       // Conditional sums rather than GROUP BY on an expression: PostgreSQL refuses a grouped expression whose parameter

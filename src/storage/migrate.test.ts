@@ -33,7 +33,7 @@ test('a SQLite migration that fails half-way leaves nothing of itself behind, an
 
     raw.exec('drop table credentials_kind_by_account');
     const report = await migrateToLatest(db, 'sqlite');
-    assert.deepEqual(report.applied, ['009_credentials_rare_filters', '010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status', '012_credentials_sealed_keys', '013_accounts_unique_name', '014_console_sessions_last_used', '015_credentials_by_holder_covers_summary', '016_vendor_projects_per_account', '017_credentials_explicit_kind']);
+    assert.deepEqual(report.applied, ['009_credentials_rare_filters', '010_credentials_fingerprint_not_unique', '011_credentials_listing_by_status', '012_credentials_sealed_keys', '013_accounts_unique_name', '014_console_sessions_last_used', '015_credentials_by_holder_covers_summary', '016_vendor_projects_per_account', '017_credentials_explicit_kind', '018_created_by']);
     assert.deepEqual(partial(raw), ALL_009);
   } finally {
     await db.destroy();
@@ -51,7 +51,7 @@ test('SQLite migrations that committed and then died before Kysely recorded them
     raw.prepare('delete from kysely_migration').run();
     const report = await migrateToLatest(db, 'sqlite');
     assert.deepEqual(report.applied, all);
-    assert.equal(all.length, 17);
+    assert.equal(all.length, 18);
     assert.deepEqual(schema(), before, 'the same tables and indexes, defined the same way');
   } finally {
     await db.destroy();

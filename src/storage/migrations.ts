@@ -376,6 +376,25 @@ const m017: Migration = {
   },
 };
 
+/**
+ * Who made each API token and access key: the principal whose request did (null for those made on the server at the
+ * first start or by `account root-token`, and for those made before this migration). A token someone made for a role
+ * outlives its maker, and whoever offboards the maker must be able to find it.
+ *
+ * And the inventory by issuer: the credentials a principal issued for another one (a role's kubeconfigs fetched by an
+ * admin) in a partial index. Partial, so a kubeconfig fetched for oneself, nearly every issuance, is written to it
+ * never and costs no more B-trees; one issued for another costs one more entry. A listing by issuer reads this index
+ * for those and credentials_by_principal for the issuer's own (kysely-credential-repos.ts, credentials.list).
+ */
+const m018: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('api_tokens').addColumn('created_by', 'text').execute();
+    await db.schema.alterTable('access_keys').addColumn('created_by', 'text').execute();
+    await db.schema.createIndex('credentials_issued_for_others').ifNotExists().on('credentials').columns(['account_id', 'issued_by', 'id'])
+      .where(sql.ref('issued_by'), '<>', sql.ref('principal_id')).execute();
+  },
+};
+
 /** The PostgreSQL NOTIFY channel that carries committed credential changes between replicas. */
 export const CREDENTIAL_CHANNEL = 'kubecred_credentials';
 
@@ -387,7 +406,7 @@ export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
     '010_credentials_fingerprint_not_unique': m010(dialect), '011_credentials_listing_by_status': m011(dialect),
     '012_credentials_sealed_keys': m012, '013_accounts_unique_name': m013, '014_console_sessions_last_used': m014,
     '015_credentials_by_holder_covers_summary': m015, '016_vendor_projects_per_account': m016(dialect),
-    '017_credentials_explicit_kind': m017,
+    '017_credentials_explicit_kind': m017, '018_created_by': m018,
   };
   return dialect === 'sqlite' ? Object.fromEntries(Object.entries(all).map(([name, m]) => [name, OWN_TRANSACTION.has(name) ? m : atomic(name, m)])) : all;
 }

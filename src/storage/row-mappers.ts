@@ -30,20 +30,20 @@ export const principalToRow = (p: Principal): PrincipalsTable => ({
 
 export const tokenFromRow = (r: ApiTokensTable): ApiToken => ({
   id: r.id, accountId: r.account_id, principalId: r.principal_id, name: r.name, secretHash: r.secret_hash,
-  createdAt: d(r.created_at), expiresAt: dn(r.expires_at), revokedAt: dn(r.revoked_at),
+  createdAt: d(r.created_at), expiresAt: dn(r.expires_at), revokedAt: dn(r.revoked_at), createdBy: r.created_by ?? null,
 });
 export const tokenToRow = (t: ApiToken): ApiTokensTable => ({
   id: t.id, account_id: t.accountId, principal_id: t.principalId, name: t.name, secret_hash: t.secretHash,
-  created_at: ms(t.createdAt), expires_at: msn(t.expiresAt), revoked_at: msn(t.revokedAt),
+  created_at: ms(t.createdAt), expires_at: msn(t.expiresAt), revoked_at: msn(t.revokedAt), created_by: t.createdBy,
 });
 
 export const accessKeyFromRow = (r: AccessKeysTable): AccessKey => ({
   id: r.id, accountId: r.account_id, principalId: r.principal_id, secretSealed: r.secret_sealed,
-  createdAt: d(r.created_at), revokedAt: dn(r.revoked_at),
+  createdAt: d(r.created_at), revokedAt: dn(r.revoked_at), createdBy: r.created_by ?? null,
 });
 export const accessKeyToRow = (k: AccessKey): AccessKeysTable => ({
   id: k.id, account_id: k.accountId, principal_id: k.principalId, secret_sealed: k.secretSealed,
-  created_at: ms(k.createdAt), revoked_at: msn(k.revokedAt),
+  created_at: ms(k.createdAt), revoked_at: msn(k.revokedAt), created_by: k.createdBy,
 });
 
 export const clusterFromRow = (r: ClustersTable): Cluster => ({

@@ -12,12 +12,12 @@ export interface PrincipalsTable {
 
 export interface ApiTokensTable {
   id: string; account_id: string; principal_id: string; name: string; secret_hash: string;
-  created_at: number; expires_at: number | null; revoked_at: number | null;
+  created_at: number; expires_at: number | null; revoked_at: number | null; created_by: string | null;
 }
 
 export interface AccessKeysTable {
   id: string; account_id: string; principal_id: string; secret_sealed: string;
-  created_at: number; revoked_at: number | null;
+  created_at: number; revoked_at: number | null; created_by: string | null;
 }
 
 export interface ClustersTable {

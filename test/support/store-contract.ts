@@ -118,6 +118,34 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
         (e) => e instanceof KubecredError && e.code === 'VALIDATION_FAILED');
     }));
 
+    it('lists by issuer what it issued for itself and for others, merged newest first, page by page', withFixture(async (f) => {
+      const role: Principal = { ...f.principal, id: id('rol'), kind: 'role', name: `ci-${counter}` };
+      const admin: Principal = { ...f.principal, id: id('usr'), name: `admin-${counter}` };
+      await f.store.principals.insert(role);
+      await f.store.principals.insert(admin);
+      const made = [
+        credential(f, { principalId: admin.id, issuedBy: admin.id }), credential(f, { principalId: role.id, issuedBy: admin.id }),
+        credential(f, { principalId: role.id, issuedBy: role.id }), credential(f, { principalId: admin.id, issuedBy: admin.id }),
+        credential(f, { principalId: admin.id, issuedBy: f.principal.id }), credential(f, { principalId: role.id, issuedBy: admin.id, kind: 'default', current: true }),
+      ];
+      for (const c of made) await f.store.credentials.insert(c);
+      const byAdmin = made.filter((c) => c.issuedBy === admin.id).map((c) => c.id).sort().reverse();
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<Store['credentials']['list']>> = await f.store.credentials.list({ accountId: f.accountId, now: at(), issuedBy: admin.id }, { limit: 2, cursor });
+        seen.push(...page.items.map((c) => c.id));
+        cursor = page.next;
+      } while (cursor);
+      assert.deepEqual(seen, byAdmin);
+      const forRole = await f.store.credentials.list({ accountId: f.accountId, now: at(), issuedBy: admin.id, principalId: role.id }, { limit: 50 });
+      assert.deepEqual(forRole.items.map((c) => c.id), made.filter((c) => c.issuedBy === admin.id && c.principalId === role.id).map((c) => c.id).sort().reverse());
+      const own = await f.store.credentials.list({ accountId: f.accountId, now: at(), issuedBy: admin.id, principalId: admin.id }, { limit: 50 });
+      assert.deepEqual(own.items.map((c) => c.id), [made[0]!.id, made[3]!.id].sort().reverse());
+      const defaults = await f.store.credentials.list({ accountId: f.accountId, now: at(), issuedBy: admin.id, kind: 'default' }, { limit: 50 });
+      assert.deepEqual(defaults.items.map((c) => c.id), [made[5]!.id]);
+    }));
+
     it("tallies a cluster's credentials by holder, kind and state, and its active ones by time left, with GROUP BY", withFixture(async (f) => {
       const bob: Principal = { ...f.principal, id: id('usr'), name: `bob-${counter}` };
       await f.store.principals.insert(bob);
@@ -490,7 +518,7 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
 
     it('keeps console sessions and webhook tokens, revoking each once', withFixture(async (f) => {
       const tokenId = id('tok');
-      await f.store.tokens.insert({ id: tokenId, accountId: f.accountId, principalId: f.principal.id, name: 't', secretHash: 'h', createdAt: at(), expiresAt: null, revokedAt: null });
+      await f.store.tokens.insert({ id: tokenId, accountId: f.accountId, principalId: f.principal.id, name: 't', secretHash: 'h', createdAt: at(), expiresAt: null, revokedAt: null, createdBy: null });
       const s = { id: id('ses'), secretHash: 'sh', accountId: f.accountId, principalId: f.principal.id, tokenId, csrfHash: 'ch', createdAt: at(), expiresAt: at(3600_000), revokedAt: null, lastUsedAt: at() };
       await f.store.consoleSessions.insert(s);
       assert.deepEqual(await f.store.consoleSessions.get(s.id), s);
@@ -508,12 +536,12 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       assert.equal(await f.store.webhookTokens.revoke(f.cluster.id, wht.id, at(2)), false, 'already revoked');
       assert.deepEqual(await f.store.webhookTokens.get(wht.id), { ...wht, revokedAt: at(1) });
       // API tokens and access keys likewise, one by one.
-      const tok = { id: id('tok'), accountId: f.accountId, principalId: f.principal.id, name: 'one', secretHash: 'h', createdAt: at(), expiresAt: null, revokedAt: null };
+      const tok = { id: id('tok'), accountId: f.accountId, principalId: f.principal.id, name: 'one', secretHash: 'h', createdAt: at(), expiresAt: null, revokedAt: null, createdBy: null };
       await f.store.tokens.insert(tok);
       assert.ok((await f.store.tokens.listForPrincipal(f.principal.id, { limit: 500 })).items.some((t) => t.id === tok.id));
       assert.equal(await f.store.tokens.revoke(f.principal.id, tok.id, at(1)), true);
       assert.equal(await f.store.tokens.revoke(f.principal.id, tok.id, at(2)), false);
-      const ak = { id: `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`, accountId: f.accountId, principalId: f.principal.id, secretSealed: 's', createdAt: at(), revokedAt: null };
+      const ak = { id: `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`, accountId: f.accountId, principalId: f.principal.id, secretSealed: 's', createdAt: at(), revokedAt: null, createdBy: f.principal.id };
       await f.store.accessKeys.insert(ak);
       assert.deepEqual((await f.store.accessKeys.listForPrincipal(f.principal.id, { limit: 500 })).items.find((k) => k.id === ak.id), ak);
       assert.equal(await f.store.accessKeys.revoke(f.principal.id, ak.id, at(1)), true);
@@ -527,7 +555,7 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       const defaults = [credential(f, { kind: 'default', current: true, keySealed: 'k-1' }), credential(f, { kind: 'default', current: false, keySealed: 'k-2', state: 'revoked', revokedAt: at(1) })];
       for (const c of defaults) await f.store.credentials.insert(c);
       await f.store.credentials.insert(credential(f, { keySealed: null }));
-      const ak = { id: `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`, accountId: f.accountId, principalId: f.principal.id, secretSealed: 's-1', createdAt: at(), revokedAt: at(1) };
+      const ak = { id: `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`, accountId: f.accountId, principalId: f.principal.id, secretSealed: 's-1', createdAt: at(), revokedAt: at(1), createdBy: null };
       await f.store.accessKeys.insert(ak);
 
       const ids = defaults.map((c) => c.id).sort();

@@ -20,6 +20,13 @@ export function useForgetOnPageHide(forget: () => void): void {
   }, []);
 }
 
+/**
+ * Who made a credential, when it was not its holder: a role's token or key made by an admin outlives the admin, and
+ * whoever offboards the admin looks for it.
+ */
+export const MadeBy = (props: { by: string | null; holder: string }) =>
+  props.by && props.by !== props.holder ? <div class="muted small mono nowrap">by {props.by}</div> : null;
+
 /** `copy`: the copy button's words ("Copy the token"). */
 export interface ShownSecret { label: string; copy: string; value: string }
 

@@ -37,9 +37,9 @@ export interface AuditEvent {
   outcome: 'success' | 'denied' | 'failure'; sourceIp: string | null; requestId: string | null; detail: Record<string, unknown>;
 }
 
-/** API credentials, as listed: never their secrets. */
-export interface ApiToken { id: string; principalId: string; name: string; status: 'active' | 'expired' | 'revoked'; createdAt: string; expiresAt: string | null; revokedAt: string | null }
-export interface AccessKey { accessKeyId: string; principalId: string; status: 'active' | 'revoked'; createdAt: string; revokedAt: string | null }
+/** API credentials, as listed: never their secrets. `createdBy`: whose request made it (null: on the server, or before it was recorded). */
+export interface ApiToken { id: string; principalId: string; name: string; status: 'active' | 'expired' | 'revoked'; createdAt: string; createdBy: string | null; expiresAt: string | null; revokedAt: string | null }
+export interface AccessKey { accessKeyId: string; principalId: string; status: 'active' | 'revoked'; createdAt: string; createdBy: string | null; revokedAt: string | null }
 export interface WebhookToken { id: string; clusterId: string; status: 'active' | 'revoked'; createdAt: string; revokedAt: string | null }
 
 /** The answers to creating them: the only time their secrets are sent. */

@@ -14,6 +14,7 @@ import {
 const CredentialQuery = pagedQuery({
   cluster: Type.Optional(Type.String({ maxLength: 128, description: "A cluster's ID or name; a deleted cluster's by its ID (what was issued there stays listed, revoked)" })),
   principal: Type.Optional(Type.String({ maxLength: 128 })),
+  issuedBy: Type.Optional(Type.String({ maxLength: 128, description: "Issued by this principal (ID or name; a deleted one's by its ID), for itself or for others" })),
   kind: Type.Optional(CredentialKindName),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('superseded'), Type.Literal('expired')])),
 });
@@ -72,7 +73,7 @@ export const credentialRoutes = (deps: NativeDeps): FastifyPluginAsyncTypebox =>
     schema: { tags, summary: 'The inventory of issued kubeconfigs, newest first', querystring: CredentialQuery, response: { 200: pageOf(Type.Ref('Credential')), ...errorResponses } },
   }, async (req) => {
     const q = req.query;
-    return authority.credentials.list(actorOf(req), { clusterId: q.cluster, principalId: q.principal, kind: q.kind, status: q.status }, pageRequest(q));
+    return authority.credentials.list(actorOf(req), { clusterId: q.cluster, principalId: q.principal, issuedBy: q.issuedBy, kind: q.kind, status: q.status }, pageRequest(q));
   });
 
   app.get('/clusters/:id/kubeconfig-summary', {

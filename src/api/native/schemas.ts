@@ -117,15 +117,18 @@ export const NewAccessKey = Type.Object({
   accessKeyId: Type.String(), accessKeySecret: Type.String({ description: 'Shown once' }), principalId: Type.String(),
 });
 
+/** Who made a token or access key, which may be another principal than its holder. */
+const CreatedBy = Nullable(Type.String(), { description: "The principal whose request made it (another's for a role's credentials made by an admin); null when made on the server (first start, account root-token) or before kubecred recorded it (migration 018)" });
+
 export const Token = Type.Object({
   id: Type.String(), principalId: Type.String(), name: Type.String(),
   status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
-  createdAt: Time, expiresAt: Nullable(Time), revokedAt: Nullable(Time),
+  createdAt: Time, createdBy: CreatedBy, expiresAt: Nullable(Time), revokedAt: Nullable(Time),
 }, { $id: 'Token', description: 'A bearer token, without its secret' });
 
 export const AccessKey = Type.Object({
   accessKeyId: Type.String(), principalId: Type.String(), status: Type.Union([Type.Literal('active'), Type.Literal('revoked')]),
-  createdAt: Time, revokedAt: Nullable(Time),
+  createdAt: Time, createdBy: CreatedBy, revokedAt: Nullable(Time),
 }, { $id: 'AccessKey', description: 'An access key, without its secret' });
 
 export const WebhookToken = Type.Object({

@@ -23,7 +23,7 @@ async function fixture(file = path.join(dir, `c${n++}.db`)) {
   await store.accounts.insert({ id: accountId, name: 'cache', createdAt: new Date(T0) });
   const principal: Principal = { id: id('usr'), accountId, kind: 'user', name: 'alice', groups: ['dev'], isRoot: false, createdAt: new Date(T0), deletedAt: null };
   await store.principals.insert(principal);
-  const token: ApiToken = { id: id('tok'), accountId, principalId: principal.id, name: 't', secretHash: 'ab'.repeat(32), createdAt: new Date(T0), expiresAt: null, revokedAt: null };
+  const token: ApiToken = { id: id('tok'), accountId, principalId: principal.id, name: 't', secretHash: 'ab'.repeat(32), createdAt: new Date(T0), expiresAt: null, revokedAt: null, createdBy: null };
   await store.tokens.insert(token);
   const cluster: Cluster = {
     id: id('cls'), accountId, name: 'prod', kind: 'kubernetes', region: 'eu-1', publicEndpoint: 'https://203.0.113.1:6443',
@@ -89,7 +89,7 @@ test('a revoked access key is seen revoked by the very next read, though the key
   const { store, accountId, principal } = await fixture();
   try {
     const akId = `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`;
-    await store.accessKeys.insert({ id: akId, accountId, principalId: principal.id, secretSealed: 'v2:k:sealed', createdAt: new Date(T0), revokedAt: null });
+    await store.accessKeys.insert({ id: akId, accountId, principalId: principal.id, secretSealed: 'v2:k:sealed', createdAt: new Date(T0), revokedAt: null, createdBy: null });
     await store.accessKeys.get(akId);
     const h0 = hits(store);
     assert.equal((await store.accessKeys.get(akId))?.revokedAt, null);

@@ -71,9 +71,9 @@ test('the prepared hot statements answer exactly what the Kysely repositories an
   const { store, reference } = await open();
   const f = await fixture(store);
   const tokenId = id('tok');
-  await store.tokens.insert({ id: tokenId, accountId: f.accountId, principalId: f.principal.id, name: 't', secretHash: 'ab'.repeat(32), createdAt: new Date(T0), expiresAt: null, revokedAt: null });
+  await store.tokens.insert({ id: tokenId, accountId: f.accountId, principalId: f.principal.id, name: 't', secretHash: 'ab'.repeat(32), createdAt: new Date(T0), expiresAt: null, revokedAt: null, createdBy: null });
   const akId = `KC${crypto.randomBytes(11).toString('hex').toUpperCase()}`;
-  await store.accessKeys.insert({ id: akId, accountId: f.accountId, principalId: f.principal.id, secretSealed: 'v2:k:sealed', createdAt: new Date(T0), revokedAt: new Date(T0 + 1) });
+  await store.accessKeys.insert({ id: akId, accountId: f.accountId, principalId: f.principal.id, secretSealed: 'v2:k:sealed', createdAt: new Date(T0), revokedAt: new Date(T0 + 1), createdBy: null });
   const whtId = id('wht');
   await store.webhookTokens.insert({ id: whtId, clusterId: f.cluster.id, secretHash: 'cd'.repeat(32), createdAt: new Date(T0), revokedAt: null });
   const creds = [

@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { all, api, enc } from '../api.ts';
 import { ErrorNotice } from '../errors.tsx';
 import { useAction, useLoad } from '../hooks.ts';
-import { SecretOnce, StateSince, usableFirst } from '../secrets.tsx';
+import { MadeBy, SecretOnce, StateSince, usableFirst } from '../secrets.tsx';
 import type { AccessKey, NewAccessKey, Principal, Session } from '../types.ts';
 import { ConfirmDialog, Empty, Loading, Time } from '../ui.tsx';
 
@@ -64,7 +64,7 @@ export function AccessKeys(props: { principal: Principal; session: Session }) {
                 <tr key={k.accessKeyId} data-access-key={k.accessKeyId}>
                   <th scope="row" class="mono">{k.accessKeyId}</th>
                   <td data-label="State"><StateSince status={k.status} at={k.revokedAt} /></td>
-                  <td data-label="Created"><Time iso={k.createdAt} /></td>
+                  <td data-label="Created"><Time iso={k.createdAt} /><MadeBy by={k.createdBy} holder={p.id} /></td>
                   <td class="row-actions">
                     {k.status === 'active' && !closed && (
                       <button type="button" class="danger" onClick={() => { setDone(null); revoke.setError(null); setTarget(k); }} aria-label={`Revoke access key ${k.accessKeyId}`}>Revoke</button>

@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { all, api, enc } from '../api.ts';
 import { ErrorNotice, type Words } from '../errors.tsx';
 import { useAction, useLoad } from '../hooks.ts';
-import { SecretOnce, StateSince, usableFirst } from '../secrets.tsx';
+import { MadeBy, SecretOnce, StateSince, usableFirst } from '../secrets.tsx';
 import type { ApiToken, NewApiToken, Principal, Session } from '../types.ts';
 import { ConfirmDialog, Empty, Loading, Time } from '../ui.tsx';
 
@@ -71,7 +71,7 @@ export function ApiTokens(props: { principal: Principal; session: Session; onSes
                     <div class="muted small mono nowrap">{t.id}</div>
                   </th>
                   <td data-label="State"><StateSince status={t.status} at={t.status === 'revoked' ? t.revokedAt : t.expiresAt} /></td>
-                  <td data-label="Created"><Time iso={t.createdAt} /></td>
+                  <td data-label="Created"><Time iso={t.createdAt} /><MadeBy by={t.createdBy} holder={p.id} /></td>
                   <td data-label="Expires">{t.expiresAt ? <Time iso={t.expiresAt} rel={t.status === 'active'} /> : <span class="muted">never</span>}</td>
                   <td class="row-actions">
                     {t.status === 'active' && !closed && <button type="button" class="danger" onClick={() => ask(t)} aria-label={`Revoke token ${t.name} (${t.id})`}>Revoke</button>}
