@@ -630,16 +630,29 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
       if (backend === 'postgres') assert.deepEqual(await held(), [true, true], 'a second holder did not wait for the first');
       // A deletion waits for the holder, and a holder asked while the deletion is under way waits for it, then reads it.
       const order: string[] = [];
+      let deletionHolds!: () => void;
+      const deleting = new Promise<void>((r) => (deletionHolds = r));
+      let releaseDeletion!: () => void;
+      const deletionReleased = new Promise<void>((r) => (releaseDeletion = r));
       const deletion = f.store.transaction(async (tx) => {
         assert.equal(await tx.principals.markDeleted(f.accountId, f.principal.id, at()), true);
         assert.equal(await tx.clusters.markDeleted(f.accountId, f.cluster.id, at()), true);
         order.push('deleted');
+        deletionHolds();
+        await deletionReleased;
       });
       await new Promise((r) => setTimeout(r, 150));
       order.push('holder commits');
       releaseFirst();
-      await first;
+      // Asked only once the deletion holds both rows (asked earlier, a holder may take its share before the deletion
+      // takes the rows back from the first holder, and then rightly answer true: that race is not what is tested here).
+      // On SQLite the deletion runs (and holds) once the first holder's function returned, and the two may share one
+      // group commit: the first is awaited only after the deletion is let go.
+      await deleting;
       const late = held();
+      await new Promise((r) => setTimeout(r, 100));
+      releaseDeletion();
+      await first;
       await deletion;
       assert.deepEqual(order, ['holder commits', 'deleted']);
       assert.deepEqual(await late, [false, false]);
