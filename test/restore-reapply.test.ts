@@ -82,7 +82,9 @@ test('kubecred restore re-applies the revocations and deletions made after the b
     assert.equal((await listClusters(bob.ak, bob.sk)).httpStatusCode, 401, 'the deleted principal\'s access key');
     assert.equal((await listClusters(alice.ak, alice.sk)).httpStatusCode, 404, 'alice\'s other access key still authenticates');
 
-    assert.equal((await rawRequest(srv, 'GET', `/v1/principals/${bob.id}`, { token: srv.rootToken })).status, 404, 'bob stays deleted');
+    const bobNow = await rawRequest(srv, 'GET', `/v1/principals/${bob.id}`, { token: srv.rootToken });
+    assert.equal(bobNow.status, 200, 'a deleted principal is still shown by its ID');
+    assert.ok(Date.parse(bobNow.json.deletedAt) > 0, 'bob stays deleted');
     const revokedNow = await cliJson(srv, srv.rootToken, ['credential', 'list', '--state', 'revoked']);
     const columns = (cs: any[]) => cs.map((c) => [c.id, c.revokedAt, c.revokedBy, c.revokeReason]).sort();
     assert.deepEqual(columns(revokedNow), columns(revokedThen), 'their original times, revokers and reasons');
