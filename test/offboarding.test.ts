@@ -44,6 +44,7 @@ test('after principal delete, the leaver is shown by ID, with its revoked tokens
   const t2 = await cliJson(srv, srv.rootToken, ['token', 'create', '--principal', 'alice', '--name', 'ci']);
   const key = await cliJson(srv, srv.rootToken, ['accesskey', 'create', '--principal', 'alice']);
   await api(t1.token, 'POST', `/v1/clusters/${prod.id}/kubeconfig`, {});
+  for (const c of ['prod', 'edge']) await cliJson(srv, srv.rootToken, ['validity', 'set', '--cluster', c, '--principal', 'alice', '--hours', '48']);
 
   const del = await cliJson(srv, srv.rootToken, ['principal', 'delete', 'alice']);
   assert.deepEqual(del, { revoked: 1, tokensRevoked: 2, accessKeysRevoked: 1 });
@@ -70,6 +71,7 @@ test('after principal delete, the leaver is shown by ID, with its revoked tokens
   assert.equal(event.detail.revoked, 1);
   assert.deepEqual(event.detail.tokens, { count: 2, ids: [t1.id, t2.id].sort() });
   assert.deepEqual(event.detail.accessKeys, { count: 1, ids: [key.accessKeyId] });
+  assert.equal(event.detail.customValiditiesReset, 2, 'her custom validities went with her, as a revocation resets one');
 
   // ACK's ListUserKubeConfigStates answers what the deleted user held, not ErrorUserNotFound.
   const states = (await ack().listUserKubeConfigStates(alice.id, new Cs.ListUserKubeConfigStatesRequest({}))).body!.states!;

@@ -130,9 +130,11 @@ export function makePrincipalService(deps: Deps) {
         const revoked = await tx.credentials.revoke({ principalId: p.id, states: ['active', 'superseded'] }, actor.principal.id, 'principal deleted', now);
         const tokens = await tx.tokens.revokeForPrincipal(p.id, now);
         const accessKeys = await tx.accessKeys.revokeForPrincipal(p.id, now);
+        // As a revocation resets the holder's custom validity (ACK's rule), the deletion resets all of them.
+        const customValidities = await tx.validity.deleteForPrincipal(p.id);
         await audit.record(tx, actor, actor.accountId, {
           action: 'DeletePrincipal', resourceType: 'principal', resourceId: p.id,
-          detail: { name: p.name, revoked: revoked.length, tokens: idsForAudit(tokens), accessKeys: idsForAudit(accessKeys) },
+          detail: { name: p.name, revoked: revoked.length, tokens: idsForAudit(tokens), accessKeys: idsForAudit(accessKeys), customValiditiesReset: customValidities },
         });
         return { revoked: revoked.length, tokensRevoked: tokens.length, accessKeysRevoked: accessKeys.length };
       });

@@ -208,6 +208,8 @@ export interface Repos {
     get(clusterId: string, principalId: string): Promise<ValidityOverride | undefined>;
     put(v: ValidityOverride): Promise<void>;
     delete(clusterId: string, principalId: string): Promise<boolean>;
+    /** Every custom validity of the principal, on any cluster (its deletion); how many went. */
+    deleteForPrincipal(principalId: string): Promise<number>;
   };
   policies: {
     insert(p: StoredPolicy): Promise<void>;

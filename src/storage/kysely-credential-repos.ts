@@ -174,6 +174,11 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
         const res = await db.deleteFrom('validity_overrides').where('cluster_id', '=', clusterId).where('principal_id', '=', principalId).executeTakeFirst();
         return Number(res.numDeletedRows) > 0;
       },
+      // A scan of a small table (one row per custom validity set): no index by principal alone.
+      deleteForPrincipal: async (principalId) => {
+        const res = await db.deleteFrom('validity_overrides').where('principal_id', '=', principalId).executeTakeFirst();
+        return Number(res.numDeletedRows);
+      },
     },
 
     audit: {
