@@ -115,7 +115,7 @@ test('load leaves out credentials already expired, and a change applied meanwhil
       // The page was read before the revocation committed; the revocation reaches apply() first.
       scanUnexpired: async () => {
         index.apply([revoked]);
-        return rows;
+        return rows.map((c) => [c.id, c.clusterId, c.principalId, c.fingerprintSha256, c.state, c.notAfter.getTime()]);
       },
     },
   } as unknown as Parameters<typeof index.load>[0];

@@ -4,7 +4,7 @@
 
 import type { Credential, CredentialState } from './model.ts';
 import type { Clock } from './ports.ts';
-import type { IndexedCredential, Repos, UnexpiredCursor } from './store-port.ts';
+import { cursorOfRow, type IndexedCredential, type Repos, type UnexpiredCursor } from './store-port.ts';
 
 export type Verdict = { deny: false } | { deny: true; reason: string };
 
@@ -176,11 +176,15 @@ export function makeRevocationIndex(clock: Clock) {
    * that had expired before the server started can never reach the webhook: loading it would only cost memory.
    */
   function put(c: Indexed, loadedAt: number | null): void {
-    const notAfter = c.notAfter.getTime();
+    putFields(c.id, c.clusterId, c.principalId, c.fingerprintSha256, c.state, c.notAfter.getTime(), loadedAt);
+  }
+
+  /** put's work, from the fields themselves: load() has them as rows (IndexedRow), with no object or Date to build. */
+  function putFields(id: string, clusterId: string, principalId: string, fingerprint: string, stateName: CredentialState, notAfter: number, loadedAt: number | null): void {
     if (loadedAt !== null && notAfter <= loadedAt) return;
     const fromLoad = loadedAt !== null;
-    const state = STATE_CODE[c.state];
-    if (state === undefined || !readFingerprint(c.fingerprintSha256)) return;
+    const state = STATE_CODE[stateName];
+    if (state === undefined || !readFingerprint(fingerprint)) return;
     if (count > 0) {
       const s = find();
       if (s >= 0) {
@@ -198,18 +202,18 @@ export function makeRevocationIndex(clock: Clock) {
     if (count === capacity) grow();
     const e = count++;
     for (let w = 0, base = e * 8; w < 8; w++) fpWords[base + w] = scratchWords[w]!;
-    let cl = clusterNumber.get(c.clusterId);
+    let cl = clusterNumber.get(clusterId);
     if (cl === undefined) {
       cl = clusters.length;
-      clusters.push(c.clusterId);
-      clusterNumber.set(c.clusterId, cl);
+      clusters.push(clusterId);
+      clusterNumber.set(clusterId, cl);
     }
     clusterOf[e] = cl;
-    const h = holderFor(c.clusterId, c.principalId, true);
+    const h = holderFor(clusterId, principalId, true);
     holderOf[e] = h;
     stateOf[e] = state;
     notAfterOf[e] = notAfter;
-    ids[e] = c.id;
+    ids[e] = id;
     nextOfHolder[e] = holderHead[h]!;
     holderHead[h] = e;
     if (state === 0 && notAfter > holderActiveUntil[h]!) holderActiveUntil[h] = notAfter;
@@ -231,9 +235,9 @@ export function makeRevocationIndex(clock: Clock) {
       let after: UnexpiredCursor | null = null;
       for (;;) {
         const page = await source.scanUnexpired(now, after, pageSize);
-        for (const c of page) put(c, loadedAt);
+        for (const r of page) putFields(r[0], r[1], r[2], r[3], r[4], r[5], loadedAt);
         if (page.length < pageSize) break;
-        after = page[page.length - 1]!;
+        after = cursorOfRow(page[page.length - 1]!);
       }
       return count;
     },

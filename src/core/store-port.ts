@@ -22,8 +22,21 @@ export interface WebhookToken { id: string; clusterId: string; secretHash: strin
 /** The few fields enforcement needs about a credential. */
 export interface IndexedCredential { id: string; clusterId: string; principalId: string; fingerprintSha256: string; state: CredentialState; notAfter: Date }
 
+/**
+ * One credential as `credentials.scanUnexpired` reads it for the revocation index's load: the same fields as
+ * IndexedCredential, as a tuple with the end in epoch milliseconds. ~90,000 of them at every start of a large
+ * store: an object and a Date each cost ~200 ms of the start (building them, then collecting them).
+ */
+export type IndexedRow = [id: string, clusterId: string, principalId: string, fingerprintSha256: string, state: CredentialState, notAfterMs: number];
+
+export const indexedOfRow = (r: IndexedRow): IndexedCredential => ({
+  id: r[0], clusterId: r[1], principalId: r[2], fingerprintSha256: r[3], state: r[4], notAfter: new Date(r[5]),
+});
+
 /** Where a page of `credentials.scanUnexpired` resumes: the last row of the page before. */
 export type UnexpiredCursor = Pick<IndexedCredential, 'notAfter' | 'id'>;
+
+export const cursorOfRow = (r: IndexedRow): UnexpiredCursor => ({ notAfter: new Date(r[5]), id: r[0] });
 
 /** The three kinds of secrets sealed in rows: a cluster's client CA key, a default kubeconfig's key (or token), an access key secret. */
 export type SealedKind = 'cluster-ca-key' | 'credential-key' | 'access-key-secret';
@@ -172,7 +185,7 @@ export interface Repos {
      * (a credential's notAfter never changes), so paging never skips a credential that existed when the first
      * page was read. Backed by a covering index (migration 008): the expired majority of a large store is never read.
      */
-    scanUnexpired(now: Date, after: UnexpiredCursor | null, limit: number): Promise<IndexedCredential[]>;
+    scanUnexpired(now: Date, after: UnexpiredCursor | null, limit: number): Promise<IndexedRow[]>;
     /** Index fields of credentials issued, revoked or superseded at or after `since`: a replica catching up. */
     changedSince(since: Date): Promise<IndexedCredential[]>;
     /** Revoked and superseded credentials of a cluster, for its CRL. */

@@ -4,7 +4,7 @@
 
 import { CURRENT_DEFAULT_RACE, KubecredError } from '../core/errors.ts';
 import type { CredentialKind, CredentialState } from '../core/model.ts';
-import type { PrunedCount, Repos } from '../core/store-port.ts';
+import type { IndexedRow, PrunedCount, Repos } from '../core/store-port.ts';
 import { decodeCursor, type Db, encodeCursor, insertOrConflict, pageOf } from './kysely-helpers.ts';
 import { auditFromRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS, indexedFromRow, validityFromRow } from './row-mappers.ts';
 
@@ -33,7 +33,7 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
           ? q.where((eb) => eb(eb.refTuple('not_after', 'id'), '>', eb.tuple(from.notAfter.getTime(), from.id)))
           : q.where('not_after', '>', now.getTime())
         ).orderBy('not_after').orderBy('id').limit(limit).execute();
-        return rows.map(indexedFromRow);
+        return rows.map((r): IndexedRow => [r.id, r.cluster_id, r.principal_id, r.fingerprint_sha256, r.state as CredentialState, Number(r.not_after)]);
       },
       changedSince: async (since) => {
         const t = since.getTime();

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import { KubecredError } from '../../src/core/errors.ts';
 import type { Cluster, Credential, Principal } from '../../src/core/model.ts';
-import type { Store } from '../../src/core/store-port.ts';
+import { cursorOfRow, indexedOfRow, type Store } from '../../src/core/store-port.ts';
 
 const T0 = Date.parse('2026-03-01T10:00:00.123Z');
 const at = (offsetMs = 0) => new Date(T0 + offsetMs);
@@ -264,9 +264,9 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
           assert.ok(pages <= rows.length, 'paging ends');
           const page = await f.store.credentials.scanUnexpired(now, after, limit);
           assert.ok(page.length <= limit);
-          got.push(...page);
+          got.push(...page.map(indexedOfRow));
           if (page.length < limit) break;
-          after = page[page.length - 1]!;
+          after = cursorOfRow(page[page.length - 1]!);
         }
         return got;
       };
@@ -276,22 +276,22 @@ export function defineStoreContract(backend: string, open: () => Promise<Store>)
         for (let i = 1; i < got.length; i++) assert.ok(got[i - 1]!.notAfter.getTime() <= got[i]!.notAfter.getTime(), `limit ${limit}: in not-after order`);
       }
       // A cursor that is not later than `now` is behind every unexpired credential.
-      assert.deepEqual((await f.store.credentials.scanUnexpired(now, { notAfter: new Date(t), id: 'crd_zzzzzzzz' }, 100)).map((c) => c.id).sort(), expected.map((c) => c.id).sort());
+      assert.deepEqual((await f.store.credentials.scanUnexpired(now, { notAfter: new Date(t), id: 'crd_zzzzzzzz' }, 100)).map((r) => r[0]).sort(), expected.map((c) => c.id).sort());
       // The same index fields as scan() returns, for the same rows.
       const scanned = new Map((await f.store.credentials.scan(null, 100)).map((c) => [c.id, c]));
       for (const c of await scanAll(4)) assert.deepEqual(c, scanned.get(c.id));
 
       // Changes made between pages (a revocation, a new credential) are seen, and nothing that existed is skipped.
-      const first = await f.store.credentials.scanUnexpired(now, null, 4);
+      const first = (await f.store.credentials.scanUnexpired(now, null, 4)).map(indexedOfRow);
       await f.store.credentials.revoke({ clusterId: f.cluster.id, principalId: other.id, states: ['active'] }, 'usr_x', 'r', at(4));
       const late = credential(f, { notAfter: new Date(t + 90 * 86400_000) });
       await f.store.credentials.insert(late);
-      const rest = await f.store.credentials.scanUnexpired(now, first[3]!, 100);
+      const rest = (await f.store.credentials.scanUnexpired(now, first[3]!, 100)).map(indexedOfRow);
       const seen = [...first, ...rest];
       assert.deepEqual(seen.map((c) => c.id).sort(), [...expected.map((c) => c.id), late.id].sort());
       for (const c of rest) if (c.principalId === other.id) assert.equal(c.state, 'revoked');
       // A later `now` leaves out what has expired since.
-      assert.deepEqual((await f.store.credentials.scanUnexpired(new Date(t + 7200_000), null, 100)).map((c) => c.id).sort(),
+      assert.deepEqual((await f.store.credentials.scanUnexpired(new Date(t + 7200_000), null, 100)).map((r) => r[0]).sort(),
         rows.filter((c) => c.notAfter.getTime() > t + 7200_000).map((c) => c.id).concat(late.id).sort());
     }));
 

@@ -11,7 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KubecredError } from '../../core/errors.ts';
 import type { AuditEvent, Cluster, Credential, Principal } from '../../core/model.ts';
-import type { Repos } from '../../core/store-port.ts';
+import { cursorOfRow, type Repos } from '../../core/store-port.ts';
 import { kyselyRepos } from '../kysely-repos.ts';
 import type { Database } from '../schema.ts';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.ts';
@@ -117,7 +117,7 @@ test('the prepared hot statements answer exactly what the Kysely repositories an
       ['credentials.scanUnexpired one page of 2', (r) => r.credentials.scanUnexpired(new Date(T0), null, 2)],
       ['credentials.scanUnexpired resumed (a tie on notAfter, ordered by ID)', async (r) => {
         const [, second] = await r.credentials.scanUnexpired(new Date(T0), null, 2);
-        return r.credentials.scanUnexpired(new Date(T0), second!, 10);
+        return r.credentials.scanUnexpired(new Date(T0), cursorOfRow(second!), 10);
       }],
       ['credentials.scanUnexpired from a cursor not later than now', (r) => r.credentials.scanUnexpired(new Date(T0), { notAfter: new Date(T0 - 1), id: 'crd_zzz' }, 10)],
       ['credentials.scanUnexpired all expired', (r) => r.credentials.scanUnexpired(new Date(T0 + 3600_000), null, 10)],
