@@ -272,6 +272,9 @@ test('the inventory is filtered by a deleted cluster by its ID (not its name), f
   assert.deepEqual(held.map((c: any) => [c.clusterId, c.principalId, c.status, c.revokeReason]), [[gone.id, alice.id, 'revoked', 'cluster deleted']]);
   assert.deepEqual((await cliJson(srv, auditor, ['credential', 'list', '--cluster', gone.id])).map((c: any) => c.id), [held[0].id]);
   assert.equal((await cli(srv, outsider, ['credential', 'list', '--cluster', gone.id])).code, 3, 'refused as on a live cluster');
+  // One of them by its ID, alike: shown to whoever may list it there (it was the root's alone), refused to the others.
+  assert.equal((await cliJson(srv, auditor, ['credential', 'show', held[0].id])).id, held[0].id);
+  assert.equal((await cli(srv, outsider, ['credential', 'show', held[0].id])).code, 3);
   const byName = await cli(srv, srv.rootToken, ['credential', 'list', '--cluster', 'gone']);
   assert.equal(byName.code, 4, 'a deleted cluster goes by its ID only: its name may be taken again');
 });
