@@ -5,7 +5,7 @@
 import { CURRENT_DEFAULT_RACE, KubecredError } from '../core/errors.ts';
 import type { CredentialKind, CredentialState } from '../core/model.ts';
 import type { IndexedRow, PrunedCount, Repos } from '../core/store-port.ts';
-import { decodeCursor, type Db, encodeCursor, insertOrConflict, pageOf } from './kysely-helpers.ts';
+import { decodeCursor, type Db, encodeCursor, insertOrConflict, pageOf, scopeOf } from './kysely-helpers.ts';
 import { auditFromRow, credentialFromRow, credentialToRow, INDEXED_COLUMNS, indexedFromRow, validityFromRow } from './row-mappers.ts';
 
 export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' | 'audit'> {
@@ -57,7 +57,8 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
         return r && credentialFromRow(r);
       },
       list: async (f, page) => {
-        const before = decodeCursor('credentials', page.cursor);
+        const scope = scopeOf({ cluster: f.clusterId, principal: f.principalId, kind: f.kind, status: f.status, issuedBy: f.issuedBy });
+        const before = decodeCursor('credentials', page.cursor, scope);
         const listing = (principalId: string | undefined, issuedForOthers?: boolean) => {
           let q = db.selectFrom('credentials').selectAll().where('account_id', '=', f.accountId);
           if (f.clusterId) q = q.where('cluster_id', '=', f.clusterId);
@@ -85,7 +86,7 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
           const [own, forOthers] = await Promise.all([listing(f.issuedBy), listing(undefined, true)]);
           rows = [...own, ...forOthers].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, page.limit + 1);
         }
-        return pageOf('credentials', rows, page.limit, credentialFromRow, (r) => r.id);
+        return pageOf('credentials', rows, page.limit, credentialFromRow, (r) => r.id, scope);
       },
       // Conditional sums rather than GROUP BY on an expression: PostgreSQL refuses a grouped expression whose parameter
       // is bound again in the select list, and both dialects aggregate these alike. Counts come back as bigint on PostgreSQL.
@@ -198,7 +199,8 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
         if (f.outcome) q = q.where('outcome', '=', f.outcome);
         if (f.since) q = q.where('at', '>=', f.since.getTime());
         if (f.until) q = q.where('at', '<', f.until.getTime());
-        const before = decodeCursor('audit', page.cursor);
+        const scope = scopeOf({ actions: f.actions?.join(','), actor: f.actorId, resource: f.resourceId, outcome: f.outcome, since: f.since?.getTime(), until: f.until?.getTime() });
+        const before = decodeCursor('audit', page.cursor, scope);
         const beforeSeq = before ? await auditPosition(db, f.accountId, before, scanLimit ?? POSITION_SCAN_LIMIT) : undefined;
         if (beforeSeq !== undefined) q = q.where('seq', '<', beforeSeq);
         // The filters match columns no index holds: without a floor, a filter that matches little reads the account's
@@ -207,11 +209,11 @@ export function credentialRepos(db: Db): Pick<Repos, 'credentials' | 'validity' 
         const floor = filtered && scanLimit ? await auditFloor(db, f.accountId, beforeSeq, scanLimit) : undefined;
         if (floor) q = q.where('seq', '>=', floor.seq);
         const rows = await q.orderBy('seq', 'desc').limit(page.limit + 1).execute();
-        const result = pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => auditCursorKey(r.id, Number(r.at)));
+        const result = pageOf('audit', rows, page.limit, (r) => auditFromRow(r as never), (r) => auditCursorKey(r.id, Number(r.at)), scope);
         // Short of the limit with older events left unexamined: go on from the floor (itself examined), unless every
         // older event is before `since` (by more than replicas' clocks can disagree, and a transaction can last).
         if (floor && result.next === null && !(f.since && floor.at < f.since.getTime() - SINCE_MARGIN_MS)) {
-          return { items: result.items, next: encodeCursor('audit', auditCursorKey(floor.id, floor.at)) };
+          return { items: result.items, next: encodeCursor('audit', auditCursorKey(floor.id, floor.at), scope) };
         }
         return result;
       },

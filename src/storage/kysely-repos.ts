@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Page, Principal } from '../core/model.ts';
 import type { PageRequest, Repos, SealedKind } from '../core/store-port.ts';
 import { credentialRepos } from './kysely-credential-repos.ts';
-import { decodeCursor, type Db, insertOrConflict, keptPage, type Listing, pageOf } from './kysely-helpers.ts';
+import { decodeCursor, type Db, insertOrConflict, keptPage, type Listing, pageOf, scopeOf } from './kysely-helpers.ts';
 import {
   accessKeyFromRow, accessKeyToRow, clusterFromRow, clusterToRow, policyFromRow, principalFromRow, principalToRow, tokenFromRow, tokenToRow,
   webhookTokenFromRow,
@@ -20,10 +20,11 @@ function ownedSecrets<T>(db: Db, s: Secrets, fromRow: (r: any) => T) {
   return {
     list: async (owner: string, page: PageRequest): Promise<Page<T>> => {
       let sel = q.selectFrom(s.table).selectAll().where(s.owner, '=', owner);
-      const after = decodeCursor(s.listing, page.cursor);
+      const scope = scopeOf({ owner });
+      const after = decodeCursor(s.listing, page.cursor, scope);
       if (after) sel = sel.where('id', '>', after);
       const rows = await sel.orderBy('id').limit(page.limit + 1).execute();
-      return pageOf(s.listing, rows, page.limit, fromRow, (r) => r.id as string);
+      return pageOf(s.listing, rows, page.limit, fromRow, (r) => r.id as string, scope);
     },
     /** False when it was already revoked, or is not the owner's. */
     revoke: async (owner: string, id: string, at: Date): Promise<boolean> => {
