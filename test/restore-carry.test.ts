@@ -133,6 +133,38 @@ test('kubecred restore when nothing was issued after the backup carries nothing'
 
 const hasStrace = spawnSync('strace', ['-o', '/dev/null', 'true']).status === 0;
 
+test('a restore killed between moving the database aside and putting its copy in place: run again, it reads the database it moved aside, and carries everything', { skip: !hasStrace && 'strace (or ptrace) is not available' }, async () => {
+  const srv = await startServerProcess({ args: ['--log-level', 'warn'] });
+  try {
+    const cluster = (await api(srv, 'POST', '/v1/clusters', { name: 'prod', publicEndpoint: 'https://203.0.113.14:6443' })).json;
+    const backup = path.join(tempDir('kubecred-carry-'), 'cut.db');
+    assert.equal((await cli(null, null, ['backup', backup, '--data-dir', srv.dataDir])).code, 0);
+    const issued: string[] = [];
+    for (let i = 0; i < 2; i++) issued.push((await api(srv, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, { temporaryMinutes: 60 })).json.credential.id);
+    await srv.stop('SIGKILL');
+    const db = path.join(srv.dataDir, 'kubecred.db');
+    // The database and each of its -wal and -shm are renamed aside, then the copy into place: killed at that last rename.
+    const last = ['', '-wal', '-shm'].filter((x) => fs.existsSync(`${db}${x}`)).length + 1;
+    const r = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', `inject=rename,renameat,renameat2:signal=KILL:when=${last}`, process.execPath, BIN, 'restore', backup, '--data-dir', srv.dataDir], { encoding: 'utf8', env: { ...process.env, KUBECRED_MASTER_KEY: undefined } });
+    assert.ok(r.signal === 'SIGKILL' || r.status === 137, `killed (${r.status} ${r.signal} ${r.stderr})`);
+    assert.ok(!fs.existsSync(db), 'cut off with no database in place');
+    const aside = fs.readdirSync(srv.dataDir).find((f) => /^kubecred\.db\.replaced-[^]*Z$/.test(f));
+    assert.ok(aside, 'the database moved aside');
+
+    const again = await restore(srv.dataDir, backup);
+    assert.equal(again.json.replacedReadFrom, path.join(srv.dataDir, aside), 'read from what was moved aside');
+    assert.deepEqual(again.json.carried.credentials.map((c: any) => c.id), issued, 'the credentials issued after the backup, carried');
+    const restored = new BetterSqlite3(db, { readonly: true });
+    try {
+      assert.deepEqual(restored.prepare("select id from credentials where state = 'revoked' order by id").pluck().all(), issued);
+    } finally {
+      restored.close();
+    }
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('a restore killed (kill -9) while carrying, or before it moves the database aside, leaves the database as it was; run again, it carries everything', { skip: !hasStrace && 'strace (or ptrace) is not available' }, async () => {
   const srv = await startServerProcess({ args: ['--log-level', 'warn'] });
   try {

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { test } from 'node:test';
 import { cli, cliJson } from './support/cli.ts';
 import { cceClient, ListClustersRequest, PROJECT_ID, sdkError, setupCce } from './support/huaweicloud-sdk.ts';
@@ -23,6 +24,8 @@ test('kubecred restore re-applies the revocations and deletions made after the b
     const { cluster: prod, alice, bob } = await setupCce(srv, { publicEndpoint: 'https://203.0.113.20:6443' });
     const hook = (await api(srv, 'POST', `/v1/clusters/${prod.id}/webhook-tokens`)).json.token;
     const kubeconfig = async (principalId: string) => (await api(srv, 'POST', `/v1/clusters/${prod.id}/kubeconfig`, { principalId })).json.credential;
+    // bob's custom validity: his deletion resets it, and so must its re-application.
+    assert.equal((await cli(srv, srv.rootToken, ['validity', 'set', '--cluster', prod.id, '--principal', 'bob', '--hours', '72'])).code, 0);
     const alicesKc = await kubeconfig(alice.id);
     const bobsKc = await kubeconfig(bob.id);
     const rootsKc = await kubeconfig(srv.rootPrincipalId);
@@ -63,6 +66,12 @@ test('kubecred restore re-applies the revocations and deletions made after the b
     assert.deepEqual(re.principals, [bob.id]);
     assert.deepEqual(re.clusters, []);
     assert.deepEqual(r.json.carried.credentials, [], 'nothing was issued after the backup');
+    const file = new BetterSqlite3(path.join(srv.dataDir, 'kubecred.db'), { readonly: true });
+    try {
+      assert.equal(file.prepare('select count(*) from validity_overrides where principal_id = ?').pluck().get(bob.id), 0, "bob's custom validity went with him");
+    } finally {
+      file.close();
+    }
 
     srv = await startServerProcess({ dataDir: srv.dataDir, previous: srv });
     for (const [kc, holder] of [[alicesKc, alice.id], [bobsKc, bob.id]]) {

@@ -193,12 +193,13 @@ export function restoreSqlite(backup: string, database: string, now: Date, maste
   const lock = takeOwnerLock(database);
   try {
     removeUnfinishedCopies(database);
+    const replaced = replacedSource(database);
     // Read before it is moved aside, with its write-ahead log still beside it (the latest changes may be only there).
-    const undone = changesUndoneBy(database, lastEventMs);
+    const undone = changesUndoneBy(replaced ?? database, lastEventMs);
     const partial = `${database}.partial-${process.pid}`;
     copyIntoNewPrivateFile(backup, partial);
     try {
-      const { undone: left, ...carried } = carryInto(partial, database, now, carry, undone);
+      const { undone: left, ...carried } = carryInto(partial, replaced ?? database, now, carry, undone);
       // The copy's log was checkpointed when the carry closed it: one left would be lost by the rename (it goes by name).
       if (fs.existsSync(`${partial}-wal`)) throw new Error(`the restored copy kept a write-ahead log (${partial}-wal); nothing was changed: run restore again`);
       fs.rmSync(`${partial}-shm`, { force: true });
@@ -213,7 +214,7 @@ export function restoreSqlite(backup: string, database: string, now: Date, maste
       syncDir(path.dirname(database));
       fs.renameSync(partial, database);
       syncDir(path.dirname(database));
-      return { restored: database, from: backup, credentials, lastEvent, replacedKeptAs: kept, undone: left, ...carried };
+      return { restored: database, from: backup, credentials, lastEvent, replacedKeptAs: kept, replacedReadFrom: replaced, undone: left, ...carried };
     } catch (e) {
       for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${partial}${suffix}`, { force: true });
       throw e;
@@ -235,6 +236,20 @@ function carryInto(partial: string, database: string, now: Date, opts: CarryOpti
   } catch (e) {
     return { carried: null, reapplied: null, carryError: (e as Error).message.slice(0, 200), undone: undone && undone.map((u) => u.change) };
   }
+}
+
+/**
+ * What the restore replaces: the database, or, when there is none and an earlier restore moved one aside, the newest
+ * one it moved aside. A restore killed after moving the database aside and before its copy took the place leaves no
+ * database; run again, it must carry and re-apply from what was replaced, not from nothing (which would undo every
+ * revocation since the backup, and forget every credential issued since, without a word). Reading an older replaced
+ * database instead (one moved by hand, say) can only revoke more. Null: the database is there (or nothing ever was).
+ */
+function replacedSource(database: string): string | null {
+  if (fs.existsSync(database)) return null;
+  const prefix = `${path.basename(database)}.replaced-`;
+  const stamps = fs.readdirSync(path.dirname(database)).filter((f) => f.startsWith(prefix) && !/-(wal|shm)$/.test(f)).sort();
+  return stamps.length ? path.join(path.dirname(database), stamps[stamps.length - 1]!) : null;
 }
 
 /** Copies a killed restore left (this one holds the owner lock, so no other restore is writing one). */

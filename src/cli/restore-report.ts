@@ -15,6 +15,7 @@ export function reportRestore(result: RestoreResult, format: Format): void {
     const out = (s: string) => process.stdout.write(s);
     out(`restored ${result.restored} from ${result.from} (${result.credentials} credentials; last audit event ${result.lastEvent ?? 'none'})\n`);
     for (const k of result.replacedKeptAs) out(`kept the replaced ${k}\n`);
+    if (result.replacedReadFrom) out(`read as the replaced database: ${result.replacedReadFrom} (there was no ${result.restored}: an earlier restore was cut off after moving it aside)\n`);
     const reapplied = result.reapplied;
     if (reapplied && reapplyCount(reapplied)) {
       out(`\nre-applied from the replaced database: what it revoked or deleted after the backup, as it was there\n`);

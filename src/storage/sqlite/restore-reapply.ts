@@ -67,9 +67,12 @@ export function reapplyRemovals(from: BetterSqlite3.Database, into: BetterSqlite
       where ${column} = ? and state in ('active', 'superseded') returning id, account_id, cluster_id, principal_id, revoked_at`);
   const revokeAllOf = (table: 'api_tokens' | 'access_keys') =>
     into.prepare(`update "${table}" set revoked_at = ? where principal_id = ? and revoked_at is null returning id`).pluck();
+  // A principal's deletion also resets its custom validities (principal-service's delete): a backup from before that
+  // (or before the deletion) has them.
+  const validities = tableExists(into, 'validity_overrides') ? into.prepare('delete from validity_overrides where principal_id = ?') : null;
   const deletion = {
-    principals: { credentials: revokeCredentialsWhere('principal_id'), tokens: revokeAllOf('api_tokens'), accessKeys: revokeAllOf('access_keys') },
-    clusters: { credentials: revokeCredentialsWhere('cluster_id'), tokens: null, accessKeys: null },
+    principals: { credentials: revokeCredentialsWhere('principal_id'), tokens: revokeAllOf('api_tokens'), accessKeys: revokeAllOf('access_keys'), validities },
+    clusters: { credentials: revokeCredentialsWhere('cluster_id'), tokens: null, accessKeys: null, validities: null },
   };
   for (const table of ['principals', 'clusters'] as const) {
     const markDeleted = into.prepare(`update "${table}" set deleted_at = ? where id = ? and deleted_at is null returning account_id`).pluck();
@@ -86,6 +89,7 @@ export function reapplyRemovals(from: BetterSqlite3.Database, into: BetterSqlite
       }
       if (does.tokens) out.tokens.push(...(does.tokens.all(r.deleted_at, r.id) as string[]));
       if (does.accessKeys) out.accessKeys.push(...(does.accessKeys.all(r.deleted_at, r.id) as string[]));
+      does.validities?.run(r.id);
     }
   }
   out.credentials.sort((a, b) => (a.id < b.id ? -1 : 1));
