@@ -133,20 +133,40 @@ test('kubecred restore when nothing was issued after the backup carries nothing'
 
 const hasStrace = spawnSync('strace', ['-o', '/dev/null', 'true']).status === 0;
 
-test('a restore killed between moving the database aside and putting its copy in place: run again, it reads the database it moved aside, and carries everything', { skip: !hasStrace && 'strace (or ptrace) is not available' }, async () => {
+/** A server with a backup, then `n` temporary kubeconfigs issued after it, then killed: what a restore carries. */
+async function backupThenIssue(n: number, endpoint: string) {
   const srv = await startServerProcess({ args: ['--log-level', 'warn'] });
+  const cluster = (await api(srv, 'POST', '/v1/clusters', { name: 'prod', publicEndpoint: endpoint })).json;
+  const backup = path.join(tempDir('kubecred-carry-'), 'killed.db');
+  assert.equal((await cli(null, null, ['backup', backup, '--data-dir', srv.dataDir])).code, 0);
+  const issued: string[] = [];
+  for (let i = 0; i < n; i++) issued.push((await api(srv, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, { temporaryMinutes: 60 })).json.credential.id);
+  await srv.stop('SIGKILL');
+  return { srv, backup, issued, db: path.join(srv.dataDir, 'kubecred.db') };
+}
+
+/** The IDs of the revoked credentials in a database file, read directly. */
+function revokedIn(db: string): string[] {
+  const file = new BetterSqlite3(db, { readonly: true });
   try {
-    const cluster = (await api(srv, 'POST', '/v1/clusters', { name: 'prod', publicEndpoint: 'https://203.0.113.14:6443' })).json;
-    const backup = path.join(tempDir('kubecred-carry-'), 'cut.db');
-    assert.equal((await cli(null, null, ['backup', backup, '--data-dir', srv.dataDir])).code, 0);
-    const issued: string[] = [];
-    for (let i = 0; i < 2; i++) issued.push((await api(srv, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, { temporaryMinutes: 60 })).json.credential.id);
-    await srv.stop('SIGKILL');
-    const db = path.join(srv.dataDir, 'kubecred.db');
+    return file.prepare("select id from credentials where state = 'revoked' order by id").pluck().all() as string[];
+  } finally {
+    file.close();
+  }
+}
+
+/** `kubecred restore` under strace, killed (SIGKILL) at the system call `inject` names. */
+function restoreKilledAt(dataDir: string, backup: string, inject: string): void {
+  const r = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', `inject=${inject}`, process.execPath, BIN, 'restore', backup, '--data-dir', dataDir], { encoding: 'utf8', env: { ...process.env, KUBECRED_MASTER_KEY: undefined } });
+  assert.ok(r.signal === 'SIGKILL' || r.status === 137, `${inject}: killed (${r.status} ${r.signal} ${r.stderr})`);
+}
+
+test('a restore killed between moving the database aside and putting its copy in place: run again, it reads the database it moved aside, and carries everything', { skip: !hasStrace && 'strace (or ptrace) is not available' }, async () => {
+  const { srv, backup, issued, db } = await backupThenIssue(2, 'https://203.0.113.14:6443');
+  try {
     // The database and each of its -wal and -shm are renamed aside, then the copy into place: killed at that last rename.
     const last = ['', '-wal', '-shm'].filter((x) => fs.existsSync(`${db}${x}`)).length + 1;
-    const r = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', `inject=rename,renameat,renameat2:signal=KILL:when=${last}`, process.execPath, BIN, 'restore', backup, '--data-dir', srv.dataDir], { encoding: 'utf8', env: { ...process.env, KUBECRED_MASTER_KEY: undefined } });
-    assert.ok(r.signal === 'SIGKILL' || r.status === 137, `killed (${r.status} ${r.signal} ${r.stderr})`);
+    restoreKilledAt(srv.dataDir, backup, `rename,renameat,renameat2:signal=KILL:when=${last}`);
     assert.ok(!fs.existsSync(db), 'cut off with no database in place');
     const aside = fs.readdirSync(srv.dataDir).find((f) => /^kubecred\.db\.replaced-[^]*Z$/.test(f));
     assert.ok(aside, 'the database moved aside');
@@ -154,33 +174,20 @@ test('a restore killed between moving the database aside and putting its copy in
     const again = await restore(srv.dataDir, backup);
     assert.equal(again.json.replacedReadFrom, path.join(srv.dataDir, aside), 'read from what was moved aside');
     assert.deepEqual(again.json.carried.credentials.map((c: any) => c.id), issued, 'the credentials issued after the backup, carried');
-    const restored = new BetterSqlite3(db, { readonly: true });
-    try {
-      assert.deepEqual(restored.prepare("select id from credentials where state = 'revoked' order by id").pluck().all(), issued);
-    } finally {
-      restored.close();
-    }
+    assert.deepEqual(revokedIn(db), issued);
   } finally {
     await srv.stop();
   }
 });
 
 test('a restore killed (kill -9) while carrying, or before it moves the database aside, leaves the database as it was; run again, it carries everything', { skip: !hasStrace && 'strace (or ptrace) is not available' }, async () => {
-  const srv = await startServerProcess({ args: ['--log-level', 'warn'] });
+  const { srv, backup, issued, db } = await backupThenIssue(3, 'https://203.0.113.13:6443');
   try {
-    const cluster = (await api(srv, 'POST', '/v1/clusters', { name: 'prod', publicEndpoint: 'https://203.0.113.13:6443' })).json;
-    const backup = path.join(tempDir('kubecred-carry-'), 'killed.db');
-    assert.equal((await cli(null, null, ['backup', backup, '--data-dir', srv.dataDir])).code, 0);
-    const issued: string[] = [];
-    for (let i = 0; i < 3; i++) issued.push((await api(srv, 'POST', `/v1/clusters/${cluster.id}/kubeconfig`, { temporaryMinutes: 60 })).json.credential.id);
-    await srv.stop('SIGKILL');
-    const db = path.join(srv.dataDir, 'kubecred.db');
     const files = () => ['', '-wal'].map((s) => crypto.createHash('sha256').update(fs.readFileSync(`${db}${s}`)).digest('hex'));
     const was = files();
     // The first fsync is the copy of the backup's; the second, the carry's commit. The first rename moves the database aside.
     for (const [inject, logLeft] of [['fsync:signal=KILL:when=2', true], ['rename,renameat,renameat2:signal=KILL:when=1', false]] as const) {
-      const r = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', `inject=${inject}`, process.execPath, BIN, 'restore', backup, '--data-dir', srv.dataDir], { encoding: 'utf8', env: { ...process.env, KUBECRED_MASTER_KEY: undefined } });
-      assert.ok(r.signal === 'SIGKILL' || r.status === 137, `${inject}: killed (${r.status} ${r.signal} ${r.stderr})`);
+      restoreKilledAt(srv.dataDir, backup, inject);
       // Killed in the carry's commit, its transaction is in the copy's log; killed at the rename, it was checkpointed.
       assert.equal(fs.readdirSync(srv.dataDir).some((f) => /^kubecred\.db\.partial-\d+-wal$/.test(f)), logLeft, inject);
       assert.deepEqual(files(), was, `${inject}: the database and its log untouched`);
@@ -190,12 +197,7 @@ test('a restore killed (kill -9) while carrying, or before it moves the database
     const r = await restore(srv.dataDir, backup);
     assert.deepEqual(r.json.carried.credentials.map((c: any) => c.id), issued);
     assert.deepEqual(fs.readdirSync(srv.dataDir).filter((f) => f.includes('.partial-')), [], 'the unfinished copies removed');
-    const restored = new BetterSqlite3(db, { readonly: true });
-    try {
-      assert.deepEqual(restored.prepare("select id from credentials where state = 'revoked' order by id").pluck().all(), issued);
-    } finally {
-      restored.close();
-    }
+    assert.deepEqual(revokedIn(db), issued);
   } finally {
     await srv.stop();
   }
