@@ -29,10 +29,6 @@ export interface IndexedCredential { id: string; clusterId: string; principalId:
  */
 export type IndexedRow = [id: string, clusterId: string, principalId: string, fingerprintSha256: string, state: CredentialState, notAfterMs: number];
 
-export const indexedOfRow = (r: IndexedRow): IndexedCredential => ({
-  id: r[0], clusterId: r[1], principalId: r[2], fingerprintSha256: r[3], state: r[4], notAfter: new Date(r[5]),
-});
-
 /** Where a page of `credentials.scanUnexpired` resumes: the last row of the page before. */
 export type UnexpiredCursor = Pick<IndexedCredential, 'notAfter' | 'id'>;
 

@@ -6,7 +6,12 @@ import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import { KubecredError } from '../../src/core/errors.ts';
 import type { Cluster, Credential, Principal } from '../../src/core/model.ts';
-import { cursorOfRow, indexedOfRow, type Store } from '../../src/core/store-port.ts';
+import { cursorOfRow, type IndexedCredential, type IndexedRow, type Store } from '../../src/core/store-port.ts';
+
+/** A row of scanUnexpired read back as the IndexedCredential that scan() answers for the same credential. */
+const indexedOfRow = (r: IndexedRow): IndexedCredential => ({
+  id: r[0], clusterId: r[1], principalId: r[2], fingerprintSha256: r[3], state: r[4], notAfter: new Date(r[5]),
+});
 
 const T0 = Date.parse('2026-03-01T10:00:00.123Z');
 const at = (offsetMs = 0) => new Date(T0 + offsetMs);

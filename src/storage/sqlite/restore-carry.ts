@@ -5,7 +5,7 @@
 
 import BetterSqlite3 from 'better-sqlite3';
 import { IDS_PER_EVENT, restoreEventWriter } from './restore-audit.ts';
-import { reapplyRemovals, recordReapplied, type Reapplied } from './restore-reapply.ts';
+import { reapplyRemovals, recordReapplied, tableExists, type Reapplied } from './restore-reapply.ts';
 import { stillUndone, type UndoneChange, type UndoneRecord } from './restore-undone.ts';
 
 /** What a restore carried from the replaced database into the restored one. */
@@ -195,4 +195,3 @@ function copier(from: BetterSqlite3.Database, into: BetterSqlite3.Database) {
 const columnsOf = (db: BetterSqlite3.Database, table: string): string[] =>
   (db.prepare(`select name from pragma_table_info(?)`).pluck().all(table) as string[]);
 
-const tableExists = (db: BetterSqlite3.Database, table: string) => columnsOf(db, table).length > 0;

@@ -144,5 +144,6 @@ export function recordReapplied(into: BetterSqlite3.Database, r: Reapplied, now:
   }
 }
 
-const tableExists = (db: BetterSqlite3.Database, table: string) =>
+/** Whether the database has the table: a backup from before a migration lacks the tables it added. */
+export const tableExists = (db: BetterSqlite3.Database, table: string) =>
   (db.prepare('select count(*) from pragma_table_info(?)').pluck().get(table) as number) > 0;
