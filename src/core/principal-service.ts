@@ -40,20 +40,15 @@ export function makePrincipalService(deps: Deps) {
   /**
    * The principal named, for `action` on it. When there is none: NOT_FOUND only for a caller allowed the action on it
    * (by ID; on any principal when a name was given), else the same ACCESS_DENIED as for one that exists.
-   */
-  async function load(actor: Actor, id: string, action: ActionDef): Promise<Principal> {
-    if (id === actor.principal.id) return actor.principal;
-    return findPrincipal(store, actor.accountId, id).catch((e) => authorizer.absent(actor, action, target(actor, /^(usr|rol)_/.test(id) ? id : null), e));
-  }
-
-  /**
-   * As `load`, for reading only: a deleted principal is found too, by its ID (never by its name, which a new
+   * `includeDeleted`, for reading only: a deleted principal is found too, by its ID (never by its name, which a new
    * principal may have taken), so an operator can still check what someone who left held.
    */
-  async function loadToRead(actor: Actor, id: string, action: ActionDef): Promise<Principal> {
+  async function load(actor: Actor, id: string, action: ActionDef, opts: { includeDeleted?: boolean } = {}): Promise<Principal> {
     if (id === actor.principal.id) return actor.principal;
-    return findPrincipal(store, actor.accountId, id, { includeDeleted: true }).catch((e) => authorizer.absent(actor, action, target(actor, /^(usr|rol)_/.test(id) ? id : null), e));
+    return findPrincipal(store, actor.accountId, id, opts).catch((e) => authorizer.absent(actor, action, target(actor, /^(usr|rol)_/.test(id) ? id : null), e));
   }
+
+  const loadToRead = (actor: Actor, id: string, action: ActionDef) => load(actor, id, action, { includeDeleted: true });
 
   /**
    * `action` on principal `p`, which the caller is not: policies decide, except that nobody but the root changes
